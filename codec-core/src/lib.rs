@@ -1,0 +1,4 @@
+//! naicfc codec core.
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]

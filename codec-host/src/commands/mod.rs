@@ -1,0 +1,6 @@
+//! One module per subcommand: its arguments (clap) and its `run` function.
+
+pub mod demo;
+pub mod reid;
+pub mod score;
+pub mod synth;

@@ -1,0 +1,14 @@
+//! naicfc host library: everything the `naicfc` command-line tool does, as functions.
+//!
+//! The binary (`src/main.rs`) only parses arguments and maps results to exit codes; each
+//! subcommand lives in [`commands`], and the work itself in the modules below.
+
+pub mod commands;
+pub mod exit;
+pub mod io;
+pub mod linalg;
+pub mod metrics;
+pub mod progress;
+pub mod rng;
+pub mod search;
+pub mod synth;

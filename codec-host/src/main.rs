@@ -1,0 +1,42 @@
+//! `naicfc`: the command-line face of the naicfc feature codec.
+
+use clap::{Parser, Subcommand};
+use codec_host::commands;
+use codec_host::exit;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "naicfc", version, about = "Compact codec for re-identification features", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a realistic synthetic re-ID dataset (train / query / gallery)
+    Synth(commands::synth::Args),
+    /// Rank the gallery for every query (exact top-k) and write competition JSON
+    Reid(commands::reid::Args),
+    /// Score a re-ID result file: ACC_reid, AP@1, mAP@100, CMC
+    Score(commands::score::Args),
+    /// Run the whole pipeline end to end on built-in defaults
+    Demo(commands::demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Synth(a) => commands::synth::run(a),
+        Command::Reid(a) => commands::reid::run(a),
+        Command::Score(a) => commands::score::run(a),
+        Command::Demo(a) => commands::demo::run(a),
+    };
+    match result {
+        Ok(outcome) => outcome.into(),
+        Err(e) => {
+            eprintln!("naicfc: error: {e:#}");
+            ExitCode::from(exit::FATAL)
+        }
+    }
+}

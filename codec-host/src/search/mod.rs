@@ -1,0 +1,1 @@
+//! Exact nearest-neighbour search for re-identification.

@@ -1,0 +1,1 @@
+//! Synthetic re-ID features that reproduce the statistics of real ones.
