@@ -11,4 +11,5 @@ pub mod metrics;
 pub mod progress;
 pub mod rng;
 pub mod search;
+pub mod stats;
 pub mod synth;

@@ -20,6 +20,8 @@ enum Command {
     Reid(commands::reid::Args),
     /// Score a re-ID result file: ACC_reid, AP@1, mAP@100, CMC
     Score(commands::score::Args),
+    /// Describe a feature set (norms, sparsity, PCA spectrum)
+    Stats(commands::stats::Args),
     /// Run the whole pipeline end to end on built-in defaults
     Demo(commands::demo::Args),
 }
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
         Command::Synth(a) => commands::synth::run(a),
         Command::Reid(a) => commands::reid::run(a),
         Command::Score(a) => commands::score::run(a),
+        Command::Stats(a) => commands::stats::run(a),
         Command::Demo(a) => commands::demo::run(a),
     };
     match result {

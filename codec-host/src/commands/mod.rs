@@ -3,4 +3,5 @@
 pub mod demo;
 pub mod reid;
 pub mod score;
+pub mod stats;
 pub mod synth;

@@ -1,18 +1,102 @@
 //! `naicfc synth`: realistic synthetic re-ID features.
 
 use crate::exit::Outcome;
+use crate::synth::{Kind, SynthConfig, write_dataset};
 use anyhow::Result;
 use std::path::PathBuf;
+use std::time::Instant;
+
+/// Preset sizes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scale {
+    /// About 2,000 identities, 20k train, 2k query, 20k gallery: generates in seconds.
+    Default,
+    /// The competition's test-A sizes: 259,450 train, 20,000 query, 428,794 gallery.
+    Competition,
+}
 
 /// Arguments of `naicfc synth`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Output dataset directory
+    /// Output dataset directory (train/, query_feature/, gallery_feature/ and the lists)
     #[arg(long)]
     pub out: PathBuf,
+    /// Feature family to imitate
+    #[arg(long, value_enum, default_value_t = Kind::A)]
+    pub kind: Kind,
+    /// Values per vector
+    #[arg(long, default_value_t = 2048)]
+    pub dim: usize,
+    /// Seed: the same seed and flags give the same files
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Preset sizes; the flags below override single sizes
+    #[arg(long, value_enum, default_value_t = Scale::Default)]
+    pub scale: Scale,
+    /// Identities in the training split
+    #[arg(long)]
+    pub identities: Option<usize>,
+    /// Training images per identity (sets the training size to identities x this)
+    #[arg(long)]
+    pub images_per_identity: Option<usize>,
+    /// Identities in the query/gallery split (disjoint from training identities)
+    #[arg(long)]
+    pub test_identities: Option<usize>,
+    /// Number of queries
+    #[arg(long)]
+    pub queries: Option<usize>,
+    /// Gallery size
+    #[arg(long)]
+    pub gallery: Option<usize>,
+    /// Number of cameras
+    #[arg(long)]
+    pub cameras: Option<usize>,
+}
+
+impl Args {
+    /// The dataset configuration these flags describe.
+    pub fn config(&self) -> SynthConfig {
+        let mut cfg = match self.scale {
+            Scale::Default => SynthConfig::default_sizes(self.kind, self.dim, self.seed),
+            Scale::Competition => SynthConfig::competition(self.kind, self.dim, self.seed),
+        };
+        if let Some(v) = self.identities {
+            // Keep the images per identity of the preset unless told otherwise.
+            let per = cfg.train / cfg.train_identities.max(1);
+            cfg.train_identities = v;
+            cfg.train = v * per;
+        }
+        if let Some(per) = self.images_per_identity {
+            cfg.train = cfg.train_identities * per;
+        }
+        if let Some(v) = self.test_identities {
+            cfg.test_identities = v;
+        }
+        if let Some(v) = self.queries {
+            cfg.queries = v;
+        }
+        if let Some(v) = self.gallery {
+            cfg.gallery = v;
+        }
+        if let Some(v) = self.cameras {
+            cfg.cameras = v;
+        }
+        cfg
+    }
 }
 
 /// Run `naicfc synth`.
-pub fn run(_args: &Args) -> Result<Outcome> {
-    anyhow::bail!("synth is being implemented")
+pub fn run(args: &Args) -> Result<Outcome> {
+    let cfg = args.config();
+    let start = Instant::now();
+    let summary = write_dataset(&args.out, &cfg)?;
+    let [t, q, g] = summary.counts;
+    eprintln!(
+        "naicfc synth: kind {:?}, {}-d: {t} train, {q} query, {g} gallery vectors in {} ({:.1} s)",
+        cfg.kind,
+        cfg.dim,
+        args.out.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(Outcome::Success)
 }

@@ -1,0 +1,46 @@
+//! `naicfc stats`: describe a feature set the way task.md describes real features.
+
+use crate::exit::Outcome;
+use crate::io::{ReadOptions, read_features};
+use crate::stats::feature_stats;
+use anyhow::Result;
+use std::path::PathBuf;
+
+/// Arguments of `naicfc stats`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Directory of .dat features or a .npy file
+    #[arg(long)]
+    pub features: PathBuf,
+    /// Expected dimension (inferred when absent)
+    #[arg(long)]
+    pub dim: Option<usize>,
+    /// Print one JSON object instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Run `naicfc stats`.
+pub fn run(args: &Args) -> Result<Outcome> {
+    let loaded = read_features(
+        &args.features,
+        &ReadOptions {
+            dim: args.dim,
+            strict: false,
+        },
+    )?;
+    for f in &loaded.failures {
+        eprintln!("naicfc stats: skipped {f}");
+    }
+    let stats = feature_stats(&loaded.set)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&stats)?);
+    } else {
+        println!("{stats}");
+    }
+    Ok(if loaded.failures.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::Partial
+    })
+}
