@@ -5,9 +5,11 @@
 //! its path, and the caller decides (via `--strict`) whether the first one stops the run.
 
 pub mod atomic;
+mod bytes;
 pub mod features;
 pub mod lists;
 
+pub use atomic::{write_atomic, write_atomic_with, write_blobs, write_rows_dat};
 pub use features::{FeatureSet, Loaded, ReadOptions, read_features};
 
 use std::fmt;
