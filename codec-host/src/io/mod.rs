@@ -8,9 +8,11 @@ pub mod atomic;
 mod bytes;
 pub mod features;
 pub mod lists;
+pub mod npy;
 
 pub use atomic::{write_atomic, write_atomic_with, write_blobs, write_rows_dat};
 pub use features::{FeatureSet, Loaded, ReadOptions, read_features};
+pub use npy::{NpyDtype, read_npy, write_npy};
 
 use std::fmt;
 use std::path::PathBuf;
