@@ -2,8 +2,14 @@
 //! row-major buffer.
 
 use super::InputError;
+use super::bytes::{as_bytes_mut, le_to_native};
 use anyhow::{Context, Result, bail};
-use std::path::{Path, PathBuf};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
 
 /// Row-major matrix of features with one name (the file stem) per row.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -36,12 +42,42 @@ impl FeatureSet {
     pub fn rows(&self) -> std::slice::ChunksExact<'_, f32> {
         self.data.chunks_exact(self.dim.max(1))
     }
+
+    /// Keep only the rows `i` for which `keep(i)` is true (indices as before the call), in their
+    /// order. Works in place: sets can be gigabytes, so no second copy is made.
+    pub fn retain_rows(&mut self, mut keep: impl FnMut(usize) -> bool) {
+        let mut mask = Vec::with_capacity(self.names.len());
+        let mut i = 0;
+        self.names.retain(|_| {
+            let k = keep(i);
+            mask.push(k);
+            i += 1;
+            k
+        });
+        compact_rows(&mut self.data, self.dim, |i| {
+            mask.get(i).copied().unwrap_or(false)
+        });
+    }
+}
+
+/// Move the rows `i` of `data` with `keep(i)` to the front, in order, and drop the rest.
+fn compact_rows(data: &mut Vec<f32>, dim: usize, keep: impl Fn(usize) -> bool) {
+    let rows = data.len().checked_div(dim).unwrap_or(0);
+    let mut kept = 0;
+    for i in (0..rows).filter(|&i| keep(i)) {
+        if kept != i {
+            data.copy_within(i * dim..(i + 1) * dim, kept * dim);
+        }
+        kept += 1;
+    }
+    data.truncate(kept * dim);
 }
 
 /// How to read a batch of features.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
-    /// Expected dimension; when `None` it is inferred from the first good file.
+    /// Expected dimension; when `None` it is inferred (for `.dat` files: from the most common
+    /// file size, so that a few odd files do not decide it).
     pub dim: Option<usize>,
     /// Stop at the first bad input instead of reporting it and going on.
     pub strict: bool,
@@ -52,53 +88,639 @@ pub struct ReadOptions {
 pub struct Loaded {
     /// Rows that read cleanly, sorted by name.
     pub set: FeatureSet,
-    /// Inputs that were rejected, each with its path and the reason.
+    /// Inputs that were rejected, each with its path and the reason, in row order.
     pub failures: Vec<InputError>,
+}
+
+impl Loaded {
+    /// With `strict`, turn the first failure into an error; otherwise pass the batch through.
+    ///
+    /// The error wraps the [`InputError`], so callers can `downcast_ref` it.
+    pub(crate) fn check_strict(self, strict: bool) -> Result<Loaded> {
+        match self.failures.first() {
+            Some(first) if strict => Err(first.clone().into()),
+            _ => Ok(self),
+        }
+    }
 }
 
 /// Read features from a directory of `.dat` files or from a `.npy` file.
 ///
-/// Errors that concern the whole input (a missing directory, an unreadable `.npy`) are returned
-/// as `Err`; a bad individual file becomes an entry of [`Loaded::failures`] (or an `Err` when
-/// `opts.strict`).
+/// A directory is read in parallel, one row per regular file whose extension is exactly `dat`
+/// (other files, subdirectories and hidden files such as our own temporaries are ignored), rows
+/// sorted by the bytes of the file stem. A `.npy` file must hold a 2-D float32 or float16 array;
+/// see [`super::npy::read_npy`].
+///
+/// Errors that concern the whole input (a missing path, a directory without `.dat` files, an
+/// unreadable or malformed `.npy`) are returned as `Err` naming the path. A bad individual file
+/// (wrong size, unreadable, non-finite value, name that is not UTF-8) becomes an entry of
+/// [`Loaded::failures`] and the rest is still read; with `opts.strict` the first of them in row
+/// order is returned as `Err` instead.
 pub fn read_features(path: &Path, opts: &ReadOptions) -> Result<Loaded> {
-    if path.is_dir() {
+    if opts.dim == Some(0) {
+        bail!(
+            "{}: the feature dimension must be at least 1",
+            path.display()
+        );
+    }
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            bail!("{}: no such file or directory", path.display())
+        }
+        Err(e) => bail!("{}: cannot access: {e}", path.display()),
+    };
+    if meta.is_dir() {
         read_dat_dir(path, opts)
+    } else if meta.is_file() && is_npy(path) {
+        super::npy::read_npy(path, opts)
     } else {
-        bail!("{}: not a directory of .dat files", path.display())
+        bail!(
+            "{}: not a directory of .dat files or a .npy file",
+            path.display()
+        )
     }
 }
 
-fn read_dat_dir(dir: &Path, opts: &ReadOptions) -> Result<Loaded> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("{}: cannot list directory", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "dat"))
-        .collect();
-    paths.sort();
-    let mut loaded = Loaded::default();
-    let mut dim = opts.dim;
-    for p in paths {
-        let bytes = std::fs::read(&p).with_context(|| format!("{}: cannot read", p.display()))?;
-        let d = *dim.get_or_insert(bytes.len() / 4);
-        if bytes.len() != d * 4 {
-            loaded.failures.push(InputError {
-                path: p.clone(),
-                problem: format!("{} bytes, expected {}", bytes.len(), d * 4),
-            });
+fn is_npy(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+}
+
+/// A `.dat` file of the directory being read.
+struct DatFile {
+    file_name: OsString,
+    /// `None` when the name is not valid UTF-8 (such a file cannot get a row name).
+    stem: Option<String>,
+}
+
+impl DatFile {
+    /// The raw bytes of the stem: rows are sorted by them, so the order does not depend on
+    /// whether names are valid UTF-8.
+    fn stem_bytes(&self) -> &[u8] {
+        let b = self.file_name.as_encoded_bytes();
+        &b[..b.len().saturating_sub(".dat".len())]
+    }
+}
+
+/// The `.dat` files of `dir`, sorted by stem.
+fn list_dat_files(dir: &Path) -> Result<Vec<DatFile>> {
+    let cannot_list = || format!("{}: cannot list directory", dir.display());
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(cannot_list)? {
+        let entry = entry.with_context(cannot_list)?;
+        let file_name = entry.file_name();
+        let p = Path::new(&file_name);
+        if p.extension() != Some(OsStr::new("dat"))
+            || file_name.as_encoded_bytes().starts_with(b".")
+        {
             continue;
         }
-        loaded.set.dim = d;
-        loaded.set.names.push(
-            p.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        );
-        loaded.set.data.extend(
-            bytes
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        // `file_type` comes from the directory entry on most file systems, so the common case
+        // costs no extra system call; only symlinks are followed to see what they point at.
+        match entry.file_type() {
+            Ok(t) if t.is_file() => {}
+            Ok(t) if t.is_symlink() => match std::fs::metadata(entry.path()) {
+                Ok(m) if !m.is_file() => continue,
+                // Dangling or unreadable: keep it, so the read reports the OS error.
+                _ => {}
+            },
+            Ok(_) => continue,
+            Err(_) => {}
+        }
+        let stem = p.file_stem().and_then(OsStr::to_str).map(str::to_owned);
+        files.push(DatFile { file_name, stem });
+    }
+    files.sort_unstable_by(|a, b| a.stem_bytes().cmp(b.stem_bytes()));
+    Ok(files)
+}
+
+fn read_dat_dir(dir: &Path, opts: &ReadOptions) -> Result<Loaded> {
+    let files = list_dat_files(dir)?;
+    if files.is_empty() {
+        bail!("no .dat files in {}", dir.display());
+    }
+    // One entry per file, in row order; `Some` once the file is known to be bad.
+    let mut problems: Vec<Option<String>> = files
+        .iter()
+        .map(|f| {
+            f.stem
+                .is_none()
+                .then(|| "file name is not valid UTF-8".to_string())
+        })
+        .collect();
+
+    let dim = match opts.dim {
+        Some(dim) => dim,
+        None => infer_dim(dir, &files, &mut problems)?,
+    };
+    let to_read: Vec<usize> = (0..files.len())
+        .filter(|&i| problems[i].is_none())
+        .collect();
+    let total = matrix_len(to_read.len(), dim).with_context(|| {
+        format!(
+            "{}: {} files of {dim} values do not fit in memory",
+            dir.display(),
+            to_read.len()
+        )
+    })?;
+
+    let mut data = vec![0f32; total];
+    let read_problems: Vec<Option<String>> = if to_read.is_empty() {
+        Vec::new()
+    } else {
+        let progress = crate::progress::bar(to_read.len() as u64, "reading");
+        let out = data
+            .par_chunks_mut(dim)
+            .zip(to_read.par_iter())
+            .map(|(slot, &i)| {
+                let r = read_row(&dir.join(&files[i].file_name), slot).err();
+                progress.inc(1);
+                r
+            })
+            .collect();
+        progress.finish_and_clear();
+        out
+    };
+
+    let mut names = Vec::with_capacity(to_read.len());
+    for (&i, problem) in to_read.iter().zip(&read_problems) {
+        match problem {
+            Some(p) => problems[i] = Some(p.clone()),
+            None => names.extend(files[i].stem.clone()),
+        }
+    }
+    // Rows that failed to read are holes in the buffer; close them up.
+    compact_rows(&mut data, dim, |k| read_problems[k].is_none());
+    let set = FeatureSet { names, dim, data };
+
+    let failures = problems
+        .into_iter()
+        .zip(&files)
+        .filter_map(|(problem, f)| {
+            problem.map(|problem| InputError {
+                path: dir.join(&f.file_name),
+                problem,
+            })
+        })
+        .collect();
+    Loaded { set, failures }.check_strict(opts.strict)
+}
+
+/// `rows * dim` values, or `None` when that many bytes could not even be addressed.
+pub(crate) fn matrix_len(rows: usize, dim: usize) -> Option<usize> {
+    rows.checked_mul(dim).filter(|n| n.checked_mul(4).is_some())
+}
+
+/// The dimension implied by the most common file size; files of other sizes (and files whose
+/// size cannot be read) are marked in `problems` so they are not read at all.
+fn infer_dim(dir: &Path, files: &[DatFile], problems: &mut [Option<String>]) -> Result<usize> {
+    let progress = crate::progress::bar(files.len() as u64, "scanning");
+    let sizes: Vec<Option<io::Result<u64>>> = files
+        .par_iter()
+        .zip(problems.par_iter())
+        .map(|(f, problem)| {
+            let size = problem
+                .is_none()
+                .then(|| std::fs::metadata(dir.join(&f.file_name)).map(|m| m.len()));
+            progress.inc(1);
+            size
+        })
+        .collect();
+    progress.finish_and_clear();
+
+    let mut counts: HashMap<u64, usize> = HashMap::new();
+    for size in sizes.iter().flatten().flatten() {
+        *counts.entry(*size).or_default() += 1;
+    }
+    // Ties go to the smaller size so the choice does not depend on hash order.
+    let chosen = counts
+        .iter()
+        .max_by_key(|&(&size, &count)| (count, std::cmp::Reverse(size)))
+        .map(|(&size, &count)| (size, count));
+    let dim = match chosen {
+        Some((size, count)) if size == 0 || size % 4 != 0 => bail!(
+            "{}: the most common .dat file size is {size} bytes ({count} of {} files), which is \
+             not a whole number of f32 values; pass the dimension explicitly",
+            dir.display(),
+            files.len()
+        ),
+        Some((size, _)) => usize::try_from(size / 4)
+            .with_context(|| format!("{}: files of {size} bytes are too large", dir.display()))?,
+        // Nothing could be sized: every file is already marked bad below, so the dimension
+        // does not matter.
+        None => 0,
+    };
+    for (problem, size) in problems.iter_mut().zip(sizes) {
+        match size {
+            Some(Err(e)) => *problem = Some(format!("cannot read: {e}")),
+            Some(Ok(size)) if size != dim as u64 * 4 => *problem = Some(wrong_size(size, dim)),
+            _ => {}
+        }
+    }
+    Ok(dim)
+}
+
+fn wrong_size(len: u64, dim: usize) -> String {
+    format!("{len} bytes, expected {} ({dim} x f32)", dim as u64 * 4)
+}
+
+/// Read one `.dat` file straight into its row of the matrix.
+fn read_row(path: &Path, slot: &mut [f32]) -> Result<(), String> {
+    let cannot_read = |e: io::Error| format!("cannot read: {e}");
+    let mut f = File::open(path).map_err(cannot_read)?;
+    // The size from the open file, not from the earlier scan: the file may have been replaced.
+    let meta = f.metadata().map_err(cannot_read)?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() != size_of_val(slot) as u64 {
+        return Err(wrong_size(meta.len(), slot.len()));
+    }
+    f.read_exact(as_bytes_mut(slot)).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            "file shrank while it was being read".to_string()
+        } else {
+            cannot_read(e)
+        }
+    })?;
+    le_to_native(slot);
+    check_finite(slot)
+}
+
+/// `Err` describing the first non-finite value of a row.
+pub(crate) fn check_finite(values: &[f32]) -> Result<(), String> {
+    // The branch-free fold vectorises; rows are almost always clean, so look closer only then.
+    if values.iter().fold(true, |ok, v| ok & v.is_finite()) {
+        return Ok(());
+    }
+    let Some(first) = values.iter().position(|v| !v.is_finite()) else {
+        return Ok(());
+    };
+    let v = values[first];
+    let what = if v.is_nan() {
+        "NaN"
+    } else if v > 0.0 {
+        "+inf"
+    } else {
+        "-inf"
+    };
+    let more = values[first + 1..]
+        .iter()
+        .filter(|v| !v.is_finite())
+        .count();
+    Err(match more {
+        0 => format!("value {first} is {what}"),
+        1 => format!("value {first} is {what} (and 1 more non-finite value)"),
+        _ => format!("value {first} is {what} (and {more} more non-finite values)"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn row(dim: usize, seed: f32) -> Vec<f32> {
+        (0..dim).map(|j| seed + j as f32 * 0.25).collect()
+    }
+
+    fn write_dat(dir: &Path, name: &str, values: &[f32]) {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+
+    fn read(dir: &Path) -> Loaded {
+        read_features(dir, &ReadOptions::default()).unwrap()
+    }
+
+    fn failure_names(l: &Loaded) -> Vec<String> {
+        l.failures
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn reads_rows_sorted_by_stem() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dat(dir.path(), "b.dat", &row(4, 2.0));
+        write_dat(dir.path(), "a.dat", &row(4, 1.0));
+        // Sorted by stem, `a` < `a.b`, although as file names `a.b.dat` < `a.dat`.
+        write_dat(dir.path(), "a.b.dat", &row(4, 3.0));
+        let l = read(dir.path());
+        assert!(l.failures.is_empty(), "{:?}", l.failures);
+        assert_eq!(l.set.names, ["a", "a.b", "b"]);
+        assert_eq!(l.set.dim, 4);
+        assert_eq!(l.set.row(0), row(4, 1.0));
+        assert_eq!(l.set.row(1), row(4, 3.0));
+        assert_eq!(l.set.row(2), row(4, 2.0));
+    }
+
+    #[test]
+    fn wrong_size_file_amid_good_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..5 {
+            write_dat(dir.path(), &format!("{i:03}.dat"), &row(2048, i as f32));
+        }
+        // One value short: 8188 bytes.
+        write_dat(dir.path(), "002.dat", &row(2047, 0.0));
+        let l = read(dir.path());
+        assert_eq!(l.set.names, ["000", "001", "003", "004"]);
+        assert_eq!(l.set.row(2), row(2048, 3.0));
+        assert_eq!(l.set.data.len(), 4 * 2048);
+        assert_eq!(failure_names(&l), ["002.dat"]);
+        assert_eq!(
+            l.failures[0].problem,
+            "8188 bytes, expected 8192 (2048 x f32)"
         );
     }
-    Ok(loaded)
+
+    #[test]
+    fn empty_file_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dat(dir.path(), "a.dat", &row(8, 0.0));
+        std::fs::write(dir.path().join("b.dat"), b"").unwrap();
+        write_dat(dir.path(), "c.dat", &row(8, 1.0));
+        let l = read(dir.path());
+        assert_eq!(l.set.names, ["a", "c"]);
+        assert_eq!(failure_names(&l), ["b.dat"]);
+        assert_eq!(l.failures[0].problem, "0 bytes, expected 32 (8 x f32)");
+    }
+
+    #[test]
+    fn non_finite_values_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut nan = row(32, 0.0);
+        nan[17] = f32::NAN;
+        let mut inf = row(32, 0.0);
+        inf[3] = f32::INFINITY;
+        inf[30] = f32::NEG_INFINITY;
+        let mut ninf = row(32, 0.0);
+        ninf[0] = f32::NEG_INFINITY;
+        write_dat(dir.path(), "1.dat", &nan);
+        write_dat(dir.path(), "2.dat", &inf);
+        write_dat(dir.path(), "3.dat", &ninf);
+        write_dat(dir.path(), "4.dat", &row(32, 0.0));
+        let l = read(dir.path());
+        assert_eq!(l.set.names, ["4"]);
+        let problems: Vec<&str> = l.failures.iter().map(|f| f.problem.as_str()).collect();
+        assert_eq!(
+            problems,
+            [
+                "value 17 is NaN",
+                "value 3 is +inf (and 1 more non-finite value)",
+                "value 0 is -inf"
+            ]
+        );
+        assert!(
+            l.failures[0]
+                .to_string()
+                .ends_with("1.dat: value 17 is NaN")
+        );
+    }
+
+    #[test]
+    fn strict_mode_fails_on_first_bad_file_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..20 {
+            write_dat(dir.path(), &format!("{i:02}.dat"), &row(16, 0.0));
+        }
+        write_dat(dir.path(), "15.dat", &row(15, 0.0));
+        let mut nan = row(16, 0.0);
+        nan[5] = f32::NAN;
+        write_dat(dir.path(), "07.dat", &nan);
+        let opts = ReadOptions {
+            dim: None,
+            strict: true,
+        };
+        for _ in 0..3 {
+            let err = read_features(dir.path(), &opts).unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.contains("07.dat: value 5 is NaN"), "{msg}");
+            let input = err.downcast_ref::<InputError>().unwrap();
+            assert!(input.path.ends_with("07.dat"));
+        }
+        // Without strict, both are reported and the batch goes on.
+        let l = read(dir.path());
+        assert_eq!(l.set.len(), 18);
+        assert_eq!(failure_names(&l), ["07.dat", "15.dat"]);
+    }
+
+    #[test]
+    fn dim_inferred_by_majority_not_first_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // `000` sorts first and is odd; the majority still decides.
+        write_dat(dir.path(), "000.dat", &row(12, 0.0));
+        for i in 1..4 {
+            write_dat(dir.path(), &format!("{i:03}.dat"), &row(8, i as f32));
+        }
+        let l = read(dir.path());
+        assert_eq!(l.set.dim, 8);
+        assert_eq!(l.set.names, ["001", "002", "003"]);
+        assert_eq!(failure_names(&l), ["000.dat"]);
+        assert_eq!(l.failures[0].problem, "48 bytes, expected 32 (8 x f32)");
+    }
+
+    #[test]
+    fn explicit_dim_overrides_majority() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dat(dir.path(), "a.dat", &row(12, 0.0));
+        write_dat(dir.path(), "b.dat", &row(8, 0.0));
+        write_dat(dir.path(), "c.dat", &row(8, 0.0));
+        let opts = ReadOptions {
+            dim: Some(12),
+            strict: false,
+        };
+        let l = read_features(dir.path(), &opts).unwrap();
+        assert_eq!(l.set.names, ["a"]);
+        assert_eq!(l.set.dim, 12);
+        assert_eq!(failure_names(&l), ["b.dat", "c.dat"]);
+        assert_eq!(l.failures[0].problem, "32 bytes, expected 48 (12 x f32)");
+    }
+
+    #[test]
+    fn majority_size_that_is_not_whole_floats_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.dat"), [0u8; 6]).unwrap();
+        std::fs::write(dir.path().join("b.dat"), [0u8; 6]).unwrap();
+        write_dat(dir.path(), "c.dat", &row(8, 0.0));
+        let err = read_features(dir.path(), &ReadOptions::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("6 bytes (2 of 3 files)"), "{msg}");
+        assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
+
+        let empty = tempfile::tempdir().unwrap();
+        std::fs::write(empty.path().join("a.dat"), b"").unwrap();
+        let err = read_features(empty.path(), &ReadOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("is 0 bytes"), "{err}");
+    }
+
+    #[test]
+    fn zero_dim_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dat(dir.path(), "a.dat", &row(8, 0.0));
+        let opts = ReadOptions {
+            dim: Some(0),
+            strict: false,
+        };
+        let err = read_features(dir.path(), &opts).unwrap_err();
+        assert!(err.to_string().contains("at least 1"), "{err}");
+    }
+
+    #[test]
+    fn empty_and_missing_inputs_are_errors_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = read_features(dir.path(), &ReadOptions::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("no .dat files in {}", dir.path().display())
+        );
+
+        let missing = dir.path().join("missing");
+        let err = read_features(&missing, &ReadOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("missing: no such file"), "{err}");
+
+        let txt = dir.path().join("notes.txt");
+        std::fs::write(&txt, b"hi").unwrap();
+        let err = read_features(&txt, &ReadOptions::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("notes.txt: not a directory of .dat files or a .npy file"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn other_files_and_subdirectories_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dat(dir.path(), "a.dat", &row(4, 0.0));
+        std::fs::write(dir.path().join(".a.dat.tmp-123"), b"partial").unwrap();
+        std::fs::write(dir.path().join("b.dat.tmp"), b"partial").unwrap();
+        std::fs::write(dir.path().join(".hidden.dat"), b"junk").unwrap();
+        std::fs::write(dir.path().join("c.DAT"), b"junk").unwrap();
+        std::fs::write(dir.path().join("c.txt"), b"junk").unwrap();
+        std::fs::write(dir.path().join("dat"), b"junk").unwrap();
+        std::fs::create_dir(dir.path().join("sub.dat")).unwrap();
+        write_dat(&dir.path().join("sub.dat"), "x.dat", &row(4, 0.0));
+        let l = read(dir.path());
+        assert_eq!(l.set.names, ["a"]);
+        assert!(l.failures.is_empty(), "{:?}", l.failures);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_followed_and_dangling_ones_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        write_dat(other.path(), "target.bin", &row(4, 5.0));
+        write_dat(dir.path(), "a.dat", &row(4, 0.0));
+        std::os::unix::fs::symlink(other.path().join("target.bin"), dir.path().join("b.dat"))
+            .unwrap();
+        std::os::unix::fs::symlink(other.path().join("gone"), dir.path().join("c.dat")).unwrap();
+        std::os::unix::fs::symlink(other.path(), dir.path().join("d.dat")).unwrap();
+        let l = read(dir.path());
+        assert_eq!(l.set.names, ["a", "b"]);
+        assert_eq!(l.set.row(1), row(4, 5.0));
+        assert_eq!(failure_names(&l), ["c.dat"]);
+        assert!(
+            l.failures[0].problem.starts_with("cannot read: "),
+            "{}",
+            l.failures[0]
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_name_is_reported_and_skipped() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        write_dat(dir.path(), "a.dat", &row(4, 0.0));
+        let bad = OsStr::from_bytes(b"b\xff.dat");
+        let bytes: Vec<u8> = row(4, 0.0).iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(dir.path().join(bad), bytes).unwrap();
+        write_dat(dir.path(), "c.dat", &row(4, 0.0));
+        let l = read(dir.path());
+        assert_eq!(l.set.names, ["a", "c"]);
+        assert_eq!(l.failures.len(), 1);
+        assert_eq!(l.failures[0].path, dir.path().join(bad));
+        assert_eq!(l.failures[0].problem, "file name is not valid UTF-8");
+        let strict = ReadOptions {
+            dim: None,
+            strict: true,
+        };
+        let err = read_features(dir.path(), &strict).unwrap_err();
+        assert!(err.to_string().contains("not valid UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn all_files_bad_gives_empty_set_not_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut nan = row(4, 0.0);
+        nan[0] = f32::NAN;
+        write_dat(dir.path(), "a.dat", &nan);
+        let l = read(dir.path());
+        assert!(l.set.is_empty());
+        assert_eq!(l.set.dim, 4);
+        assert_eq!(l.failures.len(), 1);
+    }
+
+    #[test]
+    fn retain_rows_compacts_in_place() {
+        let mut set = FeatureSet {
+            names: vec!["a".into(), "b".into(), "c".into(), "d".into()],
+            dim: 2,
+            data: vec![0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5],
+        };
+        set.retain_rows(|i| i % 2 == 1);
+        assert_eq!(set.names, ["b", "d"]);
+        assert_eq!(set.data, [1.0, 1.5, 3.0, 3.5]);
+    }
+
+    /// Throughput of the directory reader. Run with
+    /// `cargo test -p codec-host --release io::features::tests::read_throughput -- --ignored --nocapture`
+    /// (`NAICFC_BENCH_FILES` and `NAICFC_BENCH_DIR` override the count and the location).
+    #[test]
+    #[ignore = "benchmark: writes 50,000 files"]
+    fn read_throughput() {
+        let n: usize = std::env::var("NAICFC_BENCH_FILES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(50_000);
+        let base = std::env::var_os("NAICFC_BENCH_DIR").map(PathBuf::from);
+        let tmp = match &base {
+            Some(b) => tempfile::tempdir_in(b).unwrap(),
+            None => tempfile::tempdir().unwrap(),
+        };
+        let dim = 2048;
+        let set = FeatureSet {
+            names: (0..n).map(|i| format!("{i:06}")).collect(),
+            dim,
+            data: (0..n * dim).map(|i| (i % 1000) as f32 * 1e-3).collect(),
+        };
+        let t = std::time::Instant::now();
+        let failures = crate::io::atomic::write_rows_dat(tmp.path(), &set).unwrap();
+        assert!(failures.is_empty());
+        let write_s = t.elapsed().as_secs_f64();
+        eprintln!(
+            "write: {n} files in {write_s:.2} s = {:.0} files/s",
+            n as f64 / write_s
+        );
+        // The first read warms the page cache (the writes mostly did already).
+        for (label, dim) in [
+            ("warm-up", None),
+            ("inferred dim", None),
+            ("given dim", Some(dim)),
+        ] {
+            let opts = ReadOptions { dim, strict: true };
+            let t = std::time::Instant::now();
+            let l = read_features(tmp.path(), &opts).unwrap();
+            let s = t.elapsed().as_secs_f64();
+            assert_eq!(l.set, set);
+            eprintln!(
+                "read ({label}): {n} files in {s:.3} s = {:.0} files/s",
+                n as f64 / s
+            );
+        }
+    }
 }

@@ -5,10 +5,17 @@
 //! its path, and the caller decides (via `--strict`) whether the first one stops the run.
 
 pub mod atomic;
+mod bytes;
+pub mod dataset;
 pub mod features;
 pub mod lists;
+pub mod npy;
 
+pub use atomic::{write_atomic, write_atomic_with, write_blobs, write_rows_dat};
+pub use dataset::{Dataset, Split, SplitData};
 pub use features::{FeatureSet, Loaded, ReadOptions, read_features};
+pub use lists::{ListEntry, ListMatch, match_list, read_list};
+pub use npy::{NpyDtype, read_npy, write_npy};
 
 use std::fmt;
 use std::path::PathBuf;
