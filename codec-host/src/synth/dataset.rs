@@ -2,6 +2,8 @@
 
 use super::latent::Image;
 use super::{Kind, generator};
+use crate::io::FeatureSet;
+use crate::io::atomic::write_rows_dat;
 use crate::rng::Rng;
 use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
@@ -103,7 +105,8 @@ fn plan(n: usize, first: u32, ids: usize, cameras: usize, rng: &mut Rng) -> Vec<
         .map(|i| {
             let id = first + (i % ids.max(1)) as u32;
             let cam = rng.below(cameras as u64) as u16;
-            let pose = rng.below(8) as u16;
+            // Any u16: each generator folds it onto its own number of poses.
+            let pose = rng.below(1 << 16) as u16;
             (id, cam, pose)
         })
         .collect();
@@ -186,11 +189,14 @@ pub fn write_dataset(root: &Path, cfg: &SynthConfig) -> Result<Summary> {
             .par_chunks(CHUNK)
             .zip(split.names.par_chunks(CHUNK))
             .try_for_each(|(images, names)| -> Result<()> {
-                let mut buf = vec![0f32; images.len() * cfg.dim];
-                generator.generate(images, &mut buf);
-                for (name, row) in names.iter().zip(buf.chunks_exact(cfg.dim)) {
-                    let bytes: Vec<u8> = row.iter().flat_map(|v| v.to_le_bytes()).collect();
-                    write_file(&split.features.join(format!("{name}.dat")), &bytes)?;
+                let mut chunk = FeatureSet {
+                    names: names.to_vec(),
+                    dim: cfg.dim,
+                    data: vec![0f32; images.len() * cfg.dim],
+                };
+                generator.generate(images, &mut chunk.data);
+                if let Some(e) = write_rows_dat(&split.features, &chunk)?.into_iter().next() {
+                    bail!("{e}");
                 }
                 progress.inc(images.len() as u64);
                 Ok(())
@@ -215,11 +221,4 @@ fn write_list(split: &Split) -> Result<()> {
         std::fs::create_dir_all(parent)?;
     }
     crate::io::atomic::write_atomic(&split.list, text.as_bytes())
-}
-
-/// Temp file + rename, without fsync: fine for a generated dataset that can be regenerated.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("dat.tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("{}: cannot write", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot rename", path.display()))
 }

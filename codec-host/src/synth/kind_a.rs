@@ -25,19 +25,19 @@ const NEAR_CONSTANT_SD: (f64, f64) = (1e-5, 2e-4);
 /// identity share is interpolated (in log-dims) between points calibrated at 128-, 512- and
 /// 2048-d, and the nuisances shrink to make room.
 fn layout(dims: usize, cameras: usize) -> Layout {
-    const CALIBRATED: [(f64, f64); 3] = [(27.0, 0.90), (114.0, 0.655), (455.0, 0.41)];
+    const CALIBRATED: [(f64, f64); 3] = [(27.0, 0.894), (114.0, 0.647), (455.0, 0.39)];
     let pts: Vec<(f64, f64)> = CALIBRATED.iter().map(|&(d, r)| (d.ln(), r)).collect();
     let identity = spectrum::interp(&pts, (dims.max(1) as f64).ln());
     let room = (1.0 - identity) / (1.0 - CALIBRATED[2].1);
     Layout {
         dims,
         identity,
-        camera_leading: 0.10 * room,
+        camera_leading: 0.04 * room,
         leading: 16,
-        camera: 0.05 * room,
-        pose: 0.05 * room,
+        camera: 0.02 * room,
+        pose: 0.03 * room,
         cameras,
-        poses: 8,
+        poses: 16,
     }
 }
 
