@@ -3,6 +3,7 @@
 //! The binary (`src/main.rs`) only parses arguments and maps results to exit codes; each
 //! subcommand lives in [`commands`], and the work itself in the modules below.
 
+pub mod codec;
 pub mod commands;
 pub mod exit;
 pub mod io;
@@ -13,3 +14,4 @@ pub mod rng;
 pub mod search;
 pub mod stats;
 pub mod synth;
+pub mod train;

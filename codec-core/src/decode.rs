@@ -1,0 +1,62 @@
+//! Decoding: any byte string either becomes a vector or an error.
+//!
+//! Nothing is written to the output until the whole code has been read and checked: a
+//! corrupt stream leaves the caller's buffer untouched.
+
+use crate::error::Error;
+use crate::model::{MAX_ACTIVE, MAX_CODE_LEN, MAX_COEFFS, Model};
+use crate::quant::{max_magnitude, reconstruct};
+use crate::range_coder::Decoder;
+use crate::symbols::{decode_step, decode_value};
+use crate::transform::inverse;
+
+/// Decode `code` into `out` (at least `model.dim()` values; only those are written).
+pub fn decode(model: &Model<'_>, code: &[u8], out: &mut [f32]) -> Result<(), Error> {
+    let mut coeffs = [0i32; MAX_COEFFS];
+    decode_coefficients(model, code, &mut coeffs)?;
+    if out.len() < model.dim() {
+        return Err(Error::OutputTooSmall {
+            needed: model.dim(),
+            actual: out.len(),
+        });
+    }
+    let mut acc = [0i64; MAX_ACTIVE];
+    inverse(model, &coeffs[..model.coeffs()], &mut acc, out);
+    Ok(())
+}
+
+/// Read and check a code, producing the reconstructed transform coefficients.
+pub fn decode_coefficients(model: &Model<'_>, code: &[u8], coeffs: &mut [i32]) -> Result<(), Error> {
+    match code {
+        [] => return Err(Error::StreamEmpty),
+        _ if code.len() > MAX_CODE_LEN => {
+            return Err(Error::StreamTooLong {
+                length: code.len(),
+                maximum: MAX_CODE_LEN,
+            });
+        }
+        // The encoder drops trailing zero bytes, so a longer code ending in zero is not one of
+        // its codes (the all-zero code is the single byte 0).
+        [.., 0] if code.len() > 1 => return Err(Error::StreamCorrupt("trailing zero byte")),
+        _ => {}
+    }
+    let mut dec = Decoder::new(code);
+    let step = decode_step(&mut dec, model);
+    let alphabet = model.alphabet();
+    for (k, y) in coeffs.iter_mut().enumerate().take(model.coeffs()) {
+        let class = model.class(model.class_of(k, step));
+        let s = model.step(k, step);
+        let (m, negative) = decode_value(&mut dec, &class, alphabet)?;
+        if m > max_magnitude(s) {
+            return Err(Error::StreamCorrupt("coefficient beyond the model's range"));
+        }
+        *y = reconstruct(m, negative, s, &class);
+    }
+    if !dec.consistent() {
+        return Err(Error::StreamCorrupt("code does not end inside its last interval"));
+    }
+    if !dec.used_all_input() {
+        return Err(Error::StreamCorrupt("trailing bytes after the code"));
+    }
+    Ok(())
+}

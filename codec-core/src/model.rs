@@ -1,0 +1,609 @@
+//! The model: everything training learned, in a versioned binary format that is read in place.
+//!
+//! A model is parsed from a borrowed `&[u8]` without copying (firmware keeps it in flash) and
+//! fully validated first: after [`Model::parse`] succeeds, every count, index and table the
+//! codec relies on is known to be in range, so a truncated, corrupted or hostile model is an
+//! error, never a panic or an out-of-bounds read. The layout is documented field by field in
+//! `docs/model-format.md`; [`write`] is the only producer.
+
+use crate::crc::crc32;
+use crate::error::Error;
+use crate::fixed::{INPUT_LIMIT, MAX_SHIFT};
+
+/// First four bytes of every model.
+pub const MAGIC: [u8; 4] = *b"NFCM";
+/// The model (and stream) format version this build reads and writes.
+pub const FORMAT_VERSION: u16 = 1;
+/// Size of the fixed header.
+pub const HEADER_LEN: usize = 64;
+
+/// Largest input dimension.
+pub const MAX_DIM: usize = 8192;
+/// Largest number of coded (active) input dimensions.
+pub const MAX_ACTIVE: usize = 2048;
+/// Largest number of transform coefficients.
+pub const MAX_COEFFS: usize = 1024;
+/// Largest number of quantiser steps.
+pub const MAX_STEPS: usize = 1024;
+/// Largest number of probability classes.
+pub const MAX_CLASSES: usize = 256;
+/// Largest symbol alphabet of a class (magnitudes `0..M-1` plus the escape).
+pub const MAX_ALPHABET: usize = 64;
+/// Largest number of budgets a model lists.
+pub const MAX_BUDGETS: usize = 64;
+/// Longest code (and largest budget) of the stream format, in bytes.
+pub const MAX_CODE_LEN: usize = 8192;
+/// Probabilities are frequencies out of `1 << PROB_BITS`.
+pub const PROB_BITS: u32 = 15;
+/// Transform coefficients are clamped to `[-COEFF_LIMIT, COEFF_LIMIT]` (input fixed-point units).
+pub const COEFF_LIMIT: i32 = 1 << 29;
+/// Fixed-point scale of the transform entries (`Q15`).
+pub const TRANSFORM_BITS: u32 = 15;
+/// Fixed-point scale of coefficient weights (`Q12`).
+pub const WEIGHT_BITS: u32 = 12;
+/// Largest Exp-Golomb order of an escape.
+pub const MAX_ESCAPE_ORDER: u8 = 30;
+/// Largest number of raw low bits of a magnitude.
+pub const MAX_RAW_BITS: u8 = 24;
+
+/// Header flag: clamp reconstructions to the per-dimension range seen in training.
+pub const FLAG_CLAMP: u8 = 1;
+
+/// A parsed, validated model borrowing its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Model<'a> {
+    dim: usize,
+    active_count: usize,
+    coeffs: usize,
+    shift: i32,
+    classes_per_octave: i32,
+    class_offset: i32,
+    classes: usize,
+    alphabet: usize,
+    flags: u8,
+    steps: usize,
+    budget_count: usize,
+    budgets: &'a [u8],
+    active: &'a [u8],
+    mean: &'a [u8],
+    lower: &'a [u8],
+    upper: &'a [u8],
+    transform: &'a [u8],
+    coef_class_log: &'a [u8],
+    coef_weight: &'a [u8],
+    step_size: &'a [u8],
+    step_log: &'a [u8],
+    step_cdf: &'a [u8],
+    class_tables: &'a [u8],
+    min_budget: usize,
+}
+
+/// The probability table and quantiser parameters of one class.
+#[derive(Debug, Clone, Copy)]
+pub struct Class<'a> {
+    /// `alphabet + 1` cumulative frequencies (u16 LE), from 0 to `1 << PROB_BITS`.
+    cdf: &'a [u8],
+    /// `alphabet - 1` reconstruction offsets (u16 LE, Q16 fraction of a step) for magnitudes
+    /// `1..alphabet`; the last one also serves every escaped magnitude.
+    recon: &'a [u8],
+    /// Rounding offset of the dead-zone quantiser (Q16, at most 1/2).
+    pub rounding: u32,
+    /// Exp-Golomb order of escaped magnitudes.
+    pub escape_order: u32,
+    /// Low bits of a magnitude sent as raw equiprobable bits; the table codes the rest. At
+    /// fine steps the low bits of a magnitude are nearly uniform, and this keeps the tables
+    /// small whatever the ratio of spread to step.
+    pub raw_bits: u32,
+}
+
+fn u16_at(b: &[u8], i: usize) -> u16 {
+    match b.get(2 * i..2 * i + 2) {
+        Some(&[x, y]) => u16::from_le_bytes([x, y]),
+        _ => 0,
+    }
+}
+
+fn i16_at(b: &[u8], i: usize) -> i16 {
+    u16_at(b, i) as i16
+}
+
+fn u32_at(b: &[u8], i: usize) -> u32 {
+    match b.get(4 * i..4 * i + 4) {
+        Some(&[a, c, d, e]) => u32::from_le_bytes([a, c, d, e]),
+        _ => 0,
+    }
+}
+
+fn i32_at(b: &[u8], i: usize) -> i32 {
+    u32_at(b, i) as i32
+}
+
+/// Bytes of one class table for an alphabet of `m` symbols.
+const fn class_table_len(m: usize) -> usize {
+    2 * (m + 1) + 2 * (m - 1) + 2 + 1 + 1
+}
+
+/// Splits a byte slice into consecutive sections, failing cleanly when it runs out.
+struct Cursor<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
+        if n > self.rest.len() {
+            return Err(Error::ModelInvalid("section sizes exceed the model length"));
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Ok(head)
+    }
+}
+
+/// Sizes that follow from the header.
+struct Shape {
+    dim: usize,
+    active: usize,
+    coeffs: usize,
+    classes: usize,
+    alphabet: usize,
+    steps: usize,
+    budgets: usize,
+}
+
+impl Shape {
+    fn body_len(&self) -> usize {
+        2 * self.budgets
+            + 2 * self.active
+            + 4 * self.dim
+            + 8 * self.active
+            + 2 * self.coeffs * self.active
+            + 4 * self.coeffs
+            + 8 * self.steps
+            + 2 * (self.steps + 1)
+            + self.classes * class_table_len(self.alphabet)
+    }
+
+    fn total_len(&self) -> usize {
+        HEADER_LEN + self.body_len() + 4
+    }
+}
+
+fn check(ok: bool, what: &'static str) -> Result<(), Error> {
+    if ok { Ok(()) } else { Err(Error::ModelInvalid(what)) }
+}
+
+/// A cumulative frequency table: starts at 0, ends at `1 << PROB_BITS`, strictly increasing
+/// (every symbol has a non-zero probability, so any symbol can be coded).
+fn check_cdf(cdf: &[u8], entries: usize, what: &'static str) -> Result<(), Error> {
+    check(u16_at(cdf, 0) == 0, what)?;
+    check(u32::from(u16_at(cdf, entries - 1)) == 1 << PROB_BITS, what)?;
+    for i in 1..entries {
+        check(u16_at(cdf, i) > u16_at(cdf, i - 1), what)?;
+    }
+    Ok(())
+}
+
+impl<'a> Model<'a> {
+    /// Parse and validate a model.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+        if bytes.len() < 8 || bytes[..4] != MAGIC {
+            return Err(if bytes.len() >= 4 && bytes[..4] != MAGIC {
+                Error::NotAModel
+            } else {
+                Error::ModelTruncated {
+                    expected: HEADER_LEN,
+                    actual: bytes.len(),
+                }
+            });
+        }
+        let version = u16_at(bytes, 2);
+        if version != FORMAT_VERSION {
+            return Err(Error::UnsupportedModelVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        if bytes.len() < HEADER_LEN {
+            return Err(Error::ModelTruncated {
+                expected: HEADER_LEN,
+                actual: bytes.len(),
+            });
+        }
+        let header = &bytes[..HEADER_LEN];
+        check(usize::from(u16_at(header, 3)) == HEADER_LEN, "header length")?;
+        let total = u32_at(header, 2) as usize;
+        let shape = Shape {
+            dim: usize::from(u16_at(header, 6)),
+            active: usize::from(u16_at(header, 7)),
+            coeffs: usize::from(u16_at(header, 8)),
+            classes: usize::from(u16_at(header, 10)),
+            alphabet: usize::from(header[22]),
+            steps: usize::from(u16_at(header, 12)),
+            budgets: usize::from(u16_at(header, 13)),
+        };
+        let shift = i32::from(header[18] as i8);
+        let classes_per_octave = i32::from(header[19]);
+        let flags = header[23];
+        let class_offset = i32_at(header, 7);
+
+        check((1..=MAX_DIM).contains(&shape.dim), "dimension")?;
+        check((1..=MAX_ACTIVE.min(shape.dim)).contains(&shape.active), "active dimension count")?;
+        check((1..=MAX_COEFFS.min(shape.active)).contains(&shape.coeffs), "coefficient count")?;
+        check((1..=MAX_CLASSES).contains(&shape.classes), "class count")?;
+        check((2..=MAX_ALPHABET).contains(&shape.alphabet), "alphabet size")?;
+        check((1..=MAX_STEPS).contains(&shape.steps), "step count")?;
+        check(shape.budgets <= MAX_BUDGETS, "budget count")?;
+        check(shift.abs() <= MAX_SHIFT, "input shift")?;
+        check((1..=64).contains(&classes_per_octave), "classes per octave")?;
+        check(class_offset.abs() <= 1 << 20, "class offset")?;
+        check(flags & !FLAG_CLAMP == 0, "unknown flags")?;
+        check(header[32..].iter().all(|&b| b == 0), "reserved header bytes")?;
+
+        let expected = shape.total_len();
+        if total != expected {
+            return Err(Error::ModelInvalid("length field disagrees with the header's sizes"));
+        }
+        if bytes.len() < expected {
+            return Err(Error::ModelTruncated {
+                expected,
+                actual: bytes.len(),
+            });
+        }
+        check(bytes.len() == expected, "trailing bytes after the checksum")?;
+        let (content, sum) = bytes.split_at(expected - 4);
+        if crc32(content) != u32_at(sum, 0) {
+            return Err(Error::ModelChecksum);
+        }
+
+        let mut cur = Cursor {
+            rest: &content[HEADER_LEN..],
+        };
+        let mut model = Model {
+            dim: shape.dim,
+            active_count: shape.active,
+            coeffs: shape.coeffs,
+            shift,
+            classes_per_octave,
+            class_offset,
+            classes: shape.classes,
+            alphabet: shape.alphabet,
+            flags,
+            steps: shape.steps,
+            budget_count: shape.budgets,
+            budgets: cur.take(2 * shape.budgets)?,
+            active: cur.take(2 * shape.active)?,
+            mean: cur.take(4 * shape.dim)?,
+            lower: cur.take(4 * shape.active)?,
+            upper: cur.take(4 * shape.active)?,
+            transform: cur.take(2 * shape.coeffs * shape.active)?,
+            coef_class_log: cur.take(2 * shape.coeffs)?,
+            coef_weight: cur.take(2 * shape.coeffs)?,
+            step_size: cur.take(4 * shape.steps)?,
+            step_log: cur.take(4 * shape.steps)?,
+            step_cdf: cur.take(2 * (shape.steps + 1))?,
+            class_tables: cur.take(shape.classes * class_table_len(shape.alphabet))?,
+            min_budget: 0,
+        };
+        check(cur.rest.is_empty(), "section sizes")?;
+        model.validate_sections()?;
+        model.min_budget = crate::encode::coarsest_code_len(&model)?;
+        Ok(model)
+    }
+
+    fn validate_sections(&self) -> Result<(), Error> {
+        for i in 0..self.budget_count {
+            let b = usize::from(u16_at(self.budgets, i));
+            check((1..=MAX_CODE_LEN).contains(&b), "budget out of range")?;
+            check(i == 0 || b > usize::from(u16_at(self.budgets, i - 1)), "budgets not increasing")?;
+        }
+        for i in 0..self.active_count {
+            let a = usize::from(u16_at(self.active, i));
+            check(a < self.dim, "active dimension index out of range")?;
+            check(i == 0 || a > usize::from(u16_at(self.active, i - 1)), "active dimensions not increasing")?;
+            let (lo, hi) = (i32_at(self.lower, i), i32_at(self.upper, i));
+            check(lo <= hi, "clamp range empty")?;
+            check(lo.abs() <= INPUT_LIMIT && hi.abs() <= INPUT_LIMIT, "clamp range magnitude")?;
+        }
+        for i in 0..self.dim {
+            check(i32_at(self.mean, i).abs() <= INPUT_LIMIT, "mean magnitude")?;
+        }
+        for k in 0..self.coeffs {
+            check(u16_at(self.coef_weight, k) >= 1, "coefficient weight")?;
+        }
+        for j in 0..self.steps {
+            let s = u32_at(self.step_size, j);
+            check((1..=1 << 31).contains(&s), "step size out of range")?;
+            check(j == 0 || s > u32_at(self.step_size, j - 1), "step sizes not increasing")?;
+            check(i32_at(self.step_log, j).abs() <= 1 << 24, "step log out of range")?;
+        }
+        // The coarsest step must quantise every possible coefficient to zero, so that some
+        // code always fits: |y| <= COEFF_LIMIT and rounding <= 1/2 need a step above 2^30.
+        let last = self.steps - 1;
+        for k in 0..self.coeffs {
+            check(self.step(k, last) > 1 << 30, "coarsest step cannot zero every coefficient")?;
+        }
+        check_cdf(self.step_cdf, self.steps + 1, "step probability table")?;
+        for c in 0..self.classes {
+            let t = self.class_bytes(c);
+            check_cdf(&t[..2 * (self.alphabet + 1)], self.alphabet + 1, "class probability table")?;
+            let tail = &t[class_table_len(self.alphabet) - 4..];
+            check(u32::from(u16_at(tail, 0)) <= 1 << 15, "rounding offset above 1/2")?;
+            check(tail[2] <= MAX_ESCAPE_ORDER, "escape order")?;
+            check(tail[3] <= MAX_RAW_BITS, "raw bits")?;
+        }
+        Ok(())
+    }
+
+    fn class_bytes(&self, c: usize) -> &'a [u8] {
+        let n = class_table_len(self.alphabet);
+        self.class_tables.get(c * n..(c + 1) * n).unwrap_or(&[])
+    }
+
+    /// Input dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+    /// Number of coded input dimensions.
+    pub fn active_count(&self) -> usize {
+        self.active_count
+    }
+    /// Number of transform coefficients.
+    pub fn coeffs(&self) -> usize {
+        self.coeffs
+    }
+    /// Fixed-point shift of the input: `fixed = round(x * 2^shift)`.
+    pub fn shift(&self) -> i32 {
+        self.shift
+    }
+    /// Symbols per class (including the escape).
+    pub fn alphabet(&self) -> usize {
+        self.alphabet
+    }
+    /// Number of quantiser steps.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+    /// Whether reconstructions are clamped to the training range.
+    pub fn clamps(&self) -> bool {
+        self.flags & FLAG_CLAMP != 0
+    }
+    /// Smallest budget at which every vector can be encoded.
+    pub fn min_budget(&self) -> usize {
+        self.min_budget
+    }
+    /// Number of budgets the model was trained for.
+    pub fn budget_count(&self) -> usize {
+        self.budget_count
+    }
+    /// The `i`-th trained budget in bytes (increasing), if any.
+    pub fn budget(&self, i: usize) -> Option<usize> {
+        (i < self.budget_count).then(|| usize::from(u16_at(self.budgets, i)))
+    }
+    /// Index of the `i`-th active dimension.
+    pub fn active_index(&self, i: usize) -> usize {
+        usize::from(u16_at(self.active, i))
+    }
+    /// Fixed-point mean of dimension `d`.
+    pub fn mean(&self, d: usize) -> i32 {
+        i32_at(self.mean, d)
+    }
+    /// Clamp range of the `i`-th active dimension.
+    pub fn clamp_range(&self, i: usize) -> (i32, i32) {
+        (i32_at(self.lower, i), i32_at(self.upper, i))
+    }
+    /// Row `k` of the transform: `active_count` Q15 values, little-endian i16.
+    pub fn transform_row(&self, k: usize) -> &'a [u8] {
+        let n = 2 * self.active_count;
+        self.transform.get(k * n..(k + 1) * n).unwrap_or(&[])
+    }
+    /// Effective step of coefficient `k` at step index `j`, in input fixed-point units.
+    pub fn step(&self, k: usize, j: usize) -> u64 {
+        let s = u64::from(u32_at(self.step_size, j));
+        let w = u64::from(u16_at(self.coef_weight, k));
+        ((s * w) >> WEIGHT_BITS).max(1)
+    }
+    /// Probability class of coefficient `k` at step index `j`: how large the coefficient's
+    /// spread is relative to its step, on a log scale.
+    pub fn class_of(&self, k: usize, j: usize) -> usize {
+        let d = i32::from(i16_at(self.coef_class_log, k)) - i32_at(self.step_log, j);
+        let c = self.class_offset + ((d * self.classes_per_octave + 128) >> 8);
+        c.clamp(0, self.classes as i32 - 1) as usize
+    }
+    /// Class table `c`.
+    pub fn class(&self, c: usize) -> Class<'a> {
+        let t = self.class_bytes(c);
+        let m = self.alphabet;
+        let tail = t.get(class_table_len(m) - 4..).unwrap_or(&[0; 4]);
+        Class {
+            cdf: t.get(..2 * (m + 1)).unwrap_or(&[]),
+            recon: t.get(2 * (m + 1)..2 * (m + 1) + 2 * (m - 1)).unwrap_or(&[]),
+            rounding: u32::from(u16_at(tail, 0)),
+            escape_order: u32::from(tail.get(2).copied().unwrap_or(0)),
+            raw_bits: u32::from(tail.get(3).copied().unwrap_or(0)),
+        }
+    }
+    /// Cumulative frequency `i` of the step-index prior.
+    pub fn step_cdf(&self, i: usize) -> u32 {
+        u32::from(u16_at(self.step_cdf, i))
+    }
+}
+
+impl Class<'_> {
+    /// Cumulative frequency of symbol `s` (`cdf(alphabet) == 1 << PROB_BITS`).
+    #[inline]
+    pub fn cdf(&self, s: usize) -> u32 {
+        u32::from(u16_at(self.cdf, s))
+    }
+    /// Reconstruction offset (Q16 fraction of a step) of magnitude `m >= 1`.
+    #[inline]
+    pub fn recon(&self, m: u64) -> u32 {
+        let last = self.recon.len() / 2 - 1;
+        let i = (m.saturating_sub(1) as usize).min(last);
+        u32::from(u16_at(self.recon, i))
+    }
+}
+
+/// One class table for [`write`].
+#[derive(Debug, Clone, Copy)]
+pub struct ClassTable<'p> {
+    /// `alphabet + 1` cumulative frequencies.
+    pub cdf: &'p [u16],
+    /// `alphabet - 1` reconstruction offsets (Q16).
+    pub recon: &'p [u16],
+    /// Rounding offset (Q16, at most 32768).
+    pub rounding: u16,
+    /// Exp-Golomb order of escapes.
+    pub escape_order: u8,
+    /// Raw low bits of each magnitude.
+    pub raw_bits: u8,
+}
+
+/// Everything a model holds, as borrowed slices, for [`write`].
+#[derive(Debug, Clone, Copy)]
+pub struct ModelParts<'p> {
+    /// Input dimension.
+    pub dim: usize,
+    /// Input fixed-point shift.
+    pub shift: i8,
+    /// Classes per octave of spread/step ratio.
+    pub classes_per_octave: u8,
+    /// Class of ratio 1.
+    pub class_offset: i32,
+    /// Clamp reconstructions to the training range.
+    pub clamp: bool,
+    /// Trained budgets, increasing.
+    pub budgets: &'p [u16],
+    /// Active dimension indices, increasing.
+    pub active: &'p [u16],
+    /// `dim` fixed-point means.
+    pub mean: &'p [i32],
+    /// Per active dim lower clamp.
+    pub lower: &'p [i32],
+    /// Per active dim upper clamp.
+    pub upper: &'p [i32],
+    /// `coeffs x active` Q15 transform, row-major.
+    pub transform: &'p [i16],
+    /// Per coefficient `log2(spread / weight)`, Q8.
+    pub coef_class_log: &'p [i16],
+    /// Per coefficient step weight, Q12.
+    pub coef_weight: &'p [u16],
+    /// Step sizes, increasing.
+    pub step_size: &'p [u32],
+    /// `log2(step)` Q8 per step.
+    pub step_log: &'p [i32],
+    /// Step-index prior, `steps + 1` cumulative frequencies.
+    pub step_cdf: &'p [u16],
+    /// Class tables.
+    pub classes: &'p [ClassTable<'p>],
+}
+
+impl ModelParts<'_> {
+    fn shape(&self) -> Shape {
+        Shape {
+            dim: self.dim,
+            active: self.active.len(),
+            coeffs: self.coef_weight.len(),
+            classes: self.classes.len(),
+            alphabet: self.classes.first().map_or(2, |c| c.cdf.len().saturating_sub(1)),
+            steps: self.step_size.len(),
+            budgets: self.budgets.len(),
+        }
+    }
+
+    /// Bytes [`write`] will produce.
+    pub fn encoded_len(&self) -> usize {
+        self.shape().total_len()
+    }
+}
+
+struct Writer<'o> {
+    out: &'o mut [u8],
+    pos: usize,
+}
+
+impl Writer<'_> {
+    fn bytes(&mut self, b: &[u8]) -> Result<(), Error> {
+        let end = self.pos + b.len();
+        let dst = self.out.get_mut(self.pos..end).ok_or(Error::OutputTooSmall {
+            needed: end,
+            actual: 0,
+        })?;
+        dst.copy_from_slice(b);
+        self.pos = end;
+        Ok(())
+    }
+}
+
+/// Serialise a model into `out` (at least [`ModelParts::encoded_len`] bytes) and return its
+/// length. The result is parsed back before returning, so a model that `write` accepts is one
+/// that [`Model::parse`] accepts.
+pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, Error> {
+    let shape = parts.shape();
+    let total = shape.total_len();
+    if out.len() < total {
+        return Err(Error::OutputTooSmall {
+            needed: total,
+            actual: out.len(),
+        });
+    }
+    let fits_u16 = |v: usize| u16::try_from(v).map_err(|_| Error::ModelInvalid("count exceeds 16 bits"));
+    check(parts.mean.len() == shape.dim, "mean length")?;
+    check(parts.lower.len() == shape.active && parts.upper.len() == shape.active, "clamp length")?;
+    check(parts.transform.len() == shape.coeffs * shape.active, "transform length")?;
+    check(parts.coef_class_log.len() == shape.coeffs, "coefficient table length")?;
+    check(parts.step_log.len() == shape.steps, "step log length")?;
+    check(parts.step_cdf.len() == shape.steps + 1, "step prior length")?;
+    let alphabet = shape.alphabet;
+    check((2..=MAX_ALPHABET).contains(&alphabet), "alphabet size")?;
+    for c in parts.classes {
+        check(c.cdf.len() == alphabet + 1 && c.recon.len() == alphabet - 1, "class table shape")?;
+    }
+    let mut header = [0u8; HEADER_LEN];
+    header[..4].copy_from_slice(&MAGIC);
+    header[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header[6..8].copy_from_slice(&(HEADER_LEN as u16).to_le_bytes());
+    header[8..12].copy_from_slice(&(total as u32).to_le_bytes());
+    header[12..14].copy_from_slice(&fits_u16(shape.dim)?.to_le_bytes());
+    header[14..16].copy_from_slice(&fits_u16(shape.active)?.to_le_bytes());
+    header[16..18].copy_from_slice(&fits_u16(shape.coeffs)?.to_le_bytes());
+    header[18] = parts.shift as u8;
+    header[19] = parts.classes_per_octave;
+    header[20..22].copy_from_slice(&fits_u16(shape.classes)?.to_le_bytes());
+    header[22] = u8::try_from(alphabet).map_err(|_| Error::ModelInvalid("alphabet size"))?;
+    header[23] = if parts.clamp { FLAG_CLAMP } else { 0 };
+    header[24..26].copy_from_slice(&fits_u16(shape.steps)?.to_le_bytes());
+    header[26..28].copy_from_slice(&fits_u16(shape.budgets)?.to_le_bytes());
+    header[28..32].copy_from_slice(&parts.class_offset.to_le_bytes());
+
+    let mut w = Writer { out, pos: 0 };
+    w.bytes(&header)?;
+    macro_rules! put {
+        ($slice:expr) => {
+            for v in $slice.iter() {
+                w.bytes(&v.to_le_bytes())?;
+            }
+        };
+    }
+    put!(parts.budgets);
+    put!(parts.active);
+    put!(parts.mean);
+    put!(parts.lower);
+    put!(parts.upper);
+    put!(parts.transform);
+    put!(parts.coef_class_log);
+    put!(parts.coef_weight);
+    put!(parts.step_size);
+    put!(parts.step_log);
+    put!(parts.step_cdf);
+    for c in parts.classes {
+        put!(c.cdf);
+        put!(c.recon);
+        w.bytes(&c.rounding.to_le_bytes())?;
+        w.bytes(&[c.escape_order, c.raw_bits])?;
+    }
+    let sum = crc32(w.out.get(..w.pos).unwrap_or(&[]));
+    w.bytes(&sum.to_le_bytes())?;
+    let len = w.pos;
+    Model::parse(out.get(..len).unwrap_or(&[]))?;
+    Ok(len)
+}

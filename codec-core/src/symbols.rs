@@ -1,0 +1,127 @@
+//! How quantised values become range-coder symbols.
+//!
+//! A magnitude `m` is split into `m >> b` and its `b` low bits (`b` is the class's raw bits).
+//! The high part below the class's escape symbol is one symbol of the class's table; larger
+//! high parts send the escape symbol and then the excess in Exp-Golomb code of the class's
+//! order. The low bits, the escape's bits and the sign of a non-zero magnitude are
+//! equiprobable bits. The step index that opens every code is one symbol of the step prior.
+
+use crate::error::Error;
+use crate::model::{Class, Model, PROB_BITS};
+use crate::range_coder::{Decoder, Encoder};
+
+/// Longest Exp-Golomb prefix a decoder accepts: a valid escape needs at most 31, and with
+/// escape orders up to 30 the decoded value stays below 2^62.
+const MAX_ESCAPE_PREFIX: u32 = 32;
+
+/// Code magnitude `m` (and its sign when non-zero).
+#[inline]
+pub fn encode_value(enc: &mut Encoder<'_>, class: &Class<'_>, alphabet: usize, m: u64, negative: bool) {
+    let esc = alphabet - 1;
+    let high = m >> class.raw_bits;
+    let s = (high.min(esc as u64)) as usize;
+    let start = class.cdf(s);
+    enc.encode(start, class.cdf(s + 1) - start, PROB_BITS);
+    if s == esc {
+        encode_escape(enc, high - esc as u64, class.escape_order);
+    }
+    put_bits(enc, m, class.raw_bits);
+    if m != 0 {
+        enc.encode_bits(u32::from(negative), 1);
+    }
+}
+
+fn encode_escape(enc: &mut Encoder<'_>, excess: u64, order: u32) {
+    let w = excess + (1u64 << order);
+    let bits = 64 - w.leading_zeros(); // w has `bits` significant bits, the top one set
+    let prefix = bits - 1 - order;
+    for _ in 0..prefix {
+        enc.encode_bits(1, 1);
+    }
+    enc.encode_bits(0, 1);
+    put_bits(enc, w, bits - 1);
+}
+
+/// Write the low `n` bits of `v`, most significant first, 16 at a time.
+fn put_bits(enc: &mut Encoder<'_>, v: u64, n: u32) {
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(16);
+        left -= take;
+        enc.encode_bits(((v >> left) & ((1 << take) - 1)) as u32, take);
+    }
+}
+
+fn get_bits(dec: &mut Decoder<'_>, n: u32) -> u64 {
+    let mut v = 0u64;
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(16);
+        left -= take;
+        v = (v << take) | u64::from(dec.decode_bits(take));
+    }
+    v
+}
+
+/// Decode a magnitude and sign coded by [`encode_value`].
+#[inline]
+pub fn decode_value(dec: &mut Decoder<'_>, class: &Class<'_>, alphabet: usize) -> Result<(u64, bool), Error> {
+    let slot = dec.peek(PROB_BITS);
+    // Tables are validated strictly increasing from 0 to 1 << PROB_BITS: exactly one symbol
+    // owns the slot; the fallback is unreachable but keeps this total.
+    let mut s = alphabet - 1;
+    for i in 0..alphabet {
+        if slot < class.cdf(i + 1) {
+            s = i;
+            break;
+        }
+    }
+    let start = class.cdf(s);
+    dec.consume(start, class.cdf(s + 1) - start, PROB_BITS);
+    let mut high = s as u64;
+    if s == alphabet - 1 {
+        high += decode_escape(dec, class.escape_order)?;
+    }
+    // The escape is below 2^62 and raw bits at most 24: shift without losing bits or panicking.
+    let high = high.min(u64::MAX >> class.raw_bits);
+    let m = (high << class.raw_bits) | get_bits(dec, class.raw_bits);
+    let negative = m != 0 && dec.decode_bits(1) == 1;
+    Ok((m, negative))
+}
+
+fn decode_escape(dec: &mut Decoder<'_>, order: u32) -> Result<u64, Error> {
+    let mut prefix = 0;
+    while dec.decode_bits(1) == 1 {
+        prefix += 1;
+        if prefix > MAX_ESCAPE_PREFIX {
+            return Err(Error::StreamCorrupt("escape code too long"));
+        }
+    }
+    let n = prefix + order;
+    let w = (1u64 << n) | get_bits(dec, n);
+    Ok(w - (1u64 << order))
+}
+
+/// Code the step index `j`.
+pub fn encode_step(enc: &mut Encoder<'_>, model: &Model<'_>, j: usize) {
+    let start = model.step_cdf(j);
+    enc.encode(start, model.step_cdf(j + 1) - start, PROB_BITS);
+}
+
+/// Decode the step index.
+pub fn decode_step(dec: &mut Decoder<'_>, model: &Model<'_>) -> usize {
+    let slot = dec.peek(PROB_BITS);
+    // Binary search for the last entry with cdf <= slot.
+    let (mut lo, mut hi) = (0usize, model.steps());
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if model.step_cdf(mid) <= slot {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let start = model.step_cdf(lo);
+    dec.consume(start, model.step_cdf(lo + 1) - start, PROB_BITS);
+    lo
+}

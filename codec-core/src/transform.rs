@@ -1,0 +1,82 @@
+//! The learned linear transform in fixed point: centring, projection onto the model's basis,
+//! and the way back.
+//!
+//! Bounds that keep every sum inside `i64`: centred inputs are below 2^25 in magnitude,
+//! transform entries at most 2^15, and at most 2^11 terms per sum, so a forward sum stays below
+//! 2^51; coefficients on the way back are at most 2^30 and at most 2^10 of them meet one
+//! output, so an inverse sum stays below 2^56.
+
+use crate::error::Error;
+use crate::fixed::{OUTPUT_LIMIT, f32_to_fixed, fixed_to_f32};
+use crate::model::{COEFF_LIMIT, Model, TRANSFORM_BITS};
+
+/// Convert and centre the active dimensions of `x` into `centred` (`active_count` values).
+/// Every value of `x`, active or not, must be finite.
+pub fn centre(model: &Model<'_>, x: &[f32], centred: &mut [i32]) -> Result<(), Error> {
+    if x.len() != model.dim() {
+        return Err(Error::DimensionMismatch {
+            expected: model.dim(),
+            actual: x.len(),
+        });
+    }
+    if let Some(index) = x.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFinite { index });
+    }
+    let shift = model.shift();
+    for (i, c) in centred.iter_mut().enumerate().take(model.active_count()) {
+        let d = model.active_index(i);
+        let v = x.get(d).copied().unwrap_or(0.0);
+        // Finite was checked above, so the conversion cannot fail.
+        let fixed = f32_to_fixed(v, shift).unwrap_or(0);
+        *c = fixed - model.mean(d);
+    }
+    Ok(())
+}
+
+/// `coeffs[k] = round(sum_j T[k][j] * centred[j] / 2^15)`, clamped to `COEFF_LIMIT`.
+pub fn forward(model: &Model<'_>, centred: &[i32], coeffs: &mut [i32]) {
+    for (k, y) in coeffs.iter_mut().enumerate().take(model.coeffs()) {
+        let row = model.transform_row(k);
+        let mut acc: i64 = 0;
+        for (t, &c) in row.chunks_exact(2).zip(centred) {
+            acc += i64::from(i16::from_le_bytes([t[0], t[1]])) * i64::from(c);
+        }
+        let v = (acc + (1 << (TRANSFORM_BITS - 1))) >> TRANSFORM_BITS;
+        *y = v.clamp(-i64::from(COEFF_LIMIT), i64::from(COEFF_LIMIT)) as i32;
+    }
+}
+
+/// Reconstruct the whole vector from coefficients: `x = mean + T^T coeffs`, clamped to the
+/// training range when the model says so, and converted to `f32` exactly.
+/// `acc` is scratch of at least `active_count` values.
+pub fn inverse(model: &Model<'_>, coeffs: &[i32], acc: &mut [i64], out: &mut [f32]) {
+    let active = model.active_count().min(acc.len());
+    let acc = &mut acc[..active];
+    acc.fill(0);
+    for (k, &y) in coeffs.iter().enumerate().take(model.coeffs()) {
+        if y == 0 {
+            continue;
+        }
+        let y = i64::from(y);
+        for (a, t) in acc.iter_mut().zip(model.transform_row(k).chunks_exact(2)) {
+            *a += i64::from(i16::from_le_bytes([t[0], t[1]])) * y;
+        }
+    }
+    let shift = model.shift();
+    for (d, o) in out.iter_mut().enumerate().take(model.dim()) {
+        *o = fixed_to_f32(i64::from(model.mean(d)), shift);
+    }
+    for (i, &a) in acc.iter().enumerate() {
+        let d = model.active_index(i);
+        let mut v = i64::from(model.mean(d)) + ((a + (1 << (TRANSFORM_BITS - 1))) >> TRANSFORM_BITS);
+        v = if model.clamps() {
+            let (lo, hi) = model.clamp_range(i);
+            v.clamp(i64::from(lo), i64::from(hi))
+        } else {
+            v.clamp(-OUTPUT_LIMIT, OUTPUT_LIMIT)
+        };
+        if let Some(o) = out.get_mut(d) {
+            *o = fixed_to_f32(v, shift);
+        }
+    }
+}

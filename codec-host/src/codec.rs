@@ -1,0 +1,62 @@
+//! The codec core driven from the host: batch encode and decode in parallel.
+
+use crate::io::FeatureSet;
+use anyhow::{Context, Result};
+use codec_core::{Error, Model};
+use rayon::prelude::*;
+use std::path::Path;
+
+/// A model file held in memory.
+pub struct ModelFile {
+    bytes: Vec<u8>,
+}
+
+impl ModelFile {
+    /// Read and validate a model file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read model", path.display()))?;
+        Self::from_bytes(bytes).with_context(|| format!("{}: unusable model", path.display()))
+    }
+
+    /// Validate model bytes.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
+        Model::parse(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(ModelFile { bytes })
+    }
+
+    /// The parsed model (parsing is cheap after validation... but validated again).
+    pub fn model(&self) -> Model<'_> {
+        // Validated in the constructor, so this cannot fail.
+        Model::parse(&self.bytes).expect("model validated at load")
+    }
+
+    /// The raw bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Encode every row of `set` at `budget`: one code (or error) per row, in row order.
+pub fn encode_all(model: &Model<'_>, set: &FeatureSet, budget: usize) -> Vec<Result<Vec<u8>, Error>> {
+    (0..set.len())
+        .into_par_iter()
+        .map(|i| {
+            let mut out = vec![0u8; budget];
+            let len = codec_core::encode(model, set.row(i), budget, &mut out)?;
+            out.truncate(len);
+            Ok(out)
+        })
+        .collect()
+}
+
+/// Decode codes into rows of a feature matrix (`codes.len() x dim`); one result per code.
+pub fn decode_all(model: &Model<'_>, codes: &[&[u8]]) -> (Vec<f32>, Vec<Result<(), Error>>) {
+    let dim = model.dim();
+    let mut data = vec![0f32; codes.len() * dim];
+    let results = data
+        .par_chunks_mut(dim.max(1))
+        .zip(codes.par_iter())
+        .map(|(row, code)| codec_core::decode(model, code, row))
+        .collect();
+    (data, results)
+}

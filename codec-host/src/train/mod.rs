@@ -1,0 +1,290 @@
+//! Training: learn a codec model from training features.
+//!
+//! Mean, support and the PCA basis come from the data ([`pca`]); the quantiser and entropy
+//! coder tables from a pool of standardised coefficients ([`tables`]); optionally an
+//! accuracy-aware rate allocation from identity labels ([`weights`]); the step grid and the
+//! prior over step indices from encoding training vectors at the trained budgets ([`steps`]).
+
+pub mod pca;
+pub mod steps;
+pub mod tables;
+pub mod weights;
+
+use crate::io::FeatureSet;
+use anyhow::{Context, Result, bail};
+use codec_core::model::{self, ClassTable, MAX_ACTIVE, MAX_COEFFS, MAX_DIM, ModelParts, TRANSFORM_BITS, WEIGHT_BITS};
+use faer::Mat;
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Training options.
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    /// Budgets (bytes) the step prior is tuned for; the model works at any budget.
+    pub budgets: Vec<usize>,
+    /// Most transform coefficients to keep.
+    pub max_coeffs: usize,
+    /// Accuracy-aware allocation strength (0 = pure MSE); used only with labels.
+    pub reid_weight: f64,
+    /// Most training rows for the covariance.
+    pub max_rows: usize,
+    /// Rows whose encodings tune the step prior.
+    pub prior_rows: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            budgets: vec![16, 32, 64, 128, 256],
+            max_coeffs: 512,
+            reid_weight: 0.0,
+            max_rows: 100_000,
+            prior_rows: 2000,
+        }
+    }
+}
+
+/// What training learned, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainSummary {
+    /// Training vectors.
+    pub rows: usize,
+    /// Input dimension.
+    pub dim: usize,
+    /// Dims coded.
+    pub active_dims: usize,
+    /// Transform coefficients.
+    pub coeffs: usize,
+    /// Fraction of the training variance the coefficients span.
+    pub explained_variance: f64,
+    /// Input fixed-point shift.
+    pub shift: i32,
+    /// Quantiser steps.
+    pub steps: usize,
+    /// Smallest budget that always works.
+    pub min_budget: usize,
+    /// Whether the accuracy-aware allocation was used.
+    pub discriminative: bool,
+    /// PCA eigenvalues of the training set (for rate-distortion bounds).
+    pub eigenvalues: Vec<f64>,
+    /// Model size in bytes.
+    pub model_bytes: usize,
+}
+
+/// A trained model: its bytes and what it learned.
+pub struct Trained {
+    /// The serialised model.
+    pub model: Vec<u8>,
+    /// Summary for reports.
+    pub summary: TrainSummary,
+}
+
+/// Input shift that maps the largest training magnitude to about 2^15 fixed-point units.
+fn input_shift(max_abs: f64) -> i32 {
+    if max_abs <= 0.0 || !max_abs.is_finite() {
+        return 15;
+    }
+    (15 - max_abs.log2().ceil() as i32).clamp(-40, 40)
+}
+
+fn to_fixed(v: f64, shift: i32) -> i32 {
+    let limit = f64::from(codec_core::fixed::INPUT_LIMIT);
+    (v * 2f64.powi(shift)).round().clamp(-limit, limit) as i32
+}
+
+/// Train a model on `set` (rows are training vectors), with identity `labels` per row if known.
+pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Result<Trained> {
+    if set.len() < 2 {
+        bail!("training needs at least 2 vectors, got {}", set.len());
+    }
+    if set.dim > MAX_DIM {
+        bail!("dimension {} exceeds the format's maximum of {MAX_DIM}", set.dim);
+    }
+    if let Some(l) = labels {
+        anyhow::ensure!(l.len() == set.len(), "{} labels for {} vectors", l.len(), set.len());
+    }
+    let mut m = pca::moments(set);
+    if m.active.is_empty() {
+        bail!("every training vector is identical: nothing to learn");
+    }
+    if m.active.len() > MAX_ACTIVE {
+        // Keep the dims that vary most; the others are coded as their mean.
+        let var = dim_variances(set, &m);
+        let mut order = m.active.clone();
+        order.sort_by(|&a, &b| var[b].total_cmp(&var[a]));
+        order.truncate(MAX_ACTIVE);
+        order.sort_unstable();
+        m.active = order;
+    }
+    let a = m.active.len();
+    let max_abs = set.data.iter().fold(0f64, |acc, &v| acc.max(f64::from(v).abs()));
+    let shift = input_shift(max_abs);
+    let scale = 2f64.powi(shift);
+
+    let rows = pca::subsample(set.len(), cfg.max_rows);
+    let p = pca::pca(set, &m, &rows).context("PCA of the training set")?;
+    let k = a.min(cfg.max_coeffs).min(MAX_COEFFS).max(1);
+    let total_var: f64 = p.values.iter().sum();
+    let explained = p.values[..k].iter().sum::<f64>() / total_var.max(1e-300);
+
+    let transform: Vec<i16> = (0..k)
+        .flat_map(|row| (0..a).map(move |col| (row, col)))
+        .map(|(row, col)| {
+            let v = p.vectors[(col, row)] * f64::from(1u32 << TRANSFORM_BITS);
+            v.round().clamp(-32767.0, 32767.0) as i16
+        })
+        .collect();
+    // Spread of each coefficient; directions the training set barely saw still get a floor,
+    // because test vectors do carry some energy there.
+    let floor = p.values[0].max(1e-30) * 1e-8;
+    let sigma: Vec<f64> = p.values[..k].iter().map(|&v| v.max(floor).sqrt()).collect();
+
+    // Standardised coefficients of a subsample: the pool for the tables, the input of weights.
+    let sample = pca::subsample(set.len(), 4000);
+    let projected = project(set, &m, &p.vectors, k, &sample);
+    let mut pool = Vec::with_capacity(sample.len() * k);
+    for row in projected.chunks_exact(k) {
+        for (j, &y) in row.iter().enumerate() {
+            if p.values[j] > floor {
+                pool.push((y / sigma[j]).abs());
+            }
+        }
+    }
+    let tables = tables::build_tables(&pool);
+
+    let discriminative = labels.is_some() && cfg.reid_weight > 0.0;
+    let weight: Vec<f64> = match labels {
+        Some(l) if discriminative => {
+            let sample_labels: Vec<i64> = sample.iter().map(|&r| l[r]).collect();
+            weights::fisher_weights(&projected, k, &sample_labels, cfg.reid_weight)
+        }
+        _ => vec![1.0; k],
+    };
+    let weight_q: Vec<u16> = weight
+        .iter()
+        .map(|w| (w * f64::from(1u32 << WEIGHT_BITS)).round().clamp(1.0, 65535.0) as u16)
+        .collect();
+    let coef_class_log: Vec<i16> = sigma
+        .iter()
+        .zip(&weight_q)
+        .map(|(&s, &w)| {
+            let ratio = s * scale / (f64::from(w) / f64::from(1u32 << WEIGHT_BITS));
+            (ratio.log2() * 256.0).round().clamp(-32768.0, 32767.0) as i16
+        })
+        .collect();
+    let (step_size, step_log) = steps::step_grid(weight_q.iter().copied().min().unwrap_or(4096));
+
+    let active_u16: Vec<u16> = m.active.iter().map(|&d| d as u16).collect();
+    let mean_fixed: Vec<i32> = m.mean.iter().map(|&v| to_fixed(v, shift)).collect();
+    let lower: Vec<i32> = m.active.iter().map(|&d| to_fixed(m.min[d], shift)).collect();
+    let upper: Vec<i32> = m.active.iter().map(|&d| to_fixed(m.max[d], shift)).collect();
+    let budgets: Vec<u16> = cfg.budgets.iter().map(|&b| b.min(model::MAX_CODE_LEN) as u16).collect();
+    let class_tables: Vec<ClassTable<'_>> = tables
+        .iter()
+        .map(|t| ClassTable {
+            cdf: &t.cdf,
+            recon: &t.recon,
+            rounding: t.rounding,
+            escape_order: t.escape_order,
+            raw_bits: t.raw_bits,
+        })
+        .collect();
+    let (_, class_offset) = tables::class_layout();
+
+    let mut step_cdf = steps::prior_from_counts(&vec![1.0; step_size.len()]);
+    let mut bytes = Vec::new();
+    // Two rounds: the prior changes code lengths a little, hence which steps fit.
+    for round in 0..3 {
+        let parts = ModelParts {
+            dim: set.dim,
+            shift: shift as i8,
+            classes_per_octave: tables::CLASSES_PER_OCTAVE,
+            class_offset,
+            clamp: true,
+            budgets: &budgets,
+            active: &active_u16,
+            mean: &mean_fixed,
+            lower: &lower,
+            upper: &upper,
+            transform: &transform,
+            coef_class_log: &coef_class_log,
+            coef_weight: &weight_q,
+            step_size: &step_size,
+            step_log: &step_log,
+            step_cdf: &step_cdf,
+            classes: &class_tables,
+        };
+        bytes = vec![0u8; parts.encoded_len()];
+        let len = model::write(&parts, &mut bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+        bytes.truncate(len);
+        if round == 2 || budgets.is_empty() {
+            break;
+        }
+        let counts = chosen_steps(&bytes, set, &pca::subsample(set.len(), cfg.prior_rows), &budgets)?;
+        step_cdf = steps::prior_from_counts(&counts);
+    }
+    let parsed = codec_core::Model::parse(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Trained {
+        summary: TrainSummary {
+            rows: set.len(),
+            dim: set.dim,
+            active_dims: a,
+            coeffs: k,
+            explained_variance: explained,
+            shift,
+            steps: step_size.len(),
+            min_budget: parsed.min_budget(),
+            discriminative,
+            eigenvalues: p.values.clone(),
+            model_bytes: bytes.len(),
+        },
+        model: bytes,
+    })
+}
+
+fn dim_variances(set: &FeatureSet, m: &pca::Moments) -> Vec<f64> {
+    let mut var = vec![0f64; set.dim];
+    for row in set.rows() {
+        for (j, &v) in row.iter().enumerate() {
+            var[j] += (f64::from(v) - m.mean[j]).powi(2);
+        }
+    }
+    var
+}
+
+/// Coefficients `(x - mean) V[:, :k]` of the given rows, row-major `rows x k`.
+fn project(set: &FeatureSet, m: &pca::Moments, vectors: &Mat<f64>, k: usize, rows: &[usize]) -> Vec<f64> {
+    let a = m.active.len();
+    let x = Mat::from_fn(rows.len(), a, |i, c| {
+        let d = m.active[c];
+        f64::from(set.row(rows[i])[d]) - m.mean[d]
+    });
+    let y = crate::linalg::matmul(x.as_ref(), vectors.as_ref().subcols(0, k));
+    let mut out = Vec::with_capacity(rows.len() * k);
+    for i in 0..rows.len() {
+        out.extend((0..k).map(|j| y[(i, j)]));
+    }
+    out
+}
+
+/// How often each step index is chosen when encoding `rows` at each budget, every budget
+/// weighted equally.
+fn chosen_steps(model_bytes: &[u8], set: &FeatureSet, rows: &[usize], budgets: &[u16]) -> Result<Vec<f64>> {
+    let model = codec_core::Model::parse(model_bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut counts = vec![0f64; model.steps()];
+    for &b in budgets {
+        let b = usize::from(b);
+        let steps: Vec<usize> = rows
+            .par_iter()
+            .filter_map(|&r| {
+                let mut out = vec![0u8; b];
+                codec_core::encode::encode_coded(&model, set.row(r), b, &mut out).ok().map(|c| c.step)
+            })
+            .collect();
+        let w = 1.0 / steps.len().max(1) as f64;
+        for s in steps {
+            counts[s] += w;
+        }
+    }
+    Ok(counts)
+}

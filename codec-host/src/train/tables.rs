@@ -1,0 +1,228 @@
+//! Probability tables and quantiser parameters per class.
+//!
+//! Every coefficient divided by its spread has (nearly) the same distribution, so one pool of
+//! standardised training coefficients describes them all. A class stands for one ratio of
+//! spread to step, `2^((c - offset) / per_octave)`; its table is what quantising the pool at
+//! that ratio produces. Pooling over all coefficients gives each table millions of samples,
+//! which generalises far better than per-coefficient histograms from a few hundred vectors.
+//! For each class the dead-zone rounding is chosen to minimise `D + lambda R` with
+//! `lambda = ln(2)/6 * step^2`, the slope of uniform quantisation at high rate, so that every
+//! class quantised with the same step works at the same rate-distortion slope.
+
+use codec_core::model::PROB_BITS;
+use rayon::prelude::*;
+
+/// Classes per octave of the spread/step ratio.
+pub const CLASSES_PER_OCTAVE: u8 = 4;
+/// Lowest class: ratio 2^-7 (a coefficient almost always zero).
+pub const MIN_LOG2_RATIO: i32 = -7;
+/// Highest class: ratio 2^8.
+pub const MAX_LOG2_RATIO: i32 = 8;
+/// Symbols per class (high parts 0..ALPHABET-2 plus the escape).
+pub const ALPHABET: usize = 24;
+
+/// Rate-distortion slope relative to step^2 (bits are worth this much squared-step error).
+pub const LAMBDA_PER_STEP2: f64 = std::f64::consts::LN_2 / 6.0;
+
+/// Rounding offsets tried, in Q16.
+const ROUNDINGS: [f64; 11] = [0.5, 0.46, 0.42, 0.38, 0.34, 0.30, 0.26, 0.22, 0.18, 0.14, 0.10];
+
+/// A class table ready for the model.
+#[derive(Debug, Clone)]
+pub struct ClassTable {
+    /// Cumulative frequencies (`ALPHABET + 1`).
+    pub cdf: Vec<u16>,
+    /// Reconstruction offsets in Q16 (`ALPHABET - 1`).
+    pub recon: Vec<u16>,
+    /// Rounding in Q16.
+    pub rounding: u16,
+    /// Escape Exp-Golomb order.
+    pub escape_order: u8,
+    /// Raw low bits.
+    pub raw_bits: u8,
+    /// Expected bits per coefficient and squared error per coefficient (in units of the
+    /// coefficient's variance) at this class; used for reports and rate estimates.
+    pub bits: f64,
+    /// Mean squared error relative to the spread squared.
+    pub distortion: f64,
+}
+
+/// Number of classes and the class of ratio 1.
+pub fn class_layout() -> (usize, i32) {
+    let per = i32::from(CLASSES_PER_OCTAVE);
+    let count = ((MAX_LOG2_RATIO - MIN_LOG2_RATIO) * per + 1) as usize;
+    (count, -MIN_LOG2_RATIO * per)
+}
+
+/// Build all class tables from a pool of standardised magnitudes `|y / sigma|`.
+pub fn build_tables(pool: &[f64]) -> Vec<ClassTable> {
+    let (count, offset) = class_layout();
+    (0..count)
+        .into_par_iter()
+        .map(|c| {
+            let log2_ratio = (c as f64 - f64::from(offset)) / f64::from(CLASSES_PER_OCTAVE);
+            build_class(pool, 2f64.powf(log2_ratio))
+        })
+        .collect()
+}
+
+/// Raw low bits for a ratio: keep the table's part of a magnitude within about 4 sigma /
+/// 2^raw of 16 symbols.
+fn raw_bits_for(ratio: f64) -> u32 {
+    (ratio.log2().floor() as i32 - 2).max(0) as u32
+}
+
+struct Outcome {
+    counts: Vec<f64>,
+    centroid_sum: Vec<f64>,
+    centroid_n: Vec<f64>,
+    escape_excess: f64,
+    escapes: f64,
+    nonzero: f64,
+}
+
+fn quantise_pool(pool: &[f64], ratio: f64, rounding: f64, raw: u32) -> Outcome {
+    let esc = (ALPHABET - 1) as u64;
+    let mut o = Outcome {
+        counts: vec![0.0; ALPHABET],
+        centroid_sum: vec![0.0; ALPHABET - 1],
+        centroid_n: vec![0.0; ALPHABET - 1],
+        escape_excess: 0.0,
+        escapes: 0.0,
+        nonzero: 0.0,
+    };
+    for &u in pool {
+        let t = u * ratio;
+        let m = (t + rounding).floor() as u64;
+        let high = m >> raw;
+        let s = high.min(esc) as usize;
+        o.counts[s] += 1.0;
+        if high >= esc {
+            o.escapes += 1.0;
+            o.escape_excess += (high - esc) as f64;
+        }
+        if m > 0 {
+            o.nonzero += 1.0;
+            let i = (m as usize - 1).min(ALPHABET - 2);
+            // Offset of the value below the magnitude, in steps: recon = m - offset.
+            o.centroid_sum[i] += m as f64 - t;
+            o.centroid_n[i] += 1.0;
+        }
+    }
+    o
+}
+
+/// Smoothed probabilities -> integer frequencies summing to 2^PROB_BITS, each at least 1.
+pub fn to_cdf(counts: &[f64]) -> Vec<u16> {
+    let total = 1u32 << PROB_BITS;
+    let n: f64 = counts.iter().sum();
+    let m = counts.len() as f64;
+    // A small pseudo-count keeps unseen symbols codable without costing much.
+    let alpha = 0.02;
+    let spare = f64::from(total) - m;
+    let mut freq: Vec<u32> = counts
+        .iter()
+        .map(|&c| 1 + (spare * (c + alpha) / (n + alpha * m)).floor() as u32)
+        .collect();
+    let sum: u32 = freq.iter().sum();
+    // Give the rounding remainder to the most probable symbol.
+    if let Some(imax) = (0..freq.len()).max_by(|&a, &b| freq[a].cmp(&freq[b])) {
+        freq[imax] += total - sum;
+    }
+    let mut cdf = Vec::with_capacity(freq.len() + 1);
+    let mut acc = 0u32;
+    cdf.push(0u16);
+    for f in freq {
+        acc += f;
+        cdf.push(acc.min(u32::from(u16::MAX)) as u16);
+    }
+    cdf
+}
+
+fn build_class(pool: &[f64], ratio: f64) -> ClassTable {
+    let raw = raw_bits_for(ratio);
+    let n = pool.len().max(1) as f64;
+    let mut best: Option<(f64, ClassTable)> = None;
+    for &rounding in &ROUNDINGS {
+        let o = quantise_pool(pool, ratio, rounding, raw);
+        let cdf = to_cdf(&o.counts);
+        let total = f64::from(1u32 << PROB_BITS);
+        let table_bits: f64 = o
+            .counts
+            .iter()
+            .zip(cdf.windows(2))
+            .map(|(&c, w)| c * -((f64::from(w[1] - w[0])) / total).log2())
+            .sum();
+        let mean_excess = if o.escapes > 0.0 { o.escape_excess / o.escapes } else { 0.0 };
+        let escape_order = (mean_excess + 1.0).log2().floor().clamp(0.0, 20.0) as u32;
+        let escape_bits = o.escapes * (2.0 * ((mean_excess + 1.0).log2() - f64::from(escape_order)).max(0.0) + 1.0 + f64::from(escape_order));
+        let bits = (table_bits + escape_bits + o.nonzero + n * f64::from(raw)) / n;
+        let recon: Vec<f64> = o
+            .centroid_sum
+            .iter()
+            .zip(&o.centroid_n)
+            .map(|(&s, &c)| if c > 0.0 { (s / c).clamp(0.0, 0.999) } else { 0.5 - rounding })
+            .collect();
+        // Squared error in steps^2 with centroid reconstruction.
+        let mut err = 0.0;
+        for &u in pool {
+            let t = u * ratio;
+            let m = (t + rounding).floor();
+            let r = if m >= 1.0 { m - recon[(m as usize - 1).min(ALPHABET - 2)] } else { 0.0 };
+            err += (t - r) * (t - r);
+        }
+        let d_steps2 = err / n;
+        let cost = d_steps2 + LAMBDA_PER_STEP2 * bits;
+        let table = ClassTable {
+            cdf,
+            recon: recon.iter().map(|&d| (d * 65536.0).round().clamp(0.0, 65535.0) as u16).collect(),
+            rounding: (rounding * 65536.0).round() as u16,
+            escape_order: escape_order as u8,
+            raw_bits: raw as u8,
+            bits,
+            distortion: d_steps2 / (ratio * ratio),
+        };
+        if best.as_ref().is_none_or(|(c, _)| cost < *c) {
+            best = Some((cost, table));
+        }
+    }
+    best.map(|(_, t)| t).expect("at least one rounding is tried")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn gaussian_pool(n: usize) -> Vec<f64> {
+        let mut r = Rng::new(3);
+        (0..n).map(|_| r.normal().abs()).collect()
+    }
+
+    #[test]
+    fn cdf_is_valid() {
+        let cdf = to_cdf(&[1000.0, 0.0, 3.0, 0.0]);
+        assert_eq!(cdf[0], 0);
+        assert_eq!(u32::from(*cdf.last().unwrap()), 1 << PROB_BITS);
+        assert!(cdf.windows(2).all(|w| w[1] > w[0]));
+    }
+
+    #[test]
+    fn high_rate_classes_approach_uniform_quantisation() {
+        let pool = gaussian_pool(200_000);
+        let t = build_class(&pool, 32.0);
+        // Distortion ~ step^2 / 12 = 1 / (12 * 32^2) of the variance.
+        let want = 1.0 / (12.0 * 32.0 * 32.0);
+        assert!((t.distortion / want - 1.0).abs() < 0.15, "{} vs {want}", t.distortion);
+        // Entropy of a Gaussian quantised at step 1/32: h - log2(step) = 2.05 + 5 bits.
+        assert!((t.bits - 7.05).abs() < 0.15, "{}", t.bits);
+    }
+
+    #[test]
+    fn low_rate_classes_use_a_dead_zone() {
+        let pool = gaussian_pool(200_000);
+        let t = build_class(&pool, 0.5);
+        assert!(t.rounding < 1 << 15, "rounding {}", t.rounding);
+        assert!(t.bits < 0.5);
+    }
+}
