@@ -5,6 +5,7 @@
 //! (the feature file) for the list entry `00012.png`.
 
 use crate::io::lists::{ListEntry, stem_of};
+use crate::search::Ranking;
 use anyhow::{Context, Result, bail};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
@@ -12,6 +13,31 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt;
 use std::path::Path;
+
+/// Render a ranking as result JSON: one entry per query, `query_names[q]` mapped to the names
+/// of its ranked gallery rows (`gallery_names[row]`), queries sorted by name, one per line.
+/// The bytes depend only on the arguments.
+pub fn results_json(ranking: &Ranking, query_names: &[String], gallery_names: &[String]) -> String {
+    debug_assert_eq!(ranking.len(), query_names.len());
+    let mut order: Vec<usize> = (0..ranking.len()).collect();
+    order.sort_by(|&a, &b| query_names[a].cmp(&query_names[b]));
+    let quote = |name: &str| Value::from(name).to_string();
+    let mut out = String::from("{");
+    for (i, &q) in order.iter().enumerate() {
+        out.push_str(if i == 0 { "\n" } else { ",\n" });
+        out.push_str(&quote(&query_names[q]));
+        out.push_str(":[");
+        for (j, &row) in ranking.rows(q).iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            out.push_str(&quote(&gallery_names[row as usize]));
+        }
+        out.push(']');
+    }
+    out.push_str("\n}\n");
+    out
+}
 
 /// How many missing queries an error message spells out before summarising the rest.
 const MISSING_SHOWN: usize = 5;
@@ -256,6 +282,35 @@ mod tests {
             let got = err(text, 2);
             assert!(got.contains(want), "{text}\n got: {got}\nwant: {want}");
         }
+    }
+
+    #[test]
+    fn written_json_is_sorted_escaped_and_reads_back() {
+        use crate::io::FeatureSet;
+        use crate::search::{Metric, search};
+        let set = |names: &[&str], data: Vec<f32>| FeatureSet {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            dim: 1,
+            data,
+        };
+        let gallery = set(&["a", "b", "c"], vec![1.0, -1.0, 0.5]);
+        let query = set(&["q2", "q1"], vec![-2.0, 3.0]);
+        let ranking = search(&query, &gallery, 2, Metric::Euclidean).unwrap();
+        let qnames = vec!["q2.png".to_string(), "q1.png".to_string()];
+        let gnames = vec![
+            "a.png".to_string(),
+            "b\"x.png".to_string(),
+            "c.png".to_string(),
+        ];
+        let json = results_json(&ranking, &qnames, &gnames);
+        // q1 = 3 is nearest a = 1 then c = 0.5; q2 = −2 is nearest b = −1 then c = 0.5.
+        assert_eq!(
+            json,
+            "{\n\"q1.png\":[\"a.png\",\"c.png\"],\n\"q2.png\":[\"b\\\"x.png\",\"c.png\"]\n}\n"
+        );
+        let glist = list(&["a.png", "b\"x.png", "c.png"]);
+        let rows = parse_results(&json, &list(&["q1.png", "q2.png"]), &glist, 2).unwrap();
+        assert_eq!(rows, vec![vec![0, 2], vec![1, 2]]);
     }
 
     #[test]

@@ -28,6 +28,16 @@ pub enum Metric {
     Euclidean,
 }
 
+impl Metric {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Cosine => "cosine",
+            Metric::Euclidean => "euclidean",
+        }
+    }
+}
+
 /// Tuning knobs of [`search_with`]; the defaults suit both the default and competition sizes.
 #[derive(Debug, Clone)]
 pub struct SearchOptions {
