@@ -140,13 +140,15 @@ pub(super) fn run(
 
     let mut rows = Vec::with_capacity(nq * k);
     let mut scores = Vec::with_capacity(nq * k);
-    for t in &tops {
-        rows.extend(t.entries().iter().map(|e| e.1));
-        scores.extend(t.entries().iter().map(|&(key, _)| match metric {
-            Metric::Cosine => key,
-            // `0.0 - key` rather than `-key`: a zero distance prints as 0, not -0.
-            Metric::Euclidean => 0.0 - key,
-        }));
+    for t in tops {
+        for (key, row) in t.into_sorted() {
+            rows.push(row);
+            scores.push(match metric {
+                Metric::Cosine => key,
+                // `0.0 - key` rather than `-key`: a zero distance is 0, not −0.
+                Metric::Euclidean => 0.0 - key,
+            });
+        }
     }
     Ranking {
         queries: nq,
@@ -251,7 +253,12 @@ fn offer_column(top: &mut TopK, col: &[f32], block: &Block<'_>, qnorm: f32, metr
 
 #[inline]
 fn cosine_key(s: f32) -> f32 {
-    if s.is_nan() { f32::NEG_INFINITY } else { s }
+    // `+ 0.0` turns −0 into +0, which the ranking treats alike anyway but which reads better.
+    if s.is_nan() {
+        f32::NEG_INFINITY
+    } else {
+        s + 0.0
+    }
 }
 
 /// The key of squared distance `d` (computed as ‖q‖² + ‖g‖² − 2q·g).
