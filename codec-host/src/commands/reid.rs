@@ -127,6 +127,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
 /// Read one side's features, report its bad inputs, and apply its list if there is one.
 fn load_side(what: &str, path: &Path, list: Option<&Path>, read: &ReadOptions) -> Result<Side> {
     let loaded = read_features(path, read)?;
+    // `read_features` stops at the first bad file when strict; this keeps --strict strict
+    // even for a reader that collects failures anyway.
+    if let (true, Some(first)) = (read.strict, loaded.failures.first()) {
+        bail!("{first}");
+    }
     for f in &loaded.failures {
         eprintln!("{f}");
     }

@@ -130,7 +130,16 @@ fn bad_inputs_are_reported_and_the_rest_processed_unless_strict() {
 
     let mut strict = f.args(3, true);
     strict.strict = true;
-    assert!(run(&strict).is_err());
+    let e = run(&strict).unwrap_err().to_string();
+    let want = format!(
+        "q.txt: `qd.png` has no features in {}",
+        f.path("q").display()
+    );
+    assert!(e.ends_with(&want), "{e}");
+    let mut strict = f.args(3, false);
+    strict.strict = true;
+    let e = run(&strict).unwrap_err().to_string();
+    assert!(e.contains("zz_broken.dat: "), "{e}");
 }
 
 #[test]
