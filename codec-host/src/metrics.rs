@@ -15,6 +15,8 @@
 
 pub mod results;
 
+use crate::io::FeatureSet;
+use crate::search::{Metric, search};
 use anyhow::{Result, bail};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -145,6 +147,31 @@ where
         rank10: cmc[2] as f64 / n,
         queries: query.len(),
     })
+}
+
+/// Search and score in one go, without a result file: rank the best `opts.top` gallery rows
+/// for every query and score them. `query_labels[i]` and `gallery_labels[j]` describe row `i`
+/// of `query` and row `j` of `gallery`. Gives the same scores as `naicfc reid` followed by
+/// `naicfc score` with the same `--top`.
+pub fn evaluate(
+    query: &FeatureSet,
+    gallery: &FeatureSet,
+    query_labels: &[Label],
+    gallery_labels: &[Label],
+    metric: Metric,
+    opts: &ScoreOptions,
+) -> Result<Scores> {
+    if query_labels.len() != query.len() || gallery_labels.len() != gallery.len() {
+        bail!(
+            "{} query labels for {} rows, {} gallery labels for {} rows",
+            query_labels.len(),
+            query.len(),
+            gallery_labels.len(),
+            gallery.len()
+        );
+    }
+    let ranking = search(query, gallery, opts.top, metric)?;
+    score_ranking(ranking.iter(), query_labels, gallery_labels, opts)
 }
 
 fn require_cameras(labels: &[Label], what: &str) -> Result<()> {

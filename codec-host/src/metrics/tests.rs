@@ -158,6 +158,30 @@ fn ties_in_the_search_break_by_gallery_order_and_that_is_what_gets_scored() {
 }
 
 #[test]
+fn evaluate_searches_then_scores() {
+    // Same data as the tie test, through `evaluate` with N = 2: g0 first (wrong identity),
+    // then g1 (right): AP@1 = 0, AP@2 = (1/2) / min(2, 1) = 0.5.
+    let gallery = FeatureSet {
+        names: vec!["g0".into(), "g1".into(), "g2".into()],
+        dim: 2,
+        data: vec![1.0, 1.0, 1.0, 1.0, 1.0, -1.0],
+    };
+    let query = FeatureSet {
+        names: vec!["q".into()],
+        dim: 2,
+        data: vec![2.0, 2.0],
+    };
+    let opts = ScoreOptions {
+        top: 2,
+        ..ScoreOptions::default()
+    };
+    let (ql, gl) = (labels(&[5]), labels(&[4, 5, 6]));
+    let s = evaluate(&query, &gallery, &ql, &gl, Metric::Cosine, &opts).unwrap();
+    assert_eq!((s.ap1, s.map100), (0.0, 0.5));
+    assert!(evaluate(&query, &gallery, &ql, &gl[..2], Metric::Cosine, &opts).is_err());
+}
+
+#[test]
 fn malformed_rankings_are_errors() {
     let (q, g) = (labels(&[1, 1]), labels(&[1, 2]));
     let opts = ScoreOptions::default();
