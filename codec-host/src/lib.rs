@@ -8,6 +8,7 @@ pub mod commands;
 pub mod exit;
 pub mod io;
 pub mod linalg;
+pub mod listed;
 pub mod metrics;
 pub mod progress;
 pub mod rng;

@@ -1,8 +1,14 @@
 //! `naicfc reid`: exact batch re-identification.
 
 use crate::exit::Outcome;
-use anyhow::Result;
-use std::path::PathBuf;
+use crate::io::lists::read_list;
+use crate::io::{FeatureSet, ReadOptions, read_features};
+use crate::listed::restrict_to_list;
+use crate::metrics::results::results_json;
+use crate::search::{Metric, SearchOptions, search_with};
+use anyhow::{Result, bail};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// Arguments of `naicfc reid`.
 #[derive(clap::Args, Debug)]
@@ -19,9 +25,157 @@ pub struct Args {
     /// Results per query
     #[arg(long, default_value_t = 100)]
     pub top: usize,
+    /// How to compare features
+    #[arg(long, value_enum, default_value_t = Metric::Cosine)]
+    pub metric: Metric,
+    /// Query list (`<name> <identity> [camera]`): only listed queries are searched, under their
+    /// list names
+    #[arg(long)]
+    pub query_list: Option<PathBuf>,
+    /// Gallery list (`<name> <identity> [camera]`): only listed items are ranked, under their
+    /// list names
+    #[arg(long)]
+    pub gallery_list: Option<PathBuf>,
+    /// Expected feature dimension (default: taken from the first readable file)
+    #[arg(long)]
+    pub dim: Option<usize>,
+    /// Stop at the first bad input instead of reporting it and going on
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// One side of the search, ready to go.
+struct Side {
+    set: FeatureSet,
+    /// What each row is called in the result file.
+    names: Vec<String>,
+    /// Inputs rejected on this side (already reported on stderr).
+    rejected: usize,
 }
 
 /// Run `naicfc reid`.
-pub fn run(_args: &Args) -> Result<Outcome> {
-    anyhow::bail!("reid is being implemented")
+pub fn run(args: &Args) -> Result<Outcome> {
+    let start = Instant::now();
+    if args.top == 0 {
+        bail!("--top must be at least 1");
+    }
+    let read = ReadOptions {
+        dim: args.dim,
+        strict: args.strict,
+    };
+    let query = load_side("query", &args.query, args.query_list.as_deref(), &read)?;
+    let gallery = load_side(
+        "gallery",
+        &args.gallery,
+        args.gallery_list.as_deref(),
+        &read,
+    )?;
+    if query.set.is_empty() {
+        bail!("{}: no usable query features", args.query.display());
+    }
+    if gallery.set.len() < args.top {
+        bail!(
+            "{}: {} usable gallery items, fewer than --top {}",
+            args.gallery.display(),
+            gallery.set.len(),
+            args.top
+        );
+    }
+    if query.set.dim != gallery.set.dim {
+        bail!(
+            "query features have {} dimensions but gallery features have {}",
+            query.set.dim,
+            gallery.set.dim
+        );
+    }
+
+    let bar = crate::progress::bar(gallery.set.len() as u64, "reid");
+    let opts = SearchOptions {
+        progress: Some(bar.clone()),
+        ..SearchOptions::default()
+    };
+    let searching = Instant::now();
+    let ranking = search_with(&query.set, &gallery.set, args.top, args.metric, &opts)?;
+    let search_secs = searching.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let json = results_json(&ranking, &query.names, &gallery.names);
+    crate::io::atomic::write_atomic(&args.out, json.as_bytes())?;
+
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "naicfc reid: {} queries x {} gallery, {}-d ({} used), {}, top {} -> {} in {:.2} s \
+         (search {:.2} s), {:.0} queries/s",
+        query.set.len(),
+        gallery.set.len(),
+        query.set.dim,
+        ranking.dims_used(),
+        args.metric.name(),
+        args.top,
+        args.out.display(),
+        secs,
+        search_secs,
+        query.set.len() as f64 / secs.max(1e-9),
+    );
+    let rejected = query.rejected + gallery.rejected;
+    if rejected > 0 {
+        eprintln!("naicfc reid: {rejected} inputs rejected (listed above); the rest was processed");
+        return Ok(Outcome::Partial);
+    }
+    Ok(Outcome::Success)
 }
+
+/// Read one side's features, report its bad inputs, and apply its list if there is one.
+fn load_side(what: &str, path: &Path, list: Option<&Path>, read: &ReadOptions) -> Result<Side> {
+    let loaded = read_features(path, read)?;
+    // `read_features` stops at the first bad file when strict; this keeps --strict strict
+    // even for a reader that collects failures anyway.
+    if let (true, Some(first)) = (read.strict, loaded.failures.first()) {
+        bail!("{first}");
+    }
+    for f in &loaded.failures {
+        eprintln!("{f}");
+    }
+    let mut rejected = loaded.failures.len();
+    let Some(list_path) = list else {
+        let names = loaded
+            .set
+            .names
+            .iter()
+            .map(|s| format!("{s}.dat"))
+            .collect();
+        return Ok(Side {
+            set: loaded.set,
+            names,
+            rejected,
+        });
+    };
+    let entries = read_list(list_path)?;
+    let listed = restrict_to_list(loaded.set, &entries, list_path, path, &loaded.failures)?;
+    if let (true, Some(first)) = (read.strict, listed.missing.first()) {
+        bail!("{first}");
+    }
+    for m in &listed.missing {
+        eprintln!("{m}");
+    }
+    rejected += listed.missing.len();
+    if listed.unlisted > 0 {
+        eprintln!(
+            "naicfc reid: note: {} {what} feature files are not in {} and were left out",
+            listed.unlisted,
+            list_path.display()
+        );
+    }
+    let names = listed
+        .entries
+        .iter()
+        .map(|&e| entries[e].name.clone())
+        .collect();
+    Ok(Side {
+        set: listed.set,
+        names,
+        rejected,
+    })
+}
+
+#[cfg(test)]
+mod tests;

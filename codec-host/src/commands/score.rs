@@ -1,8 +1,11 @@
 //! `naicfc score`: the competition's re-ID metrics.
 
 use crate::exit::Outcome;
-use anyhow::Result;
-use std::path::PathBuf;
+use crate::io::lists::{ListEntry, read_list};
+use crate::metrics::results::read_results;
+use crate::metrics::{Label, ScoreOptions, Scores, score_ranking};
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
 
 /// Arguments of `naicfc score`.
 #[derive(clap::Args, Debug)]
@@ -16,9 +19,132 @@ pub struct Args {
     /// Gallery list (`<name> <identity> [camera]`)
     #[arg(long)]
     pub gallery_list: PathBuf,
+    /// Ignore gallery items with the query's identity and camera (needs cameras in both lists)
+    #[arg(long)]
+    pub exclude_same_camera: bool,
+    /// Results each query must have; also the cut-off N of mAP@N
+    #[arg(long, default_value_t = 100)]
+    pub top: usize,
+    /// Print one JSON object instead of a table
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Run `naicfc score`.
-pub fn run(_args: &Args) -> Result<Outcome> {
-    anyhow::bail!("score is being implemented")
+pub fn run(args: &Args) -> Result<Outcome> {
+    if args.top == 0 {
+        bail!("--top must be at least 1");
+    }
+    let queries = read_list(&args.query_list)?;
+    let gallery = read_list(&args.gallery_list)?;
+    if args.exclude_same_camera {
+        require_cameras(&args.query_list, &queries)?;
+        require_cameras(&args.gallery_list, &gallery)?;
+    }
+    let ranked = read_results(&args.results, &queries, &gallery, args.top)?;
+    let labels = |list: &[ListEntry]| list.iter().map(Label::from).collect::<Vec<_>>();
+    let opts = ScoreOptions {
+        top: args.top,
+        exclude_same_camera: args.exclude_same_camera,
+    };
+    let scores = score_ranking(
+        ranked.iter().map(Vec::as_slice),
+        &labels(&queries),
+        &labels(&gallery),
+        &opts,
+    )
+    .with_context(|| format!("{}: cannot score", args.query_list.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&scores)?);
+    } else {
+        print!("{}", table(&scores, args.top));
+    }
+    Ok(Outcome::Success)
+}
+
+fn require_cameras(path: &Path, list: &[ListEntry]) -> Result<()> {
+    if let Some(e) = list.iter().find(|e| e.cam.is_none()) {
+        bail!(
+            "{}: `{}` has no camera column; --exclude-same-camera needs cameras in both lists",
+            path.display(),
+            e.name
+        );
+    }
+    Ok(())
+}
+
+/// The scores as an aligned two-column text table; `top` is the N of mAP@N.
+pub fn table(s: &Scores, top: usize) -> String {
+    let rows = [
+        ("ACC_reid".to_string(), format!("{:.6}", s.acc_reid)),
+        ("AP@1".to_string(), format!("{:.6}", s.ap1)),
+        (format!("mAP@{top}"), format!("{:.6}", s.map100)),
+        ("CMC rank-1".to_string(), format!("{:.6}", s.rank1)),
+        ("CMC rank-5".to_string(), format!("{:.6}", s.rank5)),
+        ("CMC rank-10".to_string(), format!("{:.6}", s.rank10)),
+        ("queries".to_string(), s.queries.to_string()),
+    ];
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    rows.iter()
+        .map(|(k, v)| format!("{k:<width$}  {v:>8}\n"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(dir: &Path, exclude_same_camera: bool) -> Args {
+        Args {
+            results: dir.join("r.json"),
+            query_list: dir.join("q.txt"),
+            gallery_list: dir.join("g.txt"),
+            exclude_same_camera,
+            top: 2,
+            json: true,
+        }
+    }
+
+    #[test]
+    fn scores_a_result_file_and_checks_cameras_when_excluding() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("q.txt"), "q1.png 1\n").unwrap();
+        std::fs::write(d.join("g.txt"), "a.png 1 1\nb.png 2 1\n").unwrap();
+        std::fs::write(d.join("r.json"), r#"{"q1.png": ["a.png", "b.png"]}"#).unwrap();
+        assert_eq!(run(&args(d, false)).unwrap(), Outcome::Success);
+        let e = run(&args(d, true)).unwrap_err().to_string();
+        assert!(e.ends_with("q.txt: `q1.png` has no camera column; --exclude-same-camera needs cameras in both lists"), "{e}");
+        std::fs::write(d.join("r.json"), r#"{"q1.png": ["a.png"]}"#).unwrap();
+        let e = format!("{:#}", run(&args(d, false)).unwrap_err());
+        assert!(
+            e.contains("r.json: invalid results: query `q1.png`: 1 results, expected 2"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn table_is_aligned() {
+        let s = Scores {
+            acc_reid: 0.75,
+            ap1: 1.0,
+            map100: 0.5,
+            rank1: 1.0,
+            rank5: 1.0,
+            rank10: 1.0,
+            queries: 12,
+        };
+        let t = table(&s, 100);
+        assert_eq!(
+            t,
+            "ACC_reid     0.750000\nAP@1         1.000000\nmAP@100      0.500000\n\
+             CMC rank-1   1.000000\nCMC rank-5   1.000000\nCMC rank-10  1.000000\n\
+             queries            12\n"
+        );
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(
+            json,
+            r#"{"acc_reid":0.75,"ap1":1.0,"map100":0.5,"rank1":1.0,"rank5":1.0,"rank10":1.0,"queries":12}"#
+        );
+    }
 }

@@ -1,1 +1,162 @@
 //! Exact nearest-neighbour search for re-identification.
+//!
+//! Every query is compared with every gallery row (no approximation), as blocked f32 matrix
+//! products on faer's GEMM. The gallery is consumed in blocks of [`SearchOptions::gallery_block`]
+//! rows, so the working memory beyond the inputs is a few blocks of scores plus `k` entries per
+//! query, whatever the gallery size. Dimensions that are zero in every query or in every gallery
+//! row are dropped before the products: they add exact zeros, so results are unchanged.
+//!
+//! Ties are broken by gallery order (lower row first). Each score is a function of its two
+//! vectors only, not of block sizes or thread count, so rankings are reproducible bit for bit.
+
+mod exact;
+mod prepare;
+mod topk;
+
+use crate::io::FeatureSet;
+use anyhow::{Result, bail};
+use indicatif::ProgressBar;
+
+/// How query and gallery vectors are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Metric {
+    /// Cosine similarity, highest first. Rows are L2-normalised first; a zero vector has
+    /// similarity 0 to everything.
+    #[default]
+    Cosine,
+    /// Squared Euclidean distance, smallest first.
+    Euclidean,
+}
+
+impl Metric {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Cosine => "cosine",
+            Metric::Euclidean => "euclidean",
+        }
+    }
+}
+
+/// Tuning knobs of [`search_with`]; the defaults suit both the default and competition sizes.
+#[derive(Debug, Clone)]
+pub struct SearchOptions {
+    /// Gallery rows per matrix product. Bounds the working memory; does not change results.
+    pub gallery_block: usize,
+    /// Most query rows per matrix product. Does not change results.
+    pub query_block: usize,
+    /// Advanced by the number of gallery rows searched, when set.
+    pub progress: Option<ProgressBar>,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        Self {
+            gallery_block: 8192,
+            query_block: 512,
+            progress: None,
+        }
+    }
+}
+
+/// For every query, its best `k` gallery rows (best first) and their scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranking {
+    queries: usize,
+    k: usize,
+    rows: Vec<u32>,
+    scores: Vec<f32>,
+    dims_used: usize,
+}
+
+impl Ranking {
+    /// Results per query: the requested `k`, or the gallery size when that is smaller.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Number of queries.
+    pub fn len(&self) -> usize {
+        self.queries
+    }
+
+    /// True when there are no queries.
+    pub fn is_empty(&self) -> bool {
+        self.queries == 0
+    }
+
+    /// Gallery rows ranked for query `q`, best first.
+    pub fn rows(&self, q: usize) -> &[u32] {
+        &self.rows[q * self.k..(q + 1) * self.k]
+    }
+
+    /// Scores matching [`Ranking::rows`]: cosine similarities (decreasing) or squared
+    /// Euclidean distances (increasing). A NaN score, from non-finite features, ranks last and
+    /// shows as −∞ (cosine) or +∞ (Euclidean).
+    pub fn scores(&self, q: usize) -> &[f32] {
+        &self.scores[q * self.k..(q + 1) * self.k]
+    }
+
+    /// The ranked gallery rows of every query, in query order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u32]> + '_ {
+        (0..self.len()).map(|q| self.rows(q))
+    }
+
+    /// How many dimensions took part in the products after dropping all-zero ones.
+    pub fn dims_used(&self) -> usize {
+        self.dims_used
+    }
+}
+
+/// Exact top-`k` search with default [`SearchOptions`]. See [`search_with`].
+pub fn search(
+    query: &FeatureSet,
+    gallery: &FeatureSet,
+    k: usize,
+    metric: Metric,
+) -> Result<Ranking> {
+    search_with(query, gallery, k, metric, &SearchOptions::default())
+}
+
+/// Rank the whole gallery for every query and keep the best `k` (all of them when the gallery
+/// has fewer than `k` rows).
+///
+/// Fails when the two sets have different dimensions, when a set's data does not match its
+/// names and dimension, or when the gallery has more than `u32::MAX` rows.
+pub fn search_with(
+    query: &FeatureSet,
+    gallery: &FeatureSet,
+    k: usize,
+    metric: Metric,
+    opts: &SearchOptions,
+) -> Result<Ranking> {
+    for (what, set) in [("query", query), ("gallery", gallery)] {
+        if set.data.len() != set.len() * set.dim {
+            bail!(
+                "{what} features: {} values for {} rows of {} dimensions",
+                set.data.len(),
+                set.len(),
+                set.dim
+            );
+        }
+    }
+    if query.dim != gallery.dim && !query.is_empty() && !gallery.is_empty() {
+        bail!(
+            "query features have {} dimensions but gallery features have {}",
+            query.dim,
+            gallery.dim
+        );
+    }
+    if u32::try_from(gallery.len()).is_err() {
+        bail!(
+            "gallery has {} rows; at most {} are supported",
+            gallery.len(),
+            u32::MAX
+        );
+    }
+    let searched = exact::run(query, gallery, k.min(gallery.len()), metric, opts);
+    Ok(searched)
+}
+
+#[cfg(test)]
+mod tests;
