@@ -26,7 +26,11 @@ pub fn decode(model: &Model<'_>, code: &[u8], out: &mut [f32]) -> Result<(), Err
 }
 
 /// Read and check a code, producing the reconstructed transform coefficients.
-pub fn decode_coefficients(model: &Model<'_>, code: &[u8], coeffs: &mut [i32]) -> Result<(), Error> {
+pub fn decode_coefficients(
+    model: &Model<'_>,
+    code: &[u8],
+    coeffs: &mut [i32],
+) -> Result<(), Error> {
     match code {
         [] => return Err(Error::StreamEmpty),
         _ if code.len() > MAX_CODE_LEN => {
@@ -53,7 +57,9 @@ pub fn decode_coefficients(model: &Model<'_>, code: &[u8], coeffs: &mut [i32]) -
         *y = reconstruct(m, negative, s, &class);
     }
     if !dec.consistent() {
-        return Err(Error::StreamCorrupt("code does not end inside its last interval"));
+        return Err(Error::StreamCorrupt(
+            "code does not end inside its last interval",
+        ));
     }
     if !dec.used_all_input() {
         return Err(Error::StreamCorrupt("trailing bytes after the code"));

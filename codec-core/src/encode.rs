@@ -7,7 +7,7 @@
 //! overflows, so a failed trial costs little and no second buffer is needed.
 
 use crate::error::Error;
-use crate::model::{MAX_ACTIVE, MAX_COEFFS, MAX_CODE_LEN, Model};
+use crate::model::{MAX_ACTIVE, MAX_CODE_LEN, MAX_COEFFS, Model};
 use crate::quant::quantise;
 use crate::range_coder::Encoder;
 use crate::symbols::{encode_step, encode_value};
@@ -20,7 +20,12 @@ pub fn encode(model: &Model<'_>, x: &[f32], budget: usize, out: &mut [u8]) -> Re
 }
 
 /// [`encode`], also telling which step rate control chose.
-pub fn encode_coded(model: &Model<'_>, x: &[f32], budget: usize, out: &mut [u8]) -> Result<Coded, Error> {
+pub fn encode_coded(
+    model: &Model<'_>,
+    x: &[f32],
+    budget: usize,
+    out: &mut [u8],
+) -> Result<Coded, Error> {
     if budget > MAX_CODE_LEN {
         return Err(Error::BudgetTooLarge {
             budget,
@@ -51,7 +56,11 @@ pub struct Coded {
 
 /// Rate control over already transformed coefficients; the code goes to `out` (whose length is
 /// the budget).
-pub fn encode_coefficients(model: &Model<'_>, coeffs: &[i32], out: &mut [u8]) -> Result<Coded, Error> {
+pub fn encode_coefficients(
+    model: &Model<'_>,
+    coeffs: &[i32],
+    out: &mut [u8],
+) -> Result<Coded, Error> {
     let coarsest = model.steps() - 1;
     let too_small = Error::BudgetTooSmall {
         budget: out.len(),
@@ -85,7 +94,12 @@ pub fn encode_coefficients(model: &Model<'_>, coeffs: &[i32], out: &mut [u8]) ->
 }
 
 /// Code `coeffs` at step index `step` into `out`; `None` when it does not fit.
-pub fn code_at(model: &Model<'_>, coeffs: impl Iterator<Item = i32>, step: usize, out: &mut [u8]) -> Option<usize> {
+pub fn code_at(
+    model: &Model<'_>,
+    coeffs: impl Iterator<Item = i32>,
+    step: usize,
+    out: &mut [u8],
+) -> Option<usize> {
     let mut enc = Encoder::new(out);
     encode_step(&mut enc, model, step);
     let alphabet = model.alphabet();
@@ -108,6 +122,7 @@ pub const MAX_MIN_BUDGET: usize = 128;
 pub(crate) fn coarsest_code_len(model: &Model<'_>) -> Result<usize, Error> {
     let mut scratch = [0u8; MAX_MIN_BUDGET];
     let zeros = core::iter::repeat_n(0, model.coeffs());
-    code_at(model, zeros, model.steps() - 1, &mut scratch)
-        .ok_or(Error::ModelInvalid("the coarsest code is longer than 128 bytes"))
+    code_at(model, zeros, model.steps() - 1, &mut scratch).ok_or(Error::ModelInvalid(
+        "the coarsest code is longer than 128 bytes",
+    ))
 }

@@ -77,7 +77,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Error::ModelTruncated { expected, actual } => {
-                write!(f, "model truncated: header announces {expected} bytes, {actual} available")
+                write!(
+                    f,
+                    "model truncated: header announces {expected} bytes, {actual} available"
+                )
             }
             Error::NotAModel => f.write_str("not a naicfc model (magic NFCM missing)"),
             Error::UnsupportedModelVersion { found, supported } => write!(
@@ -87,21 +90,38 @@ impl fmt::Display for Error {
             Error::ModelChecksum => f.write_str("model checksum mismatch: the file is corrupted"),
             Error::ModelInvalid(what) => write!(f, "invalid model: {what}"),
             Error::DimensionMismatch { expected, actual } => {
-                write!(f, "vector has {actual} values, the model expects {expected}")
+                write!(
+                    f,
+                    "vector has {actual} values, the model expects {expected}"
+                )
             }
-            Error::NonFinite { index } => write!(f, "value {index} is not finite (NaN or infinity)"),
+            Error::NonFinite { index } => {
+                write!(f, "value {index} is not finite (NaN or infinity)")
+            }
             Error::BudgetTooSmall { budget, minimum } => {
-                write!(f, "budget of {budget} bytes is below this model's minimum of {minimum}")
+                write!(
+                    f,
+                    "budget of {budget} bytes is below this model's minimum of {minimum}"
+                )
             }
             Error::BudgetTooLarge { budget, maximum } => {
-                write!(f, "budget of {budget} bytes exceeds the format's maximum of {maximum}")
+                write!(
+                    f,
+                    "budget of {budget} bytes exceeds the format's maximum of {maximum}"
+                )
             }
             Error::OutputTooSmall { needed, actual } => {
-                write!(f, "output buffer too small: {needed} needed, {actual} given")
+                write!(
+                    f,
+                    "output buffer too small: {needed} needed, {actual} given"
+                )
             }
             Error::StreamEmpty => f.write_str("compressed stream is empty"),
             Error::StreamTooLong { length, maximum } => {
-                write!(f, "compressed stream of {length} bytes is longer than any code ({maximum})")
+                write!(
+                    f,
+                    "compressed stream of {length} bytes is longer than any code ({maximum})"
+                )
             }
             Error::StreamCorrupt(what) => write!(f, "corrupt compressed stream: {what}"),
         }

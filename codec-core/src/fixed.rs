@@ -119,7 +119,11 @@ mod tests {
                 continue;
             }
             for &sh in &shifts {
-                assert_eq!(f32_to_fixed(x, sh), Some(reference_to_fixed(x, sh)), "x={x:e} shift={sh}");
+                assert_eq!(
+                    f32_to_fixed(x, sh),
+                    Some(reference_to_fixed(x, sh)),
+                    "x={x:e} shift={sh}"
+                );
             }
         }
     }
@@ -131,7 +135,10 @@ mod tests {
         assert_eq!(f32_to_fixed(2.5, 0), Some(2));
         assert_eq!(f32_to_fixed(-2.5, 0), Some(-2));
         assert_eq!(f32_to_fixed(-0.0, 0), Some(0));
-        assert_eq!(f32_to_fixed(f32::MIN_POSITIVE / 2.0, 60), Some(reference_to_fixed(f32::MIN_POSITIVE / 2.0, 60)));
+        assert_eq!(
+            f32_to_fixed(f32::MIN_POSITIVE / 2.0, 60),
+            Some(reference_to_fixed(f32::MIN_POSITIVE / 2.0, 60))
+        );
         assert_eq!(f32_to_fixed(f32::MAX, 14), Some(INPUT_LIMIT));
         assert_eq!(f32_to_fixed(f32::MIN, 14), Some(-INPUT_LIMIT));
         assert_eq!(f32_to_fixed(f32::NAN, 14), None);
@@ -143,11 +150,17 @@ mod tests {
     fn to_f32_matches_reference() {
         let mut s: u64 = 7;
         for _ in 0..200_000 {
-            s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             let bits = (s >> 20) % 41; // magnitudes up to 2^40
             let v = ((s >> 3) & ((1u64 << bits) - 1)) as i64 * if s & 1 == 0 { 1 } else { -1 };
             for sh in [-64, -10, 0, 3, 14, 15, 30, 64] {
-                assert_eq!(fixed_to_f32(v, sh).to_bits(), reference_to_f32(v, sh).to_bits(), "v={v} shift={sh}");
+                assert_eq!(
+                    fixed_to_f32(v, sh).to_bits(),
+                    reference_to_f32(v, sh).to_bits(),
+                    "v={v} shift={sh}"
+                );
             }
         }
     }

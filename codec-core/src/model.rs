@@ -169,7 +169,11 @@ impl Shape {
 }
 
 fn check(ok: bool, what: &'static str) -> Result<(), Error> {
-    if ok { Ok(()) } else { Err(Error::ModelInvalid(what)) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::ModelInvalid(what))
+    }
 }
 
 /// A cumulative frequency table: starts at 0, ends at `1 << PROB_BITS`, strictly increasing
@@ -210,7 +214,10 @@ impl<'a> Model<'a> {
             });
         }
         let header = &bytes[..HEADER_LEN];
-        check(usize::from(u16_at(header, 3)) == HEADER_LEN, "header length")?;
+        check(
+            usize::from(u16_at(header, 3)) == HEADER_LEN,
+            "header length",
+        )?;
         let total = u32_at(header, 2) as usize;
         let shape = Shape {
             dim: usize::from(u16_at(header, 6)),
@@ -227,21 +234,35 @@ impl<'a> Model<'a> {
         let class_offset = i32_at(header, 7);
 
         check((1..=MAX_DIM).contains(&shape.dim), "dimension")?;
-        check((1..=MAX_ACTIVE.min(shape.dim)).contains(&shape.active), "active dimension count")?;
-        check((1..=MAX_COEFFS.min(shape.active)).contains(&shape.coeffs), "coefficient count")?;
+        check(
+            (1..=MAX_ACTIVE.min(shape.dim)).contains(&shape.active),
+            "active dimension count",
+        )?;
+        check(
+            (1..=MAX_COEFFS.min(shape.active)).contains(&shape.coeffs),
+            "coefficient count",
+        )?;
         check((1..=MAX_CLASSES).contains(&shape.classes), "class count")?;
-        check((2..=MAX_ALPHABET).contains(&shape.alphabet), "alphabet size")?;
+        check(
+            (2..=MAX_ALPHABET).contains(&shape.alphabet),
+            "alphabet size",
+        )?;
         check((1..=MAX_STEPS).contains(&shape.steps), "step count")?;
         check(shape.budgets <= MAX_BUDGETS, "budget count")?;
         check(shift.abs() <= MAX_SHIFT, "input shift")?;
         check((1..=64).contains(&classes_per_octave), "classes per octave")?;
         check(class_offset.abs() <= 1 << 20, "class offset")?;
         check(flags & !FLAG_CLAMP == 0, "unknown flags")?;
-        check(header[32..].iter().all(|&b| b == 0), "reserved header bytes")?;
+        check(
+            header[32..].iter().all(|&b| b == 0),
+            "reserved header bytes",
+        )?;
 
         let expected = shape.total_len();
         if total != expected {
-            return Err(Error::ModelInvalid("length field disagrees with the header's sizes"));
+            return Err(Error::ModelInvalid(
+                "length field disagrees with the header's sizes",
+            ));
         }
         if bytes.len() < expected {
             return Err(Error::ModelTruncated {
@@ -294,15 +315,24 @@ impl<'a> Model<'a> {
         for i in 0..self.budget_count {
             let b = usize::from(u16_at(self.budgets, i));
             check((1..=MAX_CODE_LEN).contains(&b), "budget out of range")?;
-            check(i == 0 || b > usize::from(u16_at(self.budgets, i - 1)), "budgets not increasing")?;
+            check(
+                i == 0 || b > usize::from(u16_at(self.budgets, i - 1)),
+                "budgets not increasing",
+            )?;
         }
         for i in 0..self.active_count {
             let a = usize::from(u16_at(self.active, i));
             check(a < self.dim, "active dimension index out of range")?;
-            check(i == 0 || a > usize::from(u16_at(self.active, i - 1)), "active dimensions not increasing")?;
+            check(
+                i == 0 || a > usize::from(u16_at(self.active, i - 1)),
+                "active dimensions not increasing",
+            )?;
             let (lo, hi) = (i32_at(self.lower, i), i32_at(self.upper, i));
             check(lo <= hi, "clamp range empty")?;
-            check(lo.abs() <= INPUT_LIMIT && hi.abs() <= INPUT_LIMIT, "clamp range magnitude")?;
+            check(
+                lo.abs() <= INPUT_LIMIT && hi.abs() <= INPUT_LIMIT,
+                "clamp range magnitude",
+            )?;
         }
         for i in 0..self.dim {
             check(i32_at(self.mean, i).abs() <= INPUT_LIMIT, "mean magnitude")?;
@@ -313,21 +343,37 @@ impl<'a> Model<'a> {
         for j in 0..self.steps {
             let s = u32_at(self.step_size, j);
             check((1..=1 << 31).contains(&s), "step size out of range")?;
-            check(j == 0 || s > u32_at(self.step_size, j - 1), "step sizes not increasing")?;
-            check(i32_at(self.step_log, j).abs() <= 1 << 24, "step log out of range")?;
+            check(
+                j == 0 || s > u32_at(self.step_size, j - 1),
+                "step sizes not increasing",
+            )?;
+            check(
+                i32_at(self.step_log, j).abs() <= 1 << 24,
+                "step log out of range",
+            )?;
         }
         // The coarsest step must quantise every possible coefficient to zero, so that some
         // code always fits: |y| <= COEFF_LIMIT and rounding <= 1/2 need a step above 2^30.
         let last = self.steps - 1;
         for k in 0..self.coeffs {
-            check(self.step(k, last) > 1 << 30, "coarsest step cannot zero every coefficient")?;
+            check(
+                self.step(k, last) > 1 << 30,
+                "coarsest step cannot zero every coefficient",
+            )?;
         }
         check_cdf(self.step_cdf, self.steps + 1, "step probability table")?;
         for c in 0..self.classes {
             let t = self.class_bytes(c);
-            check_cdf(&t[..2 * (self.alphabet + 1)], self.alphabet + 1, "class probability table")?;
+            check_cdf(
+                &t[..2 * (self.alphabet + 1)],
+                self.alphabet + 1,
+                "class probability table",
+            )?;
             let tail = &t[class_table_len(self.alphabet) - 4..];
-            check(u32::from(u16_at(tail, 0)) <= 1 << 15, "rounding offset above 1/2")?;
+            check(
+                u32::from(u16_at(tail, 0)) <= 1 << 15,
+                "rounding offset above 1/2",
+            )?;
             check(tail[2] <= MAX_ESCAPE_ORDER, "escape order")?;
             check(tail[3] <= MAX_RAW_BITS, "raw bits")?;
         }
@@ -504,7 +550,10 @@ impl ModelParts<'_> {
             active: self.active.len(),
             coeffs: self.coef_weight.len(),
             classes: self.classes.len(),
-            alphabet: self.classes.first().map_or(2, |c| c.cdf.len().saturating_sub(1)),
+            alphabet: self
+                .classes
+                .first()
+                .map_or(2, |c| c.cdf.len().saturating_sub(1)),
             steps: self.step_size.len(),
             budgets: self.budgets.len(),
         }
@@ -524,10 +573,13 @@ struct Writer<'o> {
 impl Writer<'_> {
     fn bytes(&mut self, b: &[u8]) -> Result<(), Error> {
         let end = self.pos + b.len();
-        let dst = self.out.get_mut(self.pos..end).ok_or(Error::OutputTooSmall {
-            needed: end,
-            actual: 0,
-        })?;
+        let dst = self
+            .out
+            .get_mut(self.pos..end)
+            .ok_or(Error::OutputTooSmall {
+                needed: end,
+                actual: 0,
+            })?;
         dst.copy_from_slice(b);
         self.pos = end;
         Ok(())
@@ -546,17 +598,30 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, Error> {
             actual: out.len(),
         });
     }
-    let fits_u16 = |v: usize| u16::try_from(v).map_err(|_| Error::ModelInvalid("count exceeds 16 bits"));
+    let fits_u16 =
+        |v: usize| u16::try_from(v).map_err(|_| Error::ModelInvalid("count exceeds 16 bits"));
     check(parts.mean.len() == shape.dim, "mean length")?;
-    check(parts.lower.len() == shape.active && parts.upper.len() == shape.active, "clamp length")?;
-    check(parts.transform.len() == shape.coeffs * shape.active, "transform length")?;
-    check(parts.coef_class_log.len() == shape.coeffs, "coefficient table length")?;
+    check(
+        parts.lower.len() == shape.active && parts.upper.len() == shape.active,
+        "clamp length",
+    )?;
+    check(
+        parts.transform.len() == shape.coeffs * shape.active,
+        "transform length",
+    )?;
+    check(
+        parts.coef_class_log.len() == shape.coeffs,
+        "coefficient table length",
+    )?;
     check(parts.step_log.len() == shape.steps, "step log length")?;
     check(parts.step_cdf.len() == shape.steps + 1, "step prior length")?;
     let alphabet = shape.alphabet;
     check((2..=MAX_ALPHABET).contains(&alphabet), "alphabet size")?;
     for c in parts.classes {
-        check(c.cdf.len() == alphabet + 1 && c.recon.len() == alphabet - 1, "class table shape")?;
+        check(
+            c.cdf.len() == alphabet + 1 && c.recon.len() == alphabet - 1,
+            "class table shape",
+        )?;
     }
     let mut header = [0u8; HEADER_LEN];
     header[..4].copy_from_slice(&MAGIC);

@@ -210,7 +210,9 @@ mod tests {
 
     /// A tiny deterministic generator for test data.
     fn lcg(s: &mut u64) -> u32 {
-        *s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        *s = s
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (*s >> 33) as u32
     }
 
@@ -249,7 +251,8 @@ mod tests {
                         CDF.windows(2).position(|w| v < w[1]).unwrap()
                     })
                     .collect();
-                let bits: Vec<(u32, u32)> = (0..7).map(|_| (lcg(&mut s), lcg(&mut s) % 17)).collect();
+                let bits: Vec<(u32, u32)> =
+                    (0..7).map(|_| (lcg(&mut s), lcg(&mut s) % 17)).collect();
                 round_trip(&syms, &bits);
             }
         }
@@ -261,7 +264,10 @@ mod tests {
         let syms = vec![0usize; 1000];
         let len = round_trip(&syms, &[(0, 0)]);
         let info_bits = 1000.0 * (4096.0f64 / 3000.0).log2();
-        assert!((len as f64) <= info_bits / 8.0 + 2.0, "len {len} for {info_bits} bits");
+        assert!(
+            (len as f64) <= info_bits / 8.0 + 2.0,
+            "len {len} for {info_bits} bits"
+        );
     }
 
     #[test]
@@ -288,7 +294,9 @@ mod tests {
         // Symbols at the very top of the range force long runs of 0xFF and carries.
         let mut s = 9u64;
         for _ in 0..200 {
-            let syms: Vec<usize> = (0..300).map(|_| if lcg(&mut s) % 50 == 0 { 0 } else { 3 }).collect();
+            let syms: Vec<usize> = (0..300)
+                .map(|_| if lcg(&mut s) % 50 == 0 { 0 } else { 3 })
+                .collect();
             round_trip(&syms, &[(0, 0)]);
         }
     }

@@ -16,7 +16,13 @@ const MAX_ESCAPE_PREFIX: u32 = 32;
 
 /// Code magnitude `m` (and its sign when non-zero).
 #[inline]
-pub fn encode_value(enc: &mut Encoder<'_>, class: &Class<'_>, alphabet: usize, m: u64, negative: bool) {
+pub fn encode_value(
+    enc: &mut Encoder<'_>,
+    class: &Class<'_>,
+    alphabet: usize,
+    m: u64,
+    negative: bool,
+) {
     let esc = alphabet - 1;
     let high = m >> class.raw_bits;
     let s = (high.min(esc as u64)) as usize;
@@ -65,7 +71,11 @@ fn get_bits(dec: &mut Decoder<'_>, n: u32) -> u64 {
 
 /// Decode a magnitude and sign coded by [`encode_value`].
 #[inline]
-pub fn decode_value(dec: &mut Decoder<'_>, class: &Class<'_>, alphabet: usize) -> Result<(u64, bool), Error> {
+pub fn decode_value(
+    dec: &mut Decoder<'_>,
+    class: &Class<'_>,
+    alphabet: usize,
+) -> Result<(u64, bool), Error> {
     let slot = dec.peek(PROB_BITS);
     // Tables are validated strictly increasing from 0 to 1 << PROB_BITS: exactly one symbol
     // owns the slot; the fallback is unreachable but keeps this total.

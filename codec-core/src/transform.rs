@@ -68,7 +68,8 @@ pub fn inverse(model: &Model<'_>, coeffs: &[i32], acc: &mut [i64], out: &mut [f3
     }
     for (i, &a) in acc.iter().enumerate() {
         let d = model.active_index(i);
-        let mut v = i64::from(model.mean(d)) + ((a + (1 << (TRANSFORM_BITS - 1))) >> TRANSFORM_BITS);
+        let mut v =
+            i64::from(model.mean(d)) + ((a + (1 << (TRANSFORM_BITS - 1))) >> TRANSFORM_BITS);
         v = if model.clamps() {
             let (lo, hi) = model.clamp_range(i);
             v.clamp(i64::from(lo), i64::from(hi))

@@ -14,7 +14,8 @@ pub struct ModelFile {
 impl ModelFile {
     /// Read and validate a model file.
     pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read model", path.display()))?;
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("{}: cannot read model", path.display()))?;
         Self::from_bytes(bytes).with_context(|| format!("{}: unusable model", path.display()))
     }
 
@@ -37,7 +38,11 @@ impl ModelFile {
 }
 
 /// Encode every row of `set` at `budget`: one code (or error) per row, in row order.
-pub fn encode_all(model: &Model<'_>, set: &FeatureSet, budget: usize) -> Vec<Result<Vec<u8>, Error>> {
+pub fn encode_all(
+    model: &Model<'_>,
+    set: &FeatureSet,
+    budget: usize,
+) -> Vec<Result<Vec<u8>, Error>> {
     (0..set.len())
         .into_par_iter()
         .map(|i| {

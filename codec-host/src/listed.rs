@@ -97,6 +97,7 @@ mod tests {
             stem: stem_of(name).into(),
             id: 1,
             cam: None,
+            line: 1,
         }
     }
 

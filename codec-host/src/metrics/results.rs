@@ -213,6 +213,7 @@ mod tests {
                 stem: stem_of(n).to_string(),
                 id: 0,
                 cam: None,
+                line: 1,
             })
             .collect()
     }

@@ -12,7 +12,9 @@ pub mod weights;
 
 use crate::io::FeatureSet;
 use anyhow::{Context, Result, bail};
-use codec_core::model::{self, ClassTable, MAX_ACTIVE, MAX_COEFFS, MAX_DIM, ModelParts, TRANSFORM_BITS, WEIGHT_BITS};
+use codec_core::model::{
+    self, ClassTable, MAX_ACTIVE, MAX_COEFFS, MAX_DIM, ModelParts, TRANSFORM_BITS, WEIGHT_BITS,
+};
 use faer::Mat;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -98,10 +100,18 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
         bail!("training needs at least 2 vectors, got {}", set.len());
     }
     if set.dim > MAX_DIM {
-        bail!("dimension {} exceeds the format's maximum of {MAX_DIM}", set.dim);
+        bail!(
+            "dimension {} exceeds the format's maximum of {MAX_DIM}",
+            set.dim
+        );
     }
     if let Some(l) = labels {
-        anyhow::ensure!(l.len() == set.len(), "{} labels for {} vectors", l.len(), set.len());
+        anyhow::ensure!(
+            l.len() == set.len(),
+            "{} labels for {} vectors",
+            l.len(),
+            set.len()
+        );
     }
     let mut m = pca::moments(set);
     if m.active.is_empty() {
@@ -117,13 +127,16 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
         m.active = order;
     }
     let a = m.active.len();
-    let max_abs = set.data.iter().fold(0f64, |acc, &v| acc.max(f64::from(v).abs()));
+    let max_abs = set
+        .data
+        .iter()
+        .fold(0f64, |acc, &v| acc.max(f64::from(v).abs()));
     let shift = input_shift(max_abs);
     let scale = 2f64.powi(shift);
 
     let rows = pca::subsample(set.len(), cfg.max_rows);
     let p = pca::pca(set, &m, &rows).context("PCA of the training set")?;
-    let k = a.min(cfg.max_coeffs).min(MAX_COEFFS).max(1);
+    let k = a.min(cfg.max_coeffs).clamp(1, MAX_COEFFS);
     let total_var: f64 = p.values.iter().sum();
     let explained = p.values[..k].iter().sum::<f64>() / total_var.max(1e-300);
 
@@ -162,7 +175,11 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
     };
     let weight_q: Vec<u16> = weight
         .iter()
-        .map(|w| (w * f64::from(1u32 << WEIGHT_BITS)).round().clamp(1.0, 65535.0) as u16)
+        .map(|w| {
+            (w * f64::from(1u32 << WEIGHT_BITS))
+                .round()
+                .clamp(1.0, 65535.0) as u16
+        })
         .collect();
     let coef_class_log: Vec<i16> = sigma
         .iter()
@@ -176,9 +193,21 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
 
     let active_u16: Vec<u16> = m.active.iter().map(|&d| d as u16).collect();
     let mean_fixed: Vec<i32> = m.mean.iter().map(|&v| to_fixed(v, shift)).collect();
-    let lower: Vec<i32> = m.active.iter().map(|&d| to_fixed(m.min[d], shift)).collect();
-    let upper: Vec<i32> = m.active.iter().map(|&d| to_fixed(m.max[d], shift)).collect();
-    let budgets: Vec<u16> = cfg.budgets.iter().map(|&b| b.min(model::MAX_CODE_LEN) as u16).collect();
+    let lower: Vec<i32> = m
+        .active
+        .iter()
+        .map(|&d| to_fixed(m.min[d], shift))
+        .collect();
+    let upper: Vec<i32> = m
+        .active
+        .iter()
+        .map(|&d| to_fixed(m.max[d], shift))
+        .collect();
+    let budgets: Vec<u16> = cfg
+        .budgets
+        .iter()
+        .map(|&b| b.min(model::MAX_CODE_LEN) as u16)
+        .collect();
     let class_tables: Vec<ClassTable<'_>> = tables
         .iter()
         .map(|t| ClassTable {
@@ -220,7 +249,12 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
         if round == 2 || budgets.is_empty() {
             break;
         }
-        let counts = chosen_steps(&bytes, set, &pca::subsample(set.len(), cfg.prior_rows), &budgets)?;
+        let counts = chosen_steps(
+            &bytes,
+            set,
+            &pca::subsample(set.len(), cfg.prior_rows),
+            &budgets,
+        )?;
         step_cdf = steps::prior_from_counts(&counts);
     }
     let parsed = codec_core::Model::parse(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -253,7 +287,13 @@ fn dim_variances(set: &FeatureSet, m: &pca::Moments) -> Vec<f64> {
 }
 
 /// Coefficients `(x - mean) V[:, :k]` of the given rows, row-major `rows x k`.
-fn project(set: &FeatureSet, m: &pca::Moments, vectors: &Mat<f64>, k: usize, rows: &[usize]) -> Vec<f64> {
+fn project(
+    set: &FeatureSet,
+    m: &pca::Moments,
+    vectors: &Mat<f64>,
+    k: usize,
+    rows: &[usize],
+) -> Vec<f64> {
     let a = m.active.len();
     let x = Mat::from_fn(rows.len(), a, |i, c| {
         let d = m.active[c];
@@ -269,7 +309,12 @@ fn project(set: &FeatureSet, m: &pca::Moments, vectors: &Mat<f64>, k: usize, row
 
 /// How often each step index is chosen when encoding `rows` at each budget, every budget
 /// weighted equally.
-fn chosen_steps(model_bytes: &[u8], set: &FeatureSet, rows: &[usize], budgets: &[u16]) -> Result<Vec<f64>> {
+fn chosen_steps(
+    model_bytes: &[u8],
+    set: &FeatureSet,
+    rows: &[usize],
+    budgets: &[u16],
+) -> Result<Vec<f64>> {
     let model = codec_core::Model::parse(model_bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut counts = vec![0f64; model.steps()];
     for &b in budgets {
@@ -278,7 +323,9 @@ fn chosen_steps(model_bytes: &[u8], set: &FeatureSet, rows: &[usize], budgets: &
             .par_iter()
             .filter_map(|&r| {
                 let mut out = vec![0u8; b];
-                codec_core::encode::encode_coded(&model, set.row(r), b, &mut out).ok().map(|c| c.step)
+                codec_core::encode::encode_coded(&model, set.row(r), b, &mut out)
+                    .ok()
+                    .map(|c| c.step)
             })
             .collect();
         let w = 1.0 / steps.len().max(1) as f64;

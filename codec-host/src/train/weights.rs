@@ -26,7 +26,10 @@ pub fn fisher_weights(coeffs: &[f64], k: usize, labels: &[i64], alpha: f64) -> V
     for (j, f) in fisher.iter_mut().enumerate() {
         let col = |r: usize| coeffs[r * k + j];
         let mean = (0..labels.len()).map(col).sum::<f64>() / n;
-        let total = (0..labels.len()).map(|r| (col(r) - mean).powi(2)).sum::<f64>() / n;
+        let total = (0..labels.len())
+            .map(|r| (col(r) - mean).powi(2))
+            .sum::<f64>()
+            / n;
         let mut within = 0.0;
         let mut dof = 0.0;
         for rows in groups.values().filter(|g| g.len() > 1) {
@@ -40,7 +43,11 @@ pub fn fisher_weights(coeffs: &[f64], k: usize, labels: &[i64], alpha: f64) -> V
     let geo = (fisher.iter().map(|f| f.ln()).sum::<f64>() / k as f64).exp();
     fisher
         .iter()
-        .map(|f| (f / geo).powf(-alpha / 2.0).clamp(1.0 / MAX_RELATIVE, MAX_RELATIVE))
+        .map(|f| {
+            (f / geo)
+                .powf(-alpha / 2.0)
+                .clamp(1.0 / MAX_RELATIVE, MAX_RELATIVE)
+        })
         .collect()
 }
 
@@ -52,7 +59,9 @@ mod tests {
     fn discriminative_coefficient_gets_a_finer_step() {
         // Coefficient 0 separates the two identities; coefficient 1 is noise.
         let labels = [0, 0, 0, 1, 1, 1];
-        let coeffs = [-1.0, 0.3, -1.1, -0.2, -0.9, 0.1, 1.0, -0.3, 1.1, 0.2, 0.9, -0.1];
+        let coeffs = [
+            -1.0, 0.3, -1.1, -0.2, -0.9, 0.1, 1.0, -0.3, 1.1, 0.2, 0.9, -0.1,
+        ];
         let w = fisher_weights(&coeffs, 2, &labels, 1.0);
         assert!(w[0] < 1.0 && w[1] > 1.0, "{w:?}");
         assert_eq!(fisher_weights(&coeffs, 2, &labels, 0.0), vec![1.0, 1.0]);
