@@ -83,8 +83,8 @@ pub struct Model<'a> {
 pub struct Class<'a> {
     /// `alphabet + 1` cumulative frequencies (u16 LE), from 0 to `1 << PROB_BITS`.
     cdf: &'a [u8],
-    /// `alphabet - 1` reconstruction offsets (u16 LE, Q16 fraction of a step) for magnitudes
-    /// `1..alphabet`; the last one also serves every escaped magnitude.
+    /// `alphabet - 1` reconstruction offsets (i16 LE, Q15 fraction of a step, in `[-1, 1)`)
+    /// for magnitudes `1..alphabet`; the last one also serves every larger magnitude.
     recon: &'a [u8],
     /// Rounding offset of the dead-zone quantiser (Q16, at most 1/2).
     pub rounding: u32,
@@ -480,12 +480,13 @@ impl Class<'_> {
     pub fn cdf(&self, s: usize) -> u32 {
         u32::from(u16_at(self.cdf, s))
     }
-    /// Reconstruction offset (Q16 fraction of a step) of magnitude `m >= 1`.
+    /// Reconstruction offset (Q15 fraction of a step, signed) of magnitude `m >= 1`: the
+    /// value is put back at `(m - offset) * step`.
     #[inline]
-    pub fn recon(&self, m: u64) -> u32 {
-        let last = self.recon.len() / 2 - 1;
+    pub fn recon(&self, m: u64) -> i32 {
+        let last = (self.recon.len() / 2).saturating_sub(1);
         let i = (m.saturating_sub(1) as usize).min(last);
-        u32::from(u16_at(self.recon, i))
+        i32::from(i16_at(self.recon, i))
     }
 }
 
@@ -494,8 +495,8 @@ impl Class<'_> {
 pub struct ClassTable<'p> {
     /// `alphabet + 1` cumulative frequencies.
     pub cdf: &'p [u16],
-    /// `alphabet - 1` reconstruction offsets (Q16).
-    pub recon: &'p [u16],
+    /// `alphabet - 1` reconstruction offsets (Q15, signed).
+    pub recon: &'p [i16],
     /// Rounding offset (Q16, at most 32768).
     pub rounding: u16,
     /// Exp-Golomb order of escapes.

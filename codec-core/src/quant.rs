@@ -3,7 +3,8 @@
 //! A coefficient `y` with step `s` becomes the magnitude `m = floor(|y| / s + r)` and a sign;
 //! `r <= 1/2` is the class's rounding offset (smaller than 1/2 widens the zero bin, which pays
 //! off at low rates). The decoder puts it back at `(m - d) * s`, where `d` is the class's
-//! offset for `m`: the centroid of the cell in training, not its middle.
+//! offset for `m`, learned in training (between the cell's centroid, best for the error, and
+//! its middle, best for ranking).
 
 use crate::model::{COEFF_LIMIT, Class};
 
@@ -29,8 +30,10 @@ pub fn reconstruct(m: u64, negative: bool, step: u64, class: &Class<'_>) -> i32 
         return 0;
     }
     let limit = 2 * COEFF_LIMIT as u64;
-    // (m * 2^16 - d) * step with m * step <= 2^31 + step: below 2^53.
-    let v = (((m << 16) - u64::from(class.recon(m))) * step + (1 << 15)) >> 16;
+    // (m * 2^15 - offset) with |offset| < 2^15 and m >= 1 is positive; times the step it
+    // stays below 2^53 because m * step <= 2^31 + step.
+    let scaled = ((m << 15) as i64 - i64::from(class.recon(m))) as u64;
+    let v = (scaled * step + (1 << 14)) >> 15;
     let v = v.min(limit) as i32;
     if negative { -v } else { v }
 }

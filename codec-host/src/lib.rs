@@ -5,6 +5,7 @@
 
 pub mod codec;
 pub mod commands;
+pub mod eval;
 pub mod exit;
 pub mod io;
 pub mod linalg;

@@ -20,6 +20,16 @@ enum Command {
     Reid(commands::reid::Args),
     /// Score a re-ID result file: ACC_reid, AP@1, mAP@100, CMC
     Score(commands::score::Args),
+    /// Learn a codec model from training features
+    Train(commands::train::Args),
+    /// Compress features into codes of at most --budget bytes
+    Encode(commands::encode::Args),
+    /// Reconstruct features from codes
+    Decode(commands::decode::Args),
+    /// Check that codes respect a budget (and decode)
+    Validate(commands::validate::Args),
+    /// Measure error and re-ID accuracy at every budget
+    Eval(commands::eval::Args),
     /// Describe a feature set (norms, sparsity, PCA spectrum)
     Stats(commands::stats::Args),
     /// Run the whole pipeline end to end on built-in defaults
@@ -32,6 +42,11 @@ fn main() -> ExitCode {
         Command::Synth(a) => commands::synth::run(a),
         Command::Reid(a) => commands::reid::run(a),
         Command::Score(a) => commands::score::run(a),
+        Command::Train(a) => commands::train::run(a),
+        Command::Encode(a) => commands::encode::run(a),
+        Command::Decode(a) => commands::decode::run(a),
+        Command::Validate(a) => commands::validate::run(a),
+        Command::Eval(a) => commands::eval::run(a),
         Command::Stats(a) => commands::stats::run(a),
         Command::Demo(a) => commands::demo::run(a),
     };

@@ -147,8 +147,9 @@ pub fn feature_stats(set: &FeatureSet) -> Result<FeatureStats> {
     })
 }
 
-/// Eigenvalues (descending) of the covariance over the given dims.
-fn pca_eigenvalues(set: &FeatureSet, dims: &[usize]) -> Result<Vec<f64>> {
+/// Eigenvalues (descending) of the covariance over the given dims (at most 20,000 evenly
+/// spaced rows).
+pub fn pca_eigenvalues(set: &FeatureSet, dims: &[usize]) -> Result<Vec<f64>> {
     let stride = set.len().div_ceil(PCA_MAX_ROWS);
     let rows: Vec<usize> = (0..set.len()).step_by(stride).collect();
     let m = rows.len();

@@ -148,10 +148,10 @@ fn is_npy(path: &Path) -> bool {
 }
 
 /// A `.dat` file of the directory being read.
-struct DatFile {
-    file_name: OsString,
+pub(crate) struct DatFile {
+    pub(crate) file_name: OsString,
     /// `None` when the name is not valid UTF-8 (such a file cannot get a row name).
-    stem: Option<String>,
+    pub(crate) stem: Option<String>,
 }
 
 impl DatFile {
@@ -164,7 +164,7 @@ impl DatFile {
 }
 
 /// The `.dat` files of `dir`, sorted by stem.
-fn list_dat_files(dir: &Path) -> Result<Vec<DatFile>> {
+pub(crate) fn list_dat_files(dir: &Path) -> Result<Vec<DatFile>> {
     let cannot_list = || format!("{}: cannot list directory", dir.display());
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(cannot_list)? {

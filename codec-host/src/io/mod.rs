@@ -5,6 +5,7 @@
 //! its path, and the caller decides (via `--strict`) whether the first one stops the run.
 
 pub mod atomic;
+pub mod blobs;
 mod bytes;
 pub mod dataset;
 pub mod features;

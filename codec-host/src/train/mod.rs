@@ -32,6 +32,8 @@ pub struct TrainConfig {
     pub max_rows: usize,
     /// Rows whose encodings tune the step prior.
     pub prior_rows: usize,
+    /// Quantiser trade-offs.
+    pub tables: tables::TableParams,
 }
 
 impl Default for TrainConfig {
@@ -42,6 +44,7 @@ impl Default for TrainConfig {
             reid_weight: 0.0,
             max_rows: 100_000,
             prior_rows: 2000,
+            tables: tables::TableParams::default(),
         }
     }
 }
@@ -163,7 +166,7 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
             }
         }
     }
-    let tables = tables::build_tables(&pool);
+    let tables = tables::build_tables(&pool, &cfg.tables);
 
     let discriminative = labels.is_some() && cfg.reid_weight > 0.0;
     let weight: Vec<f64> = match labels {

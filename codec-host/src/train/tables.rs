@@ -34,8 +34,8 @@ const ROUNDINGS: [f64; 11] = [
 pub struct ClassTable {
     /// Cumulative frequencies (`ALPHABET + 1`).
     pub cdf: Vec<u16>,
-    /// Reconstruction offsets in Q16 (`ALPHABET - 1`).
-    pub recon: Vec<u16>,
+    /// Reconstruction offsets in Q15, signed (`ALPHABET - 1`).
+    pub recon: Vec<i16>,
     /// Rounding in Q16.
     pub rounding: u16,
     /// Escape Exp-Golomb order.
@@ -56,14 +56,35 @@ pub fn class_layout() -> (usize, i32) {
     (count, -MIN_LOG2_RATIO * per)
 }
 
+/// How the quantiser trades error against rate and ranking.
+#[derive(Debug, Clone, Copy)]
+pub struct TableParams {
+    /// Rate-distortion slope in squared steps per bit: larger favours fewer bits (wider dead
+    /// zones). `LAMBDA_PER_STEP2` is the high-rate slope.
+    pub lambda: f64,
+    /// Where a magnitude is put back: 1 = at the training centroid of its cell (least squared
+    /// error), 0 = at the cell's middle (keeps small coefficients at full strength, which
+    /// ranking by cosine prefers).
+    pub centroid_weight: f64,
+}
+
+impl Default for TableParams {
+    fn default() -> Self {
+        TableParams {
+            lambda: LAMBDA_PER_STEP2,
+            centroid_weight: 1.0,
+        }
+    }
+}
+
 /// Build all class tables from a pool of standardised magnitudes `|y / sigma|`.
-pub fn build_tables(pool: &[f64]) -> Vec<ClassTable> {
+pub fn build_tables(pool: &[f64], params: &TableParams) -> Vec<ClassTable> {
     let (count, offset) = class_layout();
     (0..count)
         .into_par_iter()
         .map(|c| {
             let log2_ratio = (c as f64 - f64::from(offset)) / f64::from(CLASSES_PER_OCTAVE);
-            build_class(pool, 2f64.powf(log2_ratio))
+            build_class(pool, 2f64.powf(log2_ratio), params)
         })
         .collect()
 }
@@ -141,7 +162,7 @@ pub fn to_cdf(counts: &[f64]) -> Vec<u16> {
     cdf
 }
 
-fn build_class(pool: &[f64], ratio: f64) -> ClassTable {
+fn build_class(pool: &[f64], ratio: f64, params: &TableParams) -> ClassTable {
     let raw = raw_bits_for(ratio);
     let n = pool.len().max(1) as f64;
     let mut best: Option<(f64, ClassTable)> = None;
@@ -166,19 +187,19 @@ fn build_class(pool: &[f64], ratio: f64) -> ClassTable {
                 + 1.0
                 + f64::from(escape_order));
         let bits = (table_bits + escape_bits + o.nonzero + n * f64::from(raw)) / n;
+        // Offsets below the magnitude: the cell [m - r, m + 1 - r) has its middle at offset
+        // r - 1/2 and its training centroid at the mean offset; blend the two.
+        let middle = rounding - 0.5;
         let recon: Vec<f64> = o
             .centroid_sum
             .iter()
             .zip(&o.centroid_n)
             .map(|(&s, &c)| {
-                if c > 0.0 {
-                    (s / c).clamp(0.0, 0.999)
-                } else {
-                    0.5 - rounding
-                }
+                let centroid = if c > 0.0 { s / c } else { middle };
+                (params.centroid_weight * centroid + (1.0 - params.centroid_weight) * middle)
+                    .clamp(-0.999, 0.999)
             })
             .collect();
-        // Squared error in steps^2 with centroid reconstruction.
         let mut err = 0.0;
         for &u in pool {
             let t = u * ratio;
@@ -191,12 +212,12 @@ fn build_class(pool: &[f64], ratio: f64) -> ClassTable {
             err += (t - r) * (t - r);
         }
         let d_steps2 = err / n;
-        let cost = d_steps2 + LAMBDA_PER_STEP2 * bits;
+        let cost = d_steps2 + params.lambda * bits;
         let table = ClassTable {
             cdf,
             recon: recon
                 .iter()
-                .map(|&d| (d * 65536.0).round().clamp(0.0, 65535.0) as u16)
+                .map(|&d| (d * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
                 .collect(),
             rounding: (rounding * 65536.0).round() as u16,
             escape_order: escape_order as u8,
@@ -233,7 +254,7 @@ mod tests {
     #[test]
     fn high_rate_classes_approach_uniform_quantisation() {
         let pool = gaussian_pool(200_000);
-        let t = build_class(&pool, 32.0);
+        let t = build_class(&pool, 32.0, &TableParams::default());
         // Distortion ~ step^2 / 12 = 1 / (12 * 32^2) of the variance.
         let want = 1.0 / (12.0 * 32.0 * 32.0);
         assert!(
@@ -248,7 +269,7 @@ mod tests {
     #[test]
     fn low_rate_classes_use_a_dead_zone() {
         let pool = gaussian_pool(200_000);
-        let t = build_class(&pool, 0.5);
+        let t = build_class(&pool, 0.5, &TableParams::default());
         assert!(t.rounding < 1 << 15, "rounding {}", t.rounding);
         assert!(t.bits < 1.0, "bits {}", t.bits);
         // Better than sending nothing, which costs the whole variance.

@@ -1,0 +1,104 @@
+//! `naicfc decode`: reconstruct features from a directory of codes.
+
+use crate::codec::{ModelFile, decode_all};
+use crate::exit::Outcome;
+use crate::io::blobs::read_blobs;
+use crate::io::npy::{NpyDtype, write_npy};
+use crate::io::{FeatureSet, InputError};
+use anyhow::{Result, bail};
+use codec_core::model::MAX_CODE_LEN;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Arguments of `naicfc decode`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Model file the codes were made with
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Directory of codes (`<name>.dat`)
+    #[arg(long = "in")]
+    pub input: PathBuf,
+    /// Output: a directory of `<name>.dat` features, or a `.npy` file (rows in name order)
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Stop at the first bad code
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Run `naicfc decode`.
+pub fn run(args: &Args) -> Result<Outcome> {
+    let start = Instant::now();
+    let model = ModelFile::read(&args.model)?;
+    let m = model.model();
+    let (blobs, mut failures) = read_blobs(&args.input, MAX_CODE_LEN)?;
+    if args.strict {
+        if let Some(f) = failures.first() {
+            bail!("{f}");
+        }
+    }
+    let refs: Vec<&[u8]> = blobs.bytes.iter().map(Vec::as_slice).collect();
+    let (data, results) = decode_all(&m, &refs);
+    let dim = m.dim();
+    let mut set = FeatureSet {
+        names: Vec::with_capacity(blobs.names.len()),
+        dim,
+        data: Vec::with_capacity(data.len()),
+    };
+    for ((name, r), row) in blobs
+        .names
+        .iter()
+        .zip(&results)
+        .zip(data.chunks_exact(dim.max(1)))
+    {
+        match r {
+            Ok(()) => {
+                set.names.push(name.clone());
+                set.data.extend_from_slice(row);
+            }
+            Err(e) => {
+                let f = InputError {
+                    path: args.input.join(format!("{name}.dat")),
+                    problem: e.to_string(),
+                };
+                if args.strict {
+                    bail!("{f}");
+                }
+                failures.push(f);
+            }
+        }
+    }
+    for f in &failures {
+        eprintln!("{f}");
+    }
+    let is_npy = args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    let write_failures = if is_npy {
+        write_npy(&args.out, &set, NpyDtype::F32)?;
+        Vec::new()
+    } else {
+        crate::io::atomic::write_rows_dat(&args.out, &set)?
+    };
+    for f in &write_failures {
+        eprintln!("{f}");
+    }
+    eprintln!(
+        "naicfc decode: {} vectors of {dim} values to {} in {:.1} s",
+        set.len() - write_failures.len(),
+        args.out.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(if failures.is_empty() && write_failures.is_empty() {
+        Outcome::Success
+    } else {
+        eprintln!(
+            "naicfc decode: {} codes rejected, {} outputs not written (listed above)",
+            failures.len(),
+            write_failures.len()
+        );
+        Outcome::Partial
+    })
+}

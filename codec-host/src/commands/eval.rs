@@ -1,0 +1,77 @@
+//! `naicfc eval`: the rate sweep, as a table, a JSON report and an SVG plot.
+
+use crate::codec::ModelFile;
+use crate::eval::{EvalConfig, load, plot, report, run as sweep};
+use crate::exit::Outcome;
+use crate::io::ReadOptions;
+use crate::metrics::ScoreOptions;
+use crate::search::Metric;
+use anyhow::Result;
+use std::path::PathBuf;
+
+/// Arguments of `naicfc eval`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Model file
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Dataset root (query_feature/, gallery_feature/, lists; train/ for the bound's spectrum)
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Budgets in bytes
+    #[arg(long, value_delimiter = ',', default_value = "16,32,64,128,256")]
+    pub budgets: Vec<usize>,
+    /// Directory for report.json and rate.svg
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Also compress the gallery and score compressed against compressed
+    #[arg(long)]
+    pub symmetric: bool,
+    /// Drop same-identity same-camera gallery items when scoring
+    #[arg(long)]
+    pub exclude_same_camera: bool,
+    /// Similarity for re-ID
+    #[arg(long, value_enum, default_value_t = Metric::Cosine)]
+    pub metric: Metric,
+}
+
+/// Run `naicfc eval`.
+pub fn run(args: &Args) -> Result<Outcome> {
+    let model = ModelFile::read(&args.model)?;
+    let data = load(
+        &args.data,
+        &ReadOptions {
+            dim: Some(model.model().dim()),
+            strict: false,
+        },
+    )?;
+    for f in &data.failures {
+        eprintln!("{f}");
+    }
+    let cfg = EvalConfig {
+        budgets: args.budgets.clone(),
+        symmetric: args.symmetric,
+        score: ScoreOptions {
+            exclude_same_camera: args.exclude_same_camera,
+            ..ScoreOptions::default()
+        },
+        metric: args.metric,
+    };
+    let r = sweep(&model, &data, &cfg)?;
+    print!("{}", report::table(&r));
+    if let Some(dir) = &args.report {
+        std::fs::create_dir_all(dir)?;
+        crate::io::atomic::write_atomic(&dir.join("report.json"), report::json(&r).as_bytes())?;
+        crate::io::atomic::write_atomic(&dir.join("rate.svg"), plot::svg(&r)?.as_bytes())?;
+        eprintln!(
+            "naicfc eval: wrote {} and {}",
+            dir.join("report.json").display(),
+            dir.join("rate.svg").display()
+        );
+    }
+    Ok(if data.failures.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::Partial
+    })
+}

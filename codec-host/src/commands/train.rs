@@ -1,0 +1,145 @@
+//! `naicfc train`: learn a codec model from training features.
+
+use crate::exit::Outcome;
+use crate::io::dataset::{Dataset, Split};
+use crate::io::lists::{match_list, read_list};
+use crate::io::{InputError, ReadOptions, read_features};
+use crate::train::{TrainConfig, tables::TableParams, train};
+use anyhow::{Result, bail};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Arguments of `naicfc train`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Dataset root in the standard layout (uses train/train_feature and train/train_list.txt)
+    #[arg(
+        long,
+        conflicts_with = "features",
+        required_unless_present = "features"
+    )]
+    pub data: Option<PathBuf>,
+    /// Directory of training .dat files, or a .npy file
+    #[arg(long)]
+    pub features: Option<PathBuf>,
+    /// Identity list for --features (`<name> <identity> [camera]`)
+    #[arg(long, requires = "features")]
+    pub labels: Option<PathBuf>,
+    /// Output model file
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Budgets (bytes) to tune the model for; it works at any budget
+    #[arg(long, value_delimiter = ',', default_value = "16,32,64,128,256")]
+    pub budgets: Vec<usize>,
+    /// Most transform coefficients to keep (at most 1024)
+    #[arg(long, default_value_t = 512)]
+    pub max_coeffs: usize,
+    /// With labels: how strongly to favour identity-discriminative coefficients (0 = pure MSE)
+    #[arg(long, default_value_t = 0.0)]
+    pub reid_weight: f64,
+    /// Reconstruction points: 1 = cell centroids (least error), 0 = cell middles (best ranking)
+    #[arg(long, default_value_t = 1.0)]
+    pub centroid_weight: f64,
+    /// Most training rows used for the covariance
+    #[arg(long, default_value_t = 100_000)]
+    pub max_rows: usize,
+    /// Expected feature dimension
+    #[arg(long)]
+    pub dim: Option<usize>,
+    /// Stop at the first bad input
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Run `naicfc train`.
+pub fn run(args: &Args) -> Result<Outcome> {
+    let start = Instant::now();
+    let read = ReadOptions {
+        dim: args.dim,
+        strict: args.strict,
+    };
+    let (set, labels, failures) = match (&args.data, &args.features) {
+        (Some(root), _) => {
+            let split = Dataset::new(root).load_split(Split::Train, &read)?;
+            (split.features, split.labels, split.failures)
+        }
+        (None, Some(dir)) => {
+            let loaded = read_features(dir, &read)?;
+            let mut failures = loaded.failures;
+            let mut set = loaded.set;
+            let labels = match &args.labels {
+                None => None,
+                Some(list_path) => {
+                    let entries = read_list(list_path)?;
+                    let m = match_list(list_path, &entries, &set);
+                    failures.extend(m.missing.iter().cloned());
+                    let entry_of = m.entry_of_rows(set.len());
+                    let keep: Vec<bool> = entry_of.iter().map(Option::is_some).collect();
+                    let labels: Vec<i64> =
+                        entry_of.iter().flatten().map(|&e| entries[e].id).collect();
+                    for (r, k) in keep.iter().enumerate() {
+                        if !k {
+                            failures.push(InputError {
+                                path: dir.join(format!("{}.dat", set.names[r])),
+                                problem: format!("not in {}", list_path.display()),
+                            });
+                        }
+                    }
+                    set.retain_rows(|r| keep[r]);
+                    Some(labels)
+                }
+            };
+            (set, labels, failures)
+        }
+        (None, None) => bail!("give --data DATA or --features DIR"),
+    };
+    for f in &failures {
+        eprintln!("{f}");
+    }
+    if args.strict && !failures.is_empty() {
+        bail!("{} inputs rejected", failures.len());
+    }
+    if !(0.0..=1.0).contains(&args.centroid_weight) {
+        bail!("--centroid-weight must be between 0 and 1");
+    }
+    if args.reid_weight < 0.0 {
+        bail!("--reid-weight must be at least 0");
+    }
+    let cfg = TrainConfig {
+        budgets: args.budgets.clone(),
+        max_coeffs: args.max_coeffs,
+        reid_weight: args.reid_weight,
+        max_rows: args.max_rows,
+        tables: TableParams {
+            centroid_weight: args.centroid_weight,
+            ..TableParams::default()
+        },
+        ..TrainConfig::default()
+    };
+    let trained = train(&set, labels.as_deref(), &cfg)?;
+    crate::io::atomic::write_atomic(&args.out, &trained.model)?;
+    let s = &trained.summary;
+    eprintln!(
+        "naicfc train: {} vectors, {}-d ({} active) -> {} coefficients spanning {:.2}% of the variance; \
+         model {} ({} bytes, minimum budget {} bytes){} in {:.1} s",
+        s.rows,
+        s.dim,
+        s.active_dims,
+        s.coeffs,
+        100.0 * s.explained_variance,
+        args.out.display(),
+        s.model_bytes,
+        s.min_budget,
+        if s.discriminative {
+            ", identity-aware allocation"
+        } else {
+            ""
+        },
+        start.elapsed().as_secs_f64()
+    );
+    Ok(if failures.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::Partial
+    })
+}

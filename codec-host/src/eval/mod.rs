@@ -1,0 +1,304 @@
+//! The rate sweep: for every budget, encode the queries, decode them, and measure what was
+//! lost — reconstruction error, and re-ID accuracy of the reconstructed queries against the
+//! original gallery — next to the uncompressed baseline and the Gaussian bound.
+
+pub mod bound;
+pub mod plot;
+pub mod report;
+
+use crate::codec::{ModelFile, decode_all, encode_all};
+use crate::io::dataset::{Dataset, Split, SplitData};
+use crate::io::{FeatureSet, InputError, ReadOptions};
+use crate::metrics::{Label, ScoreOptions, Scores, evaluate};
+use crate::search::Metric;
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use std::path::Path;
+use std::time::Instant;
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct EvalConfig {
+    /// Budgets in bytes.
+    pub budgets: Vec<usize>,
+    /// Also compress the gallery (storage scenario) and score compressed against compressed.
+    pub symmetric: bool,
+    /// Re-ID scoring options.
+    pub score: ScoreOptions,
+    /// Similarity used for re-ID.
+    pub metric: Metric,
+}
+
+/// Queries, gallery, labels and the spectrum the bound is computed from.
+pub struct EvalData {
+    /// Query features.
+    pub query: FeatureSet,
+    /// Gallery features.
+    pub gallery: FeatureSet,
+    /// Labels of queries and gallery, when both lists exist.
+    pub labels: Option<(Vec<Label>, Vec<Label>)>,
+    /// PCA eigenvalues of the training split (or of the gallery when there is none).
+    pub eigenvalues: Vec<f64>,
+    /// Inputs left out while loading.
+    pub failures: Vec<InputError>,
+}
+
+fn labels_of(split: &SplitData) -> Option<Vec<Label>> {
+    let ids = split.labels.as_ref()?;
+    Some(
+        ids.iter()
+            .enumerate()
+            .map(|(i, &id)| Label {
+                id,
+                cam: split.cams.as_ref().and_then(|c| c.get(i).copied()),
+            })
+            .collect(),
+    )
+}
+
+/// Load a dataset in the standard layout for evaluation.
+pub fn load(root: &Path, read: &ReadOptions) -> Result<EvalData> {
+    let ds = Dataset::new(root);
+    let query = ds.load_split(Split::Query, read)?;
+    let gallery = ds.load_split(Split::Gallery, read)?;
+    let labels = labels_of(&query).zip(labels_of(&gallery));
+    let mut failures = query.failures;
+    failures.extend(gallery.failures);
+    let spectrum_source = if ds.features_dir(Split::Train).is_dir() {
+        ds.load_split(Split::Train, read)?.features
+    } else {
+        gallery.features.clone()
+    };
+    let active: Vec<usize> = (0..spectrum_source.dim).collect();
+    let eigenvalues = crate::stats::pca_eigenvalues(&spectrum_source, &active)
+        .context("spectrum for the Gaussian bound")?;
+    Ok(EvalData {
+        query: query.features,
+        gallery: gallery.features,
+        labels,
+        eigenvalues,
+        failures,
+    })
+}
+
+/// Results at one budget.
+#[derive(Debug, Clone, Serialize)]
+pub struct RateResult {
+    /// Budget in bytes.
+    pub budget: usize,
+    /// Longest and mean code length.
+    pub bytes_max: usize,
+    /// Mean code length.
+    pub bytes_mean: f64,
+    /// Mean L2 reconstruction error (the competition's dr).
+    pub dr: f64,
+    /// sqrt of the mean squared L2 error.
+    pub rmse: f64,
+    /// Mean of `||x - x_hat|| / ||x||`.
+    pub relative_error: f64,
+    /// Mean cosine between a vector and its reconstruction.
+    pub cosine: f64,
+    /// Gaussian rate-distortion bound on `rmse` at this many bits.
+    pub bound_rmse: f64,
+    /// Re-ID of reconstructed queries against the original gallery.
+    pub scores: Option<Scores>,
+    /// `scores.acc_reid / uncompressed.acc_reid`.
+    pub retention: Option<f64>,
+    /// Re-ID with the gallery compressed too (`--symmetric`).
+    pub symmetric_scores: Option<Scores>,
+    /// Wall time of encoding / decoding all queries (all cores).
+    pub encode_seconds: f64,
+    /// Wall time of decoding.
+    pub decode_seconds: f64,
+}
+
+/// A whole evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Queries evaluated.
+    pub queries: usize,
+    /// Gallery size.
+    pub gallery: usize,
+    /// Dimension.
+    pub dim: usize,
+    /// Model size in bytes.
+    pub model_bytes: usize,
+    /// Smallest budget the model always meets.
+    pub min_budget: usize,
+    /// Mean query norm (puts `dr` in proportion).
+    pub mean_norm: f64,
+    /// Re-ID of the uncompressed queries.
+    pub uncompressed: Option<Scores>,
+    /// One entry per budget.
+    pub rates: Vec<RateResult>,
+}
+
+/// Encode and decode every row of `set` at `budget`; the reconstruction, the code lengths and
+/// the two wall times.
+pub fn round_trip(
+    model: &ModelFile,
+    set: &FeatureSet,
+    budget: usize,
+) -> Result<(FeatureSet, Vec<usize>, f64, f64)> {
+    let m = model.model();
+    let t = Instant::now();
+    let codes = encode_all(&m, set, budget);
+    let encode_seconds = t.elapsed().as_secs_f64();
+    let mut owned = Vec::with_capacity(codes.len());
+    for (name, c) in set.names.iter().zip(codes) {
+        owned.push(c.map_err(|e| anyhow::anyhow!("{name}: {e}"))?);
+    }
+    let refs: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+    let t = Instant::now();
+    let (data, results) = decode_all(&m, &refs);
+    let decode_seconds = t.elapsed().as_secs_f64();
+    if let Some((name, e)) = set
+        .names
+        .iter()
+        .zip(&results)
+        .find_map(|(n, r)| r.as_ref().err().map(|e| (n, e)))
+    {
+        bail!("{name}: own code does not decode: {e}");
+    }
+    let lens = owned.iter().map(Vec::len).collect();
+    let rec = FeatureSet {
+        names: set.names.clone(),
+        dim: set.dim,
+        data,
+    };
+    Ok((rec, lens, encode_seconds, decode_seconds))
+}
+
+/// Run the sweep.
+pub fn run(model: &ModelFile, data: &EvalData, cfg: &EvalConfig) -> Result<Report> {
+    let m = model.model();
+    if data.query.dim != m.dim() {
+        bail!(
+            "the data has {} dimensions, the model {}",
+            data.query.dim,
+            m.dim()
+        );
+    }
+    if data.query.is_empty() {
+        bail!("no query vectors to evaluate");
+    }
+    let uncompressed = match &data.labels {
+        Some((ql, gl)) => Some(evaluate(
+            &data.query,
+            &data.gallery,
+            ql,
+            gl,
+            cfg.metric,
+            &cfg.score,
+        )?),
+        None => None,
+    };
+    let mut rates = Vec::new();
+    for &budget in &cfg.budgets {
+        let (rec, lens, encode_seconds, decode_seconds) = round_trip(model, &data.query, budget)?;
+        let errors = ErrorStats::between(&data.query, &rec);
+        let scores = match &data.labels {
+            Some((ql, gl)) => Some(evaluate(
+                &rec,
+                &data.gallery,
+                ql,
+                gl,
+                cfg.metric,
+                &cfg.score,
+            )?),
+            None => None,
+        };
+        let symmetric_scores = match (&data.labels, cfg.symmetric) {
+            (Some((ql, gl)), true) => {
+                let (gallery_rec, ..) = round_trip(model, &data.gallery, budget)?;
+                Some(evaluate(
+                    &rec,
+                    &gallery_rec,
+                    ql,
+                    gl,
+                    cfg.metric,
+                    &cfg.score,
+                )?)
+            }
+            _ => None,
+        };
+        let n = lens.len().max(1) as f64;
+        rates.push(RateResult {
+            budget,
+            bytes_max: lens.iter().copied().max().unwrap_or(0),
+            bytes_mean: lens.iter().sum::<usize>() as f64 / n,
+            dr: errors.dr,
+            rmse: errors.rmse,
+            relative_error: errors.relative,
+            cosine: errors.cosine,
+            bound_rmse: bound::gaussian_mse(&data.eigenvalues, 8.0 * budget as f64).sqrt(),
+            retention: scores
+                .zip(uncompressed)
+                .map(|(s, u)| s.acc_reid / u.acc_reid),
+            scores,
+            symmetric_scores,
+            encode_seconds,
+            decode_seconds,
+        });
+    }
+    let mean_norm = data
+        .query
+        .rows()
+        .map(|r| r.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>().sqrt())
+        .sum::<f64>()
+        / data.query.len() as f64;
+    Ok(Report {
+        queries: data.query.len(),
+        gallery: data.gallery.len(),
+        dim: m.dim(),
+        model_bytes: model.bytes().len(),
+        min_budget: m.min_budget(),
+        mean_norm,
+        uncompressed,
+        rates,
+    })
+}
+
+/// Reconstruction error statistics over rows.
+pub struct ErrorStats {
+    /// Mean L2 error.
+    pub dr: f64,
+    /// Root mean squared L2 error.
+    pub rmse: f64,
+    /// Mean relative L2 error.
+    pub relative: f64,
+    /// Mean cosine similarity.
+    pub cosine: f64,
+}
+
+impl ErrorStats {
+    /// Compare `rec` with `orig` row by row.
+    pub fn between(orig: &FeatureSet, rec: &FeatureSet) -> Self {
+        let (mut dr, mut sq, mut rel, mut cos) = (0.0, 0.0, 0.0, 0.0);
+        for (x, y) in orig.rows().zip(rec.rows()) {
+            let (mut e, mut xx, mut yy, mut xy) = (0.0, 0.0, 0.0, 0.0);
+            for (&a, &b) in x.iter().zip(y) {
+                let (a, b) = (f64::from(a), f64::from(b));
+                e += (a - b) * (a - b);
+                xx += a * a;
+                yy += b * b;
+                xy += a * b;
+            }
+            dr += e.sqrt();
+            sq += e;
+            rel += if xx > 0.0 { (e / xx).sqrt() } else { 0.0 };
+            cos += if xx > 0.0 && yy > 0.0 {
+                xy / (xx * yy).sqrt()
+            } else {
+                0.0
+            };
+        }
+        let n = orig.len().max(1) as f64;
+        ErrorStats {
+            dr: dr / n,
+            rmse: (sq / n).sqrt(),
+            relative: rel / n,
+            cosine: cos / n,
+        }
+    }
+}
