@@ -30,6 +30,8 @@ enum Command {
     Validate(commands::validate::Args),
     /// Measure error and re-ID accuracy at every budget
     Eval(commands::eval::Args),
+    /// Encode/decode throughput of a model, one thread
+    Bench(commands::bench::Args),
     /// Describe a feature set (norms, sparsity, PCA spectrum)
     Stats(commands::stats::Args),
     /// Run the whole pipeline end to end on built-in defaults
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Command::Decode(a) => commands::decode::run(a),
         Command::Validate(a) => commands::validate::run(a),
         Command::Eval(a) => commands::eval::run(a),
+        Command::Bench(a) => commands::bench::run(a),
         Command::Stats(a) => commands::stats::run(a),
         Command::Demo(a) => commands::demo::run(a),
     };

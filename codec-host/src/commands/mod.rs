@@ -1,5 +1,6 @@
 //! One module per subcommand: its arguments (clap) and its `run` function.
 
+pub mod bench;
 pub mod decode;
 pub mod demo;
 pub mod encode;

@@ -37,8 +37,9 @@ pub struct Args {
     /// With labels: how strongly to favour identity-discriminative coefficients (0 = pure MSE)
     #[arg(long, default_value_t = 0.0)]
     pub reid_weight: f64,
-    /// Reconstruction points: 1 = cell centroids (least error), 0 = cell middles (best ranking)
-    #[arg(long, default_value_t = 1.0)]
+    /// Reconstruction points: 1 = cell centroids (least error), 0 = cell middles (best
+    /// ranking); the default balances the two
+    #[arg(long, default_value_t = 0.5)]
     pub centroid_weight: f64,
     /// Most training rows used for the covariance
     #[arg(long, default_value_t = 100_000)]

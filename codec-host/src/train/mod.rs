@@ -84,6 +84,9 @@ pub struct Trained {
     pub summary: TrainSummary,
 }
 
+/// How far beyond the training range (as a fraction of it) reconstructions may go.
+const CLAMP_MARGIN: f64 = 0.25;
+
 /// Input shift that maps the largest training magnitude to about 2^15 fixed-point units.
 fn input_shift(max_abs: f64) -> i32 {
     if max_abs <= 0.0 || !max_abs.is_finite() {
@@ -196,16 +199,22 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
 
     let active_u16: Vec<u16> = m.active.iter().map(|&d| d as u16).collect();
     let mean_fixed: Vec<i32> = m.mean.iter().map(|&v| to_fixed(v, shift)).collect();
-    let lower: Vec<i32> = m
+    // Reconstructions are clamped to the training range, widened so that test vectors a
+    // little beyond it are not cut; a bound at exactly zero (non-negative features) is kept,
+    // since reconstructing below it is always wrong.
+    let (lower, upper): (Vec<i32>, Vec<i32>) = m
         .active
         .iter()
-        .map(|&d| to_fixed(m.min[d], shift))
-        .collect();
-    let upper: Vec<i32> = m
-        .active
-        .iter()
-        .map(|&d| to_fixed(m.max[d], shift))
-        .collect();
+        .map(|&d| {
+            let margin = CLAMP_MARGIN * (m.max[d] - m.min[d]);
+            let lo = if m.min[d] >= 0.0 {
+                (m.min[d] - margin).max(0.0)
+            } else {
+                m.min[d] - margin
+            };
+            (to_fixed(lo, shift), to_fixed(m.max[d] + margin, shift))
+        })
+        .unzip();
     let budgets: Vec<u16> = cfg
         .budgets
         .iter()

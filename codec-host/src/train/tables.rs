@@ -72,7 +72,7 @@ impl Default for TableParams {
     fn default() -> Self {
         TableParams {
             lambda: LAMBDA_PER_STEP2,
-            centroid_weight: 1.0,
+            centroid_weight: 0.5,
         }
     }
 }

@@ -1,0 +1,124 @@
+//! `naicfc bench`: encode and decode throughput of a model, one thread, per budget.
+
+use crate::codec::ModelFile;
+use crate::exit::Outcome;
+use crate::io::{ReadOptions, read_features};
+use anyhow::{Result, bail};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Arguments of `naicfc bench`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Model file
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Features to code (directory of .dat or .npy)
+    #[arg(long)]
+    pub features: PathBuf,
+    /// Budgets in bytes
+    #[arg(long, value_delimiter = ',', default_value = "16,32,64,128,256")]
+    pub budgets: Vec<usize>,
+    /// Least time spent per measurement, in seconds
+    #[arg(long, default_value_t = 1.0)]
+    pub seconds: f64,
+    /// Print one JSON object instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Throughput at one budget.
+#[derive(Debug, Clone, Serialize)]
+pub struct Throughput {
+    /// Budget in bytes.
+    pub budget: usize,
+    /// Vectors encoded per second on one thread.
+    pub encode_per_sec: f64,
+    /// Vectors decoded per second on one thread.
+    pub decode_per_sec: f64,
+    /// Mean code length.
+    pub bytes_mean: f64,
+}
+
+/// Repeat `f` over the inputs until at least `min` has passed; calls per second.
+fn rate(min: Duration, n: usize, mut f: impl FnMut(usize)) -> f64 {
+    let start = Instant::now();
+    let mut calls = 0usize;
+    while calls == 0 || start.elapsed() < min {
+        for i in 0..n {
+            f(i);
+        }
+        calls += n;
+    }
+    calls as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Run `naicfc bench`.
+pub fn run(args: &Args) -> Result<Outcome> {
+    let model = ModelFile::read(&args.model)?;
+    let m = model.model();
+    let set = read_features(
+        &args.features,
+        &ReadOptions {
+            dim: Some(m.dim()),
+            strict: false,
+        },
+    )?
+    .set;
+    if set.is_empty() {
+        bail!("{}: no usable vectors", args.features.display());
+    }
+    let min = Duration::from_secs_f64(args.seconds.max(0.01));
+    let mut results = Vec::new();
+    let mut out = vec![0f32; m.dim()];
+    for &budget in &args.budgets {
+        let mut codes: Vec<Vec<u8>> = vec![Vec::new(); set.len()];
+        let mut buf = vec![0u8; budget];
+        let mut failure = None;
+        let encode_per_sec = rate(min, set.len(), |i| {
+            match codec_core::encode(&m, set.row(i), budget, &mut buf) {
+                Ok(len) => codes[i] = buf[..len].to_vec(),
+                Err(e) => failure = Some(e),
+            }
+        });
+        if let Some(e) = failure {
+            bail!("encoding at {budget} bytes: {e}");
+        }
+        let decode_per_sec = rate(min, set.len(), |i| {
+            if let Err(e) = codec_core::decode(&m, &codes[i], &mut out) {
+                failure = Some(e);
+            }
+        });
+        if let Some(e) = failure {
+            bail!("decoding at {budget} bytes: {e}");
+        }
+        results.push(Throughput {
+            budget,
+            encode_per_sec,
+            decode_per_sec,
+            bytes_mean: codes.iter().map(Vec::len).sum::<usize>() as f64 / set.len() as f64,
+        });
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&results)?);
+    } else {
+        println!(
+            "one thread, {} vectors of {} values, model {} bytes",
+            set.len(),
+            m.dim(),
+            model.bytes().len()
+        );
+        println!(
+            "{:>6} {:>14} {:>14} {:>8}",
+            "budget", "encode vec/s", "decode vec/s", "bytes"
+        );
+        for r in &results {
+            println!(
+                "{:>6} {:>14.0} {:>14.0} {:>8.1}",
+                r.budget, r.encode_per_sec, r.decode_per_sec, r.bytes_mean
+            );
+        }
+    }
+    Ok(Outcome::Success)
+}
