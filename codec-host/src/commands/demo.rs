@@ -1,10 +1,15 @@
 //! `naicfc demo`: the whole pipeline on built-in defaults.
 //!
-//! Generates the default synthetic kind-A dataset, re-identifies the uncompressed queries
-//! against the gallery and scores the result: the baseline every compressed rate is
-//! compared with.
+//! Generates the default synthetic kind-A dataset, re-identifies the uncompressed queries,
+//! trains a model on the training split and runs the rate sweep over all five budgets: the
+//! table a user would want to see first.
 
+use crate::codec::ModelFile;
+use crate::eval::{EvalConfig, load, plot, report};
 use crate::exit::Outcome;
+use crate::io::ReadOptions;
+use crate::metrics::ScoreOptions;
+use crate::search::Metric;
 use crate::synth::{Kind, SynthConfig, write_dataset};
 use anyhow::Result;
 use std::path::PathBuf;
@@ -13,7 +18,7 @@ use std::time::Instant;
 /// Arguments of `naicfc demo`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Working directory for the generated data, results and reports
+    /// Working directory for the generated data, model, results and reports
     #[arg(long, default_value = "naicfc-demo")]
     pub dir: PathBuf,
     /// Seed of the synthetic data
@@ -33,31 +38,70 @@ pub fn run(args: &Args) -> Result<Outcome> {
     write_dataset(&data, &cfg)?;
 
     let results = args.dir.join("reid-uncompressed.json");
-    let reid = super::reid::Args {
+    super::reid::run(&super::reid::Args {
         query: data.join("query_feature"),
         gallery: data.join("gallery_feature"),
         out: results.clone(),
         top: 100,
-        metric: crate::search::Metric::Cosine,
+        metric: Metric::Cosine,
         query_list: Some(data.join("query_list.txt")),
         gallery_list: Some(data.join("gallery_list.txt")),
         dim: None,
         strict: true,
-    };
-    super::reid::run(&reid)?;
-    println!("Uncompressed baseline (kind A, 2048-d, 2,000 queries x 20,000 gallery):");
-    let score = super::score::Args {
-        results: results.clone(),
-        query_list: data.join("query_list.txt"),
-        gallery_list: data.join("gallery_list.txt"),
-        exclude_same_camera: false,
-        top: 100,
-        json: false,
-    };
-    super::score::run(&score)?;
+    })?;
+
+    let model_path = args.dir.join("model.nfcm");
+    super::train::run(&super::train::Args {
+        data: Some(data.clone()),
+        features: None,
+        labels: None,
+        out: model_path.clone(),
+        budgets: vec![16, 32, 64, 128, 256],
+        max_coeffs: 512,
+        reid_weight: 0.0,
+        centroid_weight: 0.5,
+        max_rows: 100_000,
+        dim: None,
+        strict: true,
+    })?;
+
+    let model = ModelFile::read(&model_path)?;
+    let eval_data = load(
+        &data,
+        &ReadOptions {
+            dim: Some(2048),
+            strict: true,
+        },
+    )?;
+    let report_dir = args.dir.join("report");
+    let r = crate::eval::run(
+        &model,
+        &eval_data,
+        &EvalConfig {
+            budgets: vec![16, 32, 64, 128, 256],
+            symmetric: false,
+            score: ScoreOptions::default(),
+            metric: Metric::Cosine,
+        },
+    )?;
+    std::fs::create_dir_all(&report_dir)?;
+    crate::io::atomic::write_atomic(&report_dir.join("report.json"), report::json(&r).as_bytes())?;
+    crate::io::atomic::write_atomic(&report_dir.join("rate.svg"), plot::svg(&r)?.as_bytes())?;
+
+    println!("naicfc on the default kind-A set (2048-d features, 2,000 queries x 20,000 gallery):");
+    print!("{}", report::table(&r));
     println!();
-    println!("dataset:      {}", data.display());
-    println!("re-ID result: {}", results.display());
-    println!("total time:   {:.1} s", start.elapsed().as_secs_f64());
+    println!("dataset:        {}", data.display());
+    println!("model:          {}", model_path.display());
+    println!(
+        "re-ID result:   {} (uncompressed queries)",
+        results.display()
+    );
+    println!(
+        "report:         {}",
+        report_dir.join("report.json").display()
+    );
+    println!("plot:           {}", report_dir.join("rate.svg").display());
+    println!("total time:     {:.1} s", start.elapsed().as_secs_f64());
     Ok(Outcome::Success)
 }

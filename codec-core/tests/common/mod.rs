@@ -1,0 +1,145 @@
+//! A small hand-built model for tests: a Hadamard transform, Laplacian tables, and a full step
+//! grid — valid by construction, built only through the public writer.
+
+use codec_core::model::{self, ClassTable, ModelParts};
+
+/// Parameters of a test model.
+pub struct Spec {
+    /// Input dimension.
+    pub dim: usize,
+    /// Active dims (a power of two for the Hadamard transform), spread evenly over the input.
+    pub active: usize,
+    /// Input shift.
+    pub shift: i8,
+}
+
+const ALPHABET: usize = 12;
+const CLASSES_PER_OCTAVE: u8 = 2;
+const CLASSES: usize = 25;
+const CLASS_OFFSET: i32 = 8;
+
+fn laplace_tail(t: f64) -> f64 {
+    (-(t.max(0.0)) * std::f64::consts::SQRT_2).exp()
+}
+
+fn cdf_from(p: &[f64]) -> Vec<u16> {
+    let total = 1u32 << model::PROB_BITS;
+    let spare = f64::from(total) - p.len() as f64;
+    let sum: f64 = p.iter().sum();
+    let mut f: Vec<u32> = p
+        .iter()
+        .map(|&x| 1 + (spare * x / sum).floor() as u32)
+        .collect();
+    let s: u32 = f.iter().sum();
+    f[0] += total - s;
+    let mut cdf = vec![0u16];
+    let mut acc = 0u32;
+    for x in f {
+        acc += x;
+        cdf.push(acc as u16);
+    }
+    cdf
+}
+
+/// Serialise the test model.
+pub fn build(spec: &Spec) -> Vec<u8> {
+    let a = spec.active;
+    assert!(a.is_power_of_two() && a <= spec.dim);
+    let active_sorted: Vec<u16> = (0..a).map(|i| (i * spec.dim / a) as u16).collect();
+    // Hadamard rows scaled to unit norm, in Q15.
+    let h = |r: usize, c: usize| {
+        if (r & c).count_ones() % 2 == 0 {
+            1.0
+        } else {
+            -1.0
+        }
+    };
+    let scale = 32767.0 / (a as f64).sqrt();
+    let transform: Vec<i16> = (0..a)
+        .flat_map(|r| (0..a).map(move |c| (h(r, c) * scale).round() as i16))
+        .collect();
+    let unit = f64::from(1u32 << spec.shift.max(0) as u32);
+    let mean: Vec<i32> = (0..spec.dim)
+        .map(|d| ((d % 7) as f64 * 0.01 * unit) as i32)
+        .collect();
+    let lower = vec![-(1 << 24); a];
+    let upper = vec![1 << 24; a];
+    // Coefficient spreads decay geometrically, from about 1.0 to 0.01 in input units.
+    let coef_class_log: Vec<i16> = (0..a)
+        .map(|k| {
+            let sigma = unit * 0.01f64.powf(k as f64 / a as f64);
+            (sigma.log2() * 256.0).round() as i16
+        })
+        .collect();
+    let coef_weight = vec![1u16 << model::WEIGHT_BITS; a];
+    let mut step_size = Vec::new();
+    let mut step_log = Vec::new();
+    let mut s = 4.0f64;
+    loop {
+        let v = s.round() as u64;
+        step_size.push(v as u32);
+        step_log.push(((v as f64).log2() * 256.0).round() as i32);
+        if v > (1 << 30) {
+            break;
+        }
+        s *= 2f64.powf(0.25);
+    }
+    let step_cdf = cdf_from(&vec![1.0; step_size.len()]);
+    let mut cdfs = Vec::new();
+    let mut recons = Vec::new();
+    for c in 0..CLASSES {
+        let ratio = 2f64.powf((c as f64 - f64::from(CLASS_OFFSET)) / f64::from(CLASSES_PER_OCTAVE));
+        let raw = (ratio.log2().floor() as i32 - 2).max(0) as u32;
+        let unit_bin = f64::from(1u32 << raw);
+        let mut p: Vec<f64> = (0..ALPHABET)
+            .map(|hi| {
+                let lo_m = hi as f64 * unit_bin;
+                let hi_m = lo_m + unit_bin;
+                let t0 = ((lo_m - 0.5) / ratio).max(0.0);
+                let t1 = (hi_m - 0.5) / ratio;
+                if hi == ALPHABET - 1 {
+                    laplace_tail(t0)
+                } else {
+                    laplace_tail(t0) - laplace_tail(t1)
+                }
+            })
+            .collect();
+        p.iter_mut().for_each(|x| *x = x.max(1e-9));
+        cdfs.push((cdf_from(&p), raw as u8));
+        recons.push(vec![0i16; ALPHABET - 1]);
+    }
+    let classes: Vec<ClassTable<'_>> = cdfs
+        .iter()
+        .zip(&recons)
+        .map(|((cdf, raw), recon)| ClassTable {
+            cdf,
+            recon,
+            rounding: 1 << 15,
+            escape_order: 2,
+            raw_bits: *raw,
+        })
+        .collect();
+    let parts = ModelParts {
+        dim: spec.dim,
+        shift: spec.shift,
+        classes_per_octave: CLASSES_PER_OCTAVE,
+        class_offset: CLASS_OFFSET,
+        clamp: false,
+        budgets: &[16, 32, 64],
+        active: &active_sorted,
+        mean: &mean,
+        lower: &lower,
+        upper: &upper,
+        transform: &transform,
+        coef_class_log: &coef_class_log,
+        coef_weight: &coef_weight,
+        step_size: &step_size,
+        step_log: &step_log,
+        step_cdf: &step_cdf,
+        classes: &classes,
+    };
+    let mut out = vec![0u8; parts.encoded_len()];
+    let n = model::write(&parts, &mut out).expect("test model is valid");
+    out.truncate(n);
+    out
+}

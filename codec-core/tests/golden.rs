@@ -1,0 +1,100 @@
+//! Golden files pin the model and stream formats: a silent change to either fails here.
+//!
+//! After an intentional format change (with a new format version), regenerate with
+//! `NAICFC_BLESS=1 cargo test -p codec-core --test golden` and commit the files.
+
+mod common;
+
+use codec_core::model::FORMAT_VERSION;
+use codec_core::{Model, decode, encode};
+use std::path::PathBuf;
+
+const BUDGETS: [usize; 4] = [3, 16, 32, 64];
+
+fn golden(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
+}
+
+fn vectors() -> Vec<Vec<f32>> {
+    // Deterministic, covering zeros, small, large and mixed-sign values.
+    let mut s = 12345u32;
+    let mut next = || {
+        s = s.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        ((s >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 4.0
+    };
+    let mut v: Vec<Vec<f32>> = (0..6).map(|_| (0..48).map(|_| next()).collect()).collect();
+    v.push(vec![0.0; 48]);
+    v.push(
+        (0..48)
+            .map(|i| if i % 2 == 0 { 1e6 } else { -1e-30 })
+            .collect(),
+    );
+    v
+}
+
+/// Everything the format determines, serialised: codes (length-prefixed) and decoded bits.
+fn produce(model_bytes: &[u8]) -> Vec<u8> {
+    let m = Model::parse(model_bytes).unwrap();
+    let mut out = Vec::new();
+    for x in vectors() {
+        for b in BUDGETS {
+            let mut code = vec![0u8; b];
+            let len = encode(&m, &x, b, &mut code).unwrap();
+            out.push(len as u8);
+            out.extend_from_slice(&code[..len]);
+            let mut back = vec![0f32; 48];
+            decode(&m, &code[..len], &mut back).unwrap();
+            for v in back {
+                out.extend_from_slice(&v.to_bits().to_le_bytes());
+            }
+        }
+    }
+    out
+}
+
+fn check_or_bless(name: &str, bytes: &[u8]) {
+    let path = golden(name);
+    if std::env::var_os("NAICFC_BLESS").is_some() {
+        std::fs::write(&path, bytes).unwrap();
+        return;
+    }
+    let want = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        want == bytes,
+        "{} changed: the format changed without a new format version (see this file's header)",
+        path.display()
+    );
+}
+
+#[test]
+fn model_writer_and_streams_match_golden_files() {
+    let model = common::build(&common::Spec {
+        dim: 48,
+        active: 16,
+        shift: 12,
+    });
+    check_or_bless(&format!("model-v{FORMAT_VERSION}.nfcm"), &model);
+    check_or_bless(&format!("streams-v{FORMAT_VERSION}.bin"), &produce(&model));
+}
+
+#[test]
+fn golden_model_of_this_version_parses() {
+    let bytes = std::fs::read(golden(&format!("model-v{FORMAT_VERSION}.nfcm"))).unwrap();
+    let m = Model::parse(&bytes).unwrap();
+    assert_eq!(m.dim(), 48);
+}
+
+#[test]
+fn other_versions_are_rejected_naming_both() {
+    let mut bytes = std::fs::read(golden(&format!("model-v{FORMAT_VERSION}.nfcm"))).unwrap();
+    bytes[4..6].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    let err = Model::parse(&bytes).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&(FORMAT_VERSION + 1).to_string())
+            && text.contains(&FORMAT_VERSION.to_string()),
+        "{text}"
+    );
+}

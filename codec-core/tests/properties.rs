@@ -1,0 +1,183 @@
+//! Properties that must hold for every input: the budget is never exceeded, decoding never
+//! panics, encoding is deterministic, and decoding is stable.
+
+mod common;
+
+use codec_core::model::MAX_CODE_LEN;
+use codec_core::{Error, Model, decode, encode};
+use proptest::prelude::*;
+use std::sync::OnceLock;
+
+fn model_bytes() -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES.get_or_init(|| {
+        common::build(&common::Spec {
+            dim: 48,
+            active: 16,
+            shift: 12,
+        })
+    })
+}
+
+fn model() -> Model<'static> {
+    Model::parse(model_bytes()).unwrap()
+}
+
+/// Any finite f32, with extra weight on the awkward ones.
+fn finite_f32() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        4 => -4.0f32..4.0,
+        1 => Just(0.0f32),
+        1 => Just(-0.0f32),
+        1 => Just(f32::MAX),
+        1 => Just(f32::MIN),
+        1 => Just(f32::MIN_POSITIVE / 3.0),
+        1 => (-1e30f32..1e30),
+        2 => any::<u32>().prop_map(f32::from_bits).prop_filter("finite", |v| v.is_finite()),
+    ]
+}
+
+fn vector() -> impl Strategy<Value = Vec<f32>> {
+    prop::collection::vec(finite_f32(), 48)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn budget_always_holds(x in vector(), budget in 1usize..300) {
+        let m = model();
+        let mut out = vec![0u8; budget];
+        match encode(&m, &x, budget, &mut out) {
+            Ok(len) => {
+                prop_assert!(len >= 1 && len <= budget, "len {} budget {}", len, budget);
+                let mut back = vec![0f32; 48];
+                prop_assert!(decode(&m, &out[..len], &mut back).is_ok());
+                prop_assert!(back.iter().all(|v| v.is_finite()));
+            }
+            Err(Error::BudgetTooSmall { minimum, .. }) => {
+                prop_assert!(budget < minimum, "budget {} refused though minimum is {}", budget, minimum);
+            }
+            Err(e) => prop_assert!(false, "unexpected error {}", e),
+        }
+    }
+
+    #[test]
+    fn non_finite_input_is_an_error(mut x in vector(), at in 0usize..48, which in 0usize..3) {
+        x[at] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][which];
+        let mut out = [0u8; 64];
+        prop_assert_eq!(encode(&model(), &x, 64, &mut out), Err(Error::NonFinite { index: at }));
+    }
+
+    #[test]
+    fn encoding_is_deterministic(x in vector(), budget in 2usize..200) {
+        let m = model();
+        let mut a = vec![0u8; budget];
+        let mut b = vec![0xA5u8; budget];
+        let ra = encode(&m, &x, budget, &mut a);
+        let rb = encode(&m, &x, budget, &mut b);
+        prop_assert_eq!(ra, rb);
+        if let Ok(len) = ra {
+            prop_assert_eq!(&a[..len], &b[..len]);
+        }
+    }
+
+    #[test]
+    fn decoding_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        let m = model();
+        let mut out = vec![7.0f32; 48];
+        let before = out.clone();
+        match decode(&m, &bytes, &mut out) {
+            Ok(()) => prop_assert!(out.iter().all(|v| v.is_finite())),
+            // Nothing is written unless decoding succeeds.
+            Err(_) => prop_assert_eq!(out, before),
+        }
+    }
+
+    #[test]
+    fn damaged_codes_never_panic(x in vector(), budget in 4usize..128, cut in 0usize..128, flip in any::<(usize, u8)>()) {
+        let m = model();
+        let mut code = vec![0u8; budget];
+        let len = encode(&m, &x, budget, &mut code).unwrap();
+        let mut out = vec![0f32; 48];
+        let _ = decode(&m, &code[..cut.min(len)], &mut out);
+        let mut flipped = code[..len].to_vec();
+        let (at, mask) = flip;
+        flipped[at % len] ^= mask | 1;
+        let _ = decode(&m, &flipped, &mut out);
+    }
+
+    #[test]
+    fn decoding_is_stable(x in prop::collection::vec(-2.0f32..2.0, 48), budget in 8usize..200) {
+        // Re-encoding a reconstruction moves it no further than the first coding moved x.
+        let m = model();
+        let mut code = vec![0u8; budget];
+        let mut x1 = vec![0f32; 48];
+        let mut x1_again = vec![0f32; 48];
+        let mut x2 = vec![0f32; 48];
+        let len = encode(&m, &x, budget, &mut code).unwrap();
+        decode(&m, &code[..len], &mut x1).unwrap();
+        decode(&m, &code[..len], &mut x1_again).unwrap();
+        prop_assert_eq!(&x1, &x1_again);
+        let len2 = encode(&m, &x1, budget, &mut code).unwrap();
+        decode(&m, &code[..len2], &mut x2).unwrap();
+        let dist = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| f64::from(p - q).powi(2)).sum::<f64>().sqrt();
+        prop_assert!(dist(&x2, &x1) <= dist(&x1, &x) + 1e-3, "{} vs {}", dist(&x2, &x1), dist(&x1, &x));
+    }
+}
+
+#[test]
+fn budget_limits_are_errors() {
+    let m = model();
+    let x = vec![0.5f32; 48];
+    let mut out = vec![0u8; MAX_CODE_LEN + 1];
+    assert!(matches!(
+        encode(&m, &x, MAX_CODE_LEN + 1, &mut out),
+        Err(Error::BudgetTooLarge { .. })
+    ));
+    assert!(matches!(
+        encode(&m, &x, 0, &mut out),
+        Err(Error::BudgetTooSmall { .. })
+    ));
+    assert!(matches!(
+        encode(&m, &x, 64, &mut out[..10]),
+        Err(Error::OutputTooSmall { .. })
+    ));
+    assert!(matches!(
+        encode(&m, &x[..47], 64, &mut out),
+        Err(Error::DimensionMismatch { .. })
+    ));
+    let mut back = vec![0f32; 47];
+    let len = encode(&m, &x, 64, &mut out).unwrap();
+    assert!(matches!(
+        decode(&m, &out[..len], &mut back),
+        Err(Error::OutputTooSmall { .. })
+    ));
+    assert_eq!(decode(&m, &[], &mut [0f32; 48]), Err(Error::StreamEmpty));
+    assert!(matches!(
+        decode(&m, &vec![1u8; MAX_CODE_LEN + 1], &mut [0f32; 48]),
+        Err(Error::StreamTooLong { .. })
+    ));
+}
+
+#[test]
+fn every_model_byte_flip_is_caught_or_harmless() {
+    let bytes = model_bytes();
+    for i in 0..bytes.len() {
+        for bit in [0u8, 3, 7] {
+            let mut damaged = bytes.to_vec();
+            damaged[i] ^= 1 << bit;
+            // The checksum catches every single-bit flip.
+            assert!(
+                Model::parse(&damaged).is_err(),
+                "flip at byte {i} bit {bit} accepted"
+            );
+        }
+    }
+    for n in 0..bytes.len() {
+        assert!(
+            Model::parse(&bytes[..n]).is_err(),
+            "truncation to {n} accepted"
+        );
+    }
+}

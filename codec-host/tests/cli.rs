@@ -1,0 +1,336 @@
+//! The `naicfc` command end to end: synth -> train -> encode -> validate -> decode -> eval,
+//! and what it does with bad input (clear message naming the file, rest of the batch done,
+//! documented exit code).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn naicfc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_naicfc"))
+        .args(args)
+        .output()
+        .expect("run naicfc")
+}
+
+fn ok(args: &[&str]) -> Output {
+    let out = naicfc(args);
+    assert!(
+        out.status.success(),
+        "naicfc {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// A small dataset and a model trained on it.
+fn setup(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let data = dir.join("data");
+    let model = dir.join("model.nfcm");
+    ok(&[
+        "synth",
+        "--out",
+        p(&data),
+        "--dim",
+        "256",
+        "--identities",
+        "60",
+        "--images-per-identity",
+        "10",
+        "--test-identities",
+        "40",
+        "--queries",
+        "80",
+        "--gallery",
+        "400",
+        "--seed",
+        "5",
+    ]);
+    ok(&[
+        "train",
+        "--data",
+        p(&data),
+        "--out",
+        p(&model),
+        "--budgets",
+        "16,64",
+    ]);
+    (data, model)
+}
+
+#[test]
+fn full_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = setup(dir.path());
+    let codes = dir.path().join("codes");
+    let rec = dir.path().join("rec");
+    for budget in ["16", "40", "64"] {
+        let out = codes.join(budget);
+        ok(&[
+            "encode",
+            "--model",
+            p(&model),
+            "--budget",
+            budget,
+            "--in",
+            p(&data.join("query_feature")),
+            "--out",
+            p(&out),
+        ]);
+        let files: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 80);
+        let limit: u64 = budget.parse().unwrap();
+        assert!(
+            files
+                .iter()
+                .all(|f| (1..=limit).contains(&f.metadata().unwrap().len()))
+        );
+        ok(&[
+            "validate",
+            "--budget",
+            budget,
+            "--in",
+            p(&out),
+            "--model",
+            p(&model),
+        ]);
+        ok(&[
+            "decode",
+            "--model",
+            p(&model),
+            "--in",
+            p(&out),
+            "--out",
+            p(&rec.join(budget)),
+        ]);
+        let decoded = std::fs::read_dir(rec.join(budget)).unwrap().count();
+        assert_eq!(decoded, 80);
+    }
+    // .npy in and out.
+    let npy = dir.path().join("rec.npy");
+    ok(&[
+        "decode",
+        "--model",
+        p(&model),
+        "--in",
+        p(&codes.join("64")),
+        "--out",
+        p(&npy),
+    ]);
+    assert!(npy.metadata().unwrap().len() > 80 * 256 * 4);
+    ok(&[
+        "encode",
+        "--model",
+        p(&model),
+        "--budget",
+        "32",
+        "--in",
+        p(&npy),
+        "--out",
+        p(&dir.path().join("npycodes")),
+    ]);
+
+    let report = dir.path().join("report");
+    let out = ok(&[
+        "eval",
+        "--model",
+        p(&model),
+        "--data",
+        p(&data),
+        "--budgets",
+        "16,64",
+        "--report",
+        p(&report),
+    ]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("uncompressed"), "{table}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
+    let rates = json["rates"].as_array().unwrap();
+    assert_eq!(rates.len(), 2);
+    for r in rates {
+        assert!(r["bytes_max"].as_u64().unwrap() <= r["budget"].as_u64().unwrap());
+        assert!(r["dr"].as_f64().unwrap() > 0.0);
+        assert!(r["scores"]["acc_reid"].as_f64().unwrap() > 0.0);
+    }
+    // More bytes, less error.
+    assert!(rates[1]["dr"].as_f64().unwrap() < rates[0]["dr"].as_f64().unwrap());
+    assert!(
+        std::fs::read_to_string(report.join("rate.svg"))
+            .unwrap()
+            .contains("<svg")
+    );
+}
+
+#[test]
+fn bad_inputs_are_reported_and_the_batch_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = setup(dir.path());
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let queries: Vec<_> = std::fs::read_dir(data.join("query_feature"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .take(5)
+        .collect();
+    for q in &queries {
+        std::fs::copy(q, input.join(q.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(input.join("short.dat"), [0u8; 100]).unwrap();
+    let mut nan = std::fs::read(&queries[0]).unwrap();
+    nan[8..12].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(input.join("nan.dat"), nan).unwrap();
+
+    let out_dir = dir.path().join("codes");
+    let o = naicfc(&[
+        "encode",
+        "--model",
+        p(&model),
+        "--budget",
+        "32",
+        "--in",
+        p(&input),
+        "--out",
+        p(&out_dir),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("short.dat") && err.contains("100 bytes"),
+        "{err}"
+    );
+    assert!(err.contains("nan.dat") && err.contains("NaN"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(&out_dir).unwrap().count(),
+        5,
+        "good files still encoded"
+    );
+
+    // --strict stops at the first bad file.
+    let o = naicfc(&[
+        "encode",
+        "--model",
+        p(&model),
+        "--budget",
+        "32",
+        "--in",
+        p(&input),
+        "--out",
+        p(&dir.path().join("strict")),
+        "--strict",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+
+    // A code over the budget and a corrupt code are offenders; the rest validates.
+    std::fs::write(out_dir.join("long.dat"), [1u8; 40]).unwrap();
+    std::fs::write(out_dir.join("junk.dat"), [0x55u8; 20]).unwrap();
+    let o = naicfc(&[
+        "validate",
+        "--budget",
+        "32",
+        "--in",
+        p(&out_dir),
+        "--model",
+        p(&model),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let listed = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        listed.contains("long.dat") && listed.contains("40 bytes"),
+        "{listed}"
+    );
+    assert!(listed.contains("junk.dat"), "{listed}");
+    let o = naicfc(&[
+        "decode",
+        "--model",
+        p(&model),
+        "--in",
+        p(&out_dir),
+        "--out",
+        p(&dir.path().join("rec")),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("junk.dat"), "{}", stderr(&o));
+    assert!(std::fs::read_dir(dir.path().join("rec")).unwrap().count() >= 5);
+}
+
+#[test]
+fn fatal_problems_exit_3_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = setup(dir.path());
+    let (q, out) = (data.join("query_feature"), dir.path().join("x"));
+    let (q, out) = (p(&q), p(&out));
+    let o = naicfc(&[
+        "encode",
+        "--model",
+        "/nonexistent/model",
+        "--budget",
+        "32",
+        "--in",
+        q,
+        "--out",
+        out,
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("/nonexistent/model"), "{}", stderr(&o));
+
+    let mut damaged = std::fs::read(&model).unwrap();
+    let mid = damaged.len() / 2;
+    damaged[mid] ^= 0x10;
+    let bad = dir.path().join("bad.nfcm");
+    std::fs::write(&bad, damaged).unwrap();
+    let o = naicfc(&[
+        "encode",
+        "--model",
+        p(&bad),
+        "--budget",
+        "32",
+        "--in",
+        q,
+        "--out",
+        out,
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("checksum"), "{}", stderr(&o));
+
+    let o = naicfc(&[
+        "encode",
+        "--model",
+        p(&model),
+        "--budget",
+        "0",
+        "--in",
+        q,
+        "--out",
+        out,
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("minimum"), "{}", stderr(&o));
+
+    let o = naicfc(&[
+        "encode",
+        "--model",
+        p(&model),
+        "--budget",
+        "32",
+        "--in",
+        "/nonexistent/dir",
+        "--out",
+        out,
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("/nonexistent/dir"), "{}", stderr(&o));
+
+    let o = naicfc(&["encode", "--model", p(&model)]);
+    assert_eq!(o.status.code(), Some(2), "usage errors exit 2");
+}

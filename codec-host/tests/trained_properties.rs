@@ -1,0 +1,89 @@
+//! The byte budget holds for a TRAINED model (kind A and kind B), whatever the vector.
+
+use codec_core::{Error, Model, decode, encode};
+use codec_host::io::{ReadOptions, read_features};
+use codec_host::synth::{Kind, SynthConfig, write_dataset};
+use codec_host::train::{TrainConfig, train};
+use proptest::prelude::*;
+use std::sync::OnceLock;
+
+const DIM: usize = 128;
+
+fn trained(kind: Kind) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = SynthConfig {
+        train_identities: 50,
+        train: 1000,
+        test_identities: 5,
+        queries: 5,
+        gallery: 10,
+        ..SynthConfig::default_sizes(kind, DIM, 3)
+    };
+    write_dataset(dir.path(), &cfg).unwrap();
+    let set = read_features(
+        &dir.path().join("train/train_feature"),
+        &ReadOptions::default(),
+    )
+    .unwrap()
+    .set;
+    let tc = TrainConfig {
+        prior_rows: 200,
+        ..TrainConfig::default()
+    };
+    train(&set, None, &tc).unwrap().model
+}
+
+fn models() -> &'static [Vec<u8>; 2] {
+    static M: OnceLock<[Vec<u8>; 2]> = OnceLock::new();
+    M.get_or_init(|| [trained(Kind::A), trained(Kind::B)])
+}
+
+fn any_finite() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        6 => -3.0f32..3.0,
+        1 => Just(0.0f32),
+        1 => any::<u32>().prop_map(f32::from_bits).prop_filter("finite", |v| v.is_finite()),
+        1 => prop_oneof![Just(f32::MAX), Just(f32::MIN), Just(1e-42f32), Just(-1e-42f32)],
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(600))]
+
+    #[test]
+    fn budget_holds_for_trained_models(
+        which in 0usize..2,
+        x in prop::collection::vec(any_finite(), DIM),
+        budget in prop_oneof![Just(16usize), Just(32), Just(64), Just(128), Just(256), 1usize..400],
+    ) {
+        let m = Model::parse(&models()[which]).unwrap();
+        let mut out = vec![0u8; budget];
+        match encode(&m, &x, budget, &mut out) {
+            Ok(len) => {
+                prop_assert!((1..=budget).contains(&len));
+                let mut back = vec![0f32; DIM];
+                prop_assert!(decode(&m, &out[..len], &mut back).is_ok());
+            }
+            Err(Error::BudgetTooSmall { minimum, .. }) => prop_assert!(budget < minimum),
+            Err(e) => prop_assert!(false, "{}", e),
+        }
+    }
+
+    #[test]
+    fn trained_decoder_survives_garbage(which in 0usize..2, bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        let m = Model::parse(&models()[which]).unwrap();
+        let mut back = vec![0f32; DIM];
+        let _ = decode(&m, &bytes, &mut back);
+    }
+}
+
+#[test]
+fn minimum_budget_is_small_and_all_zero_vector_codes() {
+    for bytes in models() {
+        let m = Model::parse(bytes).unwrap();
+        assert!(m.min_budget() <= 4, "minimum budget {}", m.min_budget());
+        let mut out = vec![0u8; 16];
+        let len = encode(&m, &vec![0f32; DIM], 16, &mut out).unwrap();
+        assert!(len <= 16);
+    }
+}
