@@ -32,7 +32,7 @@ fn finite_f32() -> impl Strategy<Value = f32> {
         1 => Just(f32::MAX),
         1 => Just(f32::MIN),
         1 => Just(f32::MIN_POSITIVE / 3.0),
-        1 => (-1e30f32..1e30),
+        1 => -1e30f32..1e30,
         2 => any::<u32>().prop_map(f32::from_bits).prop_filter("finite", |v| v.is_finite()),
     ]
 }
