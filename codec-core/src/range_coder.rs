@@ -243,8 +243,9 @@ mod tests {
     #[test]
     fn round_trips_random_sequences() {
         let mut s = 1u64;
+        let repeats = if cfg!(miri) { 2 } else { 50 };
         for len in [0usize, 1, 2, 5, 17, 100, 1000] {
-            for _ in 0..50 {
+            for _ in 0..repeats {
                 let syms: Vec<usize> = (0..len)
                     .map(|_| {
                         let v = lcg(&mut s) % 4096;
@@ -293,7 +294,7 @@ mod tests {
     fn carries_propagate() {
         // Symbols at the very top of the range force long runs of 0xFF and carries.
         let mut s = 9u64;
-        for _ in 0..200 {
+        for _ in 0..if cfg!(miri) { 3 } else { 200 } {
             let syms: Vec<usize> = (0..300)
                 .map(|_| if lcg(&mut s) % 50 == 0 { 0 } else { 3 })
                 .collect();
@@ -307,7 +308,7 @@ mod tests {
         for len in 0..64 {
             let input: Vec<u8> = (0..len).map(|_| lcg(&mut s) as u8).collect();
             let mut dec = Decoder::new(&input);
-            for _ in 0..500 {
+            for _ in 0..if cfg!(miri) { 20 } else { 500 } {
                 let slot = dec.peek(12);
                 let sym = CDF.windows(2).position(|w| slot < w[1]).unwrap();
                 dec.consume(CDF[sym], CDF[sym + 1] - CDF[sym], 12);
