@@ -249,9 +249,13 @@ impl<'a> Model<'a> {
         )?;
         check((1..=MAX_STEPS).contains(&shape.steps), "step count")?;
         check(shape.budgets <= MAX_BUDGETS, "budget count")?;
-        check(shift.abs() <= MAX_SHIFT, "input shift")?;
+        check(
+            shift.unsigned_abs() <= MAX_SHIFT.unsigned_abs(),
+            "input shift",
+        )?;
         check((1..=64).contains(&classes_per_octave), "classes per octave")?;
-        check(class_offset.abs() <= 1 << 20, "class offset")?;
+        // unsigned_abs: `abs` of i32::MIN overflows, and this field comes from the file.
+        check(class_offset.unsigned_abs() <= 1 << 20, "class offset")?;
         check(flags & !FLAG_CLAMP == 0, "unknown flags")?;
         check(
             header[32..].iter().all(|&b| b == 0),
@@ -330,12 +334,16 @@ impl<'a> Model<'a> {
             let (lo, hi) = (i32_at(self.lower, i), i32_at(self.upper, i));
             check(lo <= hi, "clamp range empty")?;
             check(
-                lo.abs() <= INPUT_LIMIT && hi.abs() <= INPUT_LIMIT,
+                lo.unsigned_abs() <= INPUT_LIMIT.unsigned_abs()
+                    && hi.unsigned_abs() <= INPUT_LIMIT.unsigned_abs(),
                 "clamp range magnitude",
             )?;
         }
         for i in 0..self.dim {
-            check(i32_at(self.mean, i).abs() <= INPUT_LIMIT, "mean magnitude")?;
+            check(
+                i32_at(self.mean, i).unsigned_abs() <= INPUT_LIMIT.unsigned_abs(),
+                "mean magnitude",
+            )?;
         }
         for k in 0..self.coeffs {
             check(u16_at(self.coef_weight, k) >= 1, "coefficient weight")?;
@@ -348,7 +356,7 @@ impl<'a> Model<'a> {
                 "step sizes not increasing",
             )?;
             check(
-                i32_at(self.step_log, j).abs() <= 1 << 24,
+                i32_at(self.step_log, j).unsigned_abs() <= 1 << 24,
                 "step log out of range",
             )?;
         }

@@ -1,10 +1,12 @@
-//! Parse arbitrary model bytes: an error or a model that can encode and decode.
+//! Parse arbitrary model bytes: an error or a model that can encode and decode. Each input is
+//! also parsed with its length field and checksum repaired, so the fuzzer gets past the
+//! checksum to the validation of every field.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(model) = codec_core::Model::parse(data) {
+fn exercise(bytes: &[u8]) {
+    if let Ok(model) = codec_core::Model::parse(bytes) {
         // A model that parses must be usable: code a vector at its minimum budget.
         let x = vec![0.25f32; model.dim()];
         let budget = model.min_budget();
@@ -12,5 +14,17 @@ fuzz_target!(|data: &[u8]| {
         let len = codec_core::encode(&model, &x, budget, &mut code).expect("minimum budget always fits");
         let mut out = vec![0f32; model.dim()];
         codec_core::decode(&model, &code[..len], &mut out).expect("own code decodes");
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    exercise(data);
+    if data.len() >= 68 {
+        let mut fixed = data.to_vec();
+        let n = fixed.len();
+        fixed[8..12].copy_from_slice(&(n as u32).to_le_bytes());
+        let sum = codec_core::crc::crc32(&fixed[..n - 4]);
+        fixed[n - 4..].copy_from_slice(&sum.to_le_bytes());
+        exercise(&fixed);
     }
 });
