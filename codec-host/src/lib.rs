@@ -4,6 +4,7 @@
 //! subcommand lives in [`commands`], and the work itself in the modules below.
 
 pub mod codec;
+pub mod coded_search;
 pub mod commands;
 pub mod eval;
 pub mod exit;

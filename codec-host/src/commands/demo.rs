@@ -48,6 +48,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
         gallery_list: Some(data.join("gallery_list.txt")),
         dim: None,
         strict: true,
+        model: None,
+        budget: None,
+        coded: crate::coded_search::CodedSide::Query,
     })?;
 
     let model_path = args.dir.join("model.nfcm");

@@ -144,7 +144,7 @@ pub(super) fn run(
         for (key, row) in t.into_sorted() {
             rows.push(row);
             scores.push(match metric {
-                Metric::Cosine => key,
+                Metric::Cosine | Metric::InnerProduct => key,
                 // `0.0 - key` rather than `-key`: a zero distance is 0, not −0.
                 Metric::Euclidean => 0.0 - key,
             });
@@ -198,7 +198,7 @@ fn score_and_offer(
     let dst = MatMut::from_column_major_slice_mut(&mut scores[..], block.padded, qpad);
     // Euclidean wants −2·q·g; scaling by a power of two is exact.
     let alpha = match metric {
-        Metric::Cosine => 1.0,
+        Metric::Cosine | Metric::InnerProduct => 1.0,
         Metric::Euclidean => -2.0,
     };
     matmul(dst, Accum::Replace, lhs, rhs, alpha, Par::Seq);
@@ -223,7 +223,7 @@ fn score_and_offer(
 fn offer_column(top: &mut TopK, col: &[f32], block: &Block<'_>, qnorm: f32, metric: Metric) {
     let firsts = (block.first..).step_by(SCAN_CHUNK);
     match metric {
-        Metric::Cosine => {
+        Metric::Cosine | Metric::InnerProduct => {
             for (chunk, first) in col.chunks(SCAN_CHUNK).zip(firsts) {
                 // NaN compares false here and is never inserted into a full list anyway.
                 let better = |t: f32| chunk.iter().fold(false, |any, &s| any | (s > t));

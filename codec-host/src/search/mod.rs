@@ -26,6 +26,9 @@ pub enum Metric {
     Cosine,
     /// Squared Euclidean distance, smallest first.
     Euclidean,
+    /// Plain inner product, highest first (for vectors already scaled by the caller).
+    #[value(name = "ip")]
+    InnerProduct,
 }
 
 impl Metric {
@@ -34,6 +37,7 @@ impl Metric {
         match self {
             Metric::Cosine => "cosine",
             Metric::Euclidean => "euclidean",
+            Metric::InnerProduct => "ip",
         }
     }
 }

@@ -92,7 +92,7 @@ pub(crate) fn gather_rows(
                         *d = (f64::from(row[j]) * scale) as f32;
                     }
                 }
-                Metric::Euclidean => {
+                Metric::Euclidean | Metric::InnerProduct => {
                     for (d, &j) in dst.iter_mut().zip(layout.shared) {
                         *d = row[j];
                     }
