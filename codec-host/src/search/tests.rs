@@ -47,12 +47,15 @@ fn reference(q: &[f32], gallery: &FeatureSet, metric: Metric) -> Vec<(u32, f64)>
                     if n > 0.0 { dot(q, g) / n } else { 0.0 }
                 }
                 Metric::Euclidean => dot(q, q) + dot(g, g) - 2.0 * dot(q, g),
+                Metric::InnerProduct => dot(q, g),
             };
             (i as u32, s)
         })
         .collect();
     match metric {
-        Metric::Cosine => all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))),
+        Metric::Cosine | Metric::InnerProduct => {
+            all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)))
+        }
         Metric::Euclidean => all.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0))),
     }
     all
@@ -72,7 +75,9 @@ fn assert_matches_reference(query: &FeatureSet, gallery: &FeatureSet, r: &Rankin
         };
         let scale = match m {
             Metric::Cosine => 1.0,
-            Metric::Euclidean => want.last().map_or(1.0, |w| w.1.abs().max(1.0)),
+            Metric::Euclidean | Metric::InnerProduct => {
+                want.iter().fold(1.0f64, |m, w| m.max(w.1.abs()))
+            }
         };
         let mut seen = std::collections::HashSet::new();
         for (p, (&row, &score)) in r.rows(q).iter().zip(r.scores(q)).enumerate() {
@@ -103,7 +108,7 @@ fn opts(gallery_block: usize, query_block: usize) -> SearchOptions {
 fn matches_brute_force_for_block_sizes_k_and_metrics() {
     let query = random(37, 24, 1);
     let gallery = random(301, 24, 2);
-    for metric in [Metric::Cosine, Metric::Euclidean] {
+    for metric in [Metric::Cosine, Metric::Euclidean, Metric::InnerProduct] {
         for (gb, qb) in [(1, 1), (7, 3), (64, 512), (300, 16), (4096, 5)] {
             for k in [1, 10, 100, 301] {
                 let r = search_with(&query, &gallery, k, metric, &opts(gb, qb)).unwrap();

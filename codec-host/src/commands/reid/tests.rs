@@ -64,6 +64,9 @@ impl Fixture {
             gallery_list: lists.then(|| self.path("g.txt")),
             dim: None,
             strict: false,
+            model: None,
+            budget: None,
+            coded: crate::coded_search::CodedSide::Query,
         }
     }
 
