@@ -22,6 +22,10 @@ pub struct Args {
     /// Output: a directory of `<name>.dat` features, or a `.npy` file (rows in name order)
     #[arg(long)]
     pub out: PathBuf,
+    /// Vectors decoded and written at a time for a directory output (bounds memory); a .npy
+    /// output is built whole
+    #[arg(long, default_value_t = 65_536)]
+    pub batch_rows: usize,
     /// Stop at the first bad code
     #[arg(long)]
     pub strict: bool,
@@ -38,56 +42,65 @@ pub fn run(args: &Args) -> Result<Outcome> {
             bail!("{f}");
         }
     }
-    let refs: Vec<&[u8]> = blobs.bytes.iter().map(Vec::as_slice).collect();
-    let (data, results) = decode_all(&m, &refs);
-    let dim = m.dim();
-    let mut set = FeatureSet {
-        names: Vec::with_capacity(blobs.names.len()),
-        dim,
-        data: Vec::with_capacity(data.len()),
-    };
-    for ((name, r), row) in blobs
-        .names
-        .iter()
-        .zip(&results)
-        .zip(data.chunks_exact(dim.max(1)))
-    {
-        match r {
-            Ok(()) => {
-                set.names.push(name.clone());
-                set.data.extend_from_slice(row);
-            }
-            Err(e) => {
-                let f = InputError {
-                    path: args.input.join(format!("{name}.dat")),
-                    problem: e.to_string(),
-                };
-                if args.strict {
-                    bail!("{f}");
-                }
-                failures.push(f);
-            }
-        }
-    }
     for f in &failures {
         eprintln!("{f}");
     }
+    let dim = m.dim();
     let is_npy = args
         .out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
-    let write_failures = if is_npy {
-        write_npy(&args.out, &set, NpyDtype::F32)?;
-        Vec::new()
+    let step = if is_npy {
+        blobs.names.len().max(1)
     } else {
-        crate::io::atomic::write_rows_dat(&args.out, &set)?
+        args.batch_rows.max(1)
     };
+    let mut write_failures = Vec::new();
+    let mut decoded = 0usize;
+    for (names, codes) in blobs.names.chunks(step).zip(blobs.bytes.chunks(step)) {
+        let refs: Vec<&[u8]> = codes.iter().map(Vec::as_slice).collect();
+        let (data, results) = decode_all(&m, &refs);
+        let mut set = FeatureSet {
+            names: Vec::with_capacity(names.len()),
+            dim,
+            data: Vec::with_capacity(data.len()),
+        };
+        for ((name, r), row) in names
+            .iter()
+            .zip(&results)
+            .zip(data.chunks_exact(dim.max(1)))
+        {
+            match r {
+                Ok(()) => {
+                    set.names.push(name.clone());
+                    set.data.extend_from_slice(row);
+                }
+                Err(e) => {
+                    let f = InputError {
+                        path: args.input.join(format!("{name}.dat")),
+                        problem: e.to_string(),
+                    };
+                    if args.strict {
+                        bail!("{f}");
+                    }
+                    eprintln!("{f}");
+                    failures.push(f);
+                }
+            }
+        }
+        decoded += set.len();
+        if is_npy {
+            write_npy(&args.out, &set, NpyDtype::F32)?;
+        } else {
+            write_failures.extend(crate::io::atomic::write_rows_dat(&args.out, &set)?);
+        }
+    }
     for f in &write_failures {
         eprintln!("{f}");
     }
     eprintln!(
         "naicfc decode: {} vectors of {dim} values to {} in {:.1} s",
-        set.len() - write_failures.len(),
+        decoded - write_failures.len(),
         args.out.display(),
         start.elapsed().as_secs_f64()
     );

@@ -2,7 +2,7 @@
 
 use crate::codec::{ModelFile, encode_all};
 use crate::exit::Outcome;
-use crate::io::{ReadOptions, read_features};
+use crate::io::{InputError, ReadOptions, read_in_batches};
 use anyhow::{Result, bail};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -22,6 +22,9 @@ pub struct Args {
     /// Output directory: one `<name>.dat` code per input vector
     #[arg(long)]
     pub out: PathBuf,
+    /// Vectors held in memory at once (bounds memory on large directories)
+    #[arg(long, default_value_t = 65_536)]
+    pub batch_rows: usize,
     /// Stop at the first bad input
     #[arg(long)]
     pub strict: bool,
@@ -39,61 +42,63 @@ pub fn run(args: &Args) -> Result<Outcome> {
             m.min_budget()
         );
     }
-    let loaded = read_features(
-        &args.input,
-        &ReadOptions {
-            dim: Some(m.dim()),
-            strict: args.strict,
-        },
-    )?;
-    let mut failures = loaded.failures;
-    for f in &failures {
-        eprintln!("{f}");
-    }
-    let set = loaded.set;
-    let coded = Instant::now();
-    let codes = encode_all(&m, &set, args.budget);
-    let encode_secs = coded.elapsed().as_secs_f64();
-    let mut items = Vec::with_capacity(codes.len());
-    for (name, code) in set.names.iter().zip(codes) {
-        match code {
-            Ok(bytes) => items.push((name.clone(), bytes)),
-            Err(e) => {
-                let f = crate::io::InputError {
-                    path: args.input.join(format!("{name}.dat")),
-                    problem: e.to_string(),
-                };
-                eprintln!("{f}");
-                if args.strict {
-                    bail!("{f}");
+    let read = ReadOptions {
+        dim: Some(m.dim()),
+        strict: args.strict,
+    };
+    let (mut rejected, mut unwritten, mut written) = (0usize, 0usize, 0usize);
+    let (mut total_bytes, mut longest) = (0usize, 0usize);
+    let mut encode_secs = 0.0;
+    read_in_batches(&args.input, &read, args.batch_rows, |loaded| {
+        for f in &loaded.failures {
+            eprintln!("{f}");
+        }
+        rejected += loaded.failures.len();
+        let set = loaded.set;
+        let coded = Instant::now();
+        let codes = encode_all(&m, &set, args.budget);
+        encode_secs += coded.elapsed().as_secs_f64();
+        let mut items = Vec::with_capacity(codes.len());
+        for (name, code) in set.names.iter().zip(codes) {
+            match code {
+                Ok(bytes) => items.push((name.clone(), bytes)),
+                Err(e) => {
+                    let f = InputError {
+                        path: args.input.join(format!("{name}.dat")),
+                        problem: e.to_string(),
+                    };
+                    eprintln!("{f}");
+                    if args.strict {
+                        bail!("{f}");
+                    }
+                    rejected += 1;
                 }
-                failures.push(f);
             }
         }
-    }
-    let write_failures = crate::io::atomic::write_blobs(&args.out, "dat", &items)?;
-    for f in &write_failures {
-        eprintln!("{f}");
-    }
-    let written = items.len() - write_failures.len();
-    let total: usize = items.iter().map(|(_, b)| b.len()).sum();
-    let longest = items.iter().map(|(_, b)| b.len()).max().unwrap_or(0);
+        let failures = crate::io::atomic::write_blobs(&args.out, "dat", &items)?;
+        for f in &failures {
+            eprintln!("{f}");
+        }
+        unwritten += failures.len();
+        written += items.len() - failures.len();
+        total_bytes += items.iter().map(|(_, b)| b.len()).sum::<usize>();
+        longest = longest.max(items.iter().map(|(_, b)| b.len()).max().unwrap_or(0));
+        Ok(())
+    })?;
     eprintln!(
         "naicfc encode: {written} codes in {} (budget {} bytes, mean {:.1}, longest {longest}); \
          {:.0} vectors/s, {:.1} s in all",
         args.out.display(),
         args.budget,
-        total as f64 / items.len().max(1) as f64,
-        set.len() as f64 / encode_secs.max(1e-9),
+        total_bytes as f64 / (written + unwritten).max(1) as f64,
+        (written + unwritten) as f64 / encode_secs.max(1e-9),
         start.elapsed().as_secs_f64()
     );
-    Ok(if failures.is_empty() && write_failures.is_empty() {
+    Ok(if rejected == 0 && unwritten == 0 {
         Outcome::Success
     } else {
         eprintln!(
-            "naicfc encode: {} inputs rejected, {} outputs not written (listed above)",
-            failures.len(),
-            write_failures.len()
+            "naicfc encode: {rejected} inputs rejected, {unwritten} outputs not written (listed above)"
         );
         Outcome::Partial
     })

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Row-major matrix of features with one name (the file stem) per row.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -195,76 +195,143 @@ pub(crate) fn list_dat_files(dir: &Path) -> Result<Vec<DatFile>> {
     Ok(files)
 }
 
-fn read_dat_dir(dir: &Path, opts: &ReadOptions) -> Result<Loaded> {
-    let files = list_dat_files(dir)?;
-    if files.is_empty() {
-        bail!("no .dat files in {}", dir.display());
+/// Read features in batches of at most `batch_rows` rows (a `.npy` file comes as one batch) and
+/// hand each to `each`, so that memory stays bounded whatever the size of the input. Errors
+/// and `strict` behave as in [`read_features`], per batch.
+pub fn read_in_batches(
+    path: &Path,
+    opts: &ReadOptions,
+    batch_rows: usize,
+    mut each: impl FnMut(Loaded) -> Result<()>,
+) -> Result<()> {
+    if !path.is_dir() {
+        return each(read_features(path, opts)?);
     }
-    // One entry per file, in row order; `Some` once the file is known to be bad.
-    let mut problems: Vec<Option<String>> = files
-        .iter()
-        .map(|f| {
-            f.stem
-                .is_none()
-                .then(|| "file name is not valid UTF-8".to_string())
-        })
-        .collect();
+    let d = DatDir::open(path, opts.dim)?;
+    let step = batch_rows.max(1);
+    for start in (0..d.len()).step_by(step) {
+        each(
+            d.read(start..(start + step).min(d.len()))?
+                .check_strict(opts.strict)?,
+        )?;
+    }
+    Ok(())
+}
 
-    let dim = match opts.dim {
-        Some(dim) => dim,
-        None => infer_dim(dir, &files, &mut problems)?,
-    };
-    let to_read: Vec<usize> = (0..files.len())
-        .filter(|&i| problems[i].is_none())
-        .collect();
-    let total = matrix_len(to_read.len(), dim).with_context(|| {
-        format!(
-            "{}: {} files of {dim} values do not fit in memory",
-            dir.display(),
-            to_read.len()
-        )
-    })?;
+fn read_dat_dir(dir: &Path, opts: &ReadOptions) -> Result<Loaded> {
+    let d = DatDir::open(dir, opts.dim)?;
+    d.read(0..d.len())?.check_strict(opts.strict)
+}
 
-    let mut data = vec![0f32; total];
-    let read_problems: Vec<Option<String>> = if to_read.is_empty() {
-        Vec::new()
-    } else {
-        let progress = crate::progress::bar(to_read.len() as u64, "reading");
-        let out = data
-            .par_chunks_mut(dim)
-            .zip(to_read.par_iter())
-            .map(|(slot, &i)| {
-                let r = read_row(&dir.join(&files[i].file_name), slot).err();
-                progress.inc(1);
-                r
+/// A directory of `.dat` features, listed and sized once, read in batches of rows: what batch
+/// commands use to keep memory bounded on directories of any size.
+pub struct DatDir {
+    dir: PathBuf,
+    files: Vec<DatFile>,
+    /// One entry per file, in row order; `Some` once the file is known to be bad.
+    problems: Vec<Option<String>>,
+    dim: usize,
+}
+
+impl DatDir {
+    /// List `dir` and settle the dimension (`dim`, or the most common file size).
+    pub fn open(dir: &Path, dim: Option<usize>) -> Result<Self> {
+        let files = list_dat_files(dir)?;
+        if files.is_empty() {
+            bail!("no .dat files in {}", dir.display());
+        }
+        let mut problems: Vec<Option<String>> = files
+            .iter()
+            .map(|f| {
+                f.stem
+                    .is_none()
+                    .then(|| "file name is not valid UTF-8".to_string())
             })
             .collect();
-        progress.finish_and_clear();
-        out
-    };
-
-    let mut names = Vec::with_capacity(to_read.len());
-    for (&i, problem) in to_read.iter().zip(&read_problems) {
-        match problem {
-            Some(p) => problems[i] = Some(p.clone()),
-            None => names.extend(files[i].stem.clone()),
-        }
-    }
-    // Rows that failed to read are holes in the buffer; close them up.
-    compact_rows(&mut data, dim, |k| read_problems[k].is_none());
-    let set = FeatureSet { names, dim, data };
-
-    let failures = problems
-        .into_iter()
-        .zip(&files)
-        .filter_map(|(problem, f)| {
-            problem.map(|problem| InputError {
-                path: dir.join(&f.file_name),
-                problem,
-            })
+        let dim = match dim {
+            Some(dim) => dim,
+            None => infer_dim(dir, &files, &mut problems)?,
+        };
+        Ok(DatDir {
+            dir: dir.to_path_buf(),
+            files,
+            problems,
+            dim,
         })
-        .collect();
-    Loaded { set, failures }.check_strict(opts.strict)
+    }
+
+    /// Values per vector.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Number of `.dat` files, good or bad.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// True when the directory has no `.dat` file (never, after a successful `open`).
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Read the files `range` (in name order): their good rows and their failures.
+    pub fn read(&self, range: std::ops::Range<usize>) -> Result<Loaded> {
+        let (dir, dim) = (&self.dir, self.dim);
+        let files = &self.files[range.clone()];
+        let mut problems = self.problems[range].to_vec();
+        let to_read: Vec<usize> = (0..files.len())
+            .filter(|&i| problems[i].is_none())
+            .collect();
+        let total = matrix_len(to_read.len(), dim).with_context(|| {
+            format!(
+                "{}: {} files of {dim} values do not fit in memory",
+                dir.display(),
+                to_read.len()
+            )
+        })?;
+
+        let mut data = vec![0f32; total];
+        let read_problems: Vec<Option<String>> = if to_read.is_empty() {
+            Vec::new()
+        } else {
+            let progress = crate::progress::bar(to_read.len() as u64, "reading");
+            let out = data
+                .par_chunks_mut(dim)
+                .zip(to_read.par_iter())
+                .map(|(slot, &i)| {
+                    let r = read_row(&dir.join(&files[i].file_name), slot).err();
+                    progress.inc(1);
+                    r
+                })
+                .collect();
+            progress.finish_and_clear();
+            out
+        };
+
+        let mut names = Vec::with_capacity(to_read.len());
+        for (&i, problem) in to_read.iter().zip(&read_problems) {
+            match problem {
+                Some(p) => problems[i] = Some(p.clone()),
+                None => names.extend(files[i].stem.clone()),
+            }
+        }
+        // Rows that failed to read are holes in the buffer; close them up.
+        compact_rows(&mut data, dim, |k| read_problems[k].is_none());
+        let set = FeatureSet { names, dim, data };
+
+        let failures = problems
+            .into_iter()
+            .zip(files)
+            .filter_map(|(problem, f)| {
+                problem.map(|problem| InputError {
+                    path: dir.join(&f.file_name),
+                    problem,
+                })
+            })
+            .collect();
+        Ok(Loaded { set, failures })
+    }
 }
 
 /// `rows * dim` values, or `None` when that many bytes could not even be addressed.

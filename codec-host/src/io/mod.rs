@@ -14,7 +14,7 @@ pub mod npy;
 
 pub use atomic::{write_atomic, write_atomic_with, write_blobs, write_rows_dat};
 pub use dataset::{Dataset, Split, SplitData};
-pub use features::{FeatureSet, Loaded, ReadOptions, read_features};
+pub use features::{DatDir, FeatureSet, Loaded, ReadOptions, read_features, read_in_batches};
 pub use lists::{ListEntry, ListMatch, match_list, read_list};
 pub use npy::{NpyDtype, read_npy, write_npy};
 
