@@ -4,6 +4,7 @@ use crate::codec::{ModelFile, encode_all};
 use crate::exit::Outcome;
 use crate::io::{InputError, ReadOptions, read_in_batches};
 use anyhow::{Result, bail};
+use codec_core::model::MAX_CODE_LEN;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -42,14 +43,31 @@ pub fn run(args: &Args) -> Result<Outcome> {
             m.min_budget()
         );
     }
+    if args.budget > MAX_CODE_LEN {
+        bail!(
+            "budget {} exceeds the format's maximum of {MAX_CODE_LEN} bytes",
+            args.budget
+        );
+    }
+    // The dimension comes from the input (most common file size), not from the model: a
+    // directory of another dimension is then one clear error instead of every file rejected.
     let read = ReadOptions {
-        dim: Some(m.dim()),
+        dim: None,
         strict: args.strict,
     };
     let (mut rejected, mut unwritten, mut written) = (0usize, 0usize, 0usize);
     let (mut total_bytes, mut longest) = (0usize, 0usize);
     let mut encode_secs = 0.0;
     read_in_batches(&args.input, &read, args.batch_rows, |loaded| {
+        if !loaded.set.is_empty() && loaded.set.dim != m.dim() {
+            bail!(
+                "{}: the features have {} values, the model {} expects {}",
+                args.input.display(),
+                loaded.set.dim,
+                args.model.display(),
+                m.dim()
+            );
+        }
         for f in &loaded.failures {
             eprintln!("{f}");
         }

@@ -1,0 +1,517 @@
+//! Hostile inputs and faults on the command line: each gets a clear message naming the file
+//! and the problem, a documented exit code (README: 1 = some inputs rejected, 3 = nothing could
+//! be done), and the rest of the batch is processed.
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn naicfc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_naicfc"))
+        .args(args)
+        .output()
+        .expect("run naicfc")
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn expect(o: &Output, code: i32, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
+    for n in needles {
+        assert!(err.contains(n), "missing {n:?} in: {err}");
+    }
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    data: PathBuf,
+    model: PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let model = dir.path().join("m.nfcm");
+    let synth = naicfc(&[
+        "synth",
+        "--out",
+        p(&data),
+        "--dim",
+        "64",
+        "--identities",
+        "40",
+        "--images-per-identity",
+        "10",
+        "--test-identities",
+        "20",
+        "--queries",
+        "40",
+        "--gallery",
+        "200",
+        "--seed",
+        "2",
+    ]);
+    assert!(synth.status.success());
+    assert!(
+        naicfc(&["train", "--data", p(&data), "--out", p(&model)])
+            .status
+            .success()
+    );
+    Fixture { dir, data, model }
+}
+
+impl Fixture {
+    fn path(&self, s: &str) -> PathBuf {
+        self.dir.path().join(s)
+    }
+    fn queries(&self) -> PathBuf {
+        self.data.join("query_feature")
+    }
+    /// A copy of the first `n` query files in a new directory.
+    fn some_queries(&self, name: &str, n: usize) -> PathBuf {
+        let d = self.path(name);
+        std::fs::create_dir_all(&d).unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(self.queries())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for f in files.into_iter().take(n) {
+            std::fs::copy(&f, d.join(f.file_name().unwrap())).unwrap();
+        }
+        d
+    }
+}
+
+#[test]
+fn empty_and_odd_files_non_utf8_names_and_dangling_links() {
+    let f = fixture();
+    let input = f.some_queries("in", 4);
+    std::fs::write(input.join("empty.dat"), b"").unwrap();
+    std::fs::write(input.join("odd.dat"), [0u8; 7]).unwrap();
+    let weird = std::ffi::OsStr::from_bytes(b"bad-\xff.dat");
+    std::fs::copy(
+        input.join(
+            std::fs::read_dir(&input)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .file_name(),
+        ),
+        input.join(weird),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/nonexistent/target.dat", input.join("dangling.dat")).unwrap();
+    let out = f.path("codes");
+    let o = naicfc(&[
+        "encode",
+        "--model",
+        p(&f.model),
+        "--budget",
+        "16",
+        "--in",
+        p(&input),
+        "--out",
+        p(&out),
+    ]);
+    expect(
+        &o,
+        1,
+        &[
+            "empty.dat: 0 bytes",
+            "odd.dat: 7 bytes",
+            "not valid UTF-8",
+            "dangling.dat: cannot read",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        4,
+        "the good files are encoded"
+    );
+}
+
+#[test]
+fn empty_directory_and_missing_input() {
+    let f = fixture();
+    let empty = f.path("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let o = naicfc(&[
+        "encode",
+        "--model",
+        p(&f.model),
+        "--budget",
+        "16",
+        "--in",
+        p(&empty),
+        "--out",
+        p(&f.path("x")),
+    ]);
+    expect(&o, 3, &["no .dat files", p(&empty)]);
+    let o = naicfc(&[
+        "decode",
+        "--model",
+        p(&f.model),
+        "--in",
+        p(&empty),
+        "--out",
+        p(&f.path("y")),
+    ]);
+    expect(&o, 3, &["no .dat files"]);
+}
+
+#[test]
+fn list_naming_missing_files_and_duplicate_stems() {
+    let f = fixture();
+    let list = f.data.join("train/train_list.txt");
+    let mut text = std::fs::read_to_string(&list).unwrap();
+    text.push_str("ghost.png 1 0\n");
+    std::fs::write(&list, &text).unwrap();
+    let o = naicfc(&["train", "--data", p(&f.data), "--out", p(&f.path("m2"))]);
+    expect(&o, 1, &["ghost"]);
+    assert!(f.path("m2").exists(), "trained on the rest");
+    let first = text.lines().next().unwrap().to_string();
+    text.push_str(&format!("{first}\n"));
+    std::fs::write(&list, &text).unwrap();
+    let o = naicfc(&["train", "--data", p(&f.data), "--out", p(&f.path("m3"))]);
+    expect(&o, 3, &["duplicate"]);
+}
+
+#[test]
+fn models_of_another_dimension_version_or_damaged() {
+    let f = fixture();
+    // Another dimension: a model trained on 32-d features.
+    let other = f.path("other");
+    assert!(
+        naicfc(&[
+            "synth",
+            "--out",
+            p(&other),
+            "--dim",
+            "32",
+            "--identities",
+            "20",
+            "--images-per-identity",
+            "5",
+            "--test-identities",
+            "5",
+            "--queries",
+            "5",
+            "--gallery",
+            "20"
+        ])
+        .status
+        .success()
+    );
+    let m32 = f.path("m32.nfcm");
+    assert!(
+        naicfc(&["train", "--data", p(&other), "--out", p(&m32)])
+            .status
+            .success()
+    );
+    let o = naicfc(&[
+        "encode",
+        "--model",
+        p(&m32),
+        "--budget",
+        "16",
+        "--in",
+        p(&f.queries()),
+        "--out",
+        p(&f.path("x")),
+    ]);
+    expect(&o, 3, &["64", "32"]);
+
+    let bytes = std::fs::read(&f.model).unwrap();
+    let mut v2 = bytes.clone();
+    v2[4] = 2;
+    let m = f.path("v2.nfcm");
+    std::fs::write(&m, &v2).unwrap();
+    let o = naicfc(&[
+        "encode",
+        "--model",
+        p(&m),
+        "--budget",
+        "16",
+        "--in",
+        p(&f.queries()),
+        "--out",
+        p(&f.path("x")),
+    ]);
+    expect(&o, 3, &["version 2", "version 1"]);
+
+    std::fs::write(&m, &bytes[..bytes.len() / 2]).unwrap();
+    let o = naicfc(&[
+        "encode",
+        "--model",
+        p(&m),
+        "--budget",
+        "16",
+        "--in",
+        p(&f.queries()),
+        "--out",
+        p(&f.path("x")),
+    ]);
+    expect(&o, 3, &["truncated"]);
+
+    let mut flipped = bytes.clone();
+    flipped[100] ^= 4;
+    std::fs::write(&m, &flipped).unwrap();
+    let o = naicfc(&[
+        "decode",
+        "--model",
+        p(&m),
+        "--in",
+        p(&f.queries()),
+        "--out",
+        p(&f.path("x")),
+    ]);
+    expect(&o, 3, &["checksum", p(&m)]);
+}
+
+#[test]
+fn budgets_of_zero_and_below_minimum() {
+    let f = fixture();
+    for b in ["0", "1"] {
+        let o = naicfc(&[
+            "encode",
+            "--model",
+            p(&f.model),
+            "--budget",
+            b,
+            "--in",
+            p(&f.queries()),
+            "--out",
+            p(&f.path("x")),
+        ]);
+        expect(&o, 3, &["minimum"]);
+    }
+    let o = naicfc(&[
+        "encode",
+        "--model",
+        p(&f.model),
+        "--budget",
+        "100000",
+        "--in",
+        p(&f.queries()),
+        "--out",
+        p(&f.path("x")),
+    ]);
+    expect(&o, 3, &["maximum"]);
+}
+
+fn is_root() -> bool {
+    // SAFETY-free check: root can write to read-only directories, so permission tests mean
+    // something only for other users; root uses a read-only or tiny tmpfs instead.
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Mount a tmpfs at `dir` with `opts`; false when this process cannot mount.
+fn mount_tmpfs(dir: &Path, opts: &str) -> bool {
+    std::fs::create_dir_all(dir).unwrap();
+    Command::new("mount")
+        .args(["-t", "tmpfs", "-o", opts, "tmpfs", p(dir)])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn umount(dir: &Path) {
+    let _ = Command::new("umount").arg(dir).output();
+}
+
+#[test]
+fn read_only_and_full_output_directories() {
+    let f = fixture();
+    let ro = f.path("ro");
+    let ro_ok = if is_root() {
+        mount_tmpfs(&ro, "ro,size=1m")
+    } else {
+        std::fs::create_dir(&ro).unwrap();
+        let mut perm = std::fs::metadata(&ro).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o555);
+        std::fs::set_permissions(&ro, perm).is_ok()
+    };
+    if ro_ok {
+        let o = naicfc(&[
+            "encode",
+            "--model",
+            p(&f.model),
+            "--budget",
+            "16",
+            "--in",
+            p(&f.queries()),
+            "--out",
+            p(&ro),
+        ]);
+        expect(&o, 1, &[p(&ro)]);
+        if is_root() {
+            umount(&ro);
+        }
+    } else {
+        eprintln!("skipped the read-only directory case: cannot make one here");
+    }
+
+    let full = f.path("full");
+    if is_root() && mount_tmpfs(&full, "size=64k") {
+        // 40 decoded 64-d vectors take 10 KiB; fill the tmpfs first so only some fit.
+        std::fs::write(full.join("filler"), vec![0u8; 60 * 1024]).unwrap_or(());
+        let codes = f.path("codes");
+        assert!(
+            naicfc(&[
+                "encode",
+                "--model",
+                p(&f.model),
+                "--budget",
+                "32",
+                "--in",
+                p(&f.queries()),
+                "--out",
+                p(&codes)
+            ])
+            .status
+            .success()
+        );
+        let o = naicfc(&[
+            "decode",
+            "--model",
+            p(&f.model),
+            "--in",
+            p(&codes),
+            "--out",
+            p(&full),
+        ]);
+        expect(&o, 1, &["No space left", "outputs not written"]);
+        // Whatever was written is complete: every .dat holds exactly 64 floats.
+        for e in std::fs::read_dir(&full).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name();
+            if name.as_bytes().ends_with(b".dat") && !name.as_bytes().starts_with(b".") {
+                assert_eq!(e.metadata().unwrap().len(), 256, "{name:?} is truncated");
+            }
+        }
+        umount(&full);
+    } else {
+        eprintln!("skipped the full-disk case: needs root to mount a small tmpfs");
+    }
+}
+
+#[test]
+fn a_killed_run_leaves_no_truncated_file_and_a_rerun_finishes() {
+    let f = fixture();
+    let big = f.path("big");
+    assert!(
+        naicfc(&[
+            "synth",
+            "--out",
+            p(&big),
+            "--dim",
+            "2048",
+            "--identities",
+            "10",
+            "--images-per-identity",
+            "2",
+            "--test-identities",
+            "100",
+            "--queries",
+            "20",
+            "--gallery",
+            "6000"
+        ])
+        .status
+        .success()
+    );
+    let model = f.path("m2048.nfcm");
+    assert!(
+        naicfc(&[
+            "train",
+            "--features",
+            p(&big.join("gallery_feature")),
+            "--out",
+            p(&model),
+            "--max-coeffs",
+            "64"
+        ])
+        .status
+        .success()
+    );
+    let out = f.path("rec");
+    let codes = f.path("codes");
+    assert!(
+        naicfc(&[
+            "encode",
+            "--model",
+            p(&model),
+            "--budget",
+            "64",
+            "--in",
+            p(&big.join("gallery_feature")),
+            "--out",
+            p(&codes)
+        ])
+        .status
+        .success()
+    );
+    // Decoding 6,000 vectors of 8 KiB takes a moment; kill it while it writes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_naicfc"))
+        .args([
+            "decode",
+            "--model",
+            p(&model),
+            "--in",
+            p(&codes),
+            "--out",
+            p(&out),
+            "--batch-rows",
+            "500",
+        ])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(250));
+    let _ = child.kill();
+    let _ = child.wait();
+    let complete = |dir: &Path| {
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).into_iter().flatten() {
+            let e = e.unwrap();
+            let name = e.file_name();
+            if name.as_bytes().ends_with(b".dat") && !name.as_bytes().starts_with(b".") {
+                assert_eq!(
+                    e.metadata().unwrap().len(),
+                    8192,
+                    "{name:?} looks valid but is truncated"
+                );
+                n += 1;
+            }
+        }
+        n
+    };
+    let before = complete(&out);
+    assert!(
+        before < 6000,
+        "the run was not interrupted ({before} files); the test proves nothing"
+    );
+    let o = naicfc(&[
+        "decode",
+        "--model",
+        p(&model),
+        "--in",
+        p(&codes),
+        "--out",
+        p(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(complete(&out), 6000);
+}
