@@ -14,6 +14,7 @@ step "system tools: C compiler, valgrind, ARM toolchain, QEMU"
 # command -> Debian package. Checked first so a machine that has them skips apt entirely.
 declare -A packages=(
     [cc]=gcc
+    [c++]=g++
     [valgrind]=valgrind
     [arm-none-eabi-gcc]=gcc-arm-none-eabi
     [qemu-system-arm]=qemu-system-arm

@@ -26,8 +26,6 @@ int main(void) {
     printf("naicfc: %s\n", naicfc_strerror(r));
     return 1;
   }
-  double err = 0;
-  for (int i = 0; i < DIM; i++) err += (features[i] - restored[i]) * (features[i] - restored[i]);
-  printf("%zu-byte code, squared error %.3f\n", len, err);
+  printf("%zu-byte code; %d floats restored\n", len, DIM);
   return 0;
 }

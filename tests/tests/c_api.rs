@@ -100,7 +100,40 @@ fn readme_example_compiles_and_runs() {
     compile("example.c", &exe, &["-O2", "-Wpedantic"]);
     let out = run(&mut Command::new(&exe));
     let text = stdout(&out);
-    assert!(text.contains("-byte code, squared error "), "{text}");
+    assert!(text.contains("-byte code; 2048 floats restored"), "{text}");
+}
+
+/// Firmware code bases use old C standards and C++: the generated header and an exported
+/// model must compile cleanly in each.
+#[test]
+fn headers_compile_as_c99_c11_c2x_and_cpp() {
+    if !require(&["cc", "c++"], "header language check") {
+        return;
+    }
+    let (fx, _) = setup();
+    let api = support::workspace_root().join("include/naicfc.h");
+    let model = fx.headers.join("naicfc_model.h");
+    for (compiler, lang, std) in [
+        ("cc", "c", "-std=c99"),
+        ("cc", "c", "-std=c11"),
+        ("cc", "c", "-std=c2x"),
+        ("c++", "c++", "-std=c++11"),
+        ("c++", "c++", "-std=c++17"),
+    ] {
+        for header in [&api, &model] {
+            run(Command::new(compiler)
+                .args([
+                    std,
+                    "-Wall",
+                    "-Wextra",
+                    "-Wpedantic",
+                    "-Werror",
+                    "-fsyntax-only",
+                ])
+                .args(["-x", lang])
+                .arg(header));
+        }
+    }
 }
 
 #[test]
