@@ -50,6 +50,22 @@ fn forbidden(symbol: &str) -> bool {
         || symbol.contains("slice_index_fail")
 }
 
+/// The name in a line of `nm -C`: `ADDR TYPE NAME`, or `TYPE NAME` (indented) for an
+/// undefined symbol. Demangled names contain spaces, so the name is the rest of the line.
+fn symbol_name(line: &str) -> Option<&str> {
+    let fields = if line.starts_with(' ') { 2 } else { 3 };
+    line.trim_start().splitn(fields, ' ').nth(fields - 1)
+}
+
+#[test]
+fn symbol_check_reads_demangled_names_whole() {
+    let name = symbol_name("0000505c T <i32 as core::fmt::Display>::fmt").unwrap();
+    assert!(forbidden(name));
+    assert_eq!(symbol_name("         w malloc"), Some("malloc"));
+    assert!(forbidden("malloc") && forbidden("core::panicking::panic_fmt"));
+    assert!(!forbidden("naicfc_encode") && !forbidden("codec_core::decode::decode"));
+}
+
 fn text(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -142,7 +158,7 @@ fn firmware_reproduces_the_host_bit_for_bit_on_a_cortex_m4() {
     let symbols = text(&run(Command::new("arm-none-eabi-nm").arg("-C").arg(&elf)));
     let bad: Vec<&str> = symbols
         .lines()
-        .filter_map(|l| l.splitn(3, ' ').nth(2))
+        .filter_map(symbol_name)
         .filter(|s| forbidden(s))
         .collect();
     assert!(
