@@ -215,16 +215,17 @@ naicfc_result naicfc_encode(const struct naicfc_model *model,
  * - `out`, `out_len`: receives `naicfc_model_dim(model)` floats; `out_len` must be at least
  *   that. Values past the dimension are not touched.
  *
- * Every byte string is either decoded or rejected: a corrupted code (or one made with
- * another model) gives `NAICFC_CORRUPT_STREAM` in almost all cases, and never reads outside
- * `code`. On error `out` is not written. The same model and code give the same floats, bit
- * for bit, on every platform.
+ * Every byte string is either decoded or rejected, and nothing outside `code` is read. Codes
+ * carry no checksum (every byte goes to the vector): most damaged codes are rejected with
+ * `NAICFC_CORRUPT_STREAM` (about four in five single-bit errors in the tests), the others
+ * decode to a different vector, so protect the transport if that matters. On error `out` is
+ * not written. The same model and code give the same floats, bit for bit, on every platform.
  *
  * Stack: about 21 KiB in the worst case (see `docs/c-api.md` for measured figures); no heap.
  *
  * Returns `NAICFC_OK`, `NAICFC_NULL_POINTER`, `NAICFC_MISALIGNED_POINTER`,
- * `NAICFC_MODEL_UNINITIALIZED`, `NAICFC_CORRUPT_STREAM`, `NAICFC_OUTPUT_TOO_SMALL` or
- * `NAICFC_OVERLAPPING_BUFFERS`.
+ * `NAICFC_BAD_LENGTH` (a length too large to address), `NAICFC_MODEL_UNINITIALIZED`,
+ * `NAICFC_CORRUPT_STREAM`, `NAICFC_OUTPUT_TOO_SMALL` or `NAICFC_OVERLAPPING_BUFFERS`.
  *
  * # Safety
  * `model` must point to a readable `naicfc_model`; `code` to `code_len` readable bytes;
