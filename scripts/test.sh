@@ -10,16 +10,55 @@ step "toolchain: rustfmt, clippy, thumbv7em-none-eabihf"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 rustup target add thumbv7em-none-eabihf
 
+step "system tools: C compiler, valgrind, ARM toolchain, QEMU"
+# command -> Debian package. Checked first so a machine that has them skips apt entirely.
+declare -A packages=(
+    [cc]=gcc
+    [c++]=g++
+    [valgrind]=valgrind
+    [arm-none-eabi-gcc]=gcc-arm-none-eabi
+    [qemu-system-arm]=qemu-system-arm
+)
+missing=()
+for tool in "${!packages[@]}"; do
+    command -v "$tool" >/dev/null || missing+=("${packages[$tool]}")
+done
+# newlib (string.h and memcpy for the firmware) has no command to look for.
+[[ -f /usr/lib/arm-none-eabi/include/string.h ]] || missing+=(libnewlib-arm-none-eabi)
+if ((${#missing[@]})); then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+        echo "installing ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            libc6-dev "${missing[@]}" >/dev/null
+    else
+        echo "missing ${missing[*]}: install them (Debian package names), then rerun" >&2
+        exit 1
+    fi
+else
+    echo "all present"
+fi
+
+step "C header is up to date (cbindgen, pinned)"
+./scripts/gen-header.sh --check
+
 step "format"
 cargo fmt --all -- --check
 
 step "lint"
 cargo clippy --workspace --all-targets -- -D warnings
+# The bare-metal build has its own cfg (no_std, panic handler): lint it too.
+cargo clippy -p codec-ffi --release --target thumbv7em-none-eabihf -- -D warnings
 
-step "tests"
-cargo test --workspace
+step "tests (C host test, firmware on QEMU and figures included)"
+# With this set, a C or firmware test whose tools are missing fails instead of skipping.
+NAICFC_REQUIRE_TOOLS=1 cargo test --workspace
 
-step "codec-core builds for a Cortex-M4F (no_std, no alloc)"
+step "codec-core and the C library build for a Cortex-M4F (no_std, no alloc)"
 cargo build -p codec-core --release --target thumbv7em-none-eabihf
+cargo build -p codec-ffi --release --target thumbv7em-none-eabihf
+
+step "figures measured by the tests"
+cat "${CARGO_TARGET_DIR:-target}"/naicfc-figures/*.txt
 
 step "all tests passed"

@@ -21,7 +21,13 @@ pub fn decode(model: &Model<'_>, code: &[u8], out: &mut [f32]) -> Result<(), Err
         });
     }
     let mut acc = [0i64; MAX_ACTIVE];
-    inverse(model, &coeffs[..model.coeffs()], &mut acc, out);
+    // `get`: the count is validated, but an index would link panic formatting into firmware.
+    inverse(
+        model,
+        coeffs.get(..model.coeffs()).unwrap_or(&coeffs),
+        &mut acc,
+        out,
+    );
     Ok(())
 }
 

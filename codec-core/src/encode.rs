@@ -42,7 +42,16 @@ pub fn encode_coded(
     let mut coeffs = [0i32; MAX_COEFFS];
     centre(model, x, &mut centred)?;
     forward(model, &centred, &mut coeffs);
-    encode_coefficients(model, &coeffs[..model.coeffs()], &mut out[..budget])
+    // `get`: both lengths are known to fit (validated model, checked budget), but an index
+    // would link panic formatting into firmware.
+    let coeffs = coeffs.get(..model.coeffs()).unwrap_or(&coeffs);
+    match out.get_mut(..budget) {
+        Some(out) => encode_coefficients(model, coeffs, out),
+        None => Err(Error::OutputTooSmall {
+            needed: budget,
+            actual: out.len(),
+        }),
+    }
 }
 
 /// A finished code: its length and the step index rate control chose.

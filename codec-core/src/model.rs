@@ -372,18 +372,24 @@ impl<'a> Model<'a> {
         check_cdf(self.step_cdf, self.steps + 1, "step probability table")?;
         for c in 0..self.classes {
             let t = self.class_bytes(c);
+            // `get` rather than indexing, here and below: every length is known to fit, but
+            // the compiler cannot see it, and an index would link panic formatting into
+            // firmware.
             check_cdf(
-                &t[..2 * (self.alphabet + 1)],
+                t.get(..2 * (self.alphabet + 1)).unwrap_or(&[]),
                 self.alphabet + 1,
                 "class probability table",
             )?;
-            let tail = &t[class_table_len(self.alphabet) - 4..];
+            let tail = t.get(class_table_len(self.alphabet) - 4..).unwrap_or(&[]);
             check(
                 u32::from(u16_at(tail, 0)) <= 1 << 15,
                 "rounding offset above 1/2",
             )?;
-            check(tail[2] <= MAX_ESCAPE_ORDER, "escape order")?;
-            check(tail[3] <= MAX_RAW_BITS, "raw bits")?;
+            check(
+                tail.get(2).is_some_and(|&o| o <= MAX_ESCAPE_ORDER),
+                "escape order",
+            )?;
+            check(tail.get(3).is_some_and(|&b| b <= MAX_RAW_BITS), "raw bits")?;
         }
         Ok(())
     }
@@ -461,7 +467,9 @@ impl<'a> Model<'a> {
     pub fn class_of(&self, k: usize, j: usize) -> usize {
         let d = i32::from(i16_at(self.coef_class_log, k)) - i32_at(self.step_log, j);
         let c = self.class_offset + ((d * self.classes_per_octave + 128) >> 8);
-        c.clamp(0, self.classes as i32 - 1) as usize
+        // max/min, not clamp: clamp panics when its bounds cross, which validation rules out
+        // but the compiler cannot see.
+        c.max(0).min(self.classes as i32 - 1) as usize
     }
     /// Class table `c`.
     pub fn class(&self, c: usize) -> Class<'a> {

@@ -163,7 +163,9 @@ impl<'a> Decoder<'a> {
     pub fn peek(&self, total_bits: u32) -> u32 {
         let r = self.range >> total_bits;
         // A corrupt stream can put `code` beyond the interval; clamp instead of trusting it.
-        (self.code / r).min((1 << total_bits) - 1)
+        // `r` is at least 2^8 (range >= 2^24, total_bits <= 16); `max(1)` only tells the
+        // compiler, which would otherwise link a division-by-zero panic.
+        (self.code / r.max(1)).min((1 << total_bits) - 1)
     }
 
     /// Remove the symbol `[start, start + freq)` (the one whose interval holds `peek`).

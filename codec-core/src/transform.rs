@@ -72,7 +72,8 @@ pub fn inverse(model: &Model<'_>, coeffs: &[i32], acc: &mut [i64], out: &mut [f3
             i64::from(model.mean(d)) + ((a + (1 << (TRANSFORM_BITS - 1))) >> TRANSFORM_BITS);
         v = if model.clamps() {
             let (lo, hi) = model.clamp_range(i);
-            v.clamp(i64::from(lo), i64::from(hi))
+            // max/min, not clamp, which panics on crossed bounds (validation rules them out).
+            v.max(i64::from(lo)).min(i64::from(hi))
         } else {
             v.clamp(-OUTPUT_LIMIT, OUTPUT_LIMIT)
         };

@@ -36,6 +36,8 @@ enum Command {
     Stats(commands::stats::Args),
     /// Run the whole pipeline end to end on built-in defaults
     Demo(commands::demo::Args),
+    /// Write a model as a C header (an aligned byte array) to compile into firmware
+    ExportC(commands::export_c::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => commands::bench::run(a),
         Command::Stats(a) => commands::stats::run(a),
         Command::Demo(a) => commands::demo::run(a),
+        Command::ExportC(a) => commands::export_c::run(a),
     };
     match result {
         Ok(outcome) => outcome.into(),

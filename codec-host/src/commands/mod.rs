@@ -5,6 +5,7 @@ pub mod decode;
 pub mod demo;
 pub mod encode;
 pub mod eval;
+pub mod export_c;
 pub mod reid;
 pub mod score;
 pub mod stats;

@@ -1,0 +1,135 @@
+//! Encode and decode.
+
+use crate::guard::{Span, check, checked_range, ffi_boundary, input, output, try_ptr};
+use crate::model::{Loaded, naicfc_model};
+use crate::result::naicfc_result::{self, *};
+
+/// Fails with `NAICFC_OVERLAPPING_BUFFERS` when `out` shares a byte with any of `inputs`:
+/// Rust may not alias a `&mut` buffer with anything it reads, and a C caller decoding "in
+/// place" would get garbage rather than an error otherwise.
+fn disjoint(out: Span, inputs: &[Span]) -> Result<(), naicfc_result> {
+    if inputs.iter().any(|i| out.overlaps(*i)) {
+        Err(NAICFC_OVERLAPPING_BUFFERS)
+    } else {
+        Ok(())
+    }
+}
+
+/// Compresses one vector into at most `budget` bytes.
+///
+/// - `model`: a handle set up by `naicfc_model_init`.
+/// - `x`, `x_len`: the vector; `x_len` must equal `naicfc_model_dim(model)` and every value
+///   must be finite.
+/// - `budget`: the most bytes the code may take, from `naicfc_model_min_budget(model)` to
+///   `NAICFC_MAX_BUDGET`. Any value in that range works, not only the trained budgets.
+/// - `out`, `out_len`: where the code goes; `out_len` must be at least `budget`.
+/// - `written`: receives the code's length, 1 to `budget` bytes. Send or store exactly
+///   those bytes: the decoder needs the length, and codes never end in a zero byte, so a
+///   transport that pads codes can strip trailing zeros to recover it.
+///
+/// On success `out[0 .. *written]` holds the code and `out[*written .. budget]` is set to
+/// zero; bytes past `budget` are never touched. On error neither `out` nor `*written` is
+/// written. The same model, vector and budget give the same bytes on every platform.
+///
+/// Stack: about 13 KiB in the worst case (see `docs/c-api.md` for measured figures); no heap.
+///
+/// Returns `NAICFC_OK`, `NAICFC_NULL_POINTER`, `NAICFC_MISALIGNED_POINTER`,
+/// `NAICFC_MODEL_UNINITIALIZED`, `NAICFC_BAD_LENGTH`, `NAICFC_NON_FINITE`,
+/// `NAICFC_BUDGET_TOO_SMALL`, `NAICFC_BUDGET_TOO_LARGE`, `NAICFC_OUTPUT_TOO_SMALL` or
+/// `NAICFC_OVERLAPPING_BUFFERS`.
+///
+/// # Safety
+/// `model` must point to a readable `naicfc_model`; `x` to `x_len` readable floats; `out` to
+/// `out_len` writable bytes; `written` to a writable `size_t`. NULL is detected.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn naicfc_encode(
+    model: *const naicfc_model,
+    x: *const f32,
+    x_len: usize,
+    budget: usize,
+    out: *mut u8,
+    out_len: usize,
+    written: *mut usize,
+) -> naicfc_result {
+    ffi_boundary!({
+        // SAFETY: documented caller obligation.
+        let loaded = check!(unsafe { Loaded::from_handle(model) });
+        let written = try_ptr!(written.cast_const()).cast_mut();
+        let x_span = check!(checked_range(x, x_len));
+        let out_span = check!(checked_range(out.cast_const(), out_len));
+        let written_span = check!(checked_range(written.cast_const(), 1));
+        let [handle_span, bytes_span] = loaded.spans();
+        check!(disjoint(
+            out_span,
+            &[x_span, handle_span, bytes_span, written_span]
+        ));
+        let m = &loaded.model;
+        // The core tries the coarsest code first and only then finds the budget too small,
+        // by which time it has written into `out`; checking first keeps failures write-free.
+        if budget < m.min_budget() {
+            return NAICFC_BUDGET_TOO_SMALL;
+        }
+        // SAFETY: spans checked above; the caller promises the memory behind them.
+        let x = check!(unsafe { input(x, x_len) });
+        // SAFETY: as above, and `out` overlaps no input (checked).
+        let out = check!(unsafe { output(out, out_len) });
+        // Every other error of the core (length, NaN, budget above the maximum, short output)
+        // is detected before it writes anything.
+        let len = check!(codec_core::encode(m, x, budget, out).map_err(naicfc_result::from));
+        // Rate control leaves bytes of rejected trials past the code; zeroing them makes the
+        // whole budget deterministic for callers that send fixed-size frames.
+        if let Some(tail) = out.get_mut(len..budget) {
+            tail.fill(0);
+        }
+        // SAFETY: non-NULL, aligned (try_ptr!) and disjoint from `out` (checked).
+        unsafe { written.write(len) };
+        NAICFC_OK
+    })
+}
+
+/// Reconstructs a vector from a code made by `naicfc_encode` with the same model.
+///
+/// - `model`: a handle set up by `naicfc_model_init`.
+/// - `code`, `code_len`: the code, exactly the `written` bytes `naicfc_encode` produced.
+/// - `out`, `out_len`: receives `naicfc_model_dim(model)` floats; `out_len` must be at least
+///   that. Values past the dimension are not touched.
+///
+/// Every byte string is either decoded or rejected, and nothing outside `code` is read. Codes
+/// carry no checksum (every byte goes to the vector): most damaged codes are rejected with
+/// `NAICFC_CORRUPT_STREAM` (about four in five single-bit errors in the tests), the others
+/// decode to a different vector, so protect the transport if that matters. On error `out` is
+/// not written. The same model and code give the same floats, bit for bit, on every platform.
+///
+/// Stack: about 21 KiB in the worst case (see `docs/c-api.md` for measured figures); no heap.
+///
+/// Returns `NAICFC_OK`, `NAICFC_NULL_POINTER`, `NAICFC_MISALIGNED_POINTER`,
+/// `NAICFC_BAD_LENGTH` (a length too large to address), `NAICFC_MODEL_UNINITIALIZED`,
+/// `NAICFC_CORRUPT_STREAM`, `NAICFC_OUTPUT_TOO_SMALL` or `NAICFC_OVERLAPPING_BUFFERS`.
+///
+/// # Safety
+/// `model` must point to a readable `naicfc_model`; `code` to `code_len` readable bytes;
+/// `out` to `out_len` writable floats. NULL is detected.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn naicfc_decode(
+    model: *const naicfc_model,
+    code: *const u8,
+    code_len: usize,
+    out: *mut f32,
+    out_len: usize,
+) -> naicfc_result {
+    ffi_boundary!({
+        // SAFETY: documented caller obligation.
+        let loaded = check!(unsafe { Loaded::from_handle(model) });
+        let code_span = check!(checked_range(code, code_len));
+        let out_span = check!(checked_range(out.cast_const(), out_len));
+        let [handle_span, bytes_span] = loaded.spans();
+        check!(disjoint(out_span, &[code_span, handle_span, bytes_span]));
+        // SAFETY: spans checked above; the caller promises the memory behind them.
+        let code = check!(unsafe { input(code, code_len) });
+        // SAFETY: as above, and `out` overlaps no input (checked).
+        let out = check!(unsafe { output(out, out_len) });
+        // The core reads and checks the whole code before writing `out`.
+        check!(codec_core::decode(&loaded.model, code, out).map_err(naicfc_result::from));
+        NAICFC_OK
+    })
+}

@@ -1,0 +1,200 @@
+//! A model handle the caller allocates: a parsed model kept next to a pointer to the caller's
+//! bytes, which are never copied (firmware keeps them in flash).
+//!
+//! Parsing validates the whole model, checksum included, which costs about as much as reading
+//! every byte of it: far more than one encode of a small model. The handle keeps the parse
+//! result so it is paid once, at `naicfc_model_init`, and not on every call.
+
+use crate::guard::{Span, check, checked_range, ffi_boundary, input, non_null_aligned, try_ptr};
+use crate::result::naicfc_result::{self, *};
+use codec_core::Model;
+use core::mem::{align_of, needs_drop, size_of};
+
+/// Size of `naicfc_model` in machine words (`size_t`): 64 words, 256 bytes on a 32-bit
+/// MCU and 512 on a 64-bit host. The parsed model needs about 40 words; the rest is room for
+/// later library versions, so the size (an ABI promise) need not change with them.
+pub const NAICFC_MODEL_WORDS: usize = 64;
+
+/// A loaded model. Allocate it yourself (static, stack or inside your own struct), set it up
+/// with `naicfc_model_init`, then pass it to every other call. It holds no resources, so it
+/// has no "free" function: it is done with when you stop using it. It points into the model
+/// bytes given to `naicfc_model_init`, which must stay valid and unchanged while it is used.
+/// Copying it with `memcpy` or assignment gives a second handle to the same model.
+///
+/// The contents are private: the only promise is the size, `NAICFC_MODEL_WORDS` words.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+pub struct naicfc_model {
+    _opaque: [usize; NAICFC_MODEL_WORDS],
+}
+
+/// What `naicfc_model` really holds. `repr(C)` keeps `tag` at offset 0, where it can be read
+/// before anything else is trusted.
+#[repr(C)]
+pub(crate) struct Loaded {
+    /// [`TAG`] once initialised. A zero-filled or never-initialised handle is caught here
+    /// instead of being read as a model (best effort: garbage could match, which is why the
+    /// documentation still requires a successful init).
+    tag: usize,
+    /// The caller's model bytes, for overlap checks against output buffers.
+    bytes: Span,
+    pub model: Model<'static>,
+}
+
+/// "NFCM" and a format generation, so a handle from a library build with a different layout
+/// (linked against a stale header) is not mistaken for a valid one.
+const TAG: usize = 0x4E46_434D ^ (size_of::<Loaded>() << 3);
+
+// The handle's size and alignment are ABI: if the core's `Model` ever outgrows them, the
+// build must stop here rather than write past the caller's storage.
+const _: () = {
+    assert!(size_of::<Loaded>() <= size_of::<naicfc_model>());
+    assert!(align_of::<Loaded>() <= align_of::<naicfc_model>());
+    // Nothing is ever dropped: a handle is plain memory the caller may discard at any time.
+    assert!(!needs_drop::<Loaded>());
+};
+
+impl Loaded {
+    /// The loaded model behind a caller's handle pointer.
+    ///
+    /// # Safety
+    /// `handle`, if non-NULL and aligned, must point to a readable `naicfc_model`.
+    pub(crate) unsafe fn from_handle<'h>(
+        handle: *const naicfc_model,
+    ) -> Result<&'h Loaded, naicfc_result> {
+        let handle = non_null_aligned(handle)?;
+        let handle = handle.cast::<Loaded>();
+        // SAFETY: non-NULL, aligned, and the caller promises a readable `naicfc_model`, which
+        // is at least as large and as aligned as `Loaded` (asserted above). Reading only the
+        // tag word needs no assumption about the rest.
+        let tag = unsafe { (&raw const (*handle).tag).read() };
+        if tag != TAG {
+            return Err(NAICFC_MODEL_UNINITIALIZED);
+        }
+        // SAFETY: the tag says `naicfc_model_init` wrote a `Loaded` here.
+        Ok(unsafe { &*handle })
+    }
+
+    /// Address ranges an output buffer must not overlap: the handle and the model bytes.
+    pub(crate) fn spans(&self) -> [Span; 2] {
+        [Span::of(self), self.bytes]
+    }
+}
+
+/// Parses and validates a model held in caller memory and sets up `model` to use it.
+///
+/// - `model`: caller-allocated handle to set up (not NULL).
+/// - `bytes`, `len`: the model, as written by `naicfc train` (embed it with
+///   `naicfc export-c`). Not copied: the handle points into these bytes, so they must stay
+///   valid and unchanged for as long as `model` is used. Any alignment.
+///
+/// Validation checks the whole model, its checksum included, so this costs roughly one pass
+/// over the bytes; do it once at start-up, not per vector.
+///
+/// Returns `NAICFC_OK`, `NAICFC_NULL_POINTER`, `NAICFC_MISALIGNED_POINTER`,
+/// `NAICFC_BAD_LENGTH`, `NAICFC_OVERLAPPING_BUFFERS` (the handle lies inside the bytes),
+/// `NAICFC_BAD_MODEL`, `NAICFC_MODEL_TRUNCATED`, `NAICFC_MODEL_VERSION` or
+/// `NAICFC_MODEL_CHECKSUM`. On error `*model` is left untouched.
+///
+/// # Safety
+/// `model` must point to a writable `naicfc_model`; `bytes` to `len` readable bytes that
+/// outlive every use of `model`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn naicfc_model_init(
+    model: *mut naicfc_model,
+    bytes: *const u8,
+    len: usize,
+) -> naicfc_result {
+    ffi_boundary!({
+        let handle = try_ptr!(model.cast_const());
+        let span = check!(checked_range(bytes, len));
+        let handle_span = Span {
+            start: handle as usize,
+            end: handle as usize + size_of::<naicfc_model>(),
+        };
+        if handle_span.overlaps(span) {
+            return NAICFC_OVERLAPPING_BUFFERS;
+        }
+        // SAFETY: checked above; the caller promises the bytes outlive the handle, which is
+        // what the 'static lifetime stands for here.
+        let slice: &'static [u8] = check!(unsafe { input(bytes, len) });
+        let parsed = check!(Model::parse(slice).map_err(naicfc_result::from));
+        let loaded = Loaded {
+            tag: TAG,
+            bytes: span,
+            model: parsed,
+        };
+        // SAFETY: `model` is non-NULL, aligned and writable (caller's promise), large enough
+        // for `Loaded` (asserted), and disjoint from the bytes the parsed model points into.
+        unsafe { model.cast::<Loaded>().write(loaded) };
+        NAICFC_OK
+    })
+}
+
+/// Looks up a loaded model for the getters below, which answer 0 for an unusable handle.
+fn with_model(handle: *const naicfc_model, f: impl FnOnce(&Model<'_>) -> usize) -> usize {
+    ffi_boundary!({
+        // SAFETY: getters document that a non-NULL handle must be readable.
+        match unsafe { Loaded::from_handle(handle) } {
+            Ok(loaded) => f(&loaded.model),
+            Err(_) => 0,
+        }
+    })
+}
+
+/// Number of `float` values in a vector of this model, or 0 if `model` is NULL or not
+/// initialised.
+///
+/// # Safety
+/// `model`, if not NULL, must point to a readable `naicfc_model`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn naicfc_model_dim(model: *const naicfc_model) -> usize {
+    with_model(model, |m| m.dim())
+}
+
+/// Smallest budget, in bytes, at which `naicfc_encode` succeeds for every vector (a few bytes
+/// for trained models), or 0 if `model` is NULL or not initialised.
+///
+/// # Safety
+/// `model`, if not NULL, must point to a readable `naicfc_model`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn naicfc_model_min_budget(model: *const naicfc_model) -> usize {
+    with_model(model, |m| m.min_budget())
+}
+
+/// Number of budgets the model was tuned for (`naicfc train --budgets`), or 0 if `model` is
+/// NULL or not initialised. The model works at any budget from `naicfc_model_min_budget` to
+/// `NAICFC_MAX_BUDGET`; the trained ones are where it is at its best.
+///
+/// # Safety
+/// `model`, if not NULL, must point to a readable `naicfc_model`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn naicfc_model_budget_count(model: *const naicfc_model) -> usize {
+    with_model(model, |m| m.budget_count())
+}
+
+/// The `index`-th trained budget in bytes (increasing with `index`), or 0 if `index` is not
+/// below `naicfc_model_budget_count` or `model` is NULL or not initialised.
+///
+/// # Safety
+/// `model`, if not NULL, must point to a readable `naicfc_model`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn naicfc_model_budget(model: *const naicfc_model, index: usize) -> usize {
+    with_model(model, |m| m.budget(index).unwrap_or(0))
+}
+
+/// Bytes of the model this handle was initialised with, or 0 if `model` is NULL or not
+/// initialised.
+///
+/// # Safety
+/// `model`, if not NULL, must point to a readable `naicfc_model`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn naicfc_model_size(model: *const naicfc_model) -> usize {
+    ffi_boundary!({
+        // SAFETY: as documented.
+        match unsafe { Loaded::from_handle(model) } {
+            Ok(loaded) => loaded.bytes.end - loaded.bytes.start,
+            Err(_) => 0,
+        }
+    })
+}

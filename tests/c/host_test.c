@@ -1,0 +1,408 @@
+/* Host test of the C API, built against libnaicfc.a and run under AddressSanitizer +
+ * UndefinedBehaviorSanitizer and under valgrind by tests/tests/c_api.rs, which also generates
+ * the two headers it includes:
+ *   naicfc_model.h  the model, by `naicfc export-c`;
+ *   golden.h        test vectors with the codes `naicfc encode` made and the floats
+ *                   `naicfc decode` made at every budget.
+ * Every check prints a line on failure; the exit code is 0 only if all passed. */
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "golden.h"
+#include "naicfc.h"
+#include "naicfc_model.h"
+
+static unsigned checks, failures;
+
+#define CHECK(cond)                                                   \
+  do {                                                                \
+    checks++;                                                         \
+    if (!(cond)) {                                                    \
+      failures++;                                                     \
+      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                 \
+  } while (0)
+
+#define CHECK_RESULT(call, want)                                                         \
+  do {                                                                                   \
+    naicfc_result got_ = (call);                                                         \
+    checks++;                                                                            \
+    if (got_ != (want)) {                                                                \
+      failures++;                                                                        \
+      fprintf(stderr, "FAIL %s:%d: %s gave %u (%s), want %s\n", __FILE__, __LINE__, #call, \
+              (unsigned)got_, naicfc_strerror(got_), #want);                             \
+    }                                                                                    \
+  } while (0)
+
+static int all_bytes(const void *p, size_t n, uint8_t value) {
+  const uint8_t *b = p;
+  for (size_t i = 0; i < n; i++)
+    if (b[i] != value) return 0;
+  return 1;
+}
+
+static void load_x(size_t v, float *x) { memcpy(x, golden_x[v], GOLDEN_DIM * sizeof(float)); }
+
+static naicfc_model model;
+
+static void test_versions(void) {
+  CHECK(naicfc_version_number() == NAICFC_VERSION_NUMBER);
+  CHECK(strcmp(naicfc_version(), NAICFC_VERSION_STRING) == 0);
+  CHECK(NAICFC_VERSION_NUMBER ==
+        (NAICFC_VERSION_MAJOR << 16 | NAICFC_VERSION_MINOR << 8 | NAICFC_VERSION_PATCH));
+  CHECK(naicfc_format_version() >= 1);
+}
+
+static void test_strerror(void) {
+  const naicfc_result all[] = {
+      NAICFC_OK,           NAICFC_NULL_POINTER,        NAICFC_BAD_LENGTH,
+      NAICFC_BAD_MODEL,    NAICFC_MODEL_VERSION,       NAICFC_MODEL_CHECKSUM,
+      NAICFC_MODEL_TRUNCATED, NAICFC_BUDGET_TOO_SMALL, NAICFC_BUDGET_TOO_LARGE,
+      NAICFC_OUTPUT_TOO_SMALL, NAICFC_NON_FINITE,      NAICFC_CORRUPT_STREAM,
+      NAICFC_MODEL_UNINITIALIZED, NAICFC_MISALIGNED_POINTER, NAICFC_OVERLAPPING_BUFFERS,
+      NAICFC_INTERNAL_ERROR, NAICFC_PANIC,
+  };
+  const size_t n = sizeof all / sizeof all[0];
+  const char *unknown = naicfc_strerror(9999);
+  CHECK(unknown != NULL && strstr(unknown, "unknown") != NULL);
+  CHECK(naicfc_strerror(UINT32_MAX) == unknown);
+  for (size_t i = 0; i < n; i++) {
+    CHECK(all[i] == i); /* numbered in order, from 0 */
+    const char *text = naicfc_strerror(all[i]);
+    CHECK(text != NULL && text[0] != '\0' && text != unknown);
+    for (size_t j = 0; j < i; j++) CHECK(strcmp(text, naicfc_strerror(all[j])) != 0);
+  }
+  CHECK(naicfc_strerror((naicfc_result)n) == unknown); /* one past the last code */
+  CHECK(strcmp(naicfc_strerror(NAICFC_OK), "success") == 0);
+}
+
+static void test_model(void) {
+  CHECK(sizeof(naicfc_model) == NAICFC_MODEL_WORDS * sizeof(size_t));
+  CHECK(sizeof(naicfc_model_data) == NAICFC_MODEL_DATA_LEN);
+  CHECK((uintptr_t)naicfc_model_data % 8 == 0); /* export-c aligns the array */
+
+  CHECK_RESULT(naicfc_model_init(&model, naicfc_model_data, NAICFC_MODEL_DATA_LEN), NAICFC_OK);
+  CHECK(naicfc_model_dim(&model) == GOLDEN_DIM);
+  CHECK(naicfc_model_size(&model) == NAICFC_MODEL_DATA_LEN);
+  size_t min = naicfc_model_min_budget(&model);
+  CHECK(min >= 1 && min <= golden_budget[0]);
+  CHECK(naicfc_model_budget_count(&model) == GOLDEN_BUDGETS);
+  for (size_t b = 0; b < GOLDEN_BUDGETS; b++) CHECK(naicfc_model_budget(&model, b) == golden_budget[b]);
+  CHECK(naicfc_model_budget(&model, GOLDEN_BUDGETS) == 0);
+  CHECK(naicfc_model_budget(&model, SIZE_MAX) == 0);
+
+  /* Getters answer 0 for unusable handles. */
+  naicfc_model zeroed;
+  memset(&zeroed, 0, sizeof zeroed);
+  CHECK(naicfc_model_dim(NULL) == 0);
+  CHECK(naicfc_model_dim(&zeroed) == 0);
+  CHECK(naicfc_model_min_budget(&zeroed) == 0);
+  CHECK(naicfc_model_budget_count(NULL) == 0);
+  CHECK(naicfc_model_budget(NULL, 0) == 0);
+  CHECK(naicfc_model_size(&zeroed) == 0);
+
+  /* A copy of a handle is a second handle to the same model. */
+  naicfc_model copy = model;
+  CHECK(naicfc_model_dim(&copy) == GOLDEN_DIM);
+}
+
+/* Every init failure, on a heap copy so ASan and valgrind see any read past the end. */
+static void test_model_errors(void) {
+  const size_t n = NAICFC_MODEL_DATA_LEN;
+  uint8_t *bytes = malloc(n);
+  naicfc_model m, before;
+  memset(&m, 0x5A, sizeof m);
+  before = m;
+
+  memcpy(bytes, naicfc_model_data, n);
+  CHECK_RESULT(naicfc_model_init(NULL, bytes, n), NAICFC_NULL_POINTER);
+  CHECK_RESULT(naicfc_model_init(&m, NULL, n), NAICFC_NULL_POINTER);
+  CHECK_RESULT(naicfc_model_init(&m, NULL, 0), NAICFC_MODEL_TRUNCATED);
+  CHECK_RESULT(naicfc_model_init(&m, bytes, 3), NAICFC_MODEL_TRUNCATED);
+  CHECK_RESULT(naicfc_model_init(&m, bytes, 40), NAICFC_MODEL_TRUNCATED);
+  CHECK_RESULT(naicfc_model_init(&m, bytes, n - 1), NAICFC_MODEL_TRUNCATED);
+  CHECK_RESULT(naicfc_model_init(&m, bytes, SIZE_MAX), NAICFC_BAD_LENGTH);
+  CHECK_RESULT(naicfc_model_init((naicfc_model *)((char *)&m + 1), bytes, n),
+               NAICFC_MISALIGNED_POINTER);
+
+  bytes[0] ^= 0xFF; /* magic */
+  CHECK_RESULT(naicfc_model_init(&m, bytes, n), NAICFC_BAD_MODEL);
+  bytes[0] ^= 0xFF;
+  bytes[4] ^= 0x40; /* format version */
+  CHECK_RESULT(naicfc_model_init(&m, bytes, n), NAICFC_MODEL_VERSION);
+  bytes[4] ^= 0x40;
+  bytes[n / 2] ^= 0x01; /* one bit in the body */
+  CHECK_RESULT(naicfc_model_init(&m, bytes, n), NAICFC_MODEL_CHECKSUM);
+  bytes[n / 2] ^= 0x01;
+  bytes[n - 1] ^= 0x80; /* the checksum itself */
+  CHECK_RESULT(naicfc_model_init(&m, bytes, n), NAICFC_MODEL_CHECKSUM);
+  bytes[n - 1] ^= 0x80;
+  CHECK(memcmp(&m, &before, sizeof m) == 0); /* untouched by every failure */
+
+  /* A handle inside the bytes it would point into. */
+  uint8_t *big = malloc(n + sizeof(naicfc_model) + 8);
+  memcpy(big, naicfc_model_data, n);
+  naicfc_model *inside = (naicfc_model *)(big + ((n / 8) * 8 - 8));
+  CHECK_RESULT(naicfc_model_init(inside, big, n), NAICFC_OVERLAPPING_BUFFERS);
+  free(big);
+
+  CHECK_RESULT(naicfc_model_init(&m, bytes, n), NAICFC_OK);
+  CHECK(naicfc_model_dim(&m) == GOLDEN_DIM);
+
+  /* Encode errors that involve the model: uninitialised handle, output over the model. */
+  float x[GOLDEN_DIM];
+  load_x(0, x);
+  uint8_t out[64];
+  size_t written = 12345;
+  naicfc_model zeroed;
+  memset(&zeroed, 0, sizeof zeroed);
+  CHECK_RESULT(naicfc_encode(&zeroed, x, GOLDEN_DIM, 64, out, 64, &written),
+               NAICFC_MODEL_UNINITIALIZED);
+  CHECK_RESULT(naicfc_decode(&zeroed, golden_code[0][0], golden_code_len[0][0], x, GOLDEN_DIM),
+               NAICFC_MODEL_UNINITIALIZED);
+  CHECK_RESULT(naicfc_encode(&m, x, GOLDEN_DIM, 64, bytes + 100, 64, &written),
+               NAICFC_OVERLAPPING_BUFFERS);
+  CHECK(written == 12345);
+  CHECK(naicfc_model_init(&m, bytes, n) == NAICFC_OK); /* the model bytes were not written */
+  free(bytes);
+}
+
+static void test_golden(const naicfc_model *m) {
+  float x[GOLDEN_DIM], y[GOLDEN_DIM + 4];
+  uint8_t out[GOLDEN_MAX_BUDGET + 16];
+  for (size_t v = 0; v < GOLDEN_VECTORS; v++) {
+    load_x(v, x);
+    for (size_t b = 0; b < GOLDEN_BUDGETS; b++) {
+      const size_t budget = golden_budget[b], len = golden_code_len[v][b];
+      size_t written = 0;
+      memset(out, 0xA5, sizeof out);
+      CHECK_RESULT(naicfc_encode(m, x, GOLDEN_DIM, budget, out, budget + 16, &written), NAICFC_OK);
+      CHECK(written == len);
+      CHECK(memcmp(out, golden_code[v][b], len) == 0);
+      CHECK(all_bytes(out + len, budget - len, 0));      /* zeroed up to the budget */
+      CHECK(all_bytes(out + budget, 16, 0xA5));          /* nothing past it */
+      CHECK(len == 1 || out[len - 1] != 0);              /* codes never end in zero */
+
+      memset(y, 0xA5, sizeof y);
+      CHECK_RESULT(naicfc_decode(m, golden_code[v][b], len, y, GOLDEN_DIM + 4), NAICFC_OK);
+      CHECK(memcmp(y, golden_decoded[v][b], GOLDEN_DIM * sizeof(float)) == 0);
+      CHECK(all_bytes(y + GOLDEN_DIM, 4 * sizeof(float), 0xA5));
+    }
+  }
+}
+
+/* Budgets between the trained ones, and the extremes, all work and hold. */
+static void test_any_budget(void) {
+  float x[GOLDEN_DIM], y[GOLDEN_DIM];
+  static uint8_t out[NAICFC_MAX_BUDGET];
+  const size_t min = naicfc_model_min_budget(&model);
+  const size_t budgets[] = {min, min + 1, 17, 33, 100, 1000, NAICFC_MAX_BUDGET};
+  load_x(0, x);
+  for (size_t i = 0; i < sizeof budgets / sizeof budgets[0]; i++) {
+    size_t written = 0;
+    CHECK_RESULT(naicfc_encode(&model, x, GOLDEN_DIM, budgets[i], out, budgets[i], &written),
+                 NAICFC_OK);
+    CHECK(written >= 1 && written <= budgets[i]);
+    CHECK_RESULT(naicfc_decode(&model, out, written, y, GOLDEN_DIM), NAICFC_OK);
+  }
+}
+
+static void test_encode_errors(void) {
+  float x[GOLDEN_DIM + 1];
+  uint8_t out[128];
+  size_t written;
+  const size_t min = naicfc_model_min_budget(&model);
+  load_x(0, x);
+  x[GOLDEN_DIM] = 0.0f;
+
+#define EXPECT_ENCODE_FAILS(call, want)                       \
+  do {                                                        \
+    memset(out, 0xA5, sizeof out);                            \
+    written = 777;                                            \
+    CHECK_RESULT(call, want);                                 \
+    CHECK(all_bytes(out, sizeof out, 0xA5) && written == 777); \
+  } while (0)
+
+  EXPECT_ENCODE_FAILS(naicfc_encode(NULL, x, GOLDEN_DIM, 64, out, 64, &written), NAICFC_NULL_POINTER);
+  EXPECT_ENCODE_FAILS(naicfc_encode(&model, NULL, GOLDEN_DIM, 64, out, 64, &written),
+                      NAICFC_NULL_POINTER);
+  EXPECT_ENCODE_FAILS(naicfc_encode(&model, x, GOLDEN_DIM, 64, NULL, 64, &written),
+                      NAICFC_NULL_POINTER);
+  CHECK_RESULT(naicfc_encode(&model, x, GOLDEN_DIM, 64, out, 64, NULL), NAICFC_NULL_POINTER);
+  CHECK(all_bytes(out, sizeof out, 0xA5));
+  /* NULL with length 0 is an empty buffer: a wrong length, not a NULL pointer. */
+  EXPECT_ENCODE_FAILS(naicfc_encode(&model, NULL, 0, 64, out, 64, &written), NAICFC_BAD_LENGTH);
+  EXPECT_ENCODE_FAILS(naicfc_encode(&model, x, GOLDEN_DIM - 1, 64, out, 64, &written),
+                      NAICFC_BAD_LENGTH);
+  EXPECT_ENCODE_FAILS(naicfc_encode(&model, x, GOLDEN_DIM + 1, 64, out, 64, &written),
+                      NAICFC_BAD_LENGTH);
+  EXPECT_ENCODE_FAILS(naicfc_encode(&model, x, SIZE_MAX, 64, out, 64, &written), NAICFC_BAD_LENGTH);
+  EXPECT_ENCODE_FAILS(naicfc_encode(&model, x, GOLDEN_DIM, min - 1, out, 64, &written),
+                      NAICFC_BUDGET_TOO_SMALL);
+  EXPECT_ENCODE_FAILS(naicfc_encode(&model, x, GOLDEN_DIM, 0, NULL, 0, &written),
+                      NAICFC_BUDGET_TOO_SMALL);
+  EXPECT_ENCODE_FAILS(naicfc_encode(&model, x, GOLDEN_DIM, NAICFC_MAX_BUDGET + 1, out, sizeof out,
+                                    &written),
+                      NAICFC_BUDGET_TOO_LARGE);
+  EXPECT_ENCODE_FAILS(naicfc_encode(&model, x, GOLDEN_DIM, 64, out, 63, &written),
+                      NAICFC_OUTPUT_TOO_SMALL);
+  EXPECT_ENCODE_FAILS(naicfc_encode(&model, (const float *)((const char *)x + 1), GOLDEN_DIM, 64,
+                                    out, 64, &written),
+                      NAICFC_MISALIGNED_POINTER);
+  EXPECT_ENCODE_FAILS(naicfc_encode(&model, x, GOLDEN_DIM, 64, out, 64,
+                                    (size_t *)((char *)&written + 1)),
+                      NAICFC_MISALIGNED_POINTER);
+
+  const float bad[] = {NAN, INFINITY, -INFINITY};
+  const size_t where[] = {0, GOLDEN_DIM / 2, GOLDEN_DIM - 1};
+  for (size_t i = 0; i < 3; i++) {
+    for (size_t j = 0; j < 3; j++) {
+      load_x(0, x);
+      x[where[j]] = bad[i];
+      EXPECT_ENCODE_FAILS(naicfc_encode(&model, x, GOLDEN_DIM, 64, out, 64, &written),
+                          NAICFC_NON_FINITE);
+    }
+  }
+  load_x(0, x);
+
+  /* Output overlapping the input vector, or the length it would report. */
+  float *xs = malloc(GOLDEN_DIM * sizeof(float) + 64);
+  memcpy(xs, golden_x[0], GOLDEN_DIM * sizeof(float));
+  CHECK_RESULT(naicfc_encode(&model, xs, GOLDEN_DIM, 64, (uint8_t *)xs + 16, 64, &written),
+               NAICFC_OVERLAPPING_BUFFERS);
+  CHECK(memcmp(xs, golden_x[0], GOLDEN_DIM * sizeof(float)) == 0);
+  free(xs);
+  size_t *len_inside = (size_t *)(void *)(out + 16);
+  memset(out, 0xA5, sizeof out);
+  CHECK_RESULT(naicfc_encode(&model, x, GOLDEN_DIM, 64, out, 64, len_inside),
+               NAICFC_OVERLAPPING_BUFFERS);
+  CHECK(all_bytes(out, sizeof out, 0xA5));
+#undef EXPECT_ENCODE_FAILS
+}
+
+/* Under valgrind every decode is ~50x slower, so the driver asks for a smaller corruption
+ * sweep there; ASan runs the full one. */
+static int quick;
+
+static void test_decode_errors(void) {
+  float y[GOLDEN_DIM];
+  uint8_t code[GOLDEN_MAX_BUDGET + 1];
+  const size_t len = golden_code_len[0][2];
+  memcpy(code, golden_code[0][2], len);
+
+#define EXPECT_DECODE_FAILS(call, want)       \
+  do {                                        \
+    memset(y, 0xA5, sizeof y);                \
+    CHECK_RESULT(call, want);                 \
+    CHECK(all_bytes(y, sizeof y, 0xA5));      \
+  } while (0)
+
+  EXPECT_DECODE_FAILS(naicfc_decode(NULL, code, len, y, GOLDEN_DIM), NAICFC_NULL_POINTER);
+  EXPECT_DECODE_FAILS(naicfc_decode(&model, NULL, len, y, GOLDEN_DIM), NAICFC_NULL_POINTER);
+  EXPECT_DECODE_FAILS(naicfc_decode(&model, code, len, NULL, GOLDEN_DIM), NAICFC_NULL_POINTER);
+  EXPECT_DECODE_FAILS(naicfc_decode(&model, NULL, 0, y, GOLDEN_DIM), NAICFC_CORRUPT_STREAM);
+  EXPECT_DECODE_FAILS(naicfc_decode(&model, code, 0, y, GOLDEN_DIM), NAICFC_CORRUPT_STREAM);
+  EXPECT_DECODE_FAILS(naicfc_decode(&model, code, len, y, GOLDEN_DIM - 1), NAICFC_OUTPUT_TOO_SMALL);
+  EXPECT_DECODE_FAILS(naicfc_decode(&model, code, len, (float *)((char *)y + 2), GOLDEN_DIM - 1),
+                      NAICFC_MISALIGNED_POINTER);
+  EXPECT_DECODE_FAILS(naicfc_decode(&model, code, len, y, SIZE_MAX), NAICFC_BAD_LENGTH);
+  /* Longer than any code: reads nothing past the model's own bytes either. */
+  EXPECT_DECODE_FAILS(naicfc_decode(&model, naicfc_model_data, NAICFC_MAX_BUDGET + 1, y, GOLDEN_DIM),
+                      NAICFC_CORRUPT_STREAM);
+  /* Codes never end in a zero byte, so one with a zero appended is not a code. */
+  code[len] = 0;
+  EXPECT_DECODE_FAILS(naicfc_decode(&model, code, len + 1, y, GOLDEN_DIM), NAICFC_CORRUPT_STREAM);
+
+  /* Output over the code it decodes. */
+  float *buf = malloc(GOLDEN_DIM * sizeof(float));
+  memcpy(buf, golden_code[0][2], len);
+  CHECK_RESULT(naicfc_decode(&model, (const uint8_t *)buf, len, buf, GOLDEN_DIM),
+               NAICFC_OVERLAPPING_BUFFERS);
+  CHECK(memcmp(buf, golden_code[0][2], len) == 0);
+  free(buf);
+
+  /* Corruption: every single-bit flip and every truncation of every golden code either
+   * decodes or is rejected, and a rejection leaves the output alone. A heap copy of exactly
+   * the code's length lets ASan and valgrind catch any read past it. */
+  unsigned rejected = 0, tried = 0;
+  for (size_t v = 0; v < (quick ? 1 : GOLDEN_VECTORS); v++) {
+    for (size_t b = 0; b < (quick ? 2 : GOLDEN_BUDGETS); b++) {
+      const size_t n = golden_code_len[v][b];
+      for (size_t cut = 0; cut <= n; cut++) {
+        for (size_t bit = 0; bit <= (cut == n ? 8 * n : 0); bit++) {
+          uint8_t *c = malloc(cut ? cut : 1);
+          memcpy(c, golden_code[v][b], cut);
+          if (cut == n && bit < 8 * n) c[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+          if (cut == n && bit == 8 * n) { free(c); continue; } /* the intact code */
+          memset(y, 0xA5, sizeof y);
+          naicfc_result r = naicfc_decode(&model, c, cut, y, GOLDEN_DIM);
+          tried++;
+          CHECK(r == NAICFC_OK || r == NAICFC_CORRUPT_STREAM);
+          if (r != NAICFC_OK) {
+            rejected++;
+            CHECK(all_bytes(y, sizeof y, 0xA5));
+          }
+          free(c);
+        }
+      }
+    }
+  }
+  printf("corruption: %u of %u damaged codes rejected, the rest decoded\n", rejected, tried);
+  CHECK(rejected > 0);
+#undef EXPECT_DECODE_FAILS
+}
+
+/* One model, many threads: no global state, so every thread gets the golden bytes. */
+static void *worker(void *arg) {
+  unsigned *bad = arg;
+  float x[GOLDEN_DIM], y[GOLDEN_DIM];
+  uint8_t out[GOLDEN_MAX_BUDGET];
+  for (int round = 0; round < 4; round++) {
+    for (size_t v = 0; v < GOLDEN_VECTORS; v++) {
+      load_x(v, x);
+      for (size_t b = 0; b < GOLDEN_BUDGETS; b++) {
+        size_t written = 0;
+        if (naicfc_encode(&model, x, GOLDEN_DIM, golden_budget[b], out, sizeof out, &written) !=
+                NAICFC_OK ||
+            written != golden_code_len[v][b] || memcmp(out, golden_code[v][b], written) != 0)
+          (*bad)++;
+        if (naicfc_decode(&model, out, written, y, GOLDEN_DIM) != NAICFC_OK ||
+            memcmp(y, golden_decoded[v][b], sizeof y) != 0)
+          (*bad)++;
+      }
+    }
+  }
+  return NULL;
+}
+
+static void test_threads(void) {
+  enum { THREADS = 4 };
+  pthread_t t[THREADS];
+  unsigned bad[THREADS] = {0};
+  for (int i = 0; i < THREADS; i++) CHECK(pthread_create(&t[i], NULL, worker, &bad[i]) == 0);
+  for (int i = 0; i < THREADS; i++) {
+    CHECK(pthread_join(t[i], NULL) == 0);
+    CHECK(bad[i] == 0);
+  }
+}
+
+int main(int argc, char **argv) {
+  quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+  printf("naicfc %s (format %u), model of %u bytes, dimension %u\n", naicfc_version(),
+         (unsigned)naicfc_format_version(), (unsigned)NAICFC_MODEL_DATA_LEN, (unsigned)GOLDEN_DIM);
+  test_versions();
+  test_strerror();
+  test_model();
+  test_model_errors();
+  test_golden(&model);
+  test_any_budget();
+  test_encode_errors();
+  test_decode_errors();
+  test_threads();
+  printf("host_test: %u checks passed, %u failed\n", checks - failures, failures);
+  return failures == 0 ? 0 : 1;
+}

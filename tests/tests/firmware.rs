@@ -1,0 +1,262 @@
+//! The C API on a Cortex-M4F: `libnaicfc.a` built for `thumbv7em-none-eabihf`, linked into the
+//! test firmware of `tests/firmware/` with `arm-none-eabi-gcc` and run on QEMU's mps2-an386.
+//! The firmware must reproduce, bit for bit, the codes and floats the host's `naicfc encode`
+//! and `naicfc decode` made; the image must hold no allocator and no panic formatting. Sizes,
+//! stack depth and instruction counts go to target/naicfc-figures/firmware.txt.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use support::{BUDGETS, build_staticlib, figures_dir, fixture, require, run, workspace_root};
+
+const TARGET: &str = "thumbv7em-none-eabihf";
+const CFLAGS: &[&str] = &[
+    "-mcpu=cortex-m4",
+    "-mthumb",
+    "-mfloat-abi=hard",
+    "-mfpu=fpv4-sp-d16",
+    "-O2",
+    "-g",
+    "-std=c11",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-ffunction-sections",
+    "-fdata-sections",
+];
+
+/// Symbols that must not be in the image: an allocator, or the formatting machinery a panic
+/// message would need (several KiB of flash for text nobody can read on a camera).
+fn forbidden(symbol: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "__rust_alloc",
+        "__rust_dealloc",
+        "__rust_realloc",
+        "__rg_alloc",
+        "malloc",
+        "free",
+        "realloc",
+        "calloc",
+        "_sbrk",
+        "_malloc_r",
+    ];
+    NAMES.contains(&symbol)
+        || symbol.contains("core::fmt")
+        || symbol.contains("panic_fmt")
+        || symbol.contains("panic_bounds_check")
+        || symbol.contains("core::panicking")
+        || symbol.contains("slice_index_fail")
+}
+
+/// The name in a line of `nm -C`: `ADDR TYPE NAME`, or `TYPE NAME` (indented) for an
+/// undefined symbol. Demangled names contain spaces, so the name is the rest of the line.
+fn symbol_name(line: &str) -> Option<&str> {
+    let fields = if line.starts_with(' ') { 2 } else { 3 };
+    line.trim_start().splitn(fields, ' ').nth(fields - 1)
+}
+
+#[test]
+fn symbol_check_reads_demangled_names_whole() {
+    let name = symbol_name("0000505c T <i32 as core::fmt::Display>::fmt").unwrap();
+    assert!(forbidden(name));
+    assert_eq!(symbol_name("         w malloc"), Some("malloc"));
+    assert!(forbidden("malloc") && forbidden("core::panicking::panic_fmt"));
+    assert!(!forbidden("naicfc_encode") && !forbidden("codec_core::decode::decode"));
+}
+
+fn text(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `.text`, `.data` and `.bss` of an object or image (`arm-none-eabi-size`, Berkeley format).
+fn sizes(file: &Path) -> (u64, u64, u64) {
+    let out = run(Command::new("arm-none-eabi-size").arg(file));
+    let line = text(&out).lines().nth(1).unwrap_or_default().to_string();
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .take(3)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    (v[0], v[1], v[2])
+}
+
+/// Bytes the library contributes to the linked image, by kind (`.text`, `.rodata`, `.data`,
+/// `.bss`), from the linker map: every input section kept from `libnaicfc.a` (codec, C API,
+/// and the compiler builtins such as memcpy that the library brings).
+fn library_sections(map: &Path) -> BTreeMap<&'static str, u64> {
+    let text = std::fs::read_to_string(map).unwrap();
+    let kept = text
+        .split_once("Linker script and memory map")
+        .map_or("", |(_, kept)| kept);
+    let mut sums = BTreeMap::new();
+    let mut pending: Option<String> = None;
+    for line in kept.lines() {
+        let tokens: Vec<&str> = line.split_whitespace().collect();
+        let (name, rest) = if line.starts_with(" .") {
+            if tokens.len() == 1 {
+                pending = Some(tokens[0].to_string());
+                continue;
+            }
+            (tokens[0].to_string(), &tokens[1..])
+        } else if let Some(name) = pending.take() {
+            (name, &tokens[..])
+        } else {
+            continue;
+        };
+        pending = None;
+        if rest.len() < 3 || !rest[2].contains("libnaicfc.a(") {
+            continue;
+        }
+        let Ok(size) = u64::from_str_radix(rest[1].trim_start_matches("0x"), 16) else {
+            continue;
+        };
+        let kind = [".text", ".rodata", ".data", ".bss"]
+            .into_iter()
+            .find(|k| name == *k || name.starts_with(&format!("{k}.")));
+        if let Some(kind) = kind {
+            *sums.entry(kind).or_insert(0) += size;
+        }
+    }
+    sums
+}
+
+#[test]
+fn firmware_reproduces_the_host_bit_for_bit_on_a_cortex_m4() {
+    let tools = [
+        "arm-none-eabi-gcc",
+        "arm-none-eabi-nm",
+        "arm-none-eabi-size",
+        "qemu-system-arm",
+        "timeout",
+    ];
+    if !require(&tools, "firmware test") {
+        return;
+    }
+    let fx = fixture(2048, "firmware");
+    let lib = build_staticlib(Some(TARGET));
+    let root = workspace_root();
+    let fw = root.join("tests/firmware");
+    let elf = fx.dir.join("fw.elf");
+
+    run(Command::new("arm-none-eabi-gcc")
+        .args(CFLAGS)
+        .args(["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections"])
+        .arg(format!("-Wl,-Map={}", fx.dir.join("fw.map").display()))
+        .arg("-T")
+        .arg(fw.join("link.ld"))
+        .arg("-I")
+        .arg(root.join("include"))
+        .arg("-I")
+        .arg(&fx.headers)
+        .args(["startup.c", "semihost.c", "main.c"].map(|f| fw.join(f)))
+        .arg(&lib)
+        .arg("-o")
+        .arg(&elf));
+
+    let symbols = text(&run(Command::new("arm-none-eabi-nm").arg("-C").arg(&elf)));
+    let bad: Vec<&str> = symbols
+        .lines()
+        .filter_map(symbol_name)
+        .filter(|s| forbidden(s))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "the firmware image links an allocator or panic formatting:\n{}",
+        bad.join("\n")
+    );
+    assert!(
+        symbols.contains(" naicfc_encode") && symbols.contains(" naicfc_decode"),
+        "the symbol check looked at an image without the library"
+    );
+
+    // -icount shift=0: virtual time advances 1 ns per instruction, which the firmware reads
+    // through SysTick to count instructions. The timeout catches a hang (a fault handler that
+    // does not exit, a wrong exit call).
+    let out = Command::new("timeout")
+        .args(["300", "qemu-system-arm", "-M", "mps2-an386", "-nographic"])
+        .args(["-icount", "shift=0"])
+        .args(["-semihosting-config", "enable=on,target=native"])
+        .arg("-kernel")
+        .arg(&elf)
+        .output()
+        .expect("run qemu-system-arm");
+    // QEMU prints the semihosting console on its stderr.
+    let console = String::from_utf8_lossy(&out.stderr).into_owned();
+    println!("{console}");
+    assert!(
+        out.status.success(),
+        "firmware failed ({}; 99 is a fault, 124 the timeout):\n{console}",
+        out.status,
+    );
+    assert!(
+        console.contains(" 0 failed"),
+        "firmware output without its summary line:\n{console}"
+    );
+
+    // Figures.
+    let value = |key: &str| -> u64 {
+        console
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("firmware did not report {key}"))
+    };
+    let mut per_budget: BTreeMap<u64, (Vec<u64>, Vec<u64>)> = BTreeMap::new();
+    for line in console.lines().filter(|l| l.starts_with("measure ")) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let get = |k: &str| -> u64 {
+            let i = f.iter().position(|x| *x == k).unwrap();
+            f[i + 1].parse().unwrap()
+        };
+        let e = per_budget.entry(get("budget")).or_default();
+        e.0.push(get("encode_insns"));
+        e.1.push(get("decode_insns"));
+    }
+    assert_eq!(per_budget.len(), BUDGETS.len());
+    let calibration = value("calibration_insns_per_1024_ticks");
+    assert!(calibration > 0, "the SysTick counter did not run");
+
+    let (text_all, data_all, bss_all) = sizes(&elf);
+    let lib_sections = library_sections(&fx.dir.join("fw.map"));
+    let lib_text = lib_sections.get(".text").copied().unwrap_or(0);
+    assert!(lib_text > 1000, "no library code found in the linker map");
+    let mean = |v: &[u64]| v.iter().sum::<u64>() / v.len() as u64;
+    let mut report = String::new();
+    report.push_str(&format!(
+        "Cortex-M4F (thumbv7em-none-eabihf, release, QEMU mps2-an386), dimension {}, model {} bytes\n",
+        fx.dim, fx.model_bytes
+    ));
+    report.push_str(&format!(
+        "linked test firmware (arm-none-eabi-size): text {text_all} (model and golden data \
+         included), data {data_all}, bss {bss_all}\n"
+    ));
+    report.push_str(&format!(
+        "library in the image (linker map): .text {lib_text}, .rodata {}, .data {}, .bss {} bytes\n",
+        lib_sections.get(".rodata").copied().unwrap_or(0),
+        lib_sections.get(".data").copied().unwrap_or(0),
+        lib_sections.get(".bss").copied().unwrap_or(0),
+    ));
+    report.push_str(&format!(
+        "stack, worst case over all vectors and budgets: encode {} bytes, decode {} bytes\n",
+        value("encode_stack_max"),
+        value("decode_stack_max")
+    ));
+    report.push_str(&format!(
+        "naicfc_model_init: {} instructions\n",
+        value("model_init_insns")
+    ));
+    report.push_str(
+        "Thumb-2 instructions per call (QEMU -icount via SysTick, mean of the test vectors)\n",
+    );
+    report.push_str("budget  encode  decode\n");
+    for (budget, (enc, dec)) in &per_budget {
+        report.push_str(&format!(
+            "{budget:>6}  {:>6}  {:>6}\n",
+            mean(enc),
+            mean(dec)
+        ));
+    }
+    println!("{report}");
+    std::fs::write(figures_dir().join("firmware.txt"), report).unwrap();
+}
