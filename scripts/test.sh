@@ -58,6 +58,17 @@ step "codec-core and the C library build for a Cortex-M4F (no_std, no alloc)"
 cargo build -p codec-core --release --target thumbv7em-none-eabihf
 cargo build -p codec-ffi --release --target thumbv7em-none-eabihf
 
+step "Miri: codec-core unit tests (undefined behaviour, overflow, out-of-bounds)"
+if rustup +nightly component add miri rust-src >/dev/null 2>&1; then
+    cargo +nightly miri test -p codec-core --lib
+else
+    echo "skipped: the nightly toolchain or its miri component cannot be installed here"
+fi
+
+step "fuzzing: every target for ${FUZZ_SECONDS:-30}s from the seed corpus"
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} ./scripts/fuzz.sh
+
 step "figures measured by the tests"
 cat "${CARGO_TARGET_DIR:-target}"/naicfc-figures/*.txt
 
