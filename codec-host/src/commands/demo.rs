@@ -51,6 +51,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         model: None,
         budget: None,
         coded: crate::coded_search::CodedSide::Query,
+        batch_rows: 65_536,
     })?;
 
     let model_path = args.dir.join("model.nfcm");

@@ -4,10 +4,10 @@ use crate::codec::ModelFile;
 use crate::coded_search::{CodedSide, coded_search};
 use crate::exit::Outcome;
 use crate::io::lists::read_list;
-use crate::io::{FeatureSet, ReadOptions, read_features};
+use crate::io::{FeatureSet, InputError, ReadOptions, read_features, read_in_batches};
 use crate::listed::restrict_to_list;
 use crate::metrics::results::results_json;
-use crate::search::{Metric, SearchOptions, search_with};
+use crate::search::{Metric, Ranking, SearchOptions, StreamingSearch};
 use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -53,6 +53,9 @@ pub struct Args {
     /// Which side is coded in the coefficient-domain search
     #[arg(long, value_enum, default_value_t = CodedSide::Query)]
     pub coded: CodedSide,
+    /// Gallery vectors read and scored at a time by the exact search (bounds memory)
+    #[arg(long, default_value_t = 65_536)]
+    pub batch_rows: usize,
 }
 
 /// One side of the search, ready to go.
@@ -75,37 +78,23 @@ pub fn run(args: &Args) -> Result<Outcome> {
         strict: args.strict,
     };
     let query = load_side("query", &args.query, args.query_list.as_deref(), &read)?;
-    let gallery = load_side(
-        "gallery",
-        &args.gallery,
-        args.gallery_list.as_deref(),
-        &read,
-    )?;
     if query.set.is_empty() {
         bail!("{}: no usable query features", args.query.display());
     }
-    if gallery.set.len() < args.top {
-        bail!(
-            "{}: {} usable gallery items, fewer than --top {}",
-            args.gallery.display(),
-            gallery.set.len(),
-            args.top
-        );
-    }
-    if query.set.dim != gallery.set.dim {
-        bail!(
-            "query features have {} dimensions but gallery features have {}",
-            query.set.dim,
-            gallery.set.dim
-        );
-    }
 
     let searching = Instant::now();
-    let (ranking, how) = match (&args.model, args.budget) {
+    let (ranking, gallery, how) = match (&args.model, args.budget) {
         (Some(model), Some(budget)) => {
             if args.metric != Metric::Cosine {
                 bail!("the coefficient-domain search ranks by cosine; drop --metric");
             }
+            let gallery = load_side(
+                "gallery",
+                &args.gallery,
+                args.gallery_list.as_deref(),
+                &read,
+            )?;
+            check_gallery(args, &query, gallery.set.dim, gallery.set.len())?;
             let model = ModelFile::read(model)?;
             let (ranking, stats) = coded_search(
                 &model,
@@ -123,23 +112,21 @@ pub fn run(args: &Args) -> Result<Outcome> {
                 stats.gallery_seconds,
                 stats.search_seconds
             );
-            (ranking, how)
+            let gallery = Gallery {
+                names: gallery.names,
+                rejected: gallery.rejected,
+            };
+            (ranking, gallery, how)
         }
         _ => {
-            let bar = crate::progress::bar(gallery.set.len() as u64, "reid");
-            let opts = SearchOptions {
-                progress: Some(bar.clone()),
-                ..SearchOptions::default()
-            };
-            let ranking = search_with(&query.set, &gallery.set, args.top, args.metric, &opts)?;
-            bar.finish_and_clear();
+            let (ranking, gallery) = stream_gallery(args, &query, &read)?;
             let how = format!(
                 "{}-d ({} used), {}",
                 query.set.dim,
                 ranking.dims_used(),
                 args.metric.name()
             );
-            (ranking, how)
+            (ranking, gallery, how)
         }
     };
     let search_secs = searching.elapsed().as_secs_f64();
@@ -151,7 +138,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         "naicfc reid: {} queries x {} gallery, {how}, top {} -> {} in {:.2} s \
          (search {:.2} s), {:.0} queries/s",
         query.set.len(),
-        gallery.set.len(),
+        gallery.names.len(),
         args.top,
         args.out.display(),
         secs,
@@ -164,6 +151,107 @@ pub fn run(args: &Args) -> Result<Outcome> {
         return Ok(Outcome::Partial);
     }
     Ok(Outcome::Success)
+}
+
+/// The gallery as the result file needs it: row names, and how many inputs were rejected.
+struct Gallery {
+    names: Vec<String>,
+    rejected: usize,
+}
+
+fn check_gallery(args: &Args, query: &Side, dim: usize, rows: usize) -> Result<()> {
+    if rows < args.top {
+        bail!(
+            "{}: {rows} usable gallery items, fewer than --top {}",
+            args.gallery.display(),
+            args.top
+        );
+    }
+    if query.set.dim != dim {
+        bail!(
+            "query features have {} dimensions but gallery features have {dim}",
+            query.set.dim
+        );
+    }
+    Ok(())
+}
+
+/// Exact search with the gallery read and scored `--batch-rows` vectors at a time, so memory
+/// holds the queries and one batch whatever the gallery size.
+fn stream_gallery(args: &Args, query: &Side, read: &ReadOptions) -> Result<(Ranking, Gallery)> {
+    let list = match &args.gallery_list {
+        Some(p) => Some((p.as_path(), read_list(p)?)),
+        None => None,
+    };
+    let bar = crate::progress::bar(0, "reid");
+    let opts = SearchOptions {
+        progress: Some(bar.clone()),
+        ..SearchOptions::default()
+    };
+    let mut search = StreamingSearch::new(&query.set, args.top, args.metric, &opts)?;
+    let mut names = Vec::new();
+    let mut failed: Vec<InputError> = Vec::new();
+    let mut present = vec![false; list.as_ref().map_or(0, |(_, e)| e.len())];
+    let mut unlisted = 0;
+    read_in_batches(&args.gallery, read, args.batch_rows, |loaded| {
+        if let (true, Some(first)) = (read.strict, loaded.failures.first()) {
+            bail!("{first}");
+        }
+        for f in &loaded.failures {
+            eprintln!("{f}");
+        }
+        bar.inc_length(loaded.set.len() as u64);
+        let part = match &list {
+            None => {
+                names.extend(loaded.set.names.iter().map(|s| format!("{s}.dat")));
+                loaded.set
+            }
+            Some((path, entries)) => {
+                let listed =
+                    restrict_to_list(loaded.set, entries, path, &args.gallery, &loaded.failures)?;
+                for &e in &listed.entries {
+                    present[e] = true;
+                    names.push(entries[e].name.clone());
+                }
+                unlisted += listed.unlisted;
+                listed.set
+            }
+        };
+        failed.extend(loaded.failures);
+        search.add(&part)
+    })?;
+    bar.finish_and_clear();
+    let mut rejected = failed.len();
+    if let Some((path, entries)) = &list {
+        // Entries whose file was itself rejected were reported already.
+        let failed_stems: std::collections::HashSet<String> = failed
+            .iter()
+            .filter_map(|f| f.path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .collect();
+        for (e, _) in entries
+            .iter()
+            .zip(&present)
+            .filter(|(e, p)| !**p && !failed_stems.contains(&e.stem))
+        {
+            let m = InputError {
+                path: path.to_path_buf(),
+                problem: format!("`{}` has no features in {}", e.name, args.gallery.display()),
+            };
+            if read.strict {
+                bail!("{m}");
+            }
+            eprintln!("{m}");
+            rejected += 1;
+        }
+        if unlisted > 0 {
+            eprintln!(
+                "naicfc reid: note: {unlisted} gallery feature files are not in {} and were left out",
+                path.display()
+            );
+        }
+    }
+    check_gallery(args, query, query.set.dim, names.len())?;
+    Ok((search.finish(), Gallery { names, rejected }))
 }
 
 /// Read one side's features, report its bad inputs, and apply its list if there is one.

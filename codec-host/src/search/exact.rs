@@ -64,6 +64,150 @@ struct Queries {
     width: usize,
 }
 
+/// An exhaustive search fed with the gallery piece by piece: the gallery never has to be in
+/// memory at once, and the result is the same as one pass over all of it.
+pub struct Searcher {
+    queries: Queries,
+    tops: Vec<TopK>,
+    /// Dimensions taking part in the products.
+    dims: Vec<usize>,
+    metric: Metric,
+    gallery_block: usize,
+    query_block: usize,
+    /// Row number of the next gallery row fed.
+    next: u64,
+    buffers: Buffers,
+}
+
+impl Searcher {
+    /// A search for the best `k` gallery rows of every query. Only dimensions where some query
+    /// is non-zero (and, when `gallery_mask` is given, some gallery row too) take part: the
+    /// others add exact zeros to every product.
+    pub(super) fn new(
+        query: &FeatureSet,
+        k: usize,
+        metric: Metric,
+        opts: &SearchOptions,
+        gallery_mask: Option<&[bool]>,
+    ) -> Self {
+        let qmask = active_dims(query);
+        let qdims = dims_of(&qmask);
+        let dims = match gallery_mask {
+            Some(g) => shared_dims(&qmask, g),
+            None => qdims.clone(),
+        };
+        let width = dims.len().max(MIN_DEPTH);
+        let nq = query.len();
+        let mut queries = Queries {
+            mat: vec![0.0; (nq + MIN_ROWS) * width],
+            norms: vec![0.0; nq],
+            width,
+        };
+        let layout = Layout {
+            own: &qdims,
+            shared: &dims,
+            width,
+            metric,
+        };
+        gather_rows(
+            query,
+            0,
+            &layout,
+            &mut queries.mat[..nq * width],
+            &mut queries.norms,
+        );
+        Searcher {
+            queries,
+            tops: (0..nq).map(|_| TopK::new(k)).collect(),
+            dims,
+            metric,
+            gallery_block: opts.gallery_block.max(1),
+            query_block: opts.query_block,
+            next: 0,
+            buffers: Buffers::new(),
+        }
+    }
+
+    /// Rows fed so far.
+    pub(super) fn rows_seen(&self) -> u64 {
+        self.next
+    }
+
+    /// Score the next gallery rows (numbered after those already fed).
+    pub(super) fn add(&mut self, gallery: &FeatureSet, progress: Option<&indicatif::ProgressBar>) {
+        let width = self.queries.width;
+        let gdims = dims_of(&active_dims(gallery));
+        let layout = Layout {
+            own: &gdims,
+            shared: &self.dims,
+            width,
+            metric: self.metric,
+        };
+        let capacity = self.gallery_block.min(gallery.len()).max(MIN_ROWS);
+        let mut gmat = vec![0.0; capacity * width];
+        let mut gnorms = vec![0.0; capacity];
+        if !self.tops.is_empty() && self.tops.first().is_some_and(|t| t.capacity() > 0) {
+            for first in (0..gallery.len()).step_by(self.gallery_block) {
+                let rows = self.gallery_block.min(gallery.len() - first);
+                let padded = rows.max(MIN_ROWS);
+                gather_rows(
+                    gallery,
+                    first,
+                    &layout,
+                    &mut gmat[..rows * width],
+                    &mut gnorms[..rows],
+                );
+                let block = Block {
+                    mat: &gmat[..padded * width],
+                    norms: &gnorms[..rows],
+                    // The caller checked that gallery row numbers fit in u32.
+                    first: (self.next + first as u64) as u32,
+                    rows,
+                    padded,
+                };
+                scan(
+                    &block,
+                    &self.queries,
+                    &mut self.tops,
+                    self.metric,
+                    self.query_block,
+                    &self.buffers,
+                );
+                if let Some(p) = progress {
+                    p.inc(rows as u64);
+                }
+            }
+        }
+        self.next += gallery.len() as u64;
+    }
+
+    /// The ranking of every query, best first.
+    pub(super) fn finish(self) -> Ranking {
+        let nq = self.tops.len();
+        let k = self.tops.first().map_or(0, TopK::capacity);
+        let mut rows = Vec::with_capacity(nq * k);
+        let mut scores = Vec::with_capacity(nq * k);
+        for t in self.tops {
+            for (key, row) in t.into_sorted() {
+                rows.push(row);
+                scores.push(match self.metric {
+                    Metric::Cosine | Metric::InnerProduct => key,
+                    // `0.0 - key` rather than `-key`: a zero distance is 0, not −0.
+                    Metric::Euclidean => 0.0 - key,
+                });
+            }
+        }
+        Ranking {
+            queries: nq,
+            k: k.min(self.next as usize),
+            rows,
+            scores,
+            dims_used: self.dims.len(),
+        }
+    }
+}
+
+/// One pass over an in-memory gallery.
 pub(super) fn run(
     query: &FeatureSet,
     gallery: &FeatureSet,
@@ -71,92 +215,10 @@ pub(super) fn run(
     metric: Metric,
     opts: &SearchOptions,
 ) -> Ranking {
-    let (qmask, gmask) = (active_dims(query), active_dims(gallery));
-    let (qdims, gdims, dims) = (
-        dims_of(&qmask),
-        dims_of(&gmask),
-        shared_dims(&qmask, &gmask),
-    );
-    let width = dims.len().max(MIN_DEPTH);
-    let layout = |own| Layout {
-        own,
-        shared: &dims,
-        width,
-        metric,
-    };
-    let nq = query.len();
-    let mut queries = Queries {
-        mat: vec![0.0; (nq + MIN_ROWS) * width],
-        norms: vec![0.0; nq],
-        width,
-    };
-    gather_rows(
-        query,
-        0,
-        &layout(&qdims),
-        &mut queries.mat[..nq * width],
-        &mut queries.norms,
-    );
-    let glayout = layout(&gdims);
-
-    let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
-    let gallery_block = opts.gallery_block.max(1);
-    let capacity = gallery_block.min(gallery.len()).max(MIN_ROWS);
-    let mut gmat = vec![0.0; capacity * width];
-    let mut gnorms = vec![0.0; capacity];
-    let buffers = Buffers::new();
-    if nq > 0 && k > 0 {
-        for first in (0..gallery.len()).step_by(gallery_block) {
-            let rows = gallery_block.min(gallery.len() - first);
-            let padded = rows.max(MIN_ROWS);
-            gather_rows(
-                gallery,
-                first,
-                &glayout,
-                &mut gmat[..rows * width],
-                &mut gnorms[..rows],
-            );
-            let block = Block {
-                mat: &gmat[..padded * width],
-                norms: &gnorms[..rows],
-                // `search_with` checked that gallery rows fit in u32.
-                first: first as u32,
-                rows,
-                padded,
-            };
-            scan(
-                &block,
-                &queries,
-                &mut tops,
-                metric,
-                opts.query_block,
-                &buffers,
-            );
-            if let Some(p) = &opts.progress {
-                p.inc(rows as u64);
-            }
-        }
-    }
-
-    let mut rows = Vec::with_capacity(nq * k);
-    let mut scores = Vec::with_capacity(nq * k);
-    for t in tops {
-        for (key, row) in t.into_sorted() {
-            rows.push(row);
-            scores.push(match metric {
-                Metric::Cosine | Metric::InnerProduct => key,
-                // `0.0 - key` rather than `-key`: a zero distance is 0, not −0.
-                Metric::Euclidean => 0.0 - key,
-            });
-        }
-    }
-    Ranking {
-        queries: nq,
-        k,
-        rows,
-        scores,
-        dims_used: dims.len(),
-    }
+    let gmask = active_dims(gallery);
+    let mut s = Searcher::new(query, k, metric, opts, Some(&gmask));
+    s.add(gallery, opts.progress.as_ref());
+    s.finish()
 }
 
 /// Score one gallery block against all queries: the cores work on separate query blocks, each

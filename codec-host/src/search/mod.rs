@@ -162,5 +162,62 @@ pub fn search_with(
     Ok(searched)
 }
 
+/// Exact search over a gallery that arrives in parts (read from disk block by block), so that
+/// memory stays bounded whatever the gallery size. Feeding all parts gives the same ranking as
+/// [`search_with`] over their concatenation (row numbers continue across parts).
+pub struct StreamingSearch {
+    inner: exact::Searcher,
+    dim: usize,
+    progress: Option<ProgressBar>,
+}
+
+impl StreamingSearch {
+    /// Start a search for the best `k` gallery rows of every query.
+    pub fn new(query: &FeatureSet, k: usize, metric: Metric, opts: &SearchOptions) -> Result<Self> {
+        if query.data.len() != query.len() * query.dim {
+            bail!(
+                "query features: {} values for {} rows of {} dimensions",
+                query.data.len(),
+                query.len(),
+                query.dim
+            );
+        }
+        Ok(StreamingSearch {
+            inner: exact::Searcher::new(query, k, metric, opts, None),
+            dim: query.dim,
+            progress: opts.progress.clone(),
+        })
+    }
+
+    /// Score the next part of the gallery.
+    pub fn add(&mut self, part: &FeatureSet) -> Result<()> {
+        if !part.is_empty() && part.dim != self.dim {
+            bail!(
+                "query features have {} dimensions but gallery features have {}",
+                self.dim,
+                part.dim
+            );
+        }
+        if part.data.len() != part.len() * part.dim {
+            bail!(
+                "gallery features: {} values for {} rows of {} dimensions",
+                part.data.len(),
+                part.len(),
+                part.dim
+            );
+        }
+        if self.inner.rows_seen() + part.len() as u64 > u64::from(u32::MAX) {
+            bail!("the gallery has more than {} rows", u32::MAX);
+        }
+        self.inner.add(part, self.progress.as_ref());
+        Ok(())
+    }
+
+    /// The ranking of every query (at most as many results as gallery rows fed).
+    pub fn finish(self) -> Ranking {
+        self.inner.finish()
+    }
+}
+
 #[cfg(test)]
 mod tests;

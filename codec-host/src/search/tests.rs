@@ -258,3 +258,25 @@ fn empty_sides() {
     let r = search(&random(4, 3, 1), &empty, 2, Metric::Euclidean).unwrap();
     assert_eq!((r.k(), r.len()), (0, 4));
 }
+
+#[test]
+fn streaming_in_parts_equals_one_pass() {
+    let query = random(23, 16, 5);
+    let gallery = random(250, 16, 6);
+    for metric in [Metric::Cosine, Metric::Euclidean, Metric::InnerProduct] {
+        let whole = search_with(&query, &gallery, 20, metric, &opts(64, 8)).unwrap();
+        let mut s = StreamingSearch::new(&query, 20, metric, &opts(64, 8)).unwrap();
+        for (a, b) in [(0, 7), (7, 130), (130, 250)] {
+            let part = FeatureSet {
+                names: gallery.names[a..b].to_vec(),
+                dim: gallery.dim,
+                data: gallery.data[a * gallery.dim..b * gallery.dim].to_vec(),
+            };
+            s.add(&part).unwrap();
+        }
+        let streamed = s.finish();
+        for q in 0..query.len() {
+            assert_eq!(streamed.rows(q), whole.rows(q), "{metric:?} query {q}");
+        }
+    }
+}

@@ -56,6 +56,11 @@ impl TopK {
         }
     }
 
+    /// Most entries kept.
+    pub(crate) fn capacity(&self) -> usize {
+        self.k
+    }
+
     /// Once `k` entries are kept, the key a candidate must exceed to enter.
     #[inline]
     pub(crate) fn threshold(&self) -> Option<f32> {

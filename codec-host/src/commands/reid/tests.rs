@@ -67,6 +67,7 @@ impl Fixture {
             model: None,
             budget: None,
             coded: crate::coded_search::CodedSide::Query,
+            batch_rows: 65_536,
         }
     }
 
