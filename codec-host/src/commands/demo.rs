@@ -61,7 +61,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         labels: None,
         out: model_path.clone(),
         budgets: vec![16, 32, 64, 128, 256],
-        max_coeffs: 512,
+        max_coeffs: 1024,
         reid_weight: 0.0,
         centroid_weight: 0.5,
         max_rows: 100_000,

@@ -31,8 +31,9 @@ pub struct Args {
     /// Budgets (bytes) to tune the model for; it works at any budget
     #[arg(long, value_delimiter = ',', default_value = "16,32,64,128,256")]
     pub budgets: Vec<usize>,
-    /// Most transform coefficients to keep (at most 1024)
-    #[arg(long, default_value_t = 512)]
+    /// Most transform coefficients to keep (at most 1024; fewer make a smaller model, e.g. for
+    /// firmware: the model holds coefficients x active dims 16-bit values)
+    #[arg(long, default_value_t = 1024)]
     pub max_coeffs: usize,
     /// With labels: how strongly to favour identity-discriminative coefficients (0 = pure MSE)
     #[arg(long, default_value_t = 0.0)]

@@ -40,7 +40,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             budgets: vec![16, 32, 64, 128, 256],
-            max_coeffs: 512,
+            max_coeffs: 1024,
             reid_weight: 0.0,
             max_rows: 100_000,
             prior_rows: 2000,
@@ -87,12 +87,17 @@ pub struct Trained {
 /// How far beyond the training range (as a fraction of it) reconstructions may go.
 const CLAMP_MARGIN: f64 = 0.25;
 
-/// Input shift that maps the largest training magnitude to about 2^15 fixed-point units.
+/// The largest training magnitude becomes about 2^INPUT_BITS fixed-point units: a resolution of
+/// 2^-20 of the range (finer than any budget below kilobytes can use), with 16x headroom below
+/// the input limit of 2^24 for test vectors beyond the training range.
+const INPUT_BITS: i32 = 20;
+
+/// Input shift that maps the largest training magnitude to about 2^INPUT_BITS units.
 fn input_shift(max_abs: f64) -> i32 {
     if max_abs <= 0.0 || !max_abs.is_finite() {
-        return 15;
+        return INPUT_BITS;
     }
-    (15 - max_abs.log2().ceil() as i32).clamp(-40, 40)
+    (INPUT_BITS - max_abs.log2().ceil() as i32).clamp(-40, 40)
 }
 
 fn to_fixed(v: f64, shift: i32) -> i32 {

@@ -9,8 +9,8 @@
 /// Steps per octave: adjacent steps differ by 4.4%, so rate control leaves little of a budget
 /// unused (the finer grid costs under a bit of step prior per code).
 pub const STEPS_PER_OCTAVE: f64 = 16.0;
-/// Finest step in fixed-point units: fine enough for any budget up to a few hundred bytes
-/// (inputs are scaled so that the largest training value is about 2^15 units).
+/// Finest step in fixed-point units: 2^-16 of the largest training value (scaled to about 2^20
+/// units), finer than budgets up to kilobytes need even for 128-d features.
 pub const FINEST_STEP: f64 = 16.0;
 
 /// Step sizes and their Q8 log2, from finest to a step above `2^30 * 4096 / min_weight`.
