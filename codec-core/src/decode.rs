@@ -52,16 +52,12 @@ pub fn decode_coefficients(
     }
     let mut dec = Decoder::new(code);
     let step = decode_step(&mut dec, model);
-    let alphabet = model.alphabet();
-    for (k, y) in coeffs.iter_mut().enumerate().take(model.coeffs()) {
-        let class = model.class(model.class_of(k, step));
-        let s = model.step(k, step);
-        let (m, negative) = decode_value(&mut dec, &class, alphabet)?;
-        if m > max_magnitude(s) {
-            return Err(Error::StreamCorrupt("coefficient beyond the model's range"));
+    let spread = |k| model.coef_spread_log(k);
+    decode_values(&mut dec, model, step, spread, |k, _, y| {
+        if let Some(slot) = coeffs.get_mut(k) {
+            *slot = y;
         }
-        *y = reconstruct(m, negative, s, &class);
-    }
+    })?;
     if !dec.consistent() {
         return Err(Error::StreamCorrupt(
             "code does not end inside its last interval",
@@ -69,6 +65,28 @@ pub fn decode_coefficients(
     }
     if !dec.used_all_input() {
         return Err(Error::StreamCorrupt("trailing bytes after the code"));
+    }
+    Ok(())
+}
+
+/// Decode one value per coefficient at step index `step`, each in the class its spread log
+/// picks, and hand `(coefficient, magnitude, reconstruction)` to `put`.
+pub(crate) fn decode_values(
+    dec: &mut Decoder<'_>,
+    model: &Model<'_>,
+    step: usize,
+    spread: impl Fn(usize) -> i32,
+    mut put: impl FnMut(usize, u64, i32),
+) -> Result<(), Error> {
+    let alphabet = model.alphabet();
+    for k in 0..model.coeffs() {
+        let class = model.class(model.class_for(spread(k), step));
+        let s = model.step(k, step);
+        let (m, negative) = decode_value(dec, &class, alphabet)?;
+        if m > max_magnitude(s) {
+            return Err(Error::StreamCorrupt("coefficient beyond the model's range"));
+        }
+        put(k, m, reconstruct(m, negative, s, &class));
     }
     Ok(())
 }

@@ -70,12 +70,31 @@ pub fn encode_coefficients(
     coeffs: &[i32],
     out: &mut [u8],
 ) -> Result<Coded, Error> {
+    let values = || {
+        coeffs
+            .iter()
+            .enumerate()
+            .map(|(k, &y)| (y, model.coef_spread_log(k)))
+    };
+    search_step(model, out, |step, out| {
+        code_values(model, values(), step, out)
+    })
+}
+
+/// The finest step index whose code fits `out`, found by binary search over `trial` (which
+/// codes at a step into the buffer and says how long the code is, if it fits). The coarsest
+/// step must fit, else the budget is below the model's minimum. On return `out` holds the
+/// winning code.
+pub(crate) fn search_step(
+    model: &Model<'_>,
+    out: &mut [u8],
+    mut trial: impl FnMut(usize, &mut [u8]) -> Option<usize>,
+) -> Result<Coded, Error> {
     let coarsest = model.steps() - 1;
     let too_small = Error::BudgetTooSmall {
         budget: out.len(),
         minimum: model.min_budget(),
     };
-    let trial = |step: usize, out: &mut [u8]| code_at(model, coeffs.iter().copied(), step, out);
     let mut best = trial(coarsest, out).ok_or(too_small)?;
     let mut best_step = coarsest;
     let mut last_trial = coarsest;
@@ -109,11 +128,25 @@ pub fn code_at(
     step: usize,
     out: &mut [u8],
 ) -> Option<usize> {
+    let values = coeffs
+        .enumerate()
+        .map(|(k, y)| (y, model.coef_spread_log(k)));
+    code_values(model, values, step, out)
+}
+
+/// Code `(value, spread log)` pairs, one per coefficient in order, at step index `step`: the
+/// spread picks each value's probability class. `None` when the code does not fit.
+pub(crate) fn code_values(
+    model: &Model<'_>,
+    values: impl Iterator<Item = (i32, i32)>,
+    step: usize,
+    out: &mut [u8],
+) -> Option<usize> {
     let mut enc = Encoder::new(out);
     encode_step(&mut enc, model, step);
     let alphabet = model.alphabet();
-    for (k, y) in coeffs.enumerate() {
-        let class = model.class(model.class_of(k, step));
+    for (k, (y, spread)) in values.enumerate() {
+        let class = model.class(model.class_for(spread, step));
         let m = quantise(y, model.step(k, step), class.rounding);
         encode_value(&mut enc, &class, alphabet, m, y < 0);
         if enc.overflowed() {

@@ -25,6 +25,7 @@ pub mod fixed;
 pub mod model;
 pub mod quant;
 pub mod range_coder;
+pub mod scalable;
 pub mod symbols;
 pub mod transform;
 

@@ -465,7 +465,22 @@ impl<'a> Model<'a> {
     /// Probability class of coefficient `k` at step index `j`: how large the coefficient's
     /// spread is relative to its step, on a log scale.
     pub fn class_of(&self, k: usize, j: usize) -> usize {
-        let d = i32::from(i16_at(self.coef_class_log, k)) - i32_at(self.step_log, j);
+        self.class_for(self.coef_spread_log(k), j)
+    }
+    /// `256 * log2(spread / weight)` of coefficient `k`, as trained.
+    pub fn coef_spread_log(&self, k: usize) -> i32 {
+        i32::from(i16_at(self.coef_class_log, k))
+    }
+    /// `256 * log2(step)` of step index `j`.
+    pub fn step_log(&self, j: usize) -> i32 {
+        i32_at(self.step_log, j)
+    }
+    /// Probability class of a value whose spread (over its weight) is `2^(spread_log / 256)`,
+    /// at step index `j`. Both logs are at most 2^24 in magnitude (validated, or clamped here),
+    /// so the arithmetic stays far inside `i32`.
+    pub fn class_for(&self, spread_log: i32, j: usize) -> usize {
+        let spread_log = spread_log.clamp(-(1 << 24), 1 << 24);
+        let d = spread_log - i32_at(self.step_log, j);
         let c = self.class_offset + ((d * self.classes_per_octave + 128) >> 8);
         // max/min, not clamp: clamp panics when its bounds cross, which validation rules out
         // but the compiler cannot see.

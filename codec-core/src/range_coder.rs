@@ -204,6 +204,14 @@ impl<'a> Decoder<'a> {
     pub fn used_all_input(&self) -> bool {
         self.pos >= self.input.len()
     }
+
+    /// True when every byte the decoder has not read is zero: the padding of a code that
+    /// fills a fixed-size slot (a layer of a scalable code).
+    pub fn rest_is_zero(&self) -> bool {
+        self.input
+            .get(self.pos..)
+            .is_none_or(|rest| rest.iter().all(|&b| b == 0))
+    }
 }
 
 #[cfg(test)]

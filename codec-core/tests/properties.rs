@@ -181,3 +181,54 @@ fn every_model_byte_flip_is_caught_or_harmless() {
         );
     }
 }
+
+mod scalable {
+    use super::*;
+    use codec_core::scalable::{decode_scalable, encode_scalable, scalable_len};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn every_layer_prefix_decodes(x in prop::collection::vec(-2.0f32..2.0, 48)) {
+            let m = model();
+            let total = scalable_len(&m);
+            prop_assert_eq!(total, 64);
+            let mut code = vec![0u8; total];
+            prop_assert_eq!(encode_scalable(&m, &x, &mut code), Ok(total));
+            let mut errors = Vec::new();
+            for (layers, b) in [16usize, 32, 64].into_iter().enumerate() {
+                let mut back = vec![0f32; 48];
+                prop_assert_eq!(decode_scalable(&m, &code[..b], &mut back), Ok(layers + 1));
+                let e: f64 = back.iter().zip(&x).map(|(a, b)| f64::from(a - b).powi(2)).sum();
+                errors.push(e);
+            }
+            // More layers never make the reconstruction much worse.
+            prop_assert!(errors[2] <= errors[0] + 1e-6, "{:?}", errors);
+        }
+
+        #[test]
+        fn scalable_decoder_survives_garbage(bytes in prop::collection::vec(any::<u8>(), 0..80)) {
+            let mut back = vec![3f32; 48];
+            match decode_scalable(&model(), &bytes, &mut back) {
+                Ok(_) => prop_assert!(back.iter().all(|v| v.is_finite())),
+                Err(_) => prop_assert!(back.iter().all(|&v| v == 3.0)),
+            }
+        }
+    }
+
+    #[test]
+    fn other_lengths_are_rejected() {
+        let m = model();
+        let mut code = vec![0u8; 64];
+        encode_scalable(&m, &[0.3f32; 48], &mut code).unwrap();
+        let mut back = vec![0f32; 48];
+        for len in [1usize, 15, 17, 40, 63] {
+            assert!(
+                decode_scalable(&m, &code[..len], &mut back).is_err(),
+                "{len}"
+            );
+        }
+        assert_eq!(decode_scalable(&m, &[], &mut back), Err(Error::StreamEmpty));
+    }
+}

@@ -2,6 +2,7 @@
 
 use crate::io::FeatureSet;
 use anyhow::{Context, Result};
+use codec_core::scalable::{decode_scalable, encode_scalable, scalable_len};
 use codec_core::{Error, Model};
 use rayon::prelude::*;
 use std::path::Path;
@@ -37,31 +38,59 @@ impl ModelFile {
     }
 }
 
-/// Encode every row of `set` at `budget`: one code (or error) per row, in row order.
+/// The kind of code a batch is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeKind {
+    /// A plain code of at most this many bytes.
+    Budget(usize),
+    /// A scalable code: layers cut at the model's budgets, each prefix ending at one of them
+    /// decodable on its own (see `codec_core::scalable`).
+    Scalable,
+}
+
+/// Encode every row of `set`: one code (or error) per row, in row order.
 pub fn encode_all(
     model: &Model<'_>,
     set: &FeatureSet,
-    budget: usize,
+    kind: CodeKind,
 ) -> Vec<Result<Vec<u8>, Error>> {
+    let len = match kind {
+        CodeKind::Budget(b) => b,
+        CodeKind::Scalable => scalable_len(model),
+    };
     (0..set.len())
         .into_par_iter()
         .map(|i| {
-            let mut out = vec![0u8; budget];
-            let len = codec_core::encode(model, set.row(i), budget, &mut out)?;
-            out.truncate(len);
+            let mut out = vec![0u8; len];
+            let n = match kind {
+                CodeKind::Budget(b) => codec_core::encode(model, set.row(i), b, &mut out)?,
+                CodeKind::Scalable => encode_scalable(model, set.row(i), &mut out)?,
+            };
+            out.truncate(n);
             Ok(out)
         })
         .collect()
 }
 
-/// Decode codes into rows of a feature matrix (`codes.len() x dim`); one result per code.
-pub fn decode_all(model: &Model<'_>, codes: &[&[u8]]) -> (Vec<f32>, Vec<Result<(), Error>>) {
+/// Decode codes (plain, or scalable codes and their prefixes) into rows of a feature matrix
+/// (`codes.len() x dim`); one result per code.
+pub fn decode_all(
+    model: &Model<'_>,
+    codes: &[&[u8]],
+    scalable: bool,
+) -> (Vec<f32>, Vec<Result<(), Error>>) {
     let dim = model.dim();
     let mut data = vec![0f32; codes.len() * dim];
     let results = data
         .par_chunks_mut(dim.max(1))
         .zip(codes.par_iter())
-        .map(|(row, code)| codec_core::decode(model, code, row))
+        .map(|(row, code)| {
+            if scalable {
+                decode_scalable(model, code, row).map(|_| ())
+            } else {
+                codec_core::decode(model, code, row)
+            }
+        })
         .collect();
     (data, results)
 }

@@ -140,6 +140,57 @@ fn full_pipeline() {
         p(&dir.path().join("npycodes")),
     ]);
 
+    // Scalable codes: one encode, every prefix at a model budget (16, 64) decodes.
+    let full = dir.path().join("scalable");
+    ok(&[
+        "encode",
+        "--model",
+        p(&model),
+        "--scalable",
+        "--in",
+        p(&data.join("query_feature")),
+        "--out",
+        p(&full),
+    ]);
+    let prefix = dir.path().join("prefix16");
+    std::fs::create_dir_all(&prefix).unwrap();
+    for e in std::fs::read_dir(&full).unwrap() {
+        let e = e.unwrap();
+        let bytes = std::fs::read(e.path()).unwrap();
+        assert_eq!(bytes.len(), 64, "a scalable code fills the largest budget");
+        std::fs::write(prefix.join(e.file_name()), &bytes[..16]).unwrap();
+    }
+    ok(&[
+        "validate",
+        "--budget",
+        "16",
+        "--in",
+        p(&prefix),
+        "--model",
+        p(&model),
+        "--scalable",
+    ]);
+    ok(&[
+        "decode",
+        "--model",
+        p(&model),
+        "--scalable",
+        "--in",
+        p(&prefix),
+        "--out",
+        p(&dir.path().join("rec16")),
+    ]);
+    ok(&[
+        "decode",
+        "--model",
+        p(&model),
+        "--scalable",
+        "--in",
+        p(&full),
+        "--out",
+        p(&dir.path().join("rec64")),
+    ]);
+
     let report = dir.path().join("report");
     let out = ok(&[
         "eval",
@@ -151,9 +202,11 @@ fn full_pipeline() {
         "16,64",
         "--report",
         p(&report),
+        "--scalable",
     ]);
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("uncompressed"), "{table}");
+    assert!(table.contains("scalable"), "{table}");
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
     let rates = json["rates"].as_array().unwrap();
@@ -162,6 +215,7 @@ fn full_pipeline() {
         assert!(r["bytes_max"].as_u64().unwrap() <= r["budget"].as_u64().unwrap());
         assert!(r["dr"].as_f64().unwrap() > 0.0);
         assert!(r["scores"]["acc_reid"].as_f64().unwrap() > 0.0);
+        assert!(r["scalable_dr"].as_f64().unwrap() > 0.0);
     }
     // More bytes, less error.
     assert!(rates[1]["dr"].as_f64().unwrap() < rates[0]["dr"].as_f64().unwrap());

@@ -26,6 +26,9 @@ pub struct Args {
     /// output is built whole
     #[arg(long, default_value_t = 65_536)]
     pub batch_rows: usize,
+    /// The codes are scalable codes (`naicfc encode --scalable`) or prefixes of them
+    #[arg(long)]
+    pub scalable: bool,
     /// Stop at the first bad code
     #[arg(long)]
     pub strict: bool,
@@ -59,7 +62,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let mut decoded = 0usize;
     for (names, codes) in blobs.names.chunks(step).zip(blobs.bytes.chunks(step)) {
         let refs: Vec<&[u8]> = codes.iter().map(Vec::as_slice).collect();
-        let (data, results) = decode_all(&m, &refs);
+        let (data, results) = decode_all(&m, &refs, args.scalable);
         let mut set = FeatureSet {
             names: Vec::with_capacity(names.len()),
             dim,

@@ -86,6 +86,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
             symmetric: false,
             score: ScoreOptions::default(),
             metric: Metric::Cosine,
+            scalable: false,
         },
     )?;
     std::fs::create_dir_all(&report_dir)?;

@@ -1,10 +1,11 @@
 //! `naicfc encode`: compress a directory (or `.npy`) of features, one code file per vector.
 
-use crate::codec::{ModelFile, encode_all};
+use crate::codec::{CodeKind, ModelFile, encode_all};
 use crate::exit::Outcome;
 use crate::io::{InputError, ReadOptions, read_in_batches};
 use anyhow::{Result, bail};
 use codec_core::model::MAX_CODE_LEN;
+use codec_core::scalable::scalable_len;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -15,8 +16,16 @@ pub struct Args {
     #[arg(long)]
     pub model: PathBuf,
     /// Byte budget per vector (every code is at most this long)
+    #[arg(
+        long,
+        required_unless_present = "scalable",
+        conflicts_with = "scalable"
+    )]
+    pub budget: Option<usize>,
+    /// Write scalable codes instead: one code at the model's largest budget whose prefixes at
+    /// each of its budgets are codes too
     #[arg(long)]
-    pub budget: usize,
+    pub scalable: bool,
     /// Directory of .dat features, or a .npy file (rows are named by index)
     #[arg(long = "in")]
     pub input: PathBuf,
@@ -36,18 +45,18 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let start = Instant::now();
     let model = ModelFile::read(&args.model)?;
     let m = model.model();
-    if args.budget < m.min_budget() {
+    let (kind, budget) = match args.budget {
+        Some(b) => (CodeKind::Budget(b), b),
+        None => (CodeKind::Scalable, scalable_len(&m)),
+    };
+    if budget < m.min_budget() {
         bail!(
-            "budget {} is below this model's minimum of {} bytes",
-            args.budget,
+            "budget {budget} is below this model's minimum of {} bytes",
             m.min_budget()
         );
     }
-    if args.budget > MAX_CODE_LEN {
-        bail!(
-            "budget {} exceeds the format's maximum of {MAX_CODE_LEN} bytes",
-            args.budget
-        );
+    if budget > MAX_CODE_LEN {
+        bail!("budget {budget} exceeds the format's maximum of {MAX_CODE_LEN} bytes");
     }
     // The dimension comes from the input (most common file size), not from the model: a
     // directory of another dimension is then one clear error instead of every file rejected.
@@ -74,7 +83,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         rejected += loaded.failures.len();
         let set = loaded.set;
         let coded = Instant::now();
-        let codes = encode_all(&m, &set, args.budget);
+        let codes = encode_all(&m, &set, kind);
         encode_secs += coded.elapsed().as_secs_f64();
         let mut items = Vec::with_capacity(codes.len());
         for (name, code) in set.names.iter().zip(codes) {
@@ -107,7 +116,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         "naicfc encode: {written} codes in {} (budget {} bytes, mean {:.1}, longest {longest}); \
          {:.0} vectors/s, {:.1} s in all",
         args.out.display(),
-        args.budget,
+        budget,
         total_bytes as f64 / (written + unwritten).max(1) as f64,
         (written + unwritten) as f64 / encode_secs.max(1e-9),
         start.elapsed().as_secs_f64()

@@ -33,6 +33,9 @@ pub struct Args {
     /// Similarity for re-ID
     #[arg(long, value_enum, default_value_t = Metric::Cosine)]
     pub metric: Metric,
+    /// Also score prefixes of one scalable code per query (cut at the model's budgets)
+    #[arg(long)]
+    pub scalable: bool,
 }
 
 /// Run `naicfc eval`.
@@ -56,6 +59,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
             ..ScoreOptions::default()
         },
         metric: args.metric,
+        scalable: args.scalable,
     };
     let r = sweep(&model, &data, &cfg)?;
     print!("{}", report::table(&r));

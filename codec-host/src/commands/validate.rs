@@ -19,6 +19,9 @@ pub struct Args {
     /// Also check that every code decodes with this model
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// The codes are scalable codes or prefixes of them (with --model)
+    #[arg(long, requires = "model")]
+    pub scalable: bool,
 }
 
 /// Run `naicfc validate`.
@@ -41,9 +44,12 @@ pub fn run(args: &Args) -> Result<Outcome> {
                 args.budget
             ))
         } else if let Some(m) = &model {
-            codec_core::decode(&m.model(), bytes, &mut out)
-                .err()
-                .map(|e| format!("does not decode: {e}"))
+            let decoded = if args.scalable {
+                codec_core::scalable::decode_scalable(&m.model(), bytes, &mut out).map(|_| ())
+            } else {
+                codec_core::decode(&m.model(), bytes, &mut out)
+            };
+            decoded.err().map(|e| format!("does not decode: {e}"))
         } else {
             None
         };

@@ -6,7 +6,7 @@ pub mod bound;
 pub mod plot;
 pub mod report;
 
-use crate::codec::{ModelFile, decode_all, encode_all};
+use crate::codec::{CodeKind, ModelFile, decode_all, encode_all};
 use crate::io::dataset::{Dataset, Split, SplitData};
 use crate::io::{FeatureSet, InputError, ReadOptions};
 use crate::metrics::{Label, ScoreOptions, Scores, evaluate};
@@ -27,6 +27,9 @@ pub struct EvalConfig {
     pub score: ScoreOptions,
     /// Similarity used for re-ID.
     pub metric: Metric,
+    /// Also encode each query once as a scalable code and score its prefix at every budget
+    /// that is a layer boundary of the model.
+    pub scalable: bool,
 }
 
 /// Queries, gallery, labels and the spectrum the bound is computed from.
@@ -106,6 +109,10 @@ pub struct RateResult {
     pub retention: Option<f64>,
     /// Re-ID with the gallery compressed too (`--symmetric`).
     pub symmetric_scores: Option<Scores>,
+    /// The prefix of one scalable code at this budget (`--scalable`): its dr ...
+    pub scalable_dr: Option<f64>,
+    /// ... and its re-ID scores.
+    pub scalable_scores: Option<Scores>,
     /// Wall time of encoding / decoding all queries (all cores).
     pub encode_seconds: f64,
     /// Wall time of decoding.
@@ -140,18 +147,40 @@ pub fn round_trip(
     set: &FeatureSet,
     budget: usize,
 ) -> Result<(FeatureSet, Vec<usize>, f64, f64)> {
-    let m = model.model();
+    let (codes, encode_seconds) = encode_set(model, set, CodeKind::Budget(budget))?;
+    let refs: Vec<&[u8]> = codes.iter().map(Vec::as_slice).collect();
+    let (rec, decode_seconds) = decode_set(model, set, &refs, false)?;
+    Ok((
+        rec,
+        codes.iter().map(Vec::len).collect(),
+        encode_seconds,
+        decode_seconds,
+    ))
+}
+
+/// Every row's code, failing on the first row that does not encode; and the wall time.
+fn encode_set(model: &ModelFile, set: &FeatureSet, kind: CodeKind) -> Result<(Vec<Vec<u8>>, f64)> {
     let t = Instant::now();
-    let codes = encode_all(&m, set, budget);
-    let encode_seconds = t.elapsed().as_secs_f64();
+    let codes = encode_all(&model.model(), set, kind);
+    let seconds = t.elapsed().as_secs_f64();
     let mut owned = Vec::with_capacity(codes.len());
     for (name, c) in set.names.iter().zip(codes) {
         owned.push(c.map_err(|e| anyhow::anyhow!("{name}: {e}"))?);
     }
-    let refs: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+    Ok((owned, seconds))
+}
+
+/// Decode codes made from the rows of `set` (same order), failing on the first that does not
+/// decode; and the wall time.
+fn decode_set(
+    model: &ModelFile,
+    set: &FeatureSet,
+    codes: &[&[u8]],
+    scalable: bool,
+) -> Result<(FeatureSet, f64)> {
     let t = Instant::now();
-    let (data, results) = decode_all(&m, &refs);
-    let decode_seconds = t.elapsed().as_secs_f64();
+    let (data, results) = decode_all(&model.model(), codes, scalable);
+    let seconds = t.elapsed().as_secs_f64();
     if let Some((name, e)) = set
         .names
         .iter()
@@ -160,13 +189,12 @@ pub fn round_trip(
     {
         bail!("{name}: own code does not decode: {e}");
     }
-    let lens = owned.iter().map(Vec::len).collect();
     let rec = FeatureSet {
         names: set.names.clone(),
         dim: set.dim,
         data,
     };
-    Ok((rec, lens, encode_seconds, decode_seconds))
+    Ok((rec, seconds))
 }
 
 /// Run the sweep.
@@ -192,6 +220,11 @@ pub fn run(model: &ModelFile, data: &EvalData, cfg: &EvalConfig) -> Result<Repor
             &cfg.score,
         )?),
         None => None,
+    };
+    let scalable_codes = if cfg.scalable {
+        Some(encode_set(model, &data.query, CodeKind::Scalable)?.0)
+    } else {
+        None
     };
     let mut rates = Vec::new();
     for &budget in &cfg.budgets {
@@ -222,6 +255,26 @@ pub fn run(model: &ModelFile, data: &EvalData, cfg: &EvalConfig) -> Result<Repor
             }
             _ => None,
         };
+        let (scalable_dr, scalable_scores) = match &scalable_codes {
+            Some(codes) if (0..m.budget_count()).any(|i| m.budget(i) == Some(budget)) => {
+                let prefixes: Vec<&[u8]> =
+                    codes.iter().map(|c| c.get(..budget).unwrap_or(c)).collect();
+                let (rec, _) = decode_set(model, &data.query, &prefixes, true)?;
+                let scores = match &data.labels {
+                    Some((ql, gl)) => Some(evaluate(
+                        &rec,
+                        &data.gallery,
+                        ql,
+                        gl,
+                        cfg.metric,
+                        &cfg.score,
+                    )?),
+                    None => None,
+                };
+                (Some(ErrorStats::between(&data.query, &rec).dr), scores)
+            }
+            _ => (None, None),
+        };
         let n = lens.len().max(1) as f64;
         rates.push(RateResult {
             budget,
@@ -237,6 +290,8 @@ pub fn run(model: &ModelFile, data: &EvalData, cfg: &EvalConfig) -> Result<Repor
                 .map(|(s, u)| s.acc_reid / u.acc_reid),
             scores,
             symmetric_scores,
+            scalable_dr,
+            scalable_scores,
             encode_seconds,
             decode_seconds,
         });

@@ -57,6 +57,28 @@ pub fn table(r: &Report) -> String {
             100.0 * x.retention.unwrap_or(f64::NAN),
         );
     }
+    if r.rates.iter().any(|x| x.scalable_dr.is_some()) {
+        let _ = writeln!(
+            s,
+            "scalable (prefixes of one code at the largest budget) vs separate codes:"
+        );
+        for x in &r.rates {
+            if let Some(dr) = x.scalable_dr {
+                let acc = x.scalable_scores.map_or(f64::NAN, |sc| sc.acc_reid);
+                let sep = x.scores.map_or(f64::NAN, |sc| sc.acc_reid);
+                let _ = writeln!(
+                    s,
+                    "{:>6}  dr {:.4} ({:+.1}% vs {:.4})  ACC_reid {:.4} (vs {:.4})",
+                    x.budget,
+                    dr,
+                    100.0 * (dr / x.dr - 1.0),
+                    x.dr,
+                    acc,
+                    sep
+                );
+            }
+        }
+    }
     if r.rates.iter().any(|x| x.symmetric_scores.is_some()) {
         let _ = writeln!(s, "symmetric (gallery compressed too):");
         for x in &r.rates {
