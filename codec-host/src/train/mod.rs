@@ -158,10 +158,14 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
             v.round().clamp(-32767.0, 32767.0) as i16
         })
         .collect();
-    // Spread of each coefficient; directions the training set barely saw still get a floor,
-    // because test vectors do carry some energy there.
+    // Spread of each coefficient to expect on new vectors: shrunk eigenvalues, because test
+    // vectors carry energy where the training variance looked negligible (or was zero, beyond
+    // the number of training vectors).
     let floor = p.values[0].max(1e-30) * 1e-8;
-    let sigma: Vec<f64> = p.values[..k].iter().map(|&v| v.max(floor).sqrt()).collect();
+    let sigma: Vec<f64> = p.expected[..k]
+        .iter()
+        .map(|&v| v.max(floor).sqrt())
+        .collect();
 
     // Standardised coefficients of a subsample: the pool for the tables, the input of weights.
     let sample = pca::subsample(set.len(), 4000);
@@ -169,8 +173,9 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
     let mut pool = Vec::with_capacity(sample.len() * k);
     for row in projected.chunks_exact(k) {
         for (j, &y) in row.iter().enumerate() {
+            // The shape of the distribution is learned from what the training set shows.
             if p.values[j] > floor {
-                pool.push((y / sigma[j]).abs());
+                pool.push((y / p.values[j].sqrt()).abs());
             }
         }
     }
