@@ -1,4 +1,5 @@
-//! `naicfc bench`: encode and decode throughput of a model, one thread, per budget.
+//! `naicfc bench`: how fast features are read (all cores) and, given a model, encode and
+//! decode throughput on one thread per budget.
 
 use crate::codec::ModelFile;
 use crate::exit::Outcome;
@@ -11,12 +12,15 @@ use std::time::{Duration, Instant};
 /// Arguments of `naicfc bench`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Model file
+    /// Model file (without one, only reading is measured)
     #[arg(long)]
-    pub model: PathBuf,
-    /// Features to code (directory of .dat or .npy)
+    pub model: Option<PathBuf>,
+    /// Features to read and code (directory of .dat or .npy)
     #[arg(long)]
     pub features: PathBuf,
+    /// Vectors coded per measurement (the first ones read)
+    #[arg(long, default_value_t = 2000)]
+    pub rows: usize,
     /// Budgets in bytes
     #[arg(long, value_delimiter = ',', default_value = "16,32,64,128,256")]
     pub budgets: Vec<usize>,
@@ -26,6 +30,28 @@ pub struct Args {
     /// Print one JSON object instead of a table
     #[arg(long)]
     pub json: bool,
+}
+
+/// How fast a directory was read.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadThroughput {
+    /// Files (vectors) read.
+    pub files: usize,
+    /// Wall time in seconds.
+    pub seconds: f64,
+    /// Files per second.
+    pub files_per_sec: f64,
+    /// Megabytes (10^6) of features per second.
+    pub mb_per_sec: f64,
+}
+
+/// Everything measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// Reading the features.
+    pub read: ReadThroughput,
+    /// Coding, per budget (empty without a model).
+    pub codec: Vec<Throughput>,
 }
 
 /// Throughput at one budget.
@@ -56,19 +82,67 @@ fn rate(min: Duration, n: usize, mut f: impl FnMut(usize)) -> f64 {
 
 /// Run `naicfc bench`.
 pub fn run(args: &Args) -> Result<Outcome> {
-    let model = ModelFile::read(&args.model)?;
-    let m = model.model();
-    let set = read_features(
+    let model = args.model.as_deref().map(ModelFile::read).transpose()?;
+    let started = Instant::now();
+    let mut set = read_features(
         &args.features,
         &ReadOptions {
-            dim: Some(m.dim()),
+            dim: model.as_ref().map(|m| m.model().dim()),
             strict: false,
         },
     )?
     .set;
+    let seconds = started.elapsed().as_secs_f64();
     if set.is_empty() {
         bail!("{}: no usable vectors", args.features.display());
     }
+    let read = ReadThroughput {
+        files: set.len(),
+        seconds,
+        files_per_sec: set.len() as f64 / seconds.max(1e-9),
+        mb_per_sec: (set.data.len() * 4) as f64 / 1e6 / seconds.max(1e-9),
+    };
+    let rows = args.rows.min(set.len());
+    set.names.truncate(rows);
+    set.data.truncate(rows * set.dim);
+    let codec = match &model {
+        Some(model) => coding(model, &set, args)?,
+        None => Vec::new(),
+    };
+    let report = BenchReport { read, codec };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        let r = &report.read;
+        println!(
+            "read {} files in {:.2} s: {:.0} files/s, {:.0} MB/s (all cores)",
+            r.files, r.seconds, r.files_per_sec, r.mb_per_sec
+        );
+        if let Some(model) = &model {
+            let m = model.model();
+            println!(
+                "one thread, {rows} vectors of {} values, model {} bytes",
+                m.dim(),
+                model.bytes().len()
+            );
+            println!(
+                "{:>6} {:>14} {:>14} {:>8}",
+                "budget", "encode vec/s", "decode vec/s", "bytes"
+            );
+            for r in &report.codec {
+                println!(
+                    "{:>6} {:>14.0} {:>14.0} {:>8.1}",
+                    r.budget, r.encode_per_sec, r.decode_per_sec, r.bytes_mean
+                );
+            }
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+/// One-thread encode and decode throughput per budget over the rows of `set`.
+fn coding(model: &ModelFile, set: &crate::io::FeatureSet, args: &Args) -> Result<Vec<Throughput>> {
+    let m = model.model();
     let min = Duration::from_secs_f64(args.seconds.max(0.01));
     let mut results = Vec::new();
     let mut out = vec![0f32; m.dim()];
@@ -100,25 +174,5 @@ pub fn run(args: &Args) -> Result<Outcome> {
             bytes_mean: codes.iter().map(Vec::len).sum::<usize>() as f64 / set.len() as f64,
         });
     }
-    if args.json {
-        println!("{}", serde_json::to_string(&results)?);
-    } else {
-        println!(
-            "one thread, {} vectors of {} values, model {} bytes",
-            set.len(),
-            m.dim(),
-            model.bytes().len()
-        );
-        println!(
-            "{:>6} {:>14} {:>14} {:>8}",
-            "budget", "encode vec/s", "decode vec/s", "bytes"
-        );
-        for r in &results {
-            println!(
-                "{:>6} {:>14.0} {:>14.0} {:>8.1}",
-                r.budget, r.encode_per_sec, r.decode_per_sec, r.bytes_mean
-            );
-        }
-    }
-    Ok(Outcome::Success)
+    Ok(results)
 }
