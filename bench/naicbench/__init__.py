@@ -1,0 +1,1 @@
+"""Comparison benchmarks of naicfc against FAISS quantisers and a neural vector quantiser."""
