@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 
-def run(cmd: list[str], what: str) -> tuple[float, float, str]:
-    """Run a command under GNU time; return (wall seconds, peak RSS in GiB, stdout + stderr)."""
+def run(cmd: list[str], what: str) -> tuple[float, float, str, str]:
+    """Run a command under GNU time; return (wall seconds, peak RSS in GiB, stdout, stderr)."""
     timed = ["/usr/bin/time", "-v", *cmd]
     t0 = time.perf_counter()
     proc = subprocess.run(timed, capture_output=True, text=True)
@@ -36,7 +36,7 @@ def run(cmd: list[str], what: str) -> tuple[float, float, str]:
         sys.exit(f"{what} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
     rss = int(m.group(1)) / 2**20 if m else float("nan")
-    return wall, rss, proc.stdout + proc.stderr
+    return wall, rss, proc.stdout, proc.stderr
 
 
 def read_dir(d: Path, names: list[str]) -> np.ndarray:
@@ -136,19 +136,19 @@ def main() -> None:
 
     # Reading: once to warm the page cache, then measured.
     run([nf, "bench", "--features", str(data / "gallery_feature")], "read (warm-up)")
-    _, _, out = run([nf, "bench", "--features", str(data / "gallery_feature"), "--json"], "read")
+    _, _, out, _ = run([nf, "bench", "--features", str(data / "gallery_feature"), "--json"], "read")
     fig["read_files_per_s"] = json.loads(out)["read"]["files_per_sec"]
 
     model = work / "model.nfcm"
-    fig["train_s"], fig["train_rss_gib"], _ = run([nf, "train", "--data", str(data), "--out", str(model)], "train")
+    fig["train_s"], fig["train_rss_gib"], _, _ = run([nf, "train", "--data", str(data), "--out", str(model)], "train")
 
-    _, _, out = run([nf, "bench", "--model", str(model), "--features", str(data / "query_feature"),
+    _, _, out, _ = run([nf, "bench", "--model", str(model), "--features", str(data / "query_feature"),
                      "--budgets", args.budgets, "--json"], "coding throughput")
     coding = json.loads(out)["codec"]
 
     lists = ["--query-list", str(data / "query_list.txt"), "--gallery-list", str(data / "gallery_list.txt")]
     exact = work / "exact.json"
-    fig["reid_exact_s"], fig["reid_exact_rss_gib"], log = run(
+    fig["reid_exact_s"], fig["reid_exact_rss_gib"], _, log = run(
         [nf, "reid", "--query", str(data / "query_feature"), "--gallery", str(data / "gallery_feature"),
          "--out", str(exact), *lists], "exact reid")
     fig["reid_exact_search_s"] = search_seconds(log)
@@ -160,12 +160,12 @@ def main() -> None:
     run([nf, "encode", "--model", str(model), "--budget", "64", "--in", str(data / "query_feature"), "--out", str(codes)], "encode")
     run([nf, "decode", "--model", str(model), "--in", str(codes), "--out", str(rec)], "decode")
     recon = work / "rec64.json"
-    fig["reid_reconstructed64_s"], _, _ = run(
+    fig["reid_reconstructed64_s"], _, _, _ = run(
         [nf, "reid", "--query", str(rec), "--gallery", str(data / "gallery_feature"), "--out", str(recon), *lists],
         "reid on reconstructed queries")
     fig["acc_reconstructed64"] = score(nf, recon, data)
     coded = work / "coded64.json"
-    fig["reid_coded64_s"], fig["reid_coded64_rss_gib"], log = run(
+    fig["reid_coded64_s"], fig["reid_coded64_rss_gib"], _, log = run(
         [nf, "reid", "--query", str(data / "query_feature"), "--gallery", str(data / "gallery_feature"),
          "--out", str(coded), "--model", str(model), "--budget", "64", *lists], "coefficient-domain reid")
     fig["reid_coded64_search_s"] = search_seconds(log)

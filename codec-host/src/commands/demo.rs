@@ -63,7 +63,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         budgets: vec![16, 32, 64, 128, 256],
         max_coeffs: 1024,
         reid_weight: 0.0,
-        centroid_weight: 0.5,
+        centroid_weight: crate::train::tables::DEFAULT_CENTROID_WEIGHT,
         max_rows: 100_000,
         dim: None,
         strict: true,

@@ -38,9 +38,9 @@ pub struct Args {
     /// With labels: how strongly to favour identity-discriminative coefficients (0 = pure MSE)
     #[arg(long, default_value_t = 0.0)]
     pub reid_weight: f64,
-    /// Reconstruction points: 1 = cell centroids (least error), 0 = cell middles (best
-    /// ranking); the default balances the two
-    #[arg(long, default_value_t = 0.5)]
+    /// Reconstruction points: 1 = cell centroids (least reconstruction error), 0 = cell
+    /// middles (best re-ID ranking), or anything between
+    #[arg(long, default_value_t = crate::train::tables::DEFAULT_CENTROID_WEIGHT)]
     pub centroid_weight: f64,
     /// Most training rows used for the covariance
     #[arg(long, default_value_t = 100_000)]
