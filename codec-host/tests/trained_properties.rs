@@ -10,6 +10,11 @@ use std::sync::OnceLock;
 const DIM: usize = 128;
 
 fn trained(kind: Kind) -> Vec<u8> {
+    trained_with(kind, None)
+}
+
+/// With `reid_weight`, the identity labels of the training list drive the allocation.
+fn trained_with(kind: Kind, reid_weight: Option<f64>) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let cfg = SynthConfig {
         train_identities: 50,
@@ -28,14 +33,38 @@ fn trained(kind: Kind) -> Vec<u8> {
     .set;
     let tc = TrainConfig {
         prior_rows: 200,
+        reid_weight: reid_weight.unwrap_or(0.0),
         ..TrainConfig::default()
     };
-    train(&set, None, &tc).unwrap().model
+    let labels: Option<Vec<i64>> = reid_weight.map(|_| {
+        let list = std::fs::read_to_string(dir.path().join("train/train_list.txt")).unwrap();
+        let id: std::collections::HashMap<&str, i64> = list
+            .lines()
+            .map(|l| {
+                let mut f = l.split_whitespace();
+                let name = f.next().unwrap();
+                let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+                (stem, f.next().unwrap().parse().unwrap())
+            })
+            .collect();
+        set.names.iter().map(|n| id[n.as_str()]).collect()
+    });
+    let trained = train(&set, labels.as_deref(), &tc).unwrap();
+    assert_eq!(trained.summary.discriminative, reid_weight.is_some());
+    trained.model
 }
 
-fn models() -> &'static [Vec<u8>; 2] {
-    static M: OnceLock<[Vec<u8>; 2]> = OnceLock::new();
-    M.get_or_init(|| [trained(Kind::A), trained(Kind::B)])
+/// Kind A, kind B, and kind A with a strongly identity-aware allocation (every step weight
+/// at its clamp, the widest spread of steps the grid must still cover).
+fn models() -> &'static [Vec<u8>; 3] {
+    static M: OnceLock<[Vec<u8>; 3]> = OnceLock::new();
+    M.get_or_init(|| {
+        [
+            trained(Kind::A),
+            trained(Kind::B),
+            trained_with(Kind::A, Some(8.0)),
+        ]
+    })
 }
 
 fn any_finite() -> impl Strategy<Value = f32> {
@@ -52,7 +81,7 @@ proptest! {
 
     #[test]
     fn budget_holds_for_trained_models(
-        which in 0usize..2,
+        which in 0usize..3,
         x in prop::collection::vec(any_finite(), DIM),
         budget in prop_oneof![Just(16usize), Just(32), Just(64), Just(128), Just(256), 1usize..400],
     ) {
@@ -70,7 +99,7 @@ proptest! {
     }
 
     #[test]
-    fn trained_decoder_survives_garbage(which in 0usize..2, bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+    fn trained_decoder_survives_garbage(which in 0usize..3, bytes in prop::collection::vec(any::<u8>(), 0..300)) {
         let m = Model::parse(&models()[which]).unwrap();
         let mut back = vec![0f32; DIM];
         let _ = decode(&m, &bytes, &mut back);

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 /// Clamp of a weight relative to the geometric mean, so no coefficient is starved entirely.
 const MAX_RELATIVE: f64 = 4.0;
 
-/// Step weights per coefficient (1.0 = plain step) from projected training coefficients
-/// (`rows x k`, row-major) and the identity of each row.
+/// Step weights per coefficient (1.0 = the finest step; at most `MAX_RELATIVE^2`) from
+/// projected training coefficients (`rows x k`, row-major) and the identity of each row.
 pub fn fisher_weights(coeffs: &[f64], k: usize, labels: &[i64], alpha: f64) -> Vec<f64> {
     if alpha == 0.0 || k == 0 {
         return vec![1.0; k];
@@ -41,14 +41,18 @@ pub fn fisher_weights(coeffs: &[f64], k: usize, labels: &[i64], alpha: f64) -> V
         *f = ((total - within).max(0.0) + 1e-12) / (within + 1e-12);
     }
     let geo = (fisher.iter().map(|f| f.ln()).sum::<f64>() / k as f64).exp();
-    fisher
+    let relative: Vec<f64> = fisher
         .iter()
         .map(|f| {
             (f / geo)
                 .powf(-alpha / 2.0)
                 .clamp(1.0 / MAX_RELATIVE, MAX_RELATIVE)
         })
-        .collect()
+        .collect();
+    // Only ratios matter (rate control scales every step together), and no weight may be
+    // below 1: the coarsest step of the grid (at most 2^31) must still zero every coefficient.
+    let least = relative.iter().copied().fold(f64::INFINITY, f64::min);
+    relative.iter().map(|w| w / least).collect()
 }
 
 #[cfg(test)]
@@ -63,7 +67,10 @@ mod tests {
             -1.0, 0.3, -1.1, -0.2, -0.9, 0.1, 1.0, -0.3, 1.1, 0.2, 0.9, -0.1,
         ];
         let w = fisher_weights(&coeffs, 2, &labels, 1.0);
-        assert!(w[0] < 1.0 && w[1] > 1.0, "{w:?}");
+        assert!(w[0] < w[1], "{w:?}");
+        assert_eq!(w[0], 1.0, "{w:?}");
+        let strong = fisher_weights(&coeffs, 2, &labels, 10.0);
+        assert_eq!(strong, vec![1.0, MAX_RELATIVE * MAX_RELATIVE]);
         assert_eq!(fisher_weights(&coeffs, 2, &labels, 0.0), vec![1.0, 1.0]);
     }
 }
