@@ -328,66 +328,24 @@ fn fatal_problems_exit_3_with_a_clear_message() {
     let (data, model) = setup(dir.path());
     let (q, out) = (data.join("query_feature"), dir.path().join("x"));
     let (q, out) = (p(&q), p(&out));
-    let o = naicfc(&[
-        "encode",
-        "--model",
-        "/nonexistent/model",
-        "--budget",
-        "32",
-        "--in",
-        q,
-        "--out",
-        out,
-    ]);
-    assert_eq!(o.status.code(), Some(3));
-    assert!(stderr(&o).contains("/nonexistent/model"), "{}", stderr(&o));
+    // `naicfc encode` with these inputs must exit 3 and name the problem.
+    let fails = |model: &str, budget: &str, input: &str, needle: &str| {
+        let o = naicfc(&[
+            "encode", "--model", model, "--budget", budget, "--in", input, "--out", out,
+        ]);
+        assert_eq!(o.status.code(), Some(3));
+        assert!(stderr(&o).contains(needle), "{}", stderr(&o));
+    };
+    fails("/nonexistent/model", "32", q, "/nonexistent/model");
 
     let mut damaged = std::fs::read(&model).unwrap();
     let mid = damaged.len() / 2;
     damaged[mid] ^= 0x10;
     let bad = dir.path().join("bad.nfcm");
     std::fs::write(&bad, damaged).unwrap();
-    let o = naicfc(&[
-        "encode",
-        "--model",
-        p(&bad),
-        "--budget",
-        "32",
-        "--in",
-        q,
-        "--out",
-        out,
-    ]);
-    assert_eq!(o.status.code(), Some(3));
-    assert!(stderr(&o).contains("checksum"), "{}", stderr(&o));
-
-    let o = naicfc(&[
-        "encode",
-        "--model",
-        p(&model),
-        "--budget",
-        "0",
-        "--in",
-        q,
-        "--out",
-        out,
-    ]);
-    assert_eq!(o.status.code(), Some(3));
-    assert!(stderr(&o).contains("minimum"), "{}", stderr(&o));
-
-    let o = naicfc(&[
-        "encode",
-        "--model",
-        p(&model),
-        "--budget",
-        "32",
-        "--in",
-        "/nonexistent/dir",
-        "--out",
-        out,
-    ]);
-    assert_eq!(o.status.code(), Some(3));
-    assert!(stderr(&o).contains("/nonexistent/dir"), "{}", stderr(&o));
+    fails(p(&bad), "32", q, "checksum");
+    fails(p(&model), "0", q, "minimum");
+    fails(p(&model), "32", "/nonexistent/dir", "/nonexistent/dir");
 
     let o = naicfc(&["encode", "--model", p(&model)]);
     assert_eq!(o.status.code(), Some(2), "usage errors exit 2");

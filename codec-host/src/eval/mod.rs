@@ -210,17 +210,14 @@ pub fn run(model: &ModelFile, data: &EvalData, cfg: &EvalConfig) -> Result<Repor
     if data.query.is_empty() {
         bail!("no query vectors to evaluate");
     }
-    let uncompressed = match &data.labels {
-        Some((ql, gl)) => Some(evaluate(
-            &data.query,
-            &data.gallery,
-            ql,
-            gl,
-            cfg.metric,
-            &cfg.score,
-        )?),
-        None => None,
+    // Re-ID scores of `queries` against `gallery`, when the data has identity labels.
+    let scores = |queries: &FeatureSet, gallery: &FeatureSet| -> Result<Option<Scores>> {
+        data.labels
+            .as_ref()
+            .map(|(ql, gl)| evaluate(queries, gallery, ql, gl, cfg.metric, &cfg.score))
+            .transpose()
     };
+    let uncompressed = scores(&data.query, &data.gallery)?;
     let scalable_codes = if cfg.scalable {
         Some(encode_set(model, &data.query, CodeKind::Scalable)?.0)
     } else {
@@ -230,48 +227,22 @@ pub fn run(model: &ModelFile, data: &EvalData, cfg: &EvalConfig) -> Result<Repor
     for &budget in &cfg.budgets {
         let (rec, lens, encode_seconds, decode_seconds) = round_trip(model, &data.query, budget)?;
         let errors = ErrorStats::between(&data.query, &rec);
-        let scores = match &data.labels {
-            Some((ql, gl)) => Some(evaluate(
-                &rec,
-                &data.gallery,
-                ql,
-                gl,
-                cfg.metric,
-                &cfg.score,
-            )?),
-            None => None,
-        };
-        let symmetric_scores = match (&data.labels, cfg.symmetric) {
-            (Some((ql, gl)), true) => {
-                let (gallery_rec, ..) = round_trip(model, &data.gallery, budget)?;
-                Some(evaluate(
-                    &rec,
-                    &gallery_rec,
-                    ql,
-                    gl,
-                    cfg.metric,
-                    &cfg.score,
-                )?)
-            }
-            _ => None,
+        let rate_scores = scores(&rec, &data.gallery)?;
+        let symmetric_scores = if cfg.symmetric && data.labels.is_some() {
+            let (gallery_rec, ..) = round_trip(model, &data.gallery, budget)?;
+            scores(&rec, &gallery_rec)?
+        } else {
+            None
         };
         let (scalable_dr, scalable_scores) = match &scalable_codes {
             Some(codes) if (0..m.budget_count()).any(|i| m.budget(i) == Some(budget)) => {
                 let prefixes: Vec<&[u8]> =
                     codes.iter().map(|c| c.get(..budget).unwrap_or(c)).collect();
                 let (rec, _) = decode_set(model, &data.query, &prefixes, true)?;
-                let scores = match &data.labels {
-                    Some((ql, gl)) => Some(evaluate(
-                        &rec,
-                        &data.gallery,
-                        ql,
-                        gl,
-                        cfg.metric,
-                        &cfg.score,
-                    )?),
-                    None => None,
-                };
-                (Some(ErrorStats::between(&data.query, &rec).dr), scores)
+                (
+                    Some(ErrorStats::between(&data.query, &rec).dr),
+                    scores(&rec, &data.gallery)?,
+                )
             }
             _ => (None, None),
         };
@@ -285,10 +256,10 @@ pub fn run(model: &ModelFile, data: &EvalData, cfg: &EvalConfig) -> Result<Repor
             relative_error: errors.relative,
             cosine: errors.cosine,
             bound_rmse: bound::gaussian_mse(&data.eigenvalues, 8.0 * budget as f64).sqrt(),
-            retention: scores
+            retention: rate_scores
                 .zip(uncompressed)
                 .map(|(s, u)| s.acc_reid / u.acc_reid),
-            scores,
+            scores: rate_scores,
             symmetric_scores,
             scalable_dr,
             scalable_scores,

@@ -134,22 +134,10 @@ pub fn search_with(
     metric: Metric,
     opts: &SearchOptions,
 ) -> Result<Ranking> {
-    for (what, set) in [("query", query), ("gallery", gallery)] {
-        if set.data.len() != set.len() * set.dim {
-            bail!(
-                "{what} features: {} values for {} rows of {} dimensions",
-                set.data.len(),
-                set.len(),
-                set.dim
-            );
-        }
-    }
-    if query.dim != gallery.dim && !query.is_empty() && !gallery.is_empty() {
-        bail!(
-            "query features have {} dimensions but gallery features have {}",
-            query.dim,
-            gallery.dim
-        );
+    check_shape("query", query)?;
+    check_shape("gallery", gallery)?;
+    if !query.is_empty() {
+        check_gallery_dim(query.dim, gallery)?;
     }
     if u32::try_from(gallery.len()).is_err() {
         bail!(
@@ -174,14 +162,7 @@ pub struct StreamingSearch {
 impl StreamingSearch {
     /// Start a search for the best `k` gallery rows of every query.
     pub fn new(query: &FeatureSet, k: usize, metric: Metric, opts: &SearchOptions) -> Result<Self> {
-        if query.data.len() != query.len() * query.dim {
-            bail!(
-                "query features: {} values for {} rows of {} dimensions",
-                query.data.len(),
-                query.len(),
-                query.dim
-            );
-        }
+        check_shape("query", query)?;
         Ok(StreamingSearch {
             inner: exact::Searcher::new(query, k, metric, opts, None),
             dim: query.dim,
@@ -191,21 +172,8 @@ impl StreamingSearch {
 
     /// Score the next part of the gallery.
     pub fn add(&mut self, part: &FeatureSet) -> Result<()> {
-        if !part.is_empty() && part.dim != self.dim {
-            bail!(
-                "query features have {} dimensions but gallery features have {}",
-                self.dim,
-                part.dim
-            );
-        }
-        if part.data.len() != part.len() * part.dim {
-            bail!(
-                "gallery features: {} values for {} rows of {} dimensions",
-                part.data.len(),
-                part.len(),
-                part.dim
-            );
-        }
+        check_gallery_dim(self.dim, part)?;
+        check_shape("gallery", part)?;
         if self.inner.rows_seen() + part.len() as u64 > u64::from(u32::MAX) {
             bail!("the gallery has more than {} rows", u32::MAX);
         }
@@ -217,6 +185,30 @@ impl StreamingSearch {
     pub fn finish(self) -> Ranking {
         self.inner.finish()
     }
+}
+
+/// A set's values must fill exactly its rows.
+fn check_shape(what: &str, set: &FeatureSet) -> Result<()> {
+    if set.data.len() != set.len() * set.dim {
+        bail!(
+            "{what} features: {} values for {} rows of {} dimensions",
+            set.data.len(),
+            set.len(),
+            set.dim
+        );
+    }
+    Ok(())
+}
+
+/// Gallery rows must have the queries' dimension (an empty gallery part has none to check).
+fn check_gallery_dim(query_dim: usize, gallery: &FeatureSet) -> Result<()> {
+    if !gallery.is_empty() && gallery.dim != query_dim {
+        bail!(
+            "query features have {query_dim} dimensions but gallery features have {}",
+            gallery.dim
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
