@@ -35,30 +35,37 @@ struct Fixture {
     model: PathBuf,
 }
 
+/// `naicfc synth --out out <flags>`, which must succeed.
+fn synth(out: &Path, flags: &[&str]) {
+    let mut args = vec!["synth", "--out", p(out)];
+    args.extend_from_slice(flags);
+    let o = naicfc(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let model = dir.path().join("m.nfcm");
-    let synth = naicfc(&[
-        "synth",
-        "--out",
-        p(&data),
-        "--dim",
-        "64",
-        "--identities",
-        "40",
-        "--images-per-identity",
-        "10",
-        "--test-identities",
-        "20",
-        "--queries",
-        "40",
-        "--gallery",
-        "200",
-        "--seed",
-        "2",
-    ]);
-    assert!(synth.status.success());
+    synth(
+        &data,
+        &[
+            "--dim",
+            "64",
+            "--identities",
+            "40",
+            "--images-per-identity",
+            "10",
+            "--test-identities",
+            "20",
+            "--queries",
+            "40",
+            "--gallery",
+            "200",
+            "--seed",
+            "2",
+        ],
+    );
     assert!(
         naicfc(&["train", "--data", p(&data), "--out", p(&model)])
             .status
@@ -190,11 +197,9 @@ fn models_of_another_dimension_version_or_damaged() {
     let f = fixture();
     // Another dimension: a model trained on 32-d features.
     let other = f.path("other");
-    assert!(
-        naicfc(&[
-            "synth",
-            "--out",
-            p(&other),
+    synth(
+        &other,
+        &[
             "--dim",
             "32",
             "--identities",
@@ -206,10 +211,8 @@ fn models_of_another_dimension_version_or_damaged() {
             "--queries",
             "5",
             "--gallery",
-            "20"
-        ])
-        .status
-        .success()
+            "20",
+        ],
     );
     let m32 = f.path("m32.nfcm");
     assert!(
@@ -412,11 +415,9 @@ fn read_only_and_full_output_directories() {
 fn a_killed_run_leaves_no_truncated_file_and_a_rerun_finishes() {
     let f = fixture();
     let big = f.path("big");
-    assert!(
-        naicfc(&[
-            "synth",
-            "--out",
-            p(&big),
+    synth(
+        &big,
+        &[
             "--dim",
             "2048",
             "--identities",
@@ -428,10 +429,8 @@ fn a_killed_run_leaves_no_truncated_file_and_a_rerun_finishes() {
             "--queries",
             "20",
             "--gallery",
-            "6000"
-        ])
-        .status
-        .success()
+            "6000",
+        ],
     );
     let model = f.path("m2048.nfcm");
     assert!(
