@@ -8,12 +8,15 @@
 //! reconstructed queries (up to the decoder's clamping and the fixed-point transform). Only
 //! coefficients that some query actually uses take part, which at low budgets is a small
 //! fraction of the dimension. With the gallery coded too, both sides are coefficient vectors:
-//! `x . g_hat = (y_q + c) . y_g + |mu|^2 + c . y_q` with `c = T mu`.
+//! `x . g_hat = y_q . y_g + c . y_g + |mu|^2 + c . y_q` with `c = T mu`.
+//!
+//! The gallery arrives in parts ([`CodedSearch::add`]), so `naicfc reid --model` reads, codes
+//! and ranks it one batch at a time in bounded memory, like the exact search.
 
 use crate::codec::ModelFile;
 use crate::io::FeatureSet;
-use crate::search::{Metric, Ranking, search};
-use anyhow::{Result, anyhow};
+use crate::search::{Metric, Ranking, SearchOptions, StreamingSearch, search};
+use anyhow::{Result, anyhow, bail};
 use codec_core::Model;
 use codec_core::model::{MAX_COEFFS, TRANSFORM_BITS};
 use faer::Mat;
@@ -88,16 +91,213 @@ fn transform(model: &Model<'_>) -> (Mat<f32>, Vec<f32>) {
     (t, mean)
 }
 
-fn rows_to_set(names: &[String], dim: usize, data: Vec<f32>) -> FeatureSet {
-    FeatureSet {
-        names: names.to_vec(),
-        dim,
-        data,
+/// A coefficient-domain search fed with the gallery part by part (as read from disk), so the
+/// gallery is never in memory at once. Feeding all parts ranks like [`coded_search`] over
+/// their concatenation.
+pub struct CodedSearch<'m> {
+    model: Model<'m>,
+    budget: usize,
+    side: CodedSide,
+    /// Coefficients some query uses (`1 +` the last non-zero index).
+    used: usize,
+    /// Transform rows `0..used` (`used x A`), for projecting original gallery rows.
+    t: Mat<f32>,
+    mean: Vec<f32>,
+    active: Vec<usize>,
+    /// `T mu` over every coefficient and `|mu|^2`, for coded gallery rows.
+    t_mean: Vec<f32>,
+    mean_sq: f32,
+    inner: StreamingSearch,
+    width: usize,
+    stats: CodedStats,
+}
+
+impl<'m> CodedSearch<'m> {
+    /// Code the queries at `budget` and get ready to rank gallery parts for the best `k`.
+    pub fn new(
+        model_file: &'m ModelFile,
+        query: &FeatureSet,
+        budget: usize,
+        side: CodedSide,
+        k: usize,
+        opts: &SearchOptions,
+    ) -> Result<Self> {
+        let model = model_file.model();
+        if query.dim != model.dim() {
+            bail!(
+                "query features have {} dimensions but the model codes {}",
+                query.dim,
+                model.dim()
+            );
+        }
+        let kc = model.coeffs();
+        let t0 = Instant::now();
+        let yq = coefficients(&model, query, budget)?;
+        let coding_seconds = t0.elapsed().as_secs_f64();
+        let used = used(&yq, kc).max(1);
+        let (t, mean) = transform(&model);
+        let active: Vec<usize> = (0..model.active_count())
+            .map(|i| model.active_index(i))
+            .collect();
+        let t_mean: Vec<f32> = (0..kc)
+            .map(|r| {
+                active
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &d)| t[(r, j)] * mean[d])
+                    .sum()
+            })
+            .collect();
+        let mean_sq: f32 = mean.iter().map(|v| v * v).sum();
+        // Query rows: [y, 1] against [T g / |g|, mu . g / |g|] (original gallery), or
+        // [y, 1, |mu|^2 + c . y] against [y_g / n, c . y_g / n, 1 / n] (coded gallery), where
+        // n = |x_hat_g| and c = T mu; only the query's coefficients need to be in the product.
+        let width = used + if side == CodedSide::Both { 2 } else { 1 };
+        let mut rows = vec![0f32; query.len() * width];
+        for (row, y) in rows.chunks_exact_mut(width).zip(yq.chunks_exact(kc)) {
+            row[..used].copy_from_slice(&y[..used]);
+            row[used] = 1.0;
+            if side == CodedSide::Both {
+                row[used + 1] = mean_sq + dot(&t_mean, y);
+            }
+        }
+        let rows = FeatureSet {
+            names: query.names.clone(),
+            dim: width,
+            data: rows,
+        };
+        let inner = StreamingSearch::new(&rows, k, Metric::InnerProduct, opts)?;
+        Ok(CodedSearch {
+            t: t.as_ref().subrows(0, used).to_owned(),
+            model,
+            budget,
+            side,
+            used,
+            mean,
+            active,
+            t_mean,
+            mean_sq,
+            inner,
+            width,
+            stats: CodedStats {
+                dims: width,
+                coding_seconds,
+                ..CodedStats::default()
+            },
+        })
+    }
+
+    /// Rank the next part of the gallery (rows numbered after those already fed).
+    pub fn add(&mut self, part: &FeatureSet) -> Result<()> {
+        if !part.is_empty() && part.dim != self.model.dim() {
+            bail!(
+                "gallery features have {} dimensions but the model codes {}",
+                part.dim,
+                self.model.dim()
+            );
+        }
+        let rows = match self.side {
+            CodedSide::Query => {
+                let t1 = Instant::now();
+                let rows = self.projected(part);
+                self.stats.gallery_seconds += t1.elapsed().as_secs_f64();
+                rows
+            }
+            CodedSide::Both => {
+                let t0 = Instant::now();
+                let yg = coefficients(&self.model, part, self.budget)?;
+                self.stats.coding_seconds += t0.elapsed().as_secs_f64();
+                let t1 = Instant::now();
+                let rows = self.coded(&yg);
+                self.stats.gallery_seconds += t1.elapsed().as_secs_f64();
+                rows
+            }
+        };
+        let rows = FeatureSet {
+            names: part.names.clone(),
+            dim: self.width,
+            data: rows,
+        };
+        let t2 = Instant::now();
+        self.inner.add(&rows)?;
+        self.stats.search_seconds += t2.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    /// The ranking of every query, and where the time went.
+    pub fn finish(self) -> (Ranking, CodedStats) {
+        (self.inner.finish(), self.stats)
+    }
+
+    /// `[T g / |g|, mu . g / |g|]` for every original gallery row, one block product at a time.
+    fn projected(&self, part: &FeatureSet) -> Vec<f32> {
+        const BLOCK: usize = 4096;
+        let (used, width) = (self.used, self.width);
+        let mut out = vec![0f32; part.len() * width];
+        out.par_chunks_mut(BLOCK * width)
+            .enumerate()
+            .for_each(|(b, out)| {
+                let first = b * BLOCK;
+                let n = out.len() / width;
+                let ga = Mat::from_fn(n, self.active.len(), |i, j| {
+                    part.row(first + i)[self.active[j]]
+                });
+                let mut h = Mat::<f32>::zeros(n, used);
+                faer::linalg::matmul::matmul(
+                    h.as_mut(),
+                    faer::Accum::Replace,
+                    ga.as_ref(),
+                    self.t.as_ref().transpose(),
+                    1.0,
+                    faer::Par::Seq,
+                );
+                for (i, row) in out.chunks_exact_mut(width).enumerate() {
+                    let g = part.row(first + i);
+                    let norm = g
+                        .iter()
+                        .map(|&v| f64::from(v) * f64::from(v))
+                        .sum::<f64>()
+                        .sqrt();
+                    let inv = if norm > 0.0 { (1.0 / norm) as f32 } else { 0.0 };
+                    let mg: f64 = g
+                        .iter()
+                        .zip(&self.mean)
+                        .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                        .sum();
+                    for (c, o) in row[..used].iter_mut().enumerate() {
+                        *o = h[(i, c)] * inv;
+                    }
+                    row[used] = (mg as f32) * inv;
+                }
+            });
+        out
+    }
+
+    /// `[y_g / n, c . y_g / n, 1 / n]` for every coded gallery row (`K` coefficients each).
+    fn coded(&self, yg: &[f32]) -> Vec<f32> {
+        let (used, width) = (self.used, self.width);
+        let kc = self.model.coeffs();
+        let mut out = vec![0f32; yg.len() / kc.max(1) * width];
+        for (row, y) in out.chunks_exact_mut(width).zip(yg.chunks_exact(kc)) {
+            let cy = dot(&self.t_mean, y);
+            let n2 = self.mean_sq + 2.0 * cy + dot(y, y);
+            let inv = if n2 > 0.0 { 1.0 / n2.sqrt() } else { 0.0 };
+            for (o, v) in row[..used].iter_mut().zip(y) {
+                *o = v * inv;
+            }
+            row[used] = cy * inv;
+            row[used + 1] = inv;
+        }
+        out
     }
 }
 
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
 /// Rank `gallery` for every query by cosine with the queries reconstructed at `budget`, in the
-/// coefficient domain.
+/// coefficient domain (the whole gallery in one part).
 pub fn coded_search(
     model_file: &ModelFile,
     query: &FeatureSet,
@@ -106,113 +306,10 @@ pub fn coded_search(
     side: CodedSide,
     k: usize,
 ) -> Result<(Ranking, CodedStats)> {
-    let model = model_file.model();
-    let kc = model.coeffs();
-    let mut stats = CodedStats::default();
-    let t0 = Instant::now();
-    let yq = coefficients(&model, query, budget)?;
-    let yg = match side {
-        CodedSide::Both => Some(coefficients(&model, gallery, budget)?),
-        CodedSide::Query => None,
-    };
-    stats.coding_seconds = t0.elapsed().as_secs_f64();
-
-    let t1 = Instant::now();
-    let (t, mean) = transform(&model);
-    let active: Vec<usize> = (0..model.active_count())
-        .map(|i| model.active_index(i))
-        .collect();
-    let kk = used(&yq, kc)
-        .max(yg.as_ref().map_or(0, |y| used(y, kc)))
-        .max(1);
-    let width = kk + 1;
-    let mut g_rows = vec![0f32; gallery.len() * width];
-    let mut q_rows = vec![0f32; query.len() * width];
-    match &yg {
-        None => {
-            // [T g / |g|, mu . g / |g|] for every gallery row, one block product at a time.
-            let tk = t.as_ref().subrows(0, kk);
-            const BLOCK: usize = 4096;
-            g_rows
-                .par_chunks_mut(BLOCK * width)
-                .enumerate()
-                .for_each(|(b, out)| {
-                    let first = b * BLOCK;
-                    let n = out.len() / width;
-                    let ga =
-                        Mat::from_fn(n, active.len(), |i, j| gallery.row(first + i)[active[j]]);
-                    let mut h = Mat::<f32>::zeros(n, kk);
-                    faer::linalg::matmul::matmul(
-                        h.as_mut(),
-                        faer::Accum::Replace,
-                        ga.as_ref(),
-                        tk.transpose(),
-                        1.0,
-                        faer::Par::Seq,
-                    );
-                    for i in 0..n {
-                        let g = gallery.row(first + i);
-                        let norm = g
-                            .iter()
-                            .map(|&v| f64::from(v) * f64::from(v))
-                            .sum::<f64>()
-                            .sqrt();
-                        let inv = if norm > 0.0 { (1.0 / norm) as f32 } else { 0.0 };
-                        let mg: f64 = g
-                            .iter()
-                            .zip(&mean)
-                            .map(|(&a, &b)| f64::from(a) * f64::from(b))
-                            .sum();
-                        let row = &mut out[i * width..(i + 1) * width];
-                        for c in 0..kk {
-                            row[c] = h[(i, c)] * inv;
-                        }
-                        row[kk] = (mg as f32) * inv;
-                    }
-                });
-            for (row, y) in q_rows.chunks_exact_mut(width).zip(yq.chunks_exact(kc)) {
-                row[..kk].copy_from_slice(&y[..kk]);
-                row[kk] = 1.0;
-            }
-        }
-        Some(yg) => {
-            let c: Vec<f32> = (0..kk)
-                .map(|r| {
-                    active
-                        .iter()
-                        .enumerate()
-                        .map(|(j, &d)| t[(r, j)] * mean[d])
-                        .sum()
-                })
-                .collect();
-            let mm: f32 = mean.iter().map(|v| v * v).sum();
-            for (row, y) in g_rows.chunks_exact_mut(width).zip(yg.chunks_exact(kc)) {
-                let cy: f32 = c.iter().zip(y).map(|(a, b)| a * b).sum();
-                let yy: f32 = y[..kk].iter().map(|v| v * v).sum();
-                let n2 = mm + 2.0 * cy + yy;
-                let inv = if n2 > 0.0 { 1.0 / n2.sqrt() } else { 0.0 };
-                for (o, v) in row[..kk].iter_mut().zip(y) {
-                    *o = v * inv;
-                }
-                row[kk] = inv;
-            }
-            for (row, y) in q_rows.chunks_exact_mut(width).zip(yq.chunks_exact(kc)) {
-                for ((o, v), cc) in row[..kk].iter_mut().zip(y).zip(&c) {
-                    *o = v + cc;
-                }
-                row[kk] = mm + c.iter().zip(y).map(|(a, b)| a * b).sum::<f32>();
-            }
-        }
-    }
-    stats.gallery_seconds = t1.elapsed().as_secs_f64();
-    stats.dims = width;
-
-    let t2 = Instant::now();
-    let qs = rows_to_set(&query.names, width, q_rows);
-    let gs = rows_to_set(&gallery.names, width, g_rows);
-    let ranking = search(&qs, &gs, k, Metric::InnerProduct)?;
-    stats.search_seconds = t2.elapsed().as_secs_f64();
-    Ok((ranking, stats))
+    let opts = SearchOptions::default();
+    let mut search = CodedSearch::new(model_file, query, budget, side, k, &opts)?;
+    search.add(gallery)?;
+    Ok(search.finish())
 }
 
 /// Rank with the same inputs the slow way, for tests: reconstruct, then cosine search.

@@ -1,13 +1,14 @@
 //! The coefficient-domain search ranks like cosine search with the reconstructed vectors.
 
 use codec_host::codec::ModelFile;
-use codec_host::coded_search::{CodedSide, coded_search, reconstructed_search};
-use codec_host::io::{ReadOptions, read_features};
+use codec_host::coded_search::{CodedSearch, CodedSide, coded_search, reconstructed_search};
+use codec_host::io::{FeatureSet, ReadOptions, read_features};
+use codec_host::search::SearchOptions;
 use codec_host::synth::{Kind, SynthConfig, write_dataset};
 use codec_host::train::{TrainConfig, train};
 
-#[test]
-fn coefficient_domain_matches_reconstructed_space() {
+/// A small kind-A set (train, query, gallery) and a model trained on it.
+fn fixture() -> (FeatureSet, FeatureSet, ModelFile) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = SynthConfig {
         train_identities: 80,
@@ -30,6 +31,12 @@ fn coefficient_domain_matches_reconstructed_space() {
     );
     let model =
         ModelFile::from_bytes(train(&tr, None, &TrainConfig::default()).unwrap().model).unwrap();
+    (q, g, model)
+}
+
+#[test]
+fn coefficient_domain_matches_reconstructed_space() {
+    let (q, g, model) = fixture();
     for side in [CodedSide::Query, CodedSide::Both] {
         for budget in [16, 64] {
             let (fast, stats) = coded_search(&model, &q, &g, budget, side, 10).unwrap();
@@ -59,4 +66,51 @@ fn coefficient_domain_matches_reconstructed_space() {
             );
         }
     }
+}
+
+/// The first `n` rows of `set` from row `from`.
+fn part(set: &FeatureSet, from: usize, n: usize) -> FeatureSet {
+    FeatureSet {
+        names: set.names[from..from + n].to_vec(),
+        dim: set.dim,
+        data: set.data[from * set.dim..(from + n) * set.dim].to_vec(),
+    }
+}
+
+#[test]
+fn a_gallery_fed_in_parts_ranks_like_one_pass() {
+    let (q, g, model) = fixture();
+    for side in [CodedSide::Query, CodedSide::Both] {
+        let (whole, _) = coded_search(&model, &q, &g, 32, side, 10).unwrap();
+        let mut search =
+            CodedSearch::new(&model, &q, 32, side, 10, &SearchOptions::default()).unwrap();
+        // Uneven parts, one of them empty.
+        for (from, n) in [(0, 333), (333, 0), (333, 1), (334, g.len() - 334)] {
+            search.add(&part(&g, from, n)).unwrap();
+        }
+        let (parts, stats) = search.finish();
+        assert_eq!(parts, whole, "{side:?}");
+        assert!(stats.search_seconds > 0.0);
+    }
+}
+
+#[test]
+fn a_gallery_of_another_dimension_is_an_error() {
+    let (q, g, model) = fixture();
+    let mut search = CodedSearch::new(
+        &model,
+        &q,
+        16,
+        CodedSide::Query,
+        10,
+        &SearchOptions::default(),
+    )
+    .unwrap();
+    let short = FeatureSet {
+        names: vec!["x".into()],
+        dim: g.dim - 1,
+        data: vec![0.5; g.dim - 1],
+    };
+    let err = search.add(&short).unwrap_err().to_string();
+    assert!(err.contains("dimensions"), "{err}");
 }

@@ -1,13 +1,13 @@
 //! `naicfc reid`: exact batch re-identification.
 
 use crate::codec::ModelFile;
-use crate::coded_search::{CodedSide, coded_search};
+use crate::coded_search::{CodedSearch, CodedSide};
 use crate::exit::Outcome;
 use crate::io::lists::read_list;
 use crate::io::{FeatureSet, InputError, ReadOptions, read_features, read_in_batches};
 use crate::listed::restrict_to_list;
 use crate::metrics::results::results_json;
-use crate::search::{Metric, Ranking, SearchOptions, StreamingSearch};
+use crate::search::{Metric, SearchOptions, StreamingSearch};
 use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -83,27 +83,21 @@ pub fn run(args: &Args) -> Result<Outcome> {
     }
 
     let searching = Instant::now();
-    let (ranking, gallery, how) = match (&args.model, args.budget) {
+    let model = args.model.as_deref().map(ModelFile::read).transpose()?;
+    if model.is_some() && args.metric != Metric::Cosine {
+        bail!("the coefficient-domain search ranks by cosine; drop --metric");
+    }
+    let bar = crate::progress::bar(0, "reid");
+    let opts = SearchOptions {
+        progress: Some(bar.clone()),
+        ..SearchOptions::default()
+    };
+    let (ranking, gallery, how) = match (&model, args.budget) {
         (Some(model), Some(budget)) => {
-            if args.metric != Metric::Cosine {
-                bail!("the coefficient-domain search ranks by cosine; drop --metric");
-            }
-            let gallery = load_side(
-                "gallery",
-                &args.gallery,
-                args.gallery_list.as_deref(),
-                &read,
-            )?;
-            check_gallery(args, &query, gallery.set.dim, gallery.set.len())?;
-            let model = ModelFile::read(model)?;
-            let (ranking, stats) = coded_search(
-                &model,
-                &query.set,
-                &gallery.set,
-                budget,
-                args.coded,
-                args.top,
-            )?;
+            let mut search =
+                CodedSearch::new(model, &query.set, budget, args.coded, args.top, &opts)?;
+            let gallery = stream_gallery(args, &query, &read, &bar, |part| search.add(part))?;
+            let (ranking, stats) = search.finish();
             let how = format!(
                 "coefficient domain at {budget} bytes ({:?} coded, {} dims: coding {:.2} s, gallery {:.2} s, search {:.2} s)",
                 args.coded,
@@ -112,14 +106,12 @@ pub fn run(args: &Args) -> Result<Outcome> {
                 stats.gallery_seconds,
                 stats.search_seconds
             );
-            let gallery = Gallery {
-                names: gallery.names,
-                rejected: gallery.rejected,
-            };
             (ranking, gallery, how)
         }
         _ => {
-            let (ranking, gallery) = stream_gallery(args, &query, &read)?;
+            let mut search = StreamingSearch::new(&query.set, args.top, args.metric, &opts)?;
+            let gallery = stream_gallery(args, &query, &read, &bar, |part| search.add(part))?;
+            let ranking = search.finish();
             let how = format!(
                 "{}-d ({} used), {}",
                 query.set.dim,
@@ -176,19 +168,19 @@ fn check_gallery(args: &Args, query: &Side, dim: usize, rows: usize) -> Result<(
     Ok(())
 }
 
-/// Exact search with the gallery read and scored `--batch-rows` vectors at a time, so memory
-/// holds the queries and one batch whatever the gallery size.
-fn stream_gallery(args: &Args, query: &Side, read: &ReadOptions) -> Result<(Ranking, Gallery)> {
+/// Read the gallery `--batch-rows` vectors at a time and hand each batch to `add` (which scores
+/// it), so memory holds the queries and one batch whatever the gallery size.
+fn stream_gallery(
+    args: &Args,
+    query: &Side,
+    read: &ReadOptions,
+    bar: &indicatif::ProgressBar,
+    mut add: impl FnMut(&FeatureSet) -> Result<()>,
+) -> Result<Gallery> {
     let list = match &args.gallery_list {
         Some(p) => Some((p.as_path(), read_list(p)?)),
         None => None,
     };
-    let bar = crate::progress::bar(0, "reid");
-    let opts = SearchOptions {
-        progress: Some(bar.clone()),
-        ..SearchOptions::default()
-    };
-    let mut search = StreamingSearch::new(&query.set, args.top, args.metric, &opts)?;
     let mut names = Vec::new();
     let mut failed: Vec<InputError> = Vec::new();
     let mut present = vec![false; list.as_ref().map_or(0, |(_, e)| e.len())];
@@ -218,7 +210,7 @@ fn stream_gallery(args: &Args, query: &Side, read: &ReadOptions) -> Result<(Rank
             }
         };
         failed.extend(loaded.failures);
-        search.add(&part)
+        add(&part)
     })?;
     bar.finish_and_clear();
     let mut rejected = failed.len();
@@ -251,7 +243,7 @@ fn stream_gallery(args: &Args, query: &Side, read: &ReadOptions) -> Result<(Rank
         }
     }
     check_gallery(args, query, query.set.dim, names.len())?;
-    Ok((search.finish(), Gallery { names, rejected }))
+    Ok(Gallery { names, rejected })
 }
 
 /// Read one side's features, report its bad inputs, and apply its list if there is one.
