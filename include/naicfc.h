@@ -324,9 +324,10 @@ const char *naicfc_version(void);
 uint32_t naicfc_version_number(void);
 
 /**
- * The model (and code) format version this library reads. `naicfc_model_init` returns
- * `NAICFC_MODEL_VERSION` for a model of any other version; codes are tied to their model, so
- * the model's version is also the codes'.
+ * The newest model (and code) format version this library reads, and the one `naicfc train`
+ * of the same release writes; it also reads every older version back to 1.
+ * `naicfc_model_init` returns `NAICFC_MODEL_VERSION` for a model of any other version; codes
+ * are tied to their model, so the model's version is also the codes'.
  */
 uint32_t naicfc_format_version(void);
 

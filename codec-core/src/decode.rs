@@ -5,10 +5,11 @@
 
 use crate::error::Error;
 use crate::model::{MAX_ACTIVE, MAX_CODE_LEN, MAX_COEFFS, Model};
-use crate::quant::{max_magnitude, reconstruct};
+use crate::quant::{max_magnitude, reconstruct_level};
 use crate::range_coder::Decoder;
 use crate::symbols::{decode_step, decode_value};
 use crate::transform::inverse;
+use crate::trellis;
 
 /// Decode `code` into `out` (at least `model.dim()` values; only those are written).
 pub fn decode(model: &Model<'_>, code: &[u8], out: &mut [f32]) -> Result<(), Error> {
@@ -79,14 +80,23 @@ pub(crate) fn decode_values(
     mut put: impl FnMut(usize, u64, i32),
 ) -> Result<(), Error> {
     let alphabet = model.alphabet();
+    let trellis = model.trellis();
+    let mut state = trellis::START;
     for k in 0..model.coeffs() {
-        let class = model.class(model.class_for(spread(k), step));
+        let q = if trellis {
+            trellis::quantiser(state)
+        } else {
+            0
+        };
+        let class = model.table(model.class_for(spread(k), step), q);
         let s = model.step(k, step);
         let (m, negative) = decode_value(dec, &class, alphabet)?;
         if m > max_magnitude(s) {
             return Err(Error::StreamCorrupt("coefficient beyond the model's range"));
         }
-        put(k, m, reconstruct(m, negative, s, &class));
+        let level = if trellis { trellis::level(q, m) } else { m };
+        put(k, m, reconstruct_level(level, m, negative, s, &class));
+        state = trellis::next_state(state, m);
     }
     Ok(())
 }

@@ -20,8 +20,10 @@ pub enum Error {
     UnsupportedModelVersion {
         /// Version found in the model.
         found: u16,
-        /// The only version this build reads.
-        supported: u16,
+        /// The oldest version this build reads.
+        oldest: u16,
+        /// The newest version this build reads (and the one it writes).
+        newest: u16,
     },
     /// The model's checksum does not match its content (corrupted in storage or transit).
     ModelChecksum,
@@ -83,9 +85,13 @@ impl fmt::Display for Error {
                 )
             }
             Error::NotAModel => f.write_str("not a naicfc model (magic NFCM missing)"),
-            Error::UnsupportedModelVersion { found, supported } => write!(
+            Error::UnsupportedModelVersion {
+                found,
+                oldest,
+                newest,
+            } => write!(
                 f,
-                "model format version {found} is not supported (this build reads version {supported})"
+                "model format version {found} is not supported (this build reads versions {oldest} to {newest})"
             ),
             Error::ModelChecksum => f.write_str("model checksum mismatch: the file is corrupted"),
             Error::ModelInvalid(what) => write!(f, "invalid model: {what}"),

@@ -28,6 +28,7 @@ pub mod range_coder;
 pub mod scalable;
 pub mod symbols;
 pub mod transform;
+pub mod trellis;
 
 pub use decode::decode;
 pub use encode::encode;

@@ -12,8 +12,11 @@ use crate::fixed::{INPUT_LIMIT, MAX_SHIFT};
 
 /// First four bytes of every model.
 pub const MAGIC: [u8; 4] = *b"NFCM";
-/// The model (and stream) format version this build reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+/// The model (and stream) format version this build writes.
+pub const FORMAT_VERSION: u16 = 2;
+/// The oldest format version this build still reads (version 1 is version 2 without the
+/// trellis flag and its lambda field).
+pub const OLDEST_FORMAT_VERSION: u16 = 1;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 64;
 
@@ -48,6 +51,10 @@ pub const MAX_RAW_BITS: u8 = 24;
 
 /// Header flag: clamp reconstructions to the per-dimension range seen in training.
 pub const FLAG_CLAMP: u8 = 1;
+/// Header flag (version 2): trellis-coded (dependent) quantisation with two quantisers, each
+/// with its own class tables, whose `rounding` field then holds the class's rate-distortion
+/// slope for the encoder's search; see [`crate::trellis`].
+pub const FLAG_TRELLIS: u8 = 2;
 
 /// A parsed, validated model borrowing its bytes.
 #[derive(Debug, Clone, Copy)]
@@ -86,7 +93,8 @@ pub struct Class<'a> {
     /// `alphabet - 1` reconstruction offsets (i16 LE, Q15 fraction of a step, in `[-1, 1)`)
     /// for magnitudes `1..alphabet`; the last one also serves every larger magnitude.
     recon: &'a [u8],
-    /// Rounding offset of the dead-zone quantiser (Q16, at most 1/2).
+    /// Rounding offset of the dead-zone quantiser (Q16, at most 1/2); under the trellis, the
+    /// rate-distortion slope of the encoder's search in squared steps per bit (Q16).
     pub rounding: u32,
     /// Exp-Golomb order of escaped magnitudes.
     pub escape_order: u32,
@@ -144,6 +152,7 @@ struct Shape {
     dim: usize,
     active: usize,
     coeffs: usize,
+    /// Class tables stored: the class count, twice over with the trellis flag.
     classes: usize,
     alphabet: usize,
     steps: usize,
@@ -201,10 +210,11 @@ impl<'a> Model<'a> {
             });
         }
         let version = u16_at(bytes, 2);
-        if version != FORMAT_VERSION {
+        if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(Error::UnsupportedModelVersion {
                 found: version,
-                supported: FORMAT_VERSION,
+                oldest: OLDEST_FORMAT_VERSION,
+                newest: FORMAT_VERSION,
             });
         }
         if bytes.len() < HEADER_LEN {
@@ -219,18 +229,19 @@ impl<'a> Model<'a> {
             "header length",
         )?;
         let total = u32_at(header, 2) as usize;
+        let flags = header[23];
+        let tables_per_class = if flags & FLAG_TRELLIS != 0 { 2 } else { 1 };
         let shape = Shape {
             dim: usize::from(u16_at(header, 6)),
             active: usize::from(u16_at(header, 7)),
             coeffs: usize::from(u16_at(header, 8)),
-            classes: usize::from(u16_at(header, 10)),
+            classes: usize::from(u16_at(header, 10)) * tables_per_class,
             alphabet: usize::from(header[22]),
             steps: usize::from(u16_at(header, 12)),
             budgets: usize::from(u16_at(header, 13)),
         };
         let shift = i32::from(header[18] as i8);
         let classes_per_octave = i32::from(header[19]);
-        let flags = header[23];
         let class_offset = i32_at(header, 7);
 
         check((1..=MAX_DIM).contains(&shape.dim), "dimension")?;
@@ -242,7 +253,10 @@ impl<'a> Model<'a> {
             (1..=MAX_COEFFS.min(shape.active)).contains(&shape.coeffs),
             "coefficient count",
         )?;
-        check((1..=MAX_CLASSES).contains(&shape.classes), "class count")?;
+        check(
+            (1..=MAX_CLASSES).contains(&(shape.classes / tables_per_class)),
+            "class count",
+        )?;
         check(
             (2..=MAX_ALPHABET).contains(&shape.alphabet),
             "alphabet size",
@@ -256,7 +270,12 @@ impl<'a> Model<'a> {
         check((1..=64).contains(&classes_per_octave), "classes per octave")?;
         // unsigned_abs: `abs` of i32::MIN overflows, and this field comes from the file.
         check(class_offset.unsigned_abs() <= 1 << 20, "class offset")?;
-        check(flags & !FLAG_CLAMP == 0, "unknown flags")?;
+        let known = if version >= 2 {
+            FLAG_CLAMP | FLAG_TRELLIS
+        } else {
+            FLAG_CLAMP
+        };
+        check(flags & !known == 0, "unknown flags")?;
         check(
             header[32..].iter().all(|&b| b == 0),
             "reserved header bytes",
@@ -427,6 +446,18 @@ impl<'a> Model<'a> {
     pub fn clamps(&self) -> bool {
         self.flags & FLAG_CLAMP != 0
     }
+    /// Whether values are trellis-coded (two quantisers chosen by a state machine).
+    pub fn trellis(&self) -> bool {
+        self.flags & FLAG_TRELLIS != 0
+    }
+    /// Probability classes per quantiser.
+    pub fn classes(&self) -> usize {
+        if self.trellis() {
+            self.classes / 2
+        } else {
+            self.classes
+        }
+    }
     /// Smallest budget at which every vector can be encoded.
     pub fn min_budget(&self) -> usize {
         self.min_budget
@@ -484,9 +515,13 @@ impl<'a> Model<'a> {
         let c = self.class_offset + ((d * self.classes_per_octave + 128) >> 8);
         // max/min, not clamp: clamp panics when its bounds cross, which validation rules out
         // but the compiler cannot see.
-        c.max(0).min(self.classes as i32 - 1) as usize
+        c.max(0).min(self.classes() as i32 - 1) as usize
     }
-    /// Class table `c`.
+    /// Class table `c` of quantiser `quantiser` (0 or 1; always 0 without the trellis).
+    pub fn table(&self, c: usize, quantiser: usize) -> Class<'a> {
+        self.class(c + quantiser * self.classes())
+    }
+    /// Class table `c` (of the first quantiser).
     pub fn class(&self, c: usize) -> Class<'a> {
         let t = self.class_bytes(c);
         let m = self.alphabet;
@@ -549,6 +584,9 @@ pub struct ModelParts<'p> {
     pub class_offset: i32,
     /// Clamp reconstructions to the training range.
     pub clamp: bool,
+    /// Trellis-coded quantisation: `classes` then holds the tables of the first quantiser
+    /// followed by those of the second, each with its rate-distortion slope in `rounding`.
+    pub trellis: bool,
     /// Trained budgets, increasing.
     pub budgets: &'p [u16],
     /// Active dimension indices, increasing.
@@ -665,9 +703,14 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, Error> {
     header[16..18].copy_from_slice(&fits_u16(shape.coeffs)?.to_le_bytes());
     header[18] = parts.shift as u8;
     header[19] = parts.classes_per_octave;
-    header[20..22].copy_from_slice(&fits_u16(shape.classes)?.to_le_bytes());
+    if parts.trellis && shape.classes % 2 != 0 {
+        return Err(Error::ModelInvalid("trellis needs two tables per class"));
+    }
+    let class_count = shape.classes / if parts.trellis { 2 } else { 1 };
+    header[20..22].copy_from_slice(&fits_u16(class_count)?.to_le_bytes());
     header[22] = u8::try_from(alphabet).map_err(|_| Error::ModelInvalid("alphabet size"))?;
-    header[23] = if parts.clamp { FLAG_CLAMP } else { 0 };
+    header[23] =
+        if parts.clamp { FLAG_CLAMP } else { 0 } | if parts.trellis { FLAG_TRELLIS } else { 0 };
     header[24..26].copy_from_slice(&fits_u16(shape.steps)?.to_le_bytes());
     header[26..28].copy_from_slice(&fits_u16(shape.budgets)?.to_le_bytes());
     header[28..32].copy_from_slice(&parts.class_offset.to_le_bytes());

@@ -4,9 +4,11 @@
 //! `r <= 1/2` is the class's rounding offset (smaller than 1/2 widens the zero bin, which pays
 //! off at low rates). The decoder puts it back at `(m - d) * s`, where `d` is the class's
 //! offset for `m`, learned in training (between the cell's centroid, best for the error, and
-//! its middle, best for ranking).
+//! its middle, best for ranking). A model with the trellis flag quantises with two interleaved
+//! quantisers instead ([`crate::trellis`]); [`quantise_values`] serves both.
 
-use crate::model::{COEFF_LIMIT, Class};
+use crate::model::{COEFF_LIMIT, Class, MAX_COEFFS, Model};
+use crate::trellis;
 
 /// Magnitude of `|y|` quantised with step `step` and rounding `rounding` (Q16).
 #[inline]
@@ -23,19 +25,69 @@ pub fn max_magnitude(step: u64) -> u64 {
 }
 
 /// Reconstruction of magnitude `m` (at most [`max_magnitude`]) with its sign, clamped to
-/// `±2 * COEFF_LIMIT`.
+/// `±2 * COEFF_LIMIT`, on the one-quantiser grid (level `m`).
 #[inline]
 pub fn reconstruct(m: u64, negative: bool, step: u64, class: &Class<'_>) -> i32 {
+    reconstruct_level(m, m, negative, step, class)
+}
+
+/// Reconstruction of magnitude `m` that sits on grid level `level` (in steps: `m` for one
+/// quantiser, `2m` or `2m - 1` under the trellis), moved by the class's offset for `m`.
+#[inline]
+pub fn reconstruct_level(level: u64, m: u64, negative: bool, step: u64, class: &Class<'_>) -> i32 {
     if m == 0 {
         return 0;
     }
     let limit = 2 * COEFF_LIMIT as u64;
-    // (m * 2^15 - offset) with |offset| < 2^15 and m >= 1 is positive; times the step it
-    // stays below 2^53 because m * step <= 2^31 + step.
-    let scaled = ((m << 15) as i64 - i64::from(class.recon(m))) as u64;
-    let v = (scaled * step + (1 << 14)) >> 15;
+    // (level * 2^15 - offset) with |offset| < 2^15 and level >= 1 is positive. A decoded
+    // magnitude is at most 2^30 / step + 1, so level * step <= 2^31 + 2 step and the product
+    // stays below 2^53; saturation only guards the encoder's out-of-range candidates.
+    let scaled = (level.min(1 << 40) << 15) as i64 - i64::from(class.recon(m));
+    let v = (scaled as u64).saturating_mul(step).saturating_add(1 << 14) >> 15;
     let v = v.min(limit) as i32;
     if negative { -v } else { v }
+}
+
+/// Quantise `values` (one per coefficient, in order) at step index `step` the way the model
+/// says (one dead-zone quantiser, or the trellis), handing `emit` each coefficient's index,
+/// class table, magnitude, sign and reconstruction. Stops as soon as `emit` returns `false`.
+/// `spread(k)` is the spread log that picks coefficient `k`'s class. With `budget_bytes`, the
+/// trellis gives up early (emitting nothing) once no path can fit that many bytes.
+pub(crate) fn quantise_values(
+    model: &Model<'_>,
+    values: &[i32],
+    spread: impl Fn(usize) -> i32,
+    step: usize,
+    budget_bytes: Option<usize>,
+    mut emit: impl FnMut(usize, &Class<'_>, u64, bool, i32) -> bool,
+) {
+    if !model.trellis() {
+        for (k, &y) in values.iter().enumerate() {
+            let class = model.class(model.class_for(spread(k), step));
+            let s = model.step(k, step);
+            let m = quantise(y, s, class.rounding);
+            if !emit(k, &class, m, y < 0, reconstruct(m, y < 0, s, &class)) {
+                return;
+            }
+        }
+        return;
+    }
+    let mut path = [0u8; MAX_COEFFS];
+    if !trellis::search(model, values, &spread, step, budget_bytes, &mut path) {
+        return;
+    }
+    let mut state = trellis::START;
+    for ((k, &y), &choice) in values.iter().enumerate().zip(path.iter()) {
+        let q = trellis::quantiser(state);
+        let class = model.table(model.class_for(spread(k), step), q);
+        let s = model.step(k, step);
+        let m = trellis::candidate(q, y.unsigned_abs(), s, choice);
+        let v = reconstruct_level(trellis::level(q, m), m, y < 0, s, &class);
+        if !emit(k, &class, m, y < 0, v) {
+            return;
+        }
+        state = trellis::next_state(state, m);
+    }
 }
 
 #[cfg(test)]

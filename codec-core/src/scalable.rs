@@ -14,10 +14,10 @@
 //! is smaller). Encoder and decoder track these spreads identically.
 
 use crate::decode::decode_values;
-use crate::encode::{code_values, search_step};
+use crate::encode::{code_values, search_step, trellis_hint};
 use crate::error::Error;
 use crate::model::{COEFF_LIMIT, MAX_ACTIVE, MAX_COEFFS, Model};
-use crate::quant::{quantise, reconstruct};
+use crate::quant::quantise_values;
 use crate::range_coder::Decoder;
 use crate::symbols::decode_step;
 use crate::transform::{centre, forward, inverse};
@@ -116,21 +116,23 @@ pub fn encode_scalable(model: &Model<'_>, x: &[f32], out: &mut [u8]) -> Result<u
             return Err(Error::ModelInvalid("budgets out of order"));
         };
         // Residuals of this layer, with the spreads both sides know.
-        let values = || (0..k).map(|i| (residual_of(&target, &state, i), state.spread[i]));
-        let coded = search_step(model, slot, |step, buf| {
-            code_values(model, values(), step, buf)
+        let mut residual = [0i32; MAX_COEFFS];
+        for (i, r) in residual.iter_mut().enumerate().take(k) {
+            *r = residual_of(&target, &state, i);
+        }
+        let residual = residual.get(..k).unwrap_or(&residual);
+        let spread = state.spread;
+        let spread = |i: usize| spread.get(i).copied().unwrap_or(0);
+        let hint = trellis_hint(model, residual, &spread, slot.len());
+        let coded = search_step(model, slot, hint, |step, buf| {
+            code_values(model, residual, spread, step, buf)
         })?;
         let (len, step) = (coded.len, coded.step);
-        // Replay what the decoder will reconstruct from this layer. Coefficient `i` reads
-        // and then updates only its own state, so the update can happen in place.
-        for i in 0..k {
-            let class = model.class(model.class_for(state.spread[i], step));
-            let s = model.step(i, step);
-            let r = residual_of(&target, &state, i);
-            let m = quantise(r, s, class.rounding);
-            let v = reconstruct(m, r < 0, s, &class);
+        // What the decoder will reconstruct from the winning code.
+        quantise_values(model, residual, spread, step, None, |i, _, m, _, v| {
             state.absorb(model, i, step, m, v);
-        }
+            true
+        });
         if let Some(pad) = slot.get_mut(len..) {
             pad.fill(0);
         }

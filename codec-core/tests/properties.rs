@@ -8,19 +8,25 @@ use codec_core::{Error, Model, decode, encode};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
-fn model_bytes() -> &'static [u8] {
-    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES.get_or_init(|| {
-        common::build(&common::Spec {
-            dim: 48,
-            active: 16,
-            shift: 12,
+/// The test model with one dead-zone quantiser (`trellis = false`) or with the trellis.
+fn model_bytes(trellis: bool) -> &'static [u8] {
+    static BYTES: OnceLock<[Vec<u8>; 2]> = OnceLock::new();
+    let both = BYTES.get_or_init(|| {
+        [false, true].map(|trellis| {
+            common::build(&common::Spec {
+                dim: 48,
+                active: 16,
+                shift: 12,
+                trellis,
+            })
         })
-    })
+    });
+    &both[usize::from(trellis)]
 }
 
-fn model() -> Model<'static> {
-    Model::parse(model_bytes()).unwrap()
+/// Both test models: every property must hold for each quantiser.
+fn models() -> [Model<'static>; 2] {
+    [false, true].map(|t| Model::parse(model_bytes(t)).unwrap())
 }
 
 /// Any finite f32, with extra weight on the awkward ones.
@@ -46,7 +52,7 @@ proptest! {
 
     #[test]
     fn budget_always_holds(x in vector(), budget in 1usize..300) {
-        let m = model();
+        for m in models() {
         let mut out = vec![0u8; budget];
         match encode(&m, &x, budget, &mut out) {
             Ok(len) => {
@@ -61,17 +67,20 @@ proptest! {
             Err(e) => prop_assert!(false, "unexpected error {}", e),
         }
     }
+}
 
     #[test]
     fn non_finite_input_is_an_error(mut x in vector(), at in 0usize..48, which in 0usize..3) {
         x[at] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][which];
         let mut out = [0u8; 64];
-        prop_assert_eq!(encode(&model(), &x, 64, &mut out), Err(Error::NonFinite { index: at }));
+        for m in models() {
+            prop_assert_eq!(encode(&m, &x, 64, &mut out), Err(Error::NonFinite { index: at }));
     }
+}
 
     #[test]
     fn encoding_is_deterministic(x in vector(), budget in 2usize..200) {
-        let m = model();
+        for m in models() {
         let mut a = vec![0u8; budget];
         let mut b = vec![0xA5u8; budget];
         let ra = encode(&m, &x, budget, &mut a);
@@ -81,10 +90,11 @@ proptest! {
             prop_assert_eq!(&a[..len], &b[..len]);
         }
     }
+}
 
     #[test]
     fn decoding_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
-        let m = model();
+        for m in models() {
         let mut out = vec![7.0f32; 48];
         let before = out.clone();
         match decode(&m, &bytes, &mut out) {
@@ -93,10 +103,11 @@ proptest! {
             Err(_) => prop_assert_eq!(out, before),
         }
     }
+}
 
     #[test]
     fn damaged_codes_never_panic(x in vector(), budget in 4usize..128, cut in 0usize..128, flip in any::<(usize, u8)>()) {
-        let m = model();
+        for m in models() {
         let mut code = vec![0u8; budget];
         let len = encode(&m, &x, budget, &mut code).unwrap();
         let mut out = vec![0f32; 48];
@@ -106,11 +117,12 @@ proptest! {
         flipped[at % len] ^= mask | 1;
         let _ = decode(&m, &flipped, &mut out);
     }
+}
 
     #[test]
     fn decoding_is_stable(x in prop::collection::vec(-2.0f32..2.0, 48), budget in 8usize..200) {
         // Re-encoding a reconstruction moves it no further than the first coding moved x.
-        let m = model();
+        for m in models() {
         let mut code = vec![0u8; budget];
         let mut x1 = vec![0f32; 48];
         let mut x1_again = vec![0f32; 48];
@@ -125,60 +137,63 @@ proptest! {
         prop_assert!(dist(&x2, &x1) <= dist(&x1, &x) + 1e-3, "{} vs {}", dist(&x2, &x1), dist(&x1, &x));
     }
 }
+}
 
 #[test]
 fn budget_limits_are_errors() {
-    let m = model();
-    let x = vec![0.5f32; 48];
-    let mut out = vec![0u8; MAX_CODE_LEN + 1];
-    assert!(matches!(
-        encode(&m, &x, MAX_CODE_LEN + 1, &mut out),
-        Err(Error::BudgetTooLarge { .. })
-    ));
-    assert!(matches!(
-        encode(&m, &x, 0, &mut out),
-        Err(Error::BudgetTooSmall { .. })
-    ));
-    assert!(matches!(
-        encode(&m, &x, 64, &mut out[..10]),
-        Err(Error::OutputTooSmall { .. })
-    ));
-    assert!(matches!(
-        encode(&m, &x[..47], 64, &mut out),
-        Err(Error::DimensionMismatch { .. })
-    ));
-    let mut back = vec![0f32; 47];
-    let len = encode(&m, &x, 64, &mut out).unwrap();
-    assert!(matches!(
-        decode(&m, &out[..len], &mut back),
-        Err(Error::OutputTooSmall { .. })
-    ));
-    assert_eq!(decode(&m, &[], &mut [0f32; 48]), Err(Error::StreamEmpty));
-    assert!(matches!(
-        decode(&m, &vec![1u8; MAX_CODE_LEN + 1], &mut [0f32; 48]),
-        Err(Error::StreamTooLong { .. })
-    ));
+    for m in models() {
+        let x = vec![0.5f32; 48];
+        let mut out = vec![0u8; MAX_CODE_LEN + 1];
+        assert!(matches!(
+            encode(&m, &x, MAX_CODE_LEN + 1, &mut out),
+            Err(Error::BudgetTooLarge { .. })
+        ));
+        assert!(matches!(
+            encode(&m, &x, 0, &mut out),
+            Err(Error::BudgetTooSmall { .. })
+        ));
+        assert!(matches!(
+            encode(&m, &x, 64, &mut out[..10]),
+            Err(Error::OutputTooSmall { .. })
+        ));
+        assert!(matches!(
+            encode(&m, &x[..47], 64, &mut out),
+            Err(Error::DimensionMismatch { .. })
+        ));
+        let mut back = vec![0f32; 47];
+        let len = encode(&m, &x, 64, &mut out).unwrap();
+        assert!(matches!(
+            decode(&m, &out[..len], &mut back),
+            Err(Error::OutputTooSmall { .. })
+        ));
+        assert_eq!(decode(&m, &[], &mut [0f32; 48]), Err(Error::StreamEmpty));
+        assert!(matches!(
+            decode(&m, &vec![1u8; MAX_CODE_LEN + 1], &mut [0f32; 48]),
+            Err(Error::StreamTooLong { .. })
+        ));
+    }
 }
 
 #[test]
 fn every_model_byte_flip_is_caught_or_harmless() {
-    let bytes = model_bytes();
-    for i in 0..bytes.len() {
-        for bit in [0u8, 3, 7] {
-            let mut damaged = bytes.to_vec();
-            damaged[i] ^= 1 << bit;
-            // The checksum catches every single-bit flip.
+    for bytes in [model_bytes(false), model_bytes(true)] {
+        for i in 0..bytes.len() {
+            for bit in [0u8, 3, 7] {
+                let mut damaged = bytes.to_vec();
+                damaged[i] ^= 1 << bit;
+                // The checksum catches every single-bit flip.
+                assert!(
+                    Model::parse(&damaged).is_err(),
+                    "flip at byte {i} bit {bit} accepted"
+                );
+            }
+        }
+        for n in 0..bytes.len() {
             assert!(
-                Model::parse(&damaged).is_err(),
-                "flip at byte {i} bit {bit} accepted"
+                Model::parse(&bytes[..n]).is_err(),
+                "truncation to {n} accepted"
             );
         }
-    }
-    for n in 0..bytes.len() {
-        assert!(
-            Model::parse(&bytes[..n]).is_err(),
-            "truncation to {n} accepted"
-        );
     }
 }
 
@@ -187,48 +202,52 @@ mod scalable {
     use codec_core::scalable::{decode_scalable, encode_scalable, scalable_len};
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(500))]
+            #![proptest_config(ProptestConfig::with_cases(500))]
 
-        #[test]
-        fn every_layer_prefix_decodes(x in prop::collection::vec(-2.0f32..2.0, 48)) {
-            let m = model();
-            let total = scalable_len(&m);
-            prop_assert_eq!(total, 64);
-            let mut code = vec![0u8; total];
-            prop_assert_eq!(encode_scalable(&m, &x, &mut code), Ok(total));
-            let mut errors = Vec::new();
-            for (layers, b) in [16usize, 32, 64].into_iter().enumerate() {
-                let mut back = vec![0f32; 48];
-                prop_assert_eq!(decode_scalable(&m, &code[..b], &mut back), Ok(layers + 1));
-                let e: f64 = back.iter().zip(&x).map(|(a, b)| f64::from(a - b).powi(2)).sum();
-                errors.push(e);
+            #[test]
+            fn every_layer_prefix_decodes(x in prop::collection::vec(-2.0f32..2.0, 48)) {
+                for m in models() {
+                let total = scalable_len(&m);
+                prop_assert_eq!(total, 64);
+                let mut code = vec![0u8; total];
+                prop_assert_eq!(encode_scalable(&m, &x, &mut code), Ok(total));
+                let mut errors = Vec::new();
+                for (layers, b) in [16usize, 32, 64].into_iter().enumerate() {
+                    let mut back = vec![0f32; 48];
+                    prop_assert_eq!(decode_scalable(&m, &code[..b], &mut back), Ok(layers + 1));
+                    let e: f64 = back.iter().zip(&x).map(|(a, b)| f64::from(a - b).powi(2)).sum();
+                    errors.push(e);
+                }
+                // More layers never make the reconstruction much worse.
+                prop_assert!(errors[2] <= errors[0] + 1e-6, "{:?}", errors);
             }
-            // More layers never make the reconstruction much worse.
-            prop_assert!(errors[2] <= errors[0] + 1e-6, "{:?}", errors);
-        }
-
-        #[test]
-        fn scalable_decoder_survives_garbage(bytes in prop::collection::vec(any::<u8>(), 0..80)) {
-            let mut back = vec![3f32; 48];
-            match decode_scalable(&model(), &bytes, &mut back) {
-                Ok(_) => prop_assert!(back.iter().all(|v| v.is_finite())),
-                Err(_) => prop_assert!(back.iter().all(|&v| v == 3.0)),
-            }
-        }
     }
+
+            #[test]
+            fn scalable_decoder_survives_garbage(bytes in prop::collection::vec(any::<u8>(), 0..80)) {
+                for m in models() {
+                let mut back = vec![3f32; 48];
+                match decode_scalable(&m, &bytes, &mut back) {
+                    Ok(_) => prop_assert!(back.iter().all(|v| v.is_finite())),
+                    Err(_) => prop_assert!(back.iter().all(|&v| v == 3.0)),
+                }
+            }
+    }
+        }
 
     #[test]
     fn other_lengths_are_rejected() {
-        let m = model();
-        let mut code = vec![0u8; 64];
-        encode_scalable(&m, &[0.3f32; 48], &mut code).unwrap();
-        let mut back = vec![0f32; 48];
-        for len in [1usize, 15, 17, 40, 63] {
-            assert!(
-                decode_scalable(&m, &code[..len], &mut back).is_err(),
-                "{len}"
-            );
+        for m in models() {
+            let mut code = vec![0u8; 64];
+            encode_scalable(&m, &[0.3f32; 48], &mut code).unwrap();
+            let mut back = vec![0f32; 48];
+            for len in [1usize, 15, 17, 40, 63] {
+                assert!(
+                    decode_scalable(&m, &code[..len], &mut back).is_err(),
+                    "{len}"
+                );
+            }
+            assert_eq!(decode_scalable(&m, &[], &mut back), Err(Error::StreamEmpty));
         }
-        assert_eq!(decode_scalable(&m, &[], &mut back), Err(Error::StreamEmpty));
     }
 }

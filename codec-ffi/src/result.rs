@@ -241,7 +241,8 @@ mod tests {
             (
                 Error::UnsupportedModelVersion {
                     found: 9,
-                    supported: 1,
+                    oldest: 1,
+                    newest: 2,
                 },
                 NAICFC_MODEL_VERSION,
             ),

@@ -105,9 +105,10 @@ pub extern "C" fn naicfc_version_number() -> u32 {
     ffi_boundary!(NAICFC_VERSION_NUMBER)
 }
 
-/// The model (and code) format version this library reads. `naicfc_model_init` returns
-/// `NAICFC_MODEL_VERSION` for a model of any other version; codes are tied to their model, so
-/// the model's version is also the codes'.
+/// The newest model (and code) format version this library reads, and the one `naicfc train`
+/// of the same release writes; it also reads every older version back to 1.
+/// `naicfc_model_init` returns `NAICFC_MODEL_VERSION` for a model of any other version; codes
+/// are tied to their model, so the model's version is also the codes'.
 #[unsafe(no_mangle)]
 pub extern "C" fn naicfc_format_version() -> u32 {
     ffi_boundary!(u32::from(codec_core::model::FORMAT_VERSION))

@@ -234,10 +234,10 @@ fn models_of_another_dimension_version_or_damaged() {
     expect(&o, 3, &["64", "32"]);
 
     let bytes = std::fs::read(&f.model).unwrap();
-    let mut v2 = bytes.clone();
-    v2[4] = 2;
-    let m = f.path("v2.nfcm");
-    std::fs::write(&m, &v2).unwrap();
+    let mut v3 = bytes.clone();
+    v3[4] = 3;
+    let m = f.path("v3.nfcm");
+    std::fs::write(&m, &v3).unwrap();
     let o = naicfc(&[
         "encode",
         "--model",
@@ -249,7 +249,7 @@ fn models_of_another_dimension_version_or_damaged() {
         "--out",
         p(&f.path("x")),
     ]);
-    expect(&o, 3, &["version 2", "version 1"]);
+    expect(&o, 3, &["version 3", "versions 1 to 2"]);
 
     std::fs::write(&m, &bytes[..bytes.len() / 2]).unwrap();
     let o = naicfc(&[

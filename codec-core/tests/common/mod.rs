@@ -11,6 +11,8 @@ pub struct Spec {
     pub active: usize,
     /// Input shift.
     pub shift: i8,
+    /// Trellis-coded quantisation (two table sets) instead of one dead-zone quantiser.
+    pub trellis: bool,
 }
 
 const ALPHABET: usize = 12;
@@ -108,13 +110,18 @@ pub fn build(spec: &Spec) -> Vec<u8> {
         cdfs.push((cdf_from(&p), raw as u8));
         recons.push(vec![0i16; ALPHABET - 1]);
     }
+    // The trellis's second quantiser gets the same tables: any valid tables make a valid model.
+    let sets = if spec.trellis { 2 } else { 1 };
     let classes: Vec<ClassTable<'_>> = cdfs
         .iter()
         .zip(&recons)
+        .cycle()
+        .take(sets * CLASSES)
         .map(|((cdf, raw), recon)| ClassTable {
             cdf,
             recon,
-            rounding: 1 << 15,
+            // The dead zone's plain rounding, or the trellis's slope of about 0.1.
+            rounding: if spec.trellis { 6554 } else { 1 << 15 },
             escape_order: 2,
             raw_bits: *raw,
         })
@@ -125,6 +132,7 @@ pub fn build(spec: &Spec) -> Vec<u8> {
         classes_per_octave: CLASSES_PER_OCTAVE,
         class_offset: CLASS_OFFSET,
         clamp: false,
+        trellis: spec.trellis,
         budgets: &[16, 32, 64],
         active: &active_sorted,
         mean: &mean,

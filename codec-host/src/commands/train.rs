@@ -42,6 +42,18 @@ pub struct Args {
     /// middles (best re-ID ranking), or anything between
     #[arg(long, default_value_t = crate::train::tables::DEFAULT_CENTROID_WEIGHT)]
     pub centroid_weight: f64,
+    /// Quantiser: `trellis` (two interleaved quantisers, Viterbi search; model format 2) or
+    /// `scalar` (one dead-zone quantiser; readable by format-1 decoders)
+    #[arg(long, value_enum, default_value_t = Quantiser::Trellis)]
+    pub quantiser: Quantiser,
+    /// Trellis search's rate-distortion slope (squared steps per bit) for finely coded
+    /// coefficients; larger favours fewer bits, lowering dr at high budgets
+    #[arg(long, default_value_t = crate::train::tables::DEFAULT_TRELLIS_LAMBDA)]
+    pub trellis_lambda: f64,
+    /// The slope for coefficients coded with mostly zeros (the small budgets); smaller keeps
+    /// more coefficients, raising ACC_reid there at some cost in dr
+    #[arg(long, default_value_t = crate::train::tables::DEFAULT_TRELLIS_LAMBDA_LOW)]
+    pub trellis_lambda_low: f64,
     /// Most training rows used for the covariance
     #[arg(long, default_value_t = 100_000)]
     pub max_rows: usize,
@@ -51,6 +63,15 @@ pub struct Args {
     /// Stop at the first bad input
     #[arg(long)]
     pub strict: bool,
+}
+
+/// How coefficients are quantised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Quantiser {
+    /// Trellis-coded (dependent) quantisation.
+    Trellis,
+    /// One dead-zone scalar quantiser.
+    Scalar,
 }
 
 /// Run `naicfc train`.
@@ -104,6 +125,15 @@ pub fn run(args: &Args) -> Result<Outcome> {
     if !(0.0..=1.0).contains(&args.centroid_weight) {
         bail!("--centroid-weight must be between 0 and 1");
     }
+    let max = crate::train::tables::MAX_TRELLIS_LAMBDA;
+    for (flag, v) in [
+        ("--trellis-lambda", args.trellis_lambda),
+        ("--trellis-lambda-low", args.trellis_lambda_low),
+    ] {
+        if !(0.0..=max).contains(&v) {
+            bail!("{flag} must be between 0 and {max}");
+        }
+    }
     if args.reid_weight < 0.0 {
         bail!("--reid-weight must be at least 0");
     }
@@ -114,6 +144,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
         max_rows: args.max_rows,
         tables: TableParams {
             centroid_weight: args.centroid_weight,
+            trellis: args.quantiser == Quantiser::Trellis,
+            trellis_lambda: args.trellis_lambda,
+            trellis_lambda_low: args.trellis_lambda_low,
             ..TableParams::default()
         },
         ..TrainConfig::default()

@@ -8,6 +8,7 @@
 pub mod pca;
 pub mod steps;
 pub mod tables;
+mod trellis_tables;
 pub mod weights;
 
 use crate::io::FeatureSet;
@@ -252,6 +253,7 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
             classes_per_octave: tables::CLASSES_PER_OCTAVE,
             class_offset,
             clamp: true,
+            trellis: cfg.tables.trellis,
             budgets: &budgets,
             active: &active_u16,
             mean: &mean_fixed,
