@@ -12,7 +12,8 @@ use crate::fixed::{INPUT_LIMIT, MAX_SHIFT};
 
 /// First four bytes of every model.
 pub const MAGIC: [u8; 4] = *b"NFCM";
-/// The model (and stream) format version this build writes.
+/// The newest model (and stream) format version: this build reads it, and writes it for
+/// models that need it (the trellis); other models are written as version 1.
 pub const FORMAT_VERSION: u16 = 2;
 /// The oldest format version this build still reads (version 1 is version 2 without the
 /// trellis flag and its lambda field).
@@ -695,7 +696,14 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, Error> {
     }
     let mut header = [0u8; HEADER_LEN];
     header[..4].copy_from_slice(&MAGIC);
-    header[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    // The oldest version that can express the model: a one-quantiser model stays readable by
+    // version-1 decoders.
+    let version = if parts.trellis {
+        FORMAT_VERSION
+    } else {
+        OLDEST_FORMAT_VERSION
+    };
+    header[4..6].copy_from_slice(&version.to_le_bytes());
     header[6..8].copy_from_slice(&(HEADER_LEN as u16).to_le_bytes());
     header[8..12].copy_from_slice(&(total as u32).to_le_bytes());
     header[12..14].copy_from_slice(&fits_u16(shape.dim)?.to_le_bytes());

@@ -145,9 +145,11 @@ impl Site {
         let mut row = [(0u64, UNREACHABLE, 0u64); 3];
         let r0 = self.zero_bits[q];
         row[0] = (0, a2.saturating_add(self.lambdas[q].saturating_mul(r0)), r0);
-        // Within half a step of zero no level beats zero on error (the nearest non-zero
-        // levels are one step away), so only zero is tried: most coefficients at small budgets.
-        if 2 * u64::from(a) <= s {
+        // Within an eighth of a step of zero only zero is tried: a non-zero level is at least
+        // 7/8 of a step away, 3/4 of a squared step more error than zero, which the state it
+        // leads to practically never wins back (on kind-A features, a cut at 1/8 step costs
+        // 0.02% in dr at 16 B; at 1/2 step, 1.2%). Most coefficients at small budgets.
+        if 8 * u64::from(a) <= s {
             return row;
         }
         let class: Class<'_> = model.table(self.class_index, q);

@@ -10,12 +10,11 @@ use std::sync::OnceLock;
 const DIM: usize = 128;
 
 fn trained(kind: Kind) -> Vec<u8> {
-    trained_with(kind, None)
+    trained_with(kind, None, true)
 }
 
-/// With `reid_weight`, the identity labels of the training list drive the allocation.
-fn trained_with(kind: Kind, reid_weight: Option<f64>) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
+/// A small synthetic training set.
+fn training_set(kind: Kind, dir: &std::path::Path) -> codec_host::io::FeatureSet {
     let cfg = SynthConfig {
         train_identities: 50,
         train: 1000,
@@ -24,18 +23,23 @@ fn trained_with(kind: Kind, reid_weight: Option<f64>) -> Vec<u8> {
         gallery: 10,
         ..SynthConfig::default_sizes(kind, DIM, 3)
     };
-    write_dataset(dir.path(), &cfg).unwrap();
-    let set = read_features(
-        &dir.path().join("train/train_feature"),
-        &ReadOptions::default(),
-    )
-    .unwrap()
-    .set;
-    let tc = TrainConfig {
+    write_dataset(dir, &cfg).unwrap();
+    read_features(&dir.join("train/train_feature"), &ReadOptions::default())
+        .unwrap()
+        .set
+}
+
+/// With `reid_weight`, the identity labels of the training list drive the allocation;
+/// `trellis` picks the quantiser.
+fn trained_with(kind: Kind, reid_weight: Option<f64>, trellis: bool) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let set = training_set(kind, dir.path());
+    let mut tc = TrainConfig {
         prior_rows: 200,
         reid_weight: reid_weight.unwrap_or(0.0),
         ..TrainConfig::default()
     };
+    tc.tables.trellis = trellis;
     let labels: Option<Vec<i64>> = reid_weight.map(|_| {
         let list = std::fs::read_to_string(dir.path().join("train/train_list.txt")).unwrap();
         let id: std::collections::HashMap<&str, i64> = list
@@ -54,17 +58,53 @@ fn trained_with(kind: Kind, reid_weight: Option<f64>) -> Vec<u8> {
     trained.model
 }
 
-/// Kind A, kind B, and kind A with a strongly identity-aware allocation (every step weight
-/// at its clamp, the widest spread of steps the grid must still cover).
-fn models() -> &'static [Vec<u8>; 3] {
-    static M: OnceLock<[Vec<u8>; 3]> = OnceLock::new();
+/// Kind A, kind B, kind A with a strongly identity-aware allocation (every step weight at its
+/// clamp, the widest spread of steps the grid must still cover), and kind A with one dead-zone
+/// quantiser instead of the trellis.
+fn models() -> &'static [Vec<u8>; 4] {
+    static M: OnceLock<[Vec<u8>; 4]> = OnceLock::new();
     M.get_or_init(|| {
         [
             trained(Kind::A),
             trained(Kind::B),
-            trained_with(Kind::A, Some(8.0)),
+            trained_with(Kind::A, Some(8.0), true),
+            trained_with(Kind::A, None, false),
         ]
     })
+}
+
+#[test]
+fn the_trellis_has_less_error_than_one_quantiser() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = training_set(Kind::A, dir.path());
+    let [trellis, _, _, scalar] = models();
+    let (trellis, scalar) = (
+        Model::parse(trellis).unwrap(),
+        Model::parse(scalar).unwrap(),
+    );
+    assert!(trellis.trellis() && !scalar.trellis());
+    assert_eq!(u16::from_le_bytes([models()[3][4], models()[3][5]]), 1);
+    for budget in [16, 32] {
+        let error = |m: &Model<'_>| {
+            let mut total = 0.0;
+            for row in set.rows().take(300) {
+                let mut code = vec![0u8; budget];
+                let len = encode(m, row, budget, &mut code).unwrap();
+                let mut back = vec![0f32; DIM];
+                decode(m, &code[..len], &mut back).unwrap();
+                total += row
+                    .iter()
+                    .zip(&back)
+                    .map(|(a, b)| f64::from(a - b).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+            }
+            total / 300.0
+        };
+        let (t, s) = (error(&trellis), error(&scalar));
+        eprintln!("{budget} B: mean error trellis {t:.4}, one quantiser {s:.4}");
+        assert!(t < s, "{budget} B: trellis {t} vs {s}");
+    }
 }
 
 fn any_finite() -> impl Strategy<Value = f32> {

@@ -206,7 +206,13 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
             (ratio.log2() * 256.0).round().clamp(-32768.0, 32767.0) as i16
         })
         .collect();
-    let (step_size, step_log) = steps::step_grid(weight_q.iter().copied().min().unwrap_or(4096));
+    let finest = if cfg.tables.trellis {
+        steps::FINEST_STEP / 2.0
+    } else {
+        steps::FINEST_STEP
+    };
+    let (step_size, step_log) =
+        steps::step_grid(finest, weight_q.iter().copied().min().unwrap_or(4096));
 
     let active_u16: Vec<u16> = m.active.iter().map(|&d| d as u16).collect();
     let mean_fixed: Vec<i32> = m.mean.iter().map(|&v| to_fixed(v, shift)).collect();

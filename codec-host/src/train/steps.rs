@@ -13,13 +13,15 @@ pub const STEPS_PER_OCTAVE: f64 = 16.0;
 /// units), finer than budgets up to kilobytes need even for 128-d features.
 pub const FINEST_STEP: f64 = 16.0;
 
-/// Step sizes and their Q8 log2, from finest to a step above `2^30 * 4096 / min_weight`.
-pub fn step_grid(min_weight_q12: u16) -> (Vec<u32>, Vec<i32>) {
+/// Step sizes and their Q8 log2, from `finest` to a step above `2^30 * 4096 / min_weight`.
+/// A trellis model starts at half of [`FINEST_STEP`]: its levels are one step apart but each
+/// quantiser's are two, so it needs the finer grid to be as fine at the top end.
+pub fn step_grid(finest: f64, min_weight_q12: u16) -> (Vec<u32>, Vec<i32>) {
     let need = (1u64 << 30) * 4096 / u64::from(min_weight_q12.max(1)) + 1;
     let mut sizes = Vec::new();
     let mut logs = Vec::new();
     for j in 0.. {
-        let s = (FINEST_STEP * 2f64.powf(j as f64 / STEPS_PER_OCTAVE)).round() as u64;
+        let s = (finest * 2f64.powf(j as f64 / STEPS_PER_OCTAVE)).round() as u64;
         let s = s.max(sizes.last().map_or(1, |&p: &u32| u64::from(p) + 1));
         sizes.push(s.min(1 << 31) as u32);
         logs.push(((s as f64).log2() * 256.0).round() as i32);
@@ -42,7 +44,7 @@ mod tests {
 
     #[test]
     fn grid_is_increasing_and_reaches_the_zeroing_step() {
-        let (s, l) = step_grid(4096);
+        let (s, l) = step_grid(FINEST_STEP, 4096);
         assert!(s.windows(2).all(|w| w[1] > w[0]));
         assert!(u64::from(*s.last().unwrap()) > 1 << 30);
         assert_eq!(s.len(), l.len());

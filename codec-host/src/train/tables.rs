@@ -16,8 +16,9 @@ use rayon::prelude::*;
 pub const CLASSES_PER_OCTAVE: u8 = 4;
 /// Lowest class: ratio 2^-7 (a coefficient almost always zero).
 pub const MIN_LOG2_RATIO: i32 = -7;
-/// Highest class: ratio 2^8.
-pub const MAX_LOG2_RATIO: i32 = 8;
+/// Highest class: ratio 2^10 (the trellis, whose step is half the scalar one, reaches 2^9 at
+/// about 9 bits per coefficient).
+pub const MAX_LOG2_RATIO: i32 = 10;
 /// Symbols per class (high parts 0..ALPHABET-2 plus the escape).
 pub const ALPHABET: usize = 24;
 
