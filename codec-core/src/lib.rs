@@ -2,7 +2,8 @@
 //!
 //! `#![no_std]`, no allocation, no floating-point arithmetic on the bit-exact path, no panics
 //! on any input. The pipeline: [`transform`] (exact f32 -> fixed point, centring, learned
-//! projection) -> [`quant`] (dead-zone scalar quantiser) -> [`symbols`] + [`range_coder`]
+//! projection) -> [`quant`] (the model's quantiser: [`trellis`]-coded, or one dead-zone
+//! scalar quantiser) -> [`symbols`] + [`range_coder`]
 //! (static probability tables from the [`model`]) under the rate control of [`encode`]; and
 //! [`decode`] back. Working memory is on the stack, bounded by the constants of [`model`].
 //!

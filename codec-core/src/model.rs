@@ -69,6 +69,7 @@ pub struct Model<'a> {
     classes: usize,
     alphabet: usize,
     flags: u8,
+    version: u16,
     steps: usize,
     budget_count: usize,
     budgets: &'a [u8],
@@ -313,6 +314,7 @@ impl<'a> Model<'a> {
             classes: shape.classes,
             alphabet: shape.alphabet,
             flags,
+            version,
             steps: shape.steps,
             budget_count: shape.budgets,
             budgets: cur.take(2 * shape.budgets)?,
@@ -446,6 +448,10 @@ impl<'a> Model<'a> {
     /// Whether reconstructions are clamped to the training range.
     pub fn clamps(&self) -> bool {
         self.flags & FLAG_CLAMP != 0
+    }
+    /// The model's format version.
+    pub fn format_version(&self) -> u16 {
+        self.version
     }
     /// Whether values are trellis-coded (two quantisers chosen by a state machine).
     pub fn trellis(&self) -> bool {
