@@ -1,10 +1,11 @@
 //! Encoding with a hard byte budget.
 //!
-//! Rate control searches the model's steps (finest first) for the finest one whose code fits
-//! the budget. The coarsest step quantises every coefficient to zero, so its code has the same
-//! length for every input: that length is the model's minimum budget, and any budget at or above
-//! it always succeeds. Each trial codes into the caller's output buffer and stops as soon as it
-//! overflows, so a failed trial costs little and no second buffer is needed.
+//! Rate control searches the model's steps for the finest one whose code fits the budget
+//! (`search_step`). The coarsest step quantises every coefficient to zero, so its code has the
+//! same length for every input: that length is the model's minimum budget, and any budget at or
+//! above it always succeeds. Each trial codes into the caller's output buffer and stops as soon
+//! as it overflows, so a failed trial costs little; the best code so far is kept in a small
+//! stack buffer (up to 256 bytes) so that it need not be coded twice.
 
 use crate::error::Error;
 use crate::model::{MAX_ACTIVE, MAX_CODE_LEN, MAX_COEFFS, Model};
@@ -189,11 +190,10 @@ pub(crate) fn code_values(
     step: usize,
     out: &mut [u8],
 ) -> Option<usize> {
-    let out_len = out.len();
+    let budget = out.len();
     let mut enc = Encoder::new(out);
     encode_step(&mut enc, model, step);
     let alphabet = model.alphabet();
-    let budget = out_len;
     let mut coded = 0;
     quantise_values(
         model,

@@ -5,7 +5,7 @@
 //! off at low rates). The decoder puts it back at `(m - d) * s`, where `d` is the class's
 //! offset for `m`, learned in training (between the cell's centroid, best for the error, and
 //! its middle, best for ranking). A model with the trellis flag quantises with two interleaved
-//! quantisers instead ([`crate::trellis`]); [`quantise_values`] serves both.
+//! quantisers instead ([`crate::trellis`]); `quantise_values` serves both.
 
 use crate::model::{COEFF_LIMIT, Class, MAX_COEFFS, Model};
 use crate::trellis;
