@@ -166,3 +166,21 @@ pub fn decode_step(dec: &mut Decoder<'_>, model: &Model<'_>) -> usize {
     dec.consume(start, model.step_cdf(lo + 1) - start, PROB_BITS);
     lo
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log2_estimate_is_never_above_and_at_most_0_09_bit_below() {
+        for f in (1u32..=1 << PROB_BITS)
+            .step_by(7)
+            .chain([1, 2, 3, 255, 256, 32767, 32768])
+        {
+            let estimate = log2_q8(f) as f64 / 256.0;
+            let exact = f64::from(f).log2();
+            assert!(estimate <= exact + 1e-9, "{f}: {estimate} > {exact}");
+            assert!(exact - estimate < 0.09, "{f}: {estimate} vs {exact}");
+        }
+    }
+}
