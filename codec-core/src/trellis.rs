@@ -103,7 +103,7 @@ struct Site {
 
 /// A candidate: magnitude, cost `error^2 + lambda * bits`, bits (Q8). Unusable candidates
 /// cost [`UNREACHABLE`].
-type Option3 = [(u64, u64, u64); 3];
+type Candidates = [(u64, u64, u64); 3];
 
 impl Site {
     fn new(
@@ -138,7 +138,7 @@ impl Site {
     }
 
     /// The candidates of quantiser `q` (0 or 1), zero first.
-    fn options(&self, model: &Model<'_>, cache: &ClassCache, q: usize) -> Option3 {
+    fn options(&self, model: &Model<'_>, cache: &ClassCache, q: usize) -> Candidates {
         let q = q & 1;
         let (a, s) = (self.a, self.step);
         let a2 = u64::from(a) * u64::from(a);

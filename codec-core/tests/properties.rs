@@ -53,21 +53,21 @@ proptest! {
     #[test]
     fn budget_always_holds(x in vector(), budget in 1usize..300) {
         for m in models() {
-        let mut out = vec![0u8; budget];
-        match encode(&m, &x, budget, &mut out) {
-            Ok(len) => {
-                prop_assert!(len >= 1 && len <= budget, "len {} budget {}", len, budget);
-                let mut back = vec![0f32; 48];
-                prop_assert!(decode(&m, &out[..len], &mut back).is_ok());
-                prop_assert!(back.iter().all(|v| v.is_finite()));
+            let mut out = vec![0u8; budget];
+            match encode(&m, &x, budget, &mut out) {
+                Ok(len) => {
+                    prop_assert!(len >= 1 && len <= budget, "len {} budget {}", len, budget);
+                    let mut back = vec![0f32; 48];
+                    prop_assert!(decode(&m, &out[..len], &mut back).is_ok());
+                    prop_assert!(back.iter().all(|v| v.is_finite()));
+                }
+                Err(Error::BudgetTooSmall { minimum, .. }) => {
+                    prop_assert!(budget < minimum, "budget {} refused though minimum is {}", budget, minimum);
+                }
+                Err(e) => prop_assert!(false, "unexpected error {}", e),
             }
-            Err(Error::BudgetTooSmall { minimum, .. }) => {
-                prop_assert!(budget < minimum, "budget {} refused though minimum is {}", budget, minimum);
-            }
-            Err(e) => prop_assert!(false, "unexpected error {}", e),
         }
     }
-}
 
     #[test]
     fn non_finite_input_is_an_error(mut x in vector(), at in 0usize..48, which in 0usize..3) {
@@ -75,68 +75,68 @@ proptest! {
         let mut out = [0u8; 64];
         for m in models() {
             prop_assert_eq!(encode(&m, &x, 64, &mut out), Err(Error::NonFinite { index: at }));
+        }
     }
-}
 
     #[test]
     fn encoding_is_deterministic(x in vector(), budget in 2usize..200) {
         for m in models() {
-        let mut a = vec![0u8; budget];
-        let mut b = vec![0xA5u8; budget];
-        let ra = encode(&m, &x, budget, &mut a);
-        let rb = encode(&m, &x, budget, &mut b);
-        prop_assert_eq!(ra, rb);
-        if let Ok(len) = ra {
-            prop_assert_eq!(&a[..len], &b[..len]);
+            let mut a = vec![0u8; budget];
+            let mut b = vec![0xA5u8; budget];
+            let ra = encode(&m, &x, budget, &mut a);
+            let rb = encode(&m, &x, budget, &mut b);
+            prop_assert_eq!(ra, rb);
+            if let Ok(len) = ra {
+                prop_assert_eq!(&a[..len], &b[..len]);
+            }
         }
     }
-}
 
     #[test]
     fn decoding_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
         for m in models() {
-        let mut out = vec![7.0f32; 48];
-        let before = out.clone();
-        match decode(&m, &bytes, &mut out) {
-            Ok(()) => prop_assert!(out.iter().all(|v| v.is_finite())),
-            // Nothing is written unless decoding succeeds.
-            Err(_) => prop_assert_eq!(out, before),
+            let mut out = vec![7.0f32; 48];
+            let before = out.clone();
+            match decode(&m, &bytes, &mut out) {
+                Ok(()) => prop_assert!(out.iter().all(|v| v.is_finite())),
+                // Nothing is written unless decoding succeeds.
+                Err(_) => prop_assert_eq!(out, before),
+            }
         }
     }
-}
 
     #[test]
     fn damaged_codes_never_panic(x in vector(), budget in 4usize..128, cut in 0usize..128, flip in any::<(usize, u8)>()) {
         for m in models() {
-        let mut code = vec![0u8; budget];
-        let len = encode(&m, &x, budget, &mut code).unwrap();
-        let mut out = vec![0f32; 48];
-        let _ = decode(&m, &code[..cut.min(len)], &mut out);
-        let mut flipped = code[..len].to_vec();
-        let (at, mask) = flip;
-        flipped[at % len] ^= mask | 1;
-        let _ = decode(&m, &flipped, &mut out);
+            let mut code = vec![0u8; budget];
+            let len = encode(&m, &x, budget, &mut code).unwrap();
+            let mut out = vec![0f32; 48];
+            let _ = decode(&m, &code[..cut.min(len)], &mut out);
+            let mut flipped = code[..len].to_vec();
+            let (at, mask) = flip;
+            flipped[at % len] ^= mask | 1;
+            let _ = decode(&m, &flipped, &mut out);
+        }
     }
-}
 
     #[test]
     fn decoding_is_stable(x in prop::collection::vec(-2.0f32..2.0, 48), budget in 8usize..200) {
         // Re-encoding a reconstruction moves it no further than the first coding moved x.
         for m in models() {
-        let mut code = vec![0u8; budget];
-        let mut x1 = vec![0f32; 48];
-        let mut x1_again = vec![0f32; 48];
-        let mut x2 = vec![0f32; 48];
-        let len = encode(&m, &x, budget, &mut code).unwrap();
-        decode(&m, &code[..len], &mut x1).unwrap();
-        decode(&m, &code[..len], &mut x1_again).unwrap();
-        prop_assert_eq!(&x1, &x1_again);
-        let len2 = encode(&m, &x1, budget, &mut code).unwrap();
-        decode(&m, &code[..len2], &mut x2).unwrap();
-        let dist = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| f64::from(p - q).powi(2)).sum::<f64>().sqrt();
-        prop_assert!(dist(&x2, &x1) <= dist(&x1, &x) + 1e-3, "{} vs {}", dist(&x2, &x1), dist(&x1, &x));
+            let mut code = vec![0u8; budget];
+            let mut x1 = vec![0f32; 48];
+            let mut x1_again = vec![0f32; 48];
+            let mut x2 = vec![0f32; 48];
+            let len = encode(&m, &x, budget, &mut code).unwrap();
+            decode(&m, &code[..len], &mut x1).unwrap();
+            decode(&m, &code[..len], &mut x1_again).unwrap();
+            prop_assert_eq!(&x1, &x1_again);
+            let len2 = encode(&m, &x1, budget, &mut code).unwrap();
+            decode(&m, &code[..len2], &mut x2).unwrap();
+            let dist = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| f64::from(p - q).powi(2)).sum::<f64>().sqrt();
+            prop_assert!(dist(&x2, &x1) <= dist(&x1, &x) + 1e-3, "{} vs {}", dist(&x2, &x1), dist(&x1, &x));
+        }
     }
-}
 }
 
 #[test]
@@ -202,11 +202,11 @@ mod scalable {
     use codec_core::scalable::{decode_scalable, encode_scalable, scalable_len};
 
     proptest! {
-            #![proptest_config(ProptestConfig::with_cases(500))]
+        #![proptest_config(ProptestConfig::with_cases(500))]
 
-            #[test]
-            fn every_layer_prefix_decodes(x in prop::collection::vec(-2.0f32..2.0, 48)) {
-                for m in models() {
+        #[test]
+        fn every_layer_prefix_decodes(x in prop::collection::vec(-2.0f32..2.0, 48)) {
+            for m in models() {
                 let total = scalable_len(&m);
                 prop_assert_eq!(total, 64);
                 let mut code = vec![0u8; total];
@@ -221,19 +221,19 @@ mod scalable {
                 // More layers never make the reconstruction much worse.
                 prop_assert!(errors[2] <= errors[0] + 1e-6, "{:?}", errors);
             }
-    }
+        }
 
-            #[test]
-            fn scalable_decoder_survives_garbage(bytes in prop::collection::vec(any::<u8>(), 0..80)) {
-                for m in models() {
+        #[test]
+        fn scalable_decoder_survives_garbage(bytes in prop::collection::vec(any::<u8>(), 0..80)) {
+            for m in models() {
                 let mut back = vec![3f32; 48];
                 match decode_scalable(&m, &bytes, &mut back) {
                     Ok(_) => prop_assert!(back.iter().all(|v| v.is_finite())),
                     Err(_) => prop_assert!(back.iter().all(|&v| v == 3.0)),
                 }
             }
-    }
         }
+    }
 
     #[test]
     fn other_lengths_are_rejected() {

@@ -58,12 +58,12 @@ pub struct Args {
     pub batch_rows: usize,
 }
 
-/// One side of the search, ready to go.
-struct Side {
+/// The queries, ready to go.
+struct Queries {
     set: FeatureSet,
     /// What each row is called in the result file.
     names: Vec<String>,
-    /// Inputs rejected on this side (already reported on stderr).
+    /// Inputs rejected (already reported on stderr).
     rejected: usize,
 }
 
@@ -77,7 +77,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         dim: args.dim,
         strict: args.strict,
     };
-    let query = load_side("query", &args.query, args.query_list.as_deref(), &read)?;
+    let query = load_queries(&args.query, args.query_list.as_deref(), &read)?;
     if query.set.is_empty() {
         bail!("{}: no usable query features", args.query.display());
     }
@@ -96,7 +96,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         (Some(model), Some(budget)) => {
             let mut search =
                 CodedSearch::new(model, &query.set, budget, args.coded, args.top, &opts)?;
-            let gallery = stream_gallery(args, &query, &read, &bar, |part| search.add(part))?;
+            let gallery = stream_gallery(args, &read, &bar, |part| search.add(part))?;
             let (ranking, stats) = search.finish();
             let how = format!(
                 "coefficient domain at {budget} bytes ({:?} coded, {} dims: coding {:.2} s, gallery {:.2} s, search {:.2} s)",
@@ -110,7 +110,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         }
         _ => {
             let mut search = StreamingSearch::new(&query.set, args.top, args.metric, &opts)?;
-            let gallery = stream_gallery(args, &query, &read, &bar, |part| search.add(part))?;
+            let gallery = stream_gallery(args, &read, &bar, |part| search.add(part))?;
             let ranking = search.finish();
             let how = format!(
                 "{}-d ({} used), {}",
@@ -151,18 +151,13 @@ struct Gallery {
     rejected: usize,
 }
 
-fn check_gallery(args: &Args, query: &Side, dim: usize, rows: usize) -> Result<()> {
+/// The gallery must have at least `--top` items (the searches check dimensions part by part).
+fn check_gallery_size(args: &Args, rows: usize) -> Result<()> {
     if rows < args.top {
         bail!(
             "{}: {rows} usable gallery items, fewer than --top {}",
             args.gallery.display(),
             args.top
-        );
-    }
-    if query.set.dim != dim {
-        bail!(
-            "query features have {} dimensions but gallery features have {dim}",
-            query.set.dim
         );
     }
     Ok(())
@@ -172,7 +167,6 @@ fn check_gallery(args: &Args, query: &Side, dim: usize, rows: usize) -> Result<(
 /// it), so memory holds the queries and one batch whatever the gallery size.
 fn stream_gallery(
     args: &Args,
-    query: &Side,
     read: &ReadOptions,
     bar: &indicatif::ProgressBar,
     mut add: impl FnMut(&FeatureSet) -> Result<()>,
@@ -242,12 +236,12 @@ fn stream_gallery(
             );
         }
     }
-    check_gallery(args, query, query.set.dim, names.len())?;
+    check_gallery_size(args, names.len())?;
     Ok(Gallery { names, rejected })
 }
 
-/// Read one side's features, report its bad inputs, and apply its list if there is one.
-fn load_side(what: &str, path: &Path, list: Option<&Path>, read: &ReadOptions) -> Result<Side> {
+/// Read the query features, report bad inputs, and apply the query list if there is one.
+fn load_queries(path: &Path, list: Option<&Path>, read: &ReadOptions) -> Result<Queries> {
     let loaded = read_features(path, read)?;
     // `read_features` stops at the first bad file when strict; this keeps --strict strict
     // even for a reader that collects failures anyway.
@@ -265,7 +259,7 @@ fn load_side(what: &str, path: &Path, list: Option<&Path>, read: &ReadOptions) -
             .iter()
             .map(|s| format!("{s}.dat"))
             .collect();
-        return Ok(Side {
+        return Ok(Queries {
             set: loaded.set,
             names,
             rejected,
@@ -282,7 +276,7 @@ fn load_side(what: &str, path: &Path, list: Option<&Path>, read: &ReadOptions) -
     rejected += listed.missing.len();
     if listed.unlisted > 0 {
         eprintln!(
-            "naicfc reid: note: {} {what} feature files are not in {} and were left out",
+            "naicfc reid: note: {} query feature files are not in {} and were left out",
             listed.unlisted,
             list_path.display()
         );
@@ -292,7 +286,7 @@ fn load_side(what: &str, path: &Path, list: Option<&Path>, read: &ReadOptions) -
         .iter()
         .map(|&e| entries[e].name.clone())
         .collect();
-    Ok(Side {
+    Ok(Queries {
         set: listed.set,
         names,
         rejected,

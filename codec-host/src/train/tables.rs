@@ -95,13 +95,14 @@ impl Default for TableParams {
 }
 
 /// The trellis's default rate-distortion slope (squared steps per bit). On kind-A features,
-/// 0.1 gave the lowest dr at 16 and 32 bytes; 0.2 is 1-2% better at 64-256 bytes but leaves
-/// codes of small budgets short (its low-rate tables make every non-zero value expensive).
-/// See the README's results.
+/// one slope of 0.1 for all classes gave the lowest dr at 16 and 32 bytes; 0.2 for all classes
+/// left codes of small budgets short (its low-rate tables make every non-zero value
+/// expensive), and 0.2 for the finely coded classes only lowers dr by 0.3-0.4% at 64-256 bytes
+/// for 0.2-0.3 points less ACC_reid at 32-64 bytes. See the README's results.
 pub const DEFAULT_TRELLIS_LAMBDA: f64 = 0.1;
 /// The default slope where most values are zero. Smaller keeps more small coefficients, which
 /// costs reconstruction error but spreads a tiny budget over more directions, and cosine
-/// ranking rewards that (0.05: ACC_reid +1.6 points at 16 bytes for 2% more dr).
+/// ranking rewards that (0.05: ACC_reid +1.4 points at 16 bytes for 2% more dr).
 pub const DEFAULT_TRELLIS_LAMBDA_LOW: f64 = 0.1;
 
 /// Largest slope a class table can hold (its Q16 field is at most 1/2).
@@ -143,12 +144,57 @@ pub(super) fn raw_bits_for(ratio: f64) -> u32 {
     (ratio.log2().floor() as i32 - 2).max(0) as u32
 }
 
+/// Escaped high parts seen while quantising: how many, and their summed excess over the
+/// escape symbol.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Escapes {
+    count: f64,
+    excess: f64,
+}
+
+impl Escapes {
+    /// Record one escaped high part `excess` above the escape symbol.
+    pub(super) fn add(&mut self, excess: u64) {
+        self.count += 1.0;
+        self.excess += excess as f64;
+    }
+
+    /// Mean excess of the escapes (0 without any).
+    fn mean(&self) -> f64 {
+        if self.count > 0.0 {
+            self.excess / self.count
+        } else {
+            0.0
+        }
+    }
+
+    /// The Exp-Golomb order that suits the mean excess.
+    pub(super) fn order(&self) -> u32 {
+        (self.mean() + 1.0).log2().floor().clamp(0.0, 20.0) as u32
+    }
+}
+
+/// Bits of each symbol of a table (`-log2` of its probability).
+pub(super) fn symbol_bits(cdf: &[u16]) -> Vec<f64> {
+    let total = f64::from(1u32 << PROB_BITS);
+    cdf.windows(2)
+        .map(|w| -((f64::from(w[1] - w[0])) / total).log2())
+        .collect()
+}
+
+/// Reconstruction offsets (in steps) as the model stores them, Q15.
+pub(super) fn recon_q15(offsets: &[f64]) -> Vec<i16> {
+    offsets
+        .iter()
+        .map(|&d| (d * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+        .collect()
+}
+
 struct Outcome {
     counts: Vec<f64>,
     centroid_sum: Vec<f64>,
     centroid_n: Vec<f64>,
-    escape_excess: f64,
-    escapes: f64,
+    escapes: Escapes,
     nonzero: f64,
 }
 
@@ -158,8 +204,7 @@ fn quantise_pool(pool: &[f64], ratio: f64, rounding: f64, raw: u32) -> Outcome {
         counts: vec![0.0; ALPHABET],
         centroid_sum: vec![0.0; ALPHABET - 1],
         centroid_n: vec![0.0; ALPHABET - 1],
-        escape_excess: 0.0,
-        escapes: 0.0,
+        escapes: Escapes::default(),
         nonzero: 0.0,
     };
     for &u in pool {
@@ -169,8 +214,7 @@ fn quantise_pool(pool: &[f64], ratio: f64, rounding: f64, raw: u32) -> Outcome {
         let s = high.min(esc) as usize;
         o.counts[s] += 1.0;
         if high >= esc {
-            o.escapes += 1.0;
-            o.escape_excess += (high - esc) as f64;
+            o.escapes.add(high - esc);
         }
         if m > 0 {
             o.nonzero += 1.0;
@@ -217,21 +261,15 @@ pub(super) fn build_class(pool: &[f64], ratio: f64, params: &TableParams) -> Cla
     for &rounding in &ROUNDINGS {
         let o = quantise_pool(pool, ratio, rounding, raw);
         let cdf = to_cdf(&o.counts);
-        let total = f64::from(1u32 << PROB_BITS);
         let table_bits: f64 = o
             .counts
             .iter()
-            .zip(cdf.windows(2))
-            .map(|(&c, w)| c * -((f64::from(w[1] - w[0])) / total).log2())
+            .zip(symbol_bits(&cdf))
+            .map(|(&c, b)| c * b)
             .sum();
-        let mean_excess = if o.escapes > 0.0 {
-            o.escape_excess / o.escapes
-        } else {
-            0.0
-        };
-        let escape_order = (mean_excess + 1.0).log2().floor().clamp(0.0, 20.0) as u32;
-        let escape_bits = o.escapes
-            * (2.0 * ((mean_excess + 1.0).log2() - f64::from(escape_order)).max(0.0)
+        let escape_order = o.escapes.order();
+        let escape_bits = o.escapes.count
+            * (2.0 * ((o.escapes.mean() + 1.0).log2() - f64::from(escape_order)).max(0.0)
                 + 1.0
                 + f64::from(escape_order));
         let bits = (table_bits + escape_bits + o.nonzero + n * f64::from(raw)) / n;
@@ -263,10 +301,7 @@ pub(super) fn build_class(pool: &[f64], ratio: f64, params: &TableParams) -> Cla
         let cost = d_steps2 + params.lambda * bits;
         let table = ClassTable {
             cdf,
-            recon: recon
-                .iter()
-                .map(|&d| (d * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
-                .collect(),
+            recon: recon_q15(&recon),
             rounding: (rounding * 65536.0).round() as u16,
             escape_order: escape_order as u8,
             raw_bits: raw as u8,
@@ -281,15 +316,16 @@ pub(super) fn build_class(pool: &[f64], ratio: f64, params: &TableParams) -> Cla
         .expect("at least one rounding is tried")
 }
 
+/// A pool of `n` standardised Gaussian magnitudes, for tests.
+#[cfg(test)]
+pub(super) fn gaussian_pool(n: usize, seed: u64) -> Vec<f64> {
+    let mut r = crate::rng::Rng::new(seed);
+    (0..n).map(|_| r.normal().abs()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Rng;
-
-    fn gaussian_pool(n: usize) -> Vec<f64> {
-        let mut r = Rng::new(3);
-        (0..n).map(|_| r.normal().abs()).collect()
-    }
 
     #[test]
     fn cdf_is_valid() {
@@ -301,7 +337,7 @@ mod tests {
 
     #[test]
     fn high_rate_classes_approach_uniform_quantisation() {
-        let pool = gaussian_pool(200_000);
+        let pool = gaussian_pool(200_000, 3);
         let t = build_class(&pool, 32.0, &TableParams::default());
         // Distortion ~ step^2 / 12 = 1 / (12 * 32^2) of the variance.
         let want = 1.0 / (12.0 * 32.0 * 32.0);
@@ -316,7 +352,7 @@ mod tests {
 
     #[test]
     fn low_rate_classes_use_a_dead_zone() {
-        let pool = gaussian_pool(200_000);
+        let pool = gaussian_pool(200_000, 3);
         let t = build_class(&pool, 0.5, &TableParams::default());
         assert!(t.rounding < 1 << 15, "rounding {}", t.rounding);
         assert!(t.bits < 1.0, "bits {}", t.bits);

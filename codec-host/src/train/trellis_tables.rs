@@ -8,19 +8,20 @@
 //! round's tables; the magnitudes each quantiser produced become its table. A few rounds
 //! settle the tables and the decisions together.
 
-use super::tables::{ALPHABET, ClassTable, MAX_TRELLIS_LAMBDA, TableParams, raw_bits_for, to_cdf};
-use codec_core::model::PROB_BITS;
+use super::tables::{
+    ALPHABET, ClassTable, Escapes, MAX_TRELLIS_LAMBDA, TableParams, raw_bits_for, recon_q15,
+    symbol_bits, to_cdf,
+};
+use codec_core::trellis::{level, next_state};
 
 /// Values of the pool simulated per class: plenty for 24-symbol tables, and quick.
 const SAMPLES: usize = 60_000;
 /// Rounds of (decide, then re-estimate the tables).
 const ROUNDS: usize = 3;
-/// Next state after an even / odd magnitude (as in `codec_core::trellis`).
-const TRANSITIONS: [[usize; 2]; 4] = [[0, 2], [2, 0], [1, 3], [3, 1]];
 
-/// What one quantiser's table says about the cost of a magnitude.
-#[derive(Clone)]
+/// One quantiser's table, and what it says about the cost of a magnitude.
 struct Rates {
+    cdf: Vec<u16>,
     /// Bits of each table symbol.
     symbol_bits: Vec<f64>,
     raw: u32,
@@ -46,16 +47,12 @@ impl Rates {
         b
     }
 
-    fn offset(&self, m: u64) -> f64 {
-        self.offsets[(m.max(1) as usize - 1).min(ALPHABET - 2)]
-    }
-}
-
-fn level(q: usize, m: u64) -> f64 {
-    match (m, q) {
-        (0, _) => 0.0,
-        (_, 0) => 2.0 * m as f64,
-        _ => 2.0 * m as f64 - 1.0,
+    /// Where quantiser `q`'s magnitude `m` is put back, in steps.
+    fn value(&self, q: usize, m: u64) -> f64 {
+        if m == 0 {
+            return 0.0;
+        }
+        level(q, m) as f64 - self.offsets[(m as usize - 1).min(ALPHABET - 2)]
     }
 }
 
@@ -99,13 +96,9 @@ fn decide_run(ts: &[f64], rates: &[Rates; 2], lambda: f64, start: usize) -> Vec<
             }
             let q = state >> 1;
             for m in candidates(q, t) {
-                let r = if m == 0 {
-                    0.0
-                } else {
-                    level(q, m) - rates[q].offset(m)
-                };
+                let r = rates[q].value(q, m);
                 let total = so_far + (t - r) * (t - r) + lambda * rates[q].bits(m);
-                let to = TRANSITIONS[state][(m & 1) as usize];
+                let to = next_state(state, m);
                 if total < next[to] {
                     next[to] = total;
                     from[to] = (state as u8, m);
@@ -130,8 +123,7 @@ fn decide_run(ts: &[f64], rates: &[Rates; 2], lambda: f64, start: usize) -> Vec<
 /// Per quantiser: symbol counts, escape statistics and centroid sums of the decisions.
 struct Counts {
     symbols: Vec<f64>,
-    escapes: f64,
-    escape_excess: f64,
+    escapes: Escapes,
     /// Sum of (level - value) and count per magnitude bucket `1..ALPHABET`.
     offset_sum: Vec<f64>,
     offset_n: Vec<f64>,
@@ -141,8 +133,7 @@ fn count(ts: &[f64], decisions: &[(usize, u64)], q: usize, raw: u32) -> Counts {
     let esc = (ALPHABET - 1) as u64;
     let mut c = Counts {
         symbols: vec![0.0; ALPHABET],
-        escapes: 0.0,
-        escape_excess: 0.0,
+        escapes: Escapes::default(),
         offset_sum: vec![0.0; ALPHABET - 1],
         offset_n: vec![0.0; ALPHABET - 1],
     };
@@ -153,31 +144,19 @@ fn count(ts: &[f64], decisions: &[(usize, u64)], q: usize, raw: u32) -> Counts {
         let high = m >> raw;
         c.symbols[high.min(esc) as usize] += 1.0;
         if high >= esc {
-            c.escapes += 1.0;
-            c.escape_excess += (high - esc) as f64;
+            c.escapes.add(high - esc);
         }
         if m > 0 {
             let i = (m as usize - 1).min(ALPHABET - 2);
-            c.offset_sum[i] += level(q, m) - t;
+            c.offset_sum[i] += level(q, m) as f64 - t;
             c.offset_n[i] += 1.0;
         }
     }
     c
 }
 
-fn rates_from(c: &Counts, raw: u32, centroid_weight: f64) -> (Rates, Vec<u16>) {
+fn rates_from(c: &Counts, raw: u32, centroid_weight: f64) -> Rates {
     let cdf = to_cdf(&c.symbols);
-    let total = f64::from(1u32 << PROB_BITS);
-    let symbol_bits = cdf
-        .windows(2)
-        .map(|w| -(f64::from(w[1] - w[0]) / total).log2())
-        .collect();
-    let mean_excess = if c.escapes > 0.0 {
-        c.escape_excess / c.escapes
-    } else {
-        0.0
-    };
-    let escape_order = (mean_excess + 1.0).log2().floor().clamp(0.0, 20.0) as u32;
     let offsets = c
         .offset_sum
         .iter()
@@ -189,15 +168,13 @@ fn rates_from(c: &Counts, raw: u32, centroid_weight: f64) -> (Rates, Vec<u16>) {
             (centroid_weight * centroid).clamp(-0.999, 0.999)
         })
         .collect();
-    (
-        Rates {
-            symbol_bits,
-            raw,
-            escape_order,
-            offsets,
-        },
+    Rates {
+        symbol_bits: symbol_bits(&cdf),
         cdf,
-    )
+        raw,
+        escape_order: c.escapes.order(),
+        offsets,
+    }
 }
 
 /// The tables of quantiser 0 and quantiser 1 for the class of spread/step `ratio`.
@@ -224,59 +201,44 @@ pub fn build_pair(pool: &[f64], ratio: f64, params: &TableParams) -> [ClassTable
             (q, m as u64)
         })
         .collect();
-    let mut rates: [Rates; 2] =
-        [0, 1].map(|q| rates_from(&count(&ts, &decisions, q, raw), raw, params.centroid_weight).0);
+    let learn = |decisions: &[(usize, u64)]| {
+        [0, 1].map(|q| rates_from(&count(&ts, decisions, q, raw), raw, params.centroid_weight))
+    };
+    let mut rates = learn(&decisions);
     for _ in 0..ROUNDS {
         decisions = decide(&ts, &rates, lambda);
-        rates = [0, 1]
-            .map(|q| rates_from(&count(&ts, &decisions, q, raw), raw, params.centroid_weight).0);
+        rates = learn(&decisions);
     }
     let n = ts.len().max(1) as f64;
     let mut distortion = 0.0;
     let mut bits = 0.0;
     for (&t, &(q, m)) in ts.iter().zip(&decisions) {
-        let r = if m == 0 {
-            0.0
-        } else {
-            level(q, m) - rates[q].offset(m)
-        };
+        let r = rates[q].value(q, m);
         distortion += (t - r) * (t - r);
         bits += rates[q].bits(m);
     }
-    [0, 1].map(|q| {
-        let counts = count(&ts, &decisions, q, raw);
-        let (r, cdf) = rates_from(&counts, raw, params.centroid_weight);
-        ClassTable {
-            cdf,
-            recon: r
-                .offsets
-                .iter()
-                .map(|&d| (d * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
-                .collect(),
-            rounding: slope_q16 as u16,
-            escape_order: r.escape_order as u8,
-            raw_bits: raw as u8,
-            bits: bits / n,
-            distortion: distortion / n / (ratio * ratio),
-        }
+    rates.map(|r| ClassTable {
+        recon: recon_q15(&r.offsets),
+        cdf: r.cdf,
+        rounding: slope_q16 as u16,
+        escape_order: r.escape_order as u8,
+        raw_bits: raw as u8,
+        bits: bits / n,
+        distortion: distortion / n / (ratio * ratio),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Rng;
-
-    fn gaussian_pool(n: usize) -> Vec<f64> {
-        let mut r = Rng::new(5);
-        (0..n).map(|_| r.normal().abs()).collect()
-    }
+    use crate::train::tables::gaussian_pool;
+    use codec_core::model::PROB_BITS;
 
     #[test]
     fn trellis_beats_the_dead_zone_quantiser_at_the_same_rate() {
         // At a medium rate the trellis reaches a lower error for fewer bits than the best
         // one-quantiser table of a nearby step: compare by D + lambda R at the slope.
-        let pool = gaussian_pool(200_000);
+        let pool = gaussian_pool(200_000, 5);
         let params = TableParams::default();
         let [t, _] = build_pair(&pool, 8.0, &params);
         let scalar = super::super::tables::build_class(&pool, 4.0, &params);
@@ -302,7 +264,7 @@ mod tests {
 
     #[test]
     fn tables_are_valid_and_low_rate_is_mostly_zero() {
-        let pool = gaussian_pool(50_000);
+        let pool = gaussian_pool(50_000, 5);
         let [q0, q1] = build_pair(&pool, 0.25, &TableParams::default());
         for t in [&q0, &q1] {
             assert_eq!(t.cdf.len(), ALPHABET + 1);
