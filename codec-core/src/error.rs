@@ -55,6 +55,13 @@ pub enum Error {
         /// Largest budget of the stream format.
         maximum: usize,
     },
+    /// A step index beyond the model's step grid.
+    StepOutOfRange {
+        /// Step index asked for.
+        step: usize,
+        /// Steps in the model (valid indices are below this).
+        steps: usize,
+    },
     /// An output buffer is too small.
     OutputTooSmall {
         /// Bytes or values needed.
@@ -114,6 +121,12 @@ impl fmt::Display for Error {
                 write!(
                     f,
                     "budget of {budget} bytes exceeds the format's maximum of {maximum}"
+                )
+            }
+            Error::StepOutOfRange { step, steps } => {
+                write!(
+                    f,
+                    "step index {step} is out of range: the model has {steps} steps"
                 )
             }
             Error::OutputTooSmall { needed, actual } => {
