@@ -3,7 +3,7 @@
 use codec_core::{Error, Model, decode, encode};
 use codec_host::io::{ReadOptions, read_features};
 use codec_host::synth::{Kind, SynthConfig, write_dataset};
-use codec_host::train::{TrainConfig, train};
+use codec_host::train::{Quantiser, TrainConfig, train};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
@@ -34,28 +34,78 @@ fn training_set(kind: Kind, dir: &std::path::Path) -> codec_host::io::FeatureSet
 fn trained_with(kind: Kind, reid_weight: Option<f64>, trellis: bool) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let set = training_set(kind, dir.path());
-    let mut tc = TrainConfig {
+    let tc = TrainConfig {
         prior_rows: 200,
         reid_weight: reid_weight.unwrap_or(0.0),
+        quantiser: if trellis {
+            Quantiser::Trellis
+        } else {
+            Quantiser::Scalar
+        },
         ..TrainConfig::default()
     };
-    tc.tables.trellis = trellis;
-    let labels: Option<Vec<i64>> = reid_weight.map(|_| {
-        let list = std::fs::read_to_string(dir.path().join("train/train_list.txt")).unwrap();
-        let id: std::collections::HashMap<&str, i64> = list
-            .lines()
-            .map(|l| {
-                let mut f = l.split_whitespace();
-                let name = f.next().unwrap();
-                let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
-                (stem, f.next().unwrap().parse().unwrap())
-            })
-            .collect();
-        set.names.iter().map(|n| id[n.as_str()]).collect()
-    });
+    let labels = reid_weight.map(|_| training_labels(dir.path(), &set));
     let trained = train(&set, labels.as_deref(), &tc).unwrap();
     assert_eq!(trained.summary.discriminative, reid_weight.is_some());
     trained.model
+}
+
+/// Identity of every row of `set`, from the training list under `dir`.
+fn training_labels(dir: &std::path::Path, set: &codec_host::io::FeatureSet) -> Vec<i64> {
+    let list = std::fs::read_to_string(dir.join("train/train_list.txt")).unwrap();
+    let id: std::collections::HashMap<&str, i64> = list
+        .lines()
+        .map(|l| {
+            let mut f = l.split_whitespace();
+            let name = f.next().unwrap();
+            let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+            (stem, f.next().unwrap().parse().unwrap())
+        })
+        .collect();
+    set.names.iter().map(|n| id[n.as_str()]).collect()
+}
+
+#[test]
+fn auto_keeps_one_of_the_two_models_by_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = training_set(Kind::B, dir.path());
+    let labels = training_labels(dir.path(), &set);
+    let with = |quantiser| TrainConfig {
+        prior_rows: 200,
+        quantiser,
+        ..TrainConfig::default()
+    };
+    let auto = train(&set, Some(&labels), &with(Quantiser::Auto)).unwrap();
+    let v = auto
+        .summary
+        .validation
+        .clone()
+        .expect("50 identities are enough to validate");
+    assert_eq!(v.queries, 50);
+    assert_eq!(v.gallery, 950);
+    assert_eq!((v.trellis.len(), v.scalar.len()), (5, 5));
+    assert!(
+        v.trellis
+            .iter()
+            .chain(&v.scalar)
+            .all(|a| (0.0..=1.0).contains(a))
+    );
+    assert_eq!(v.chosen, auto.summary.quantiser);
+    let explicit = train(&set, Some(&labels), &with(v.chosen)).unwrap();
+    assert_eq!(auto.model, explicit.model);
+    assert!(explicit.summary.validation.is_none());
+    // Only budgets both models can code are measured.
+    let odd = TrainConfig {
+        budgets: vec![1, 16, 100_000],
+        ..with(Quantiser::Auto)
+    };
+    let v = train(&set, Some(&labels), &odd).unwrap().summary.validation;
+    assert_eq!(v.expect("16 bytes is codable").budgets, vec![16]);
+    // Without labels there is nothing to measure: the trellis.
+    let unlabelled = train(&set, None, &with(Quantiser::Auto)).unwrap();
+    assert_eq!(unlabelled.summary.quantiser, Quantiser::Trellis);
+    assert!(unlabelled.summary.validation.is_none());
+    assert!(Model::parse(&unlabelled.model).unwrap().trellis());
 }
 
 /// Kind A, kind B, kind A with a strongly identity-aware allocation (every step weight at its

@@ -64,7 +64,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         max_coeffs: 1024,
         reid_weight: 0.0,
         centroid_weight: crate::train::tables::DEFAULT_CENTROID_WEIGHT,
-        quantiser: crate::commands::train::Quantiser::Trellis,
+        quantiser: crate::train::Quantiser::Auto,
         trellis_lambda: crate::train::tables::DEFAULT_TRELLIS_LAMBDA,
         trellis_lambda_low: crate::train::tables::DEFAULT_TRELLIS_LAMBDA_LOW,
         max_rows: 100_000,

@@ -4,7 +4,7 @@ use crate::exit::Outcome;
 use crate::io::dataset::{Dataset, Split};
 use crate::io::lists::{match_list, read_list};
 use crate::io::{InputError, ReadOptions, read_features};
-use crate::train::{TrainConfig, tables::TableParams, train};
+use crate::train::{Quantiser, TrainConfig, tables::TableParams, train};
 use anyhow::{Result, bail};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -42,9 +42,11 @@ pub struct Args {
     /// middles (best re-ID ranking), or anything between
     #[arg(long, default_value_t = crate::train::tables::DEFAULT_CENTROID_WEIGHT)]
     pub centroid_weight: f64,
-    /// Quantiser: `trellis` (two interleaved quantisers, Viterbi search; model format 2) or
-    /// `scalar` (one dead-zone quantiser; readable by format-1 decoders)
-    #[arg(long, value_enum, default_value_t = Quantiser::Trellis)]
+    /// Quantiser: `trellis` (two interleaved quantisers, Viterbi search; model format 2),
+    /// `scalar` (one dead-zone quantiser; readable by format-1 decoders), or `auto`: with
+    /// identity labels, train both and keep the one with the better re-ID on a validation
+    /// split of the training set; without labels, the trellis
+    #[arg(long, value_enum, default_value_t = Quantiser::Auto)]
     pub quantiser: Quantiser,
     /// Trellis search's rate-distortion slope (squared steps per bit) for finely coded
     /// coefficients; larger favours fewer bits, lowering dr at high budgets
@@ -63,15 +65,6 @@ pub struct Args {
     /// Stop at the first bad input
     #[arg(long)]
     pub strict: bool,
-}
-
-/// How coefficients are quantised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Quantiser {
-    /// Trellis-coded (dependent) quantisation.
-    Trellis,
-    /// One dead-zone scalar quantiser.
-    Scalar,
 }
 
 /// Run `naicfc train`.
@@ -142,9 +135,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
         max_coeffs: args.max_coeffs,
         reid_weight: args.reid_weight,
         max_rows: args.max_rows,
+        quantiser: args.quantiser,
         tables: TableParams {
             centroid_weight: args.centroid_weight,
-            trellis: args.quantiser == Quantiser::Trellis,
             trellis_lambda: args.trellis_lambda,
             trellis_lambda_low: args.trellis_lambda_low,
             ..TableParams::default()
@@ -172,9 +165,33 @@ pub fn run(args: &Args) -> Result<Outcome> {
         },
         start.elapsed().as_secs_f64()
     );
+    eprintln!("{}", quantiser_line(s, args.quantiser));
     Ok(if failures.is_empty() {
         Outcome::Success
     } else {
         Outcome::Partial
     })
+}
+
+/// Which quantiser the model uses and, when training chose it, on what evidence.
+fn quantiser_line(s: &crate::train::TrainSummary, asked: Quantiser) -> String {
+    let q = s.quantiser.name();
+    match &s.validation {
+        Some(v) => {
+            let (t, d) = v.means();
+            format!(
+                "quantiser: {q}, chosen by re-ID on a validation split of the training set \
+                 ({} queries, {} gallery rows): mean ACC_reid over {} budgets trellis {t:.4}, \
+                 scalar {d:.4}",
+                v.queries,
+                v.gallery,
+                v.budgets.len()
+            )
+        }
+        None if asked == Quantiser::Auto => format!(
+            "quantiser: {q} (auto: no identity labels, or too few identities seen twice, to \
+             measure re-ID)"
+        ),
+        None => format!("quantiser: {q}"),
+    }
 }

@@ -5,6 +5,7 @@
 //! accuracy-aware rate allocation from identity labels ([`weights`]); the step grid and the
 //! prior over step indices from encoding training vectors at the trained budgets ([`steps`]).
 
+pub mod choice;
 pub mod pca;
 pub mod steps;
 pub mod tables;
@@ -33,8 +34,34 @@ pub struct TrainConfig {
     pub max_rows: usize,
     /// Rows whose encodings tune the step prior.
     pub prior_rows: usize,
+    /// Which quantiser the model uses.
+    pub quantiser: Quantiser,
     /// Quantiser trade-offs.
     pub tables: tables::TableParams,
+}
+
+/// How coefficients are quantised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Quantiser {
+    /// With identity labels, build both quantisers and keep the one with the better re-ID
+    /// accuracy on a validation split of the training set ([`choice`]); without, the trellis.
+    Auto,
+    /// Trellis-coded (dependent) quantisation.
+    Trellis,
+    /// One dead-zone scalar quantiser.
+    Scalar,
+}
+
+impl Quantiser {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Quantiser::Auto => "auto",
+            Quantiser::Trellis => "trellis",
+            Quantiser::Scalar => "scalar",
+        }
+    }
 }
 
 impl Default for TrainConfig {
@@ -45,6 +72,7 @@ impl Default for TrainConfig {
             reid_weight: 0.0,
             max_rows: 100_000,
             prior_rows: 2000,
+            quantiser: Quantiser::Auto,
             tables: tables::TableParams::default(),
         }
     }
@@ -75,6 +103,10 @@ pub struct TrainSummary {
     pub eigenvalues: Vec<f64>,
     /// Model size in bytes.
     pub model_bytes: usize,
+    /// The quantiser of the model (`trellis` or `scalar`).
+    pub quantiser: Quantiser,
+    /// With `Quantiser::Auto` and labels: how both quantisers did on the validation split.
+    pub validation: Option<choice::Validation>,
 }
 
 /// A trained model: its bytes and what it learned.
@@ -180,8 +212,6 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
             }
         }
     }
-    let tables = tables::build_tables(&pool, &cfg.tables);
-
     let discriminative = labels.is_some() && cfg.reid_weight > 0.0;
     let weight: Vec<f64> = match labels {
         Some(l) if discriminative => {
@@ -206,13 +236,6 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
             (ratio.log2() * 256.0).round().clamp(-32768.0, 32767.0) as i16
         })
         .collect();
-    let finest = if cfg.tables.trellis {
-        steps::FINEST_STEP / 2.0
-    } else {
-        steps::FINEST_STEP
-    };
-    let (step_size, step_log) =
-        steps::step_grid(finest, weight_q.iter().copied().min().unwrap_or(4096));
 
     let active_u16: Vec<u16> = m.active.iter().map(|&d| d as u16).collect();
     let mean_fixed: Vec<i32> = m.mean.iter().map(|&v| to_fixed(v, shift)).collect();
@@ -237,6 +260,89 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
         .iter()
         .map(|&b| b.min(model::MAX_CODE_LEN) as u16)
         .collect();
+    let basis = Basis {
+        dim: set.dim,
+        shift: shift as i8,
+        budgets: &budgets,
+        active: &active_u16,
+        mean: &mean_fixed,
+        lower: &lower,
+        upper: &upper,
+        transform: &transform,
+        coef_class_log: &coef_class_log,
+        coef_weight: &weight_q,
+    };
+    let build = |trellis: bool| assemble(&basis, &pool, set, trellis, cfg);
+    let (quantiser, bytes, validation) = match (cfg.quantiser, labels) {
+        (Quantiser::Scalar, _) => (Quantiser::Scalar, build(false)?, None),
+        (Quantiser::Trellis, _) | (Quantiser::Auto, None) => {
+            (Quantiser::Trellis, build(true)?, None)
+        }
+        (Quantiser::Auto, Some(labels)) => {
+            let trellis = build(true)?;
+            let scalar = build(false)?;
+            match choice::validate(set, labels, &cfg.budgets, &trellis, &scalar)? {
+                Some(v) if v.chosen == Quantiser::Scalar => (Quantiser::Scalar, scalar, Some(v)),
+                Some(v) => (Quantiser::Trellis, trellis, Some(v)),
+                // Too few identities seen twice to measure re-ID: the default.
+                None => (Quantiser::Trellis, trellis, None),
+            }
+        }
+    };
+    let parsed = codec_core::Model::parse(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Trained {
+        summary: TrainSummary {
+            rows: set.len(),
+            dim: set.dim,
+            active_dims: a,
+            coeffs: k,
+            explained_variance: explained,
+            shift,
+            steps: parsed.steps(),
+            min_budget: parsed.min_budget(),
+            discriminative,
+            eigenvalues: p.values.clone(),
+            model_bytes: bytes.len(),
+            quantiser,
+            validation,
+        },
+        model: bytes,
+    })
+}
+
+/// Everything of a model that does not depend on the quantiser.
+struct Basis<'a> {
+    dim: usize,
+    shift: i8,
+    budgets: &'a [u16],
+    active: &'a [u16],
+    mean: &'a [i32],
+    lower: &'a [i32],
+    upper: &'a [i32],
+    transform: &'a [i16],
+    coef_class_log: &'a [i16],
+    coef_weight: &'a [u16],
+}
+
+/// The model of `basis` with one dead-zone quantiser or the trellis: its tables from `pool`,
+/// its step grid, and the prior over step indices from encoding rows of `set`.
+fn assemble(
+    basis: &Basis<'_>,
+    pool: &[f64],
+    set: &FeatureSet,
+    trellis: bool,
+    cfg: &TrainConfig,
+) -> Result<Vec<u8>> {
+    let tables = tables::build_tables(pool, &cfg.tables, trellis);
+    let finest = if trellis {
+        steps::FINEST_STEP / 2.0
+    } else {
+        steps::FINEST_STEP
+    };
+    let (step_size, step_log) = steps::step_grid(
+        finest,
+        basis.coef_weight.iter().copied().min().unwrap_or(4096),
+    );
     let class_tables: Vec<ClassTable<'_>> = tables
         .iter()
         .map(|t| ClassTable {
@@ -254,20 +360,20 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
     // Two rounds: the prior changes code lengths a little, hence which steps fit.
     for round in 0..3 {
         let parts = ModelParts {
-            dim: set.dim,
-            shift: shift as i8,
+            dim: basis.dim,
+            shift: basis.shift,
             classes_per_octave: tables::CLASSES_PER_OCTAVE,
             class_offset,
             clamp: true,
-            trellis: cfg.tables.trellis,
-            budgets: &budgets,
-            active: &active_u16,
-            mean: &mean_fixed,
-            lower: &lower,
-            upper: &upper,
-            transform: &transform,
-            coef_class_log: &coef_class_log,
-            coef_weight: &weight_q,
+            trellis,
+            budgets: basis.budgets,
+            active: basis.active,
+            mean: basis.mean,
+            lower: basis.lower,
+            upper: basis.upper,
+            transform: basis.transform,
+            coef_class_log: basis.coef_class_log,
+            coef_weight: basis.coef_weight,
             step_size: &step_size,
             step_log: &step_log,
             step_cdf: &step_cdf,
@@ -276,34 +382,18 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
         bytes = vec![0u8; parts.encoded_len()];
         let len = model::write(&parts, &mut bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
         bytes.truncate(len);
-        if round == 2 || budgets.is_empty() {
+        if round == 2 || basis.budgets.is_empty() {
             break;
         }
         let counts = chosen_steps(
             &bytes,
             set,
             &pca::subsample(set.len(), cfg.prior_rows),
-            &budgets,
+            basis.budgets,
         )?;
         step_cdf = steps::prior_from_counts(&counts);
     }
-    let parsed = codec_core::Model::parse(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(Trained {
-        summary: TrainSummary {
-            rows: set.len(),
-            dim: set.dim,
-            active_dims: a,
-            coeffs: k,
-            explained_variance: explained,
-            shift,
-            steps: step_size.len(),
-            min_budget: parsed.min_budget(),
-            discriminative,
-            eigenvalues: p.values.clone(),
-            model_bytes: bytes.len(),
-        },
-        model: bytes,
-    })
+    Ok(bytes)
 }
 
 fn dim_variances(set: &FeatureSet, m: &pca::Moments) -> Vec<f64> {

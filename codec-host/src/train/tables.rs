@@ -60,9 +60,6 @@ pub fn class_layout() -> (usize, i32) {
 /// How the quantiser trades error against rate and ranking.
 #[derive(Debug, Clone, Copy)]
 pub struct TableParams {
-    /// Trellis-coded quantisation (two interleaved quantisers, see `codec_core::trellis`)
-    /// instead of one dead-zone quantiser.
-    pub trellis: bool,
     /// The trellis search's rate-distortion slope in squared steps per bit for classes whose
     /// spread is at least 4 steps (see [`TableParams::trellis_slope`]).
     pub trellis_lambda: f64,
@@ -85,7 +82,6 @@ pub const DEFAULT_CENTROID_WEIGHT: f64 = 0.0;
 impl Default for TableParams {
     fn default() -> Self {
         TableParams {
-            trellis: true,
             trellis_lambda: DEFAULT_TRELLIS_LAMBDA,
             trellis_lambda_low: DEFAULT_TRELLIS_LAMBDA_LOW,
             lambda: LAMBDA_PER_STEP2,
@@ -119,11 +115,11 @@ impl TableParams {
 
 /// Build all class tables from a pool of standardised magnitudes `|y / sigma|`: one per class,
 /// or with the trellis two per class (every class of quantiser 0, then of quantiser 1).
-pub fn build_tables(pool: &[f64], params: &TableParams) -> Vec<ClassTable> {
+pub fn build_tables(pool: &[f64], params: &TableParams, trellis: bool) -> Vec<ClassTable> {
     let (count, offset) = class_layout();
     let ratio =
         |c: usize| 2f64.powf((c as f64 - f64::from(offset)) / f64::from(CLASSES_PER_OCTAVE));
-    if params.trellis {
+    if trellis {
         let pairs: Vec<[ClassTable; 2]> = (0..count)
             .into_par_iter()
             .map(|c| super::trellis_tables::build_pair(pool, ratio(c), params))
