@@ -63,6 +63,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         budgets: vec![16, 32, 64, 128, 256],
         max_coeffs: 1024,
         reid_weight: 0.0,
+        spread_exponent: crate::train::weights::DEFAULT_SPREAD_EXPONENT,
         centroid_weight: crate::train::tables::DEFAULT_CENTROID_WEIGHT,
         quantiser: crate::train::Quantiser::Auto,
         trellis_lambda: crate::train::tables::DEFAULT_TRELLIS_LAMBDA,

@@ -30,6 +30,9 @@ pub struct TrainConfig {
     pub max_coeffs: usize,
     /// Accuracy-aware allocation strength (0 = pure MSE); used only with labels.
     pub reid_weight: f64,
+    /// Steps grow as spread^-exponent towards the small coefficients (0 = equal steps); see
+    /// [`weights`].
+    pub spread_exponent: f64,
     /// Most training rows for the covariance.
     pub max_rows: usize,
     /// Rows whose encodings tune the step prior.
@@ -70,6 +73,7 @@ impl Default for TrainConfig {
             budgets: vec![16, 32, 64, 128, 256],
             max_coeffs: 1024,
             reid_weight: 0.0,
+            spread_exponent: weights::DEFAULT_SPREAD_EXPONENT,
             max_rows: 100_000,
             prior_rows: 2000,
             quantiser: Quantiser::Auto,
@@ -213,13 +217,18 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
         }
     }
     let discriminative = labels.is_some() && cfg.reid_weight > 0.0;
-    let weight: Vec<f64> = match labels {
+    let fisher: Vec<f64> = match labels {
         Some(l) if discriminative => {
             let sample_labels: Vec<i64> = sample.iter().map(|&r| l[r]).collect();
             weights::fisher_weights(&projected, k, &sample_labels, cfg.reid_weight)
         }
         _ => vec![1.0; k],
     };
+    let spread = weights::spread_weights(&sigma, cfg.spread_exponent);
+    let product: Vec<f64> = fisher.iter().zip(&spread).map(|(f, s)| f * s).collect();
+    // The finest coefficient keeps weight 1, so the step grid's finest step stays the finest.
+    let least = product.iter().copied().fold(f64::INFINITY, f64::min);
+    let weight: Vec<f64> = product.iter().map(|w| w / least).collect();
     let weight_q: Vec<u16> = weight
         .iter()
         .map(|w| {
