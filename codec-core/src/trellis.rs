@@ -556,6 +556,9 @@ pub(crate) fn search(
 }
 
 #[cfg(test)]
+mod reference;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
