@@ -15,8 +15,7 @@
 //! Only the encoder searches; a decoder needs [`START`], [`quantiser`], [`next_state`] and
 //! [`level`]. Every quantity is an integer, so the search gives the same path everywhere.
 
-use crate::model::{Class, MAX_CLASSES, MAX_COEFFS, Model};
-use crate::quant::reconstruct_level;
+use crate::model::{COEFF_LIMIT, Class, MAX_COEFFS, Model};
 use crate::symbols::cost_q8;
 
 /// State of the machine before the first coefficient.
@@ -48,126 +47,320 @@ pub fn level(q: usize, m: u64) -> u64 {
 }
 
 /// Magnitude of candidate `choice` for the value `a = |y|` under quantiser `q`: 0 for
-/// choice 0, else the level just below `a` (choice 1) or just above it (choice 2).
+/// choice 0, else the level just below `a` (choice 1) or just above it (choice 2). `step` is
+/// at least 1, as every [`Model::step`] is.
 #[inline]
 pub fn candidate(q: usize, a: u32, step: u64, choice: u8) -> u64 {
-    let a = u64::from(a);
-    // Levels 2m (q = 0) or 2m - 1 (q = 1) at or below a / step. Steps are at least 1 and
-    // below 2^36; `max(1)` only spares firmware the division-by-zero panic path.
-    let cell = step.saturating_mul(2).max(1);
-    let below = if q == 0 { a / cell } else { (a + step) / cell };
     match choice {
         0 => 0,
-        1 => below,
-        _ => below + 1,
+        1 => u64::from(below(q, quotient(a, step))),
+        _ => u64::from(below(q, quotient(a, step))) + 1,
     }
+}
+
+/// `a / step`. Steps are at least 1 (0 counts as 1 here, sparing firmware the division by
+/// zero panic path) and below 2^36, and a 32-bit `a` divided by a step beyond 32 bits is 0,
+/// so one 32-bit division does: the Cortex-M4 divides 32-bit numbers in one instruction but
+/// 64-bit ones in a library routine of ~50.
+#[inline]
+fn quotient(a: u32, step: u64) -> u32 {
+    match u32::try_from(step) {
+        Ok(s) => a.checked_div(s).unwrap_or(a),
+        Err(_) => 0,
+    }
+}
+
+/// Magnitude of quantiser `q`'s level at or below `a`, from `t = a / step`: levels `2m`
+/// (q = 0) or `2m - 1` (q = 1) at most `a / step`, so `m = floor((t + q) / 2)` (the floor of
+/// `a / step` loses nothing, as `floor(floor(x) / 2) = floor(x / 2)`). Below 2^31.
+#[inline]
+fn below(q: usize, t: u32) -> u32 {
+    ((u64::from(t) + u64::from(q != 0)) >> 1) as u32
 }
 
 /// Cost of a path that cannot be taken.
 const UNREACHABLE: u64 = u64::MAX;
 
-/// Each class table's slope and cost of a zero, read once per search: most coefficients at
-/// small budgets need nothing else.
-struct ClassCache {
-    slope_and_zero: [[(u16, u16); 2]; MAX_CLASSES],
-    alphabet: usize,
+/// Non-zero magnitudes, from 1, whose [`Level`] a [`Rates`] keeps per quantiser.
+const KNOWN_LEVELS: usize = 16;
+
+/// A non-zero magnitude in a class: its bits (Q8) and reconstruction offset, the same at
+/// every step, and at one step where it reconstructs and what its bits cost
+/// (`lambda * bits`). The same for every value, so worked out once per [`Rates`].
+#[derive(Clone, Copy, Default)]
+struct Level {
+    bits: u16,
+    offset: i16,
+    reconstruction: u32,
+    rate: u64,
 }
 
-impl ClassCache {
-    fn new(model: &Model<'_>) -> Self {
-        let alphabet = model.alphabet();
-        let mut slope_and_zero = [[(0u16, 0u16); 2]; MAX_CLASSES];
-        for (c, pair) in slope_and_zero.iter_mut().enumerate().take(model.classes()) {
-            for (q, entry) in pair.iter_mut().enumerate() {
-                let t = model.table(c, q);
-                // A zero costs at most 15 + 24 raw bits: (15 + 24) * 256 fits in 16 bits.
-                *entry = (t.rounding as u16, cost_q8(&t, alphabet, 0) as u16);
-            }
+/// A class, and a step size, per quantiser: the class's tables and what bits cost at the
+/// step. Consecutive coefficients mostly share the class (classes change slowly along the
+/// coefficients), and often the step (steps change only with the coefficients' weights), so
+/// a search keeps the last ones and what it learned about their levels, instead of redoing
+/// table lookups and 64-bit products.
+struct Rates<'a> {
+    model: Model<'a>,
+    class_index: usize,
+    /// The step `lambdas`, `zero_rates` and the levels' reconstructions are for; 0 for none.
+    step: u64,
+    tables: [Class<'a>; 2],
+    /// Rate-distortion slopes (Q16 squared steps per bit, at most 1/2).
+    slopes: [u16; 2],
+    /// Slopes per 1/256 bit at `step`.
+    lambdas: [u64; 2],
+    /// Bits (Q8) of a zero, and their cost at `step`.
+    zero_bits: [u32; 2],
+    zero_rates: [u64; 2],
+    /// Levels of magnitudes `1..=KNOWN_LEVELS`: the class's part valid where `known` has bit
+    /// `m - 1` set, the step's where `current` has.
+    levels: [[Level; KNOWN_LEVELS]; 2],
+    known: [u16; 2],
+    current: [u16; 2],
+}
+
+impl<'a> Rates<'a> {
+    /// Rates for no class yet: the first [`Rates::update`] fills them in.
+    fn new(model: &Model<'a>) -> Self {
+        Rates {
+            model: *model,
+            class_index: usize::MAX,
+            step: 0,
+            tables: [0, 1].map(|q| model.table(0, q)),
+            slopes: [0; 2],
+            lambdas: [0; 2],
+            zero_bits: [0; 2],
+            zero_rates: [0; 2],
+            levels: [[Level::default(); KNOWN_LEVELS]; 2],
+            known: [0; 2],
+            current: [0; 2],
         }
-        ClassCache {
-            slope_and_zero,
-            alphabet,
+    }
+
+    /// Make these the rates of `class_index` at `step`, unless they already are.
+    #[inline]
+    fn update(&mut self, class_index: usize, step: u64) {
+        if class_index != self.class_index {
+            self.set_class(class_index);
         }
+        if step != self.step {
+            self.set_step(step);
+        }
+    }
+
+    /// [`Rates::update`] to another class: its tables, slopes and zero bits, no levels known,
+    /// and no step yet.
+    #[inline(never)]
+    fn set_class(&mut self, class_index: usize) {
+        self.class_index = class_index;
+        self.tables = [0, 1].map(|q| self.model.table(class_index, q));
+        let alphabet = self.model.alphabet();
+        for (q, table) in self.tables.iter().enumerate() {
+            self.slopes[q] = table.rounding as u16;
+            // A zero costs at most 15 + 24 raw bits: (15 + 24) * 256 fits in 16 bits.
+            self.zero_bits[q] = u32::from(cost_q8(table, alphabet, 0) as u16);
+        }
+        self.known = [0; 2];
+        self.current = [0; 2];
+        self.step = 0;
+    }
+
+    /// [`Rates::update`] to another step: slopes per 1/256 bit, slope * step^2 / 2^24, in 64
+    /// bits while that fits (steps below 2^24, as in every trained model), and the zeros'
+    /// cost.
+    #[inline(never)]
+    fn set_step(&mut self, step: u64) {
+        self.step = step;
+        for (q, &slope) in self.slopes.iter().enumerate() {
+            self.lambdas[q] = if step < 1 << 24 {
+                (u64::from(slope) * (step * step)) >> 24
+            } else {
+                ((u128::from(slope) * u128::from(step) * u128::from(step)) >> 24)
+                    .min(u128::from(u64::MAX)) as u64
+            };
+            self.zero_rates[q] = rate_cost(self.lambdas[q], self.zero_bits[q]);
+        }
+        self.current = [0; 2];
+    }
+
+    /// The level of magnitude `m >= 1` under quantiser `q`.
+    #[inline]
+    fn level(&mut self, q: usize, m: u32) -> Level {
+        let q = q & 1;
+        let i = m.wrapping_sub(1);
+        let bit = 1u16.checked_shl(i).unwrap_or(0);
+        match self.levels[q].get(i as usize) {
+            Some(&level) if self.current[q] & bit != 0 => level,
+            Some(&level) if self.known[q] & bit != 0 => self.keep(q, m, level.bits, level.offset),
+            _ => self.new_level(q, m),
+        }
+    }
+
+    /// [`Rates::level`] from the class's table.
+    #[inline(never)]
+    fn new_level(&mut self, q: usize, m: u32) -> Level {
+        let q = q & 1;
+        let class = &self.tables[q];
+        // Symbol, escape, raw and sign bits: below (15 + 127 + 24 + 1) * 256 < 2^16.
+        let bits = cost_q8(class, self.model.alphabet(), u64::from(m)) as u16;
+        // A table's offsets are 16-bit.
+        let offset = class.recon(u64::from(m)) as i16;
+        if let Some(i) = m.checked_sub(1).filter(|&i| (i as usize) < KNOWN_LEVELS) {
+            self.known[q] |= 1 << i;
+        }
+        self.keep(q, m, bits, offset)
+    }
+
+    /// The level of magnitude `m` with bits `bits` and offset `offset` at this step, kept if
+    /// it is one of the first [`KNOWN_LEVELS`].
+    #[inline]
+    fn keep(&mut self, q: usize, m: u32, bits: u16, offset: i16) -> Level {
+        let q = q & 1;
+        let level = Level {
+            bits,
+            offset,
+            reconstruction: reconstruction(q, m, offset, self.step),
+            rate: rate_cost(self.lambdas[q], u32::from(bits)),
+        };
+        let i = m.wrapping_sub(1) as usize;
+        if let Some(slot) = self.levels[q].get_mut(i) {
+            *slot = level;
+            self.current[q] |= 1 << i;
+        }
+        level
     }
 }
 
-/// One value at one step: what choosing among its candidates costs.
+/// `lambda * bits`, saturating. Bits (Q8) of one value are below 2^16 (see
+/// [`Rates::new_level`]), so below 2^48 a slope needs no overflow check, and on a 32-bit core
+/// a 64 x 32-bit product is two multiplies.
+#[inline]
+fn rate_cost(lambda: u64, bits: u32) -> u64 {
+    if lambda < 1 << 48 && bits < 1 << 16 {
+        lambda * u64::from(bits)
+    } else {
+        lambda.saturating_mul(u64::from(bits))
+    }
+}
+
+/// The cheapest candidate of one parity of magnitude under one quantiser: its cost
+/// (`error^2 + lambda * bits`), bits (Q8) and choice (see [`candidate`]). A candidate that
+/// costs [`UNREACHABLE`] (none, or its cost saturated) is never taken.
+#[derive(Clone, Copy)]
+struct Best {
+    cost: u64,
+    bits: u32,
+    choice: u8,
+}
+
+/// No candidate of this parity.
+const NONE: Best = Best {
+    cost: UNREACHABLE,
+    bits: 0,
+    choice: 0,
+};
+
+/// A value's options under one quantiser, by parity of the magnitude (even, odd): the parity
+/// alone decides the next state, so the search never needs the other candidates.
+type Options = [Best; 2];
+
+/// One value at one step.
 struct Site {
     class_index: usize,
     step: u64,
     a: u32,
-    /// Rate-distortion slope per 1/256 bit, per quantiser.
-    lambdas: [u64; 2],
-    zero_bits: [u64; 2],
+    /// `a / step`
+    quotient: u32,
 }
 
-/// A candidate: magnitude, cost `error^2 + lambda * bits`, bits (Q8). Unusable candidates
-/// cost [`UNREACHABLE`].
-type Candidates = [(u64, u64, u64); 3];
-
 impl Site {
-    fn new(
-        model: &Model<'_>,
-        cache: &ClassCache,
-        spread: i32,
-        k: usize,
-        step: usize,
-        y: i32,
-    ) -> Self {
-        let class_index = model.class_for(spread, step);
+    fn new(model: &Model<'_>, spread: i32, k: usize, step: usize, y: i32) -> Self {
         let s = model.step(k, step);
-        let cached = cache
-            .slope_and_zero
-            .get(class_index)
-            .copied()
-            .unwrap_or_default();
-        // A class's slope (Q16, squared steps per bit) per 1/256 bit: slope * step^2 / 2^24,
-        // in 64 bits while it fits (steps below 2^24, as in every trained model).
-        let lambdas = cached.map(|(slope, _)| match s.checked_mul(s) {
-            Some(s2) if s2 < 1 << 48 => (u64::from(slope) * s2) >> 24,
-            _ => ((u128::from(slope) * u128::from(s) * u128::from(s)) >> 24)
-                .min(u128::from(u64::MAX)) as u64,
-        });
+        let a = y.unsigned_abs();
         Site {
-            class_index,
+            class_index: model.class_for(spread, step),
             step: s,
-            a: y.unsigned_abs(),
-            lambdas,
-            zero_bits: cached.map(|(_, z)| u64::from(z)),
+            a,
+            quotient: quotient(a, s),
         }
     }
 
-    /// The candidates of quantiser `q` (0 or 1), zero first.
-    fn options(&self, model: &Model<'_>, cache: &ClassCache, q: usize) -> Candidates {
-        let q = q & 1;
-        let (a, s) = (self.a, self.step);
-        let a2 = u64::from(a) * u64::from(a);
-        let mut row = [(0u64, UNREACHABLE, 0u64); 3];
-        let r0 = self.zero_bits[q];
-        row[0] = (0, a2.saturating_add(self.lambdas[q].saturating_mul(r0)), r0);
-        // Within an eighth of a step of zero only zero is tried: a non-zero level is at least
-        // 7/8 of a step away, 3/4 of a squared step more error than zero, which the state it
-        // leads to practically never wins back (on kind-A features, a cut at 1/8 step costs
-        // 0.02% in dr at 16 B; at 1/2 step, 1.2%). Most coefficients at small budgets.
-        if 8 * u64::from(a) <= s {
-            return row;
-        }
-        let class: Class<'_> = model.table(self.class_index, q);
-        for (choice, slot) in row.iter_mut().enumerate().skip(1) {
-            let m = candidate(q, a, s, choice as u8);
-            if m == 0 {
-                continue; // the same as choice 0
-            }
-            let v = reconstruct_level(level(q, m), m, false, s, &class);
-            let e = (i64::from(a) - i64::from(v)).unsigned_abs();
-            let r = cost_q8(&class, cache.alphabet, m);
-            let here = e
-                .saturating_mul(e)
-                .saturating_add(self.lambdas[q].saturating_mul(r));
-            *slot = (m, here, r);
-        }
-        row
+    /// Within an eighth of a step of zero only zero is tried: a non-zero level is at least 7/8
+    /// of a step away, 3/4 of a squared step more error than zero, which the state it leads to
+    /// practically never wins back (on kind-A features, a cut at 1/8 step costs 0.02% in dr at
+    /// 16 B; at 1/2 step, 1.2%). Most coefficients at small budgets.
+    #[inline]
+    fn near_zero(&self) -> bool {
+        8 * u64::from(self.a) <= self.step
     }
+
+    /// Candidate 0, the zero, under quantiser `q` with `rates` (this site's class and step).
+    #[inline]
+    fn zero(&self, rates: &Rates<'_>, q: usize) -> Best {
+        let a = u64::from(self.a);
+        // a <= 2^31: the square fits in 64 bits, as does every error's below.
+        Best {
+            cost: (a * a).saturating_add(rates.zero_rates[q & 1]),
+            bits: rates.zero_bits[q & 1],
+            choice: 0,
+        }
+    }
+
+    /// The options of quantiser `q` (0 or 1) with `rates` (this site's class and step).
+    #[inline]
+    fn options(&self, rates: &mut Rates<'_>, q: usize) -> Options {
+        let zero = self.zero(rates, q);
+        if self.near_zero() {
+            return [zero, NONE];
+        }
+        self.nonzero_options(rates, q, zero)
+    }
+
+    /// [`Site::options`] beyond an eighth of a step, where the non-zero candidates join the
+    /// zero: the level below (choice 1, unless it is zero) and the level above (choice 2), of
+    /// opposite parities. The even one competes with the zero, which wins ties, as a scan in
+    /// choice order keeps the first.
+    #[inline(never)]
+    fn nonzero_options(&self, rates: &mut Rates<'_>, q: usize, zero: Best) -> Options {
+        let q = q & 1;
+        let m1 = below(q, self.quotient);
+        let above = self.candidate(rates, q, 2, m1 + 1);
+        if m1 == 0 {
+            return [zero, above]; // choice 1 is the zero, and m = 1 is odd
+        }
+        let below = self.candidate(rates, q, 1, m1);
+        let (even, odd) = if m1 % 2 == 0 {
+            (below, above)
+        } else {
+            (above, below)
+        };
+        [if even.cost < zero.cost { even } else { zero }, odd]
+    }
+
+    /// Candidate `choice`, of magnitude `m >= 1`, under quantiser `q`.
+    #[inline]
+    fn candidate(&self, rates: &mut Rates<'_>, q: usize, choice: u8, m: u32) -> Best {
+        let level = rates.level(q, m);
+        let e = u64::from(self.a.abs_diff(level.reconstruction));
+        Best {
+            cost: (e * e).saturating_add(level.rate),
+            bits: u32::from(level.bits),
+            choice,
+        }
+    }
+}
+
+/// Where candidate `m >= 1` of quantiser `q` reconstructs (before its sign), with the class's
+/// offset `offset` for `m` (Q15): the value of
+/// [`reconstruct_level`](crate::quant::reconstruct_level), without its saturation, which a
+/// candidate cannot reach: `m <= (a / step + 3) / 2` puts its level times the step below
+/// `a + 3 step < 2^38`, so the Q15 product stays below 2^54.
+#[inline]
+fn reconstruction(q: usize, m: u32, offset: i16, step: u64) -> u32 {
+    let level = 2 * u64::from(m) - u64::from(q != 0);
+    let scaled = ((level << 15) as i64 - i64::from(offset)) as u64;
+    ((scaled * step + (1 << 14)) >> 15).min(2 * COEFF_LIMIT as u64) as u32
 }
 
 /// Rate control's starting guess: the finest step whose quick one-path estimate fits
@@ -181,22 +374,28 @@ pub(crate) fn estimate_step(
     spread: &impl Fn(usize) -> i32,
     budget: usize,
 ) -> usize {
-    let cache = ClassCache::new(model);
     let target = (budget as u64 * 8).saturating_sub(4) * 256;
     let fits = |step: usize| {
+        let mut rates = Rates::new(model);
         let mut state = START;
         let mut bits = 0u64;
         for (k, &y) in values.iter().enumerate() {
-            let site = Site::new(model, &cache, spread(k), k, step, y);
-            let row = site.options(model, &cache, quantiser(state));
-            let (m, _, r) = row
-                .iter()
-                .fold(row[0], |best, &o| if o.1 < best.1 { o } else { best });
-            bits = bits.saturating_add(r);
+            let site = Site::new(model, spread(k), k, step, y);
+            rates.update(site.class_index, site.step);
+            let q = quantiser(state);
+            // The cheapest option, the lower choice on ties; near zero, the zero.
+            let (here, odd_wins) = if site.near_zero() {
+                (rates.zero_bits[q & 1], false)
+            } else {
+                let [even, odd] = site.options(&mut rates, q);
+                let odd_wins = (odd.cost, odd.choice) < (even.cost, even.choice);
+                (if odd_wins { odd.bits } else { even.bits }, odd_wins)
+            };
+            bits += u64::from(here);
             if bits > target {
                 return false;
             }
-            state = next_state(state, m);
+            state = usize::from(TRANSITIONS[state & 3][usize::from(odd_wins)]);
         }
         true
     };
@@ -212,6 +411,89 @@ pub(crate) fn estimate_step(
     hi
 }
 
+/// Bits of an unreachable state: above any path's, so that the least of all survivors' bits
+/// is a plain minimum.
+const NO_BITS: u32 = u32::MAX;
+
+/// The survivors of the Viterbi search, per state: the cheapest path's cost and bits (Q8).
+/// Unreachable states cost [`UNREACHABLE`] and have [`NO_BITS`].
+#[derive(Clone, Copy)]
+struct Survivors {
+    cost: [u64; 4],
+    bits: [u32; 4],
+}
+
+impl Survivors {
+    /// The survivors after one more value with `options` (per quantiser), and their
+    /// decisions: per arrival state `s`, bits `4s..4s + 4` hold the state it came from (upper
+    /// two) and the candidate taken (lower two). The two states of quantiser `q`, `a = 2q` and
+    /// `b = 2q + 1`, lead to the same two states: `x` by an even magnitude from `a` or an odd
+    /// one from `b`, and `y` the other way round.
+    #[inline]
+    fn advance(&self, options: &[Options; 2]) -> (Survivors, u16) {
+        let mut next = Survivors {
+            cost: [UNREACHABLE; 4],
+            bits: [NO_BITS; 4],
+        };
+        let mut decisions = 0;
+        for (q, &[even, odd]) in options.iter().enumerate() {
+            let (a, b) = (2 * q, 2 * q + 1);
+            let [x, y] = TRANSITIONS[a & 3].map(|t| usize::from(t) & 3);
+            for (to, via_a, via_b) in [(x, even, odd), (y, odd, even)] {
+                let from;
+                (next.cost[to], next.bits[to], from) = self.arrive(a, via_a, b, via_b);
+                decisions |= u16::from(from) << (4 * to);
+            }
+        }
+        (next, decisions)
+    }
+
+    /// The cheaper way into a state, from state `a` by option `via_a` or from state `b` by
+    /// `via_b`: its cost, bits and decision. Ties go to `a`, the lower state, as a scan in state
+    /// order keeps the first; a path whose cost saturates is dropped, as unreachable.
+    #[inline]
+    fn arrive(&self, a: usize, via_a: Best, b: usize, via_b: Best) -> (u64, u32, u8) {
+        let (a, b) = (a & 3, b & 3);
+        let total_a = self.cost[a].saturating_add(via_a.cost);
+        let total_b = self.cost[b].saturating_add(via_b.cost);
+        // Reachable paths have at most 1024 values of under 2^16 bits each: no overflow.
+        if total_b < total_a {
+            (
+                total_b,
+                self.bits[b] + via_b.bits,
+                ((b as u8) << 2) | via_b.choice,
+            )
+        } else if total_a != UNREACHABLE {
+            (
+                total_a,
+                self.bits[a] + via_a.bits,
+                ((a as u8) << 2) | via_a.choice,
+            )
+        } else {
+            (UNREACHABLE, NO_BITS, 0)
+        }
+    }
+
+    /// The least bits of any reachable path (0 when none is).
+    fn least_bits(&self) -> u32 {
+        match self.bits.into_iter().min() {
+            Some(NO_BITS) | None => 0,
+            Some(b) => b,
+        }
+    }
+
+    /// The cheapest end state, the lowest on ties.
+    fn cheapest(&self) -> usize {
+        (0..4).fold(0, |best, s| {
+            if self.cost[s & 3] < self.cost[best & 3] {
+                s
+            } else {
+                best
+            }
+        })
+    }
+}
+
 /// Viterbi search: for every coefficient the candidate (see [`candidate`]) on the cheapest
 /// path through the trellis, written to `path` (one entry per value). Returns `false`, with
 /// `path` unfinished, when `budget_bytes` is given and every surviving path already needs
@@ -225,74 +507,46 @@ pub(crate) fn search(
     path: &mut [u8; MAX_COEFFS],
 ) -> bool {
     let n = values.len().min(MAX_COEFFS);
-    // Per coefficient and arrival state: the state it came from (bits 2-3) and the candidate
-    // taken (bits 0-1).
-    let mut came_from = [0u8; 4 * MAX_COEFFS];
-    let mut cost = [UNREACHABLE; 4];
-    cost[START] = 0;
-    // Estimated bits (Q8) of each survivor. Every finished path extends a survivor, so the
-    // least of them bounds the code from below, up to the estimate's error: `cost_q8`
-    // overstates a table symbol by less than 0.09 bit, allowed for per coefficient.
-    let mut bits = [0u64; 4];
+    // Per coefficient, the decisions of `Survivors::advance`.
+    let mut decisions = [0u16; MAX_COEFFS];
+    let mut survivors = Survivors {
+        cost: [UNREACHABLE; 4],
+        bits: [NO_BITS; 4],
+    };
+    survivors.cost[START] = 0;
+    survivors.bits[START] = 0;
+    // Every finished path extends a survivor, so the least of their estimated bits bounds the
+    // code from below, up to the estimate's error: `cost_q8` overstates a table symbol by less
+    // than 0.09 bit, allowed for per coefficient.
     let limit = budget_bytes.map(|b| (b as u64) * 8 * 256);
-    let cache = ClassCache::new(model);
+    let mut rates = Rates::new(model);
     for (k, &y) in values.iter().enumerate().take(n) {
-        let site = Site::new(model, &cache, spread(k), k, step, y);
-        let options = [
-            site.options(model, &cache, 0),
-            site.options(model, &cache, 1),
-        ];
-        let mut next = [UNREACHABLE; 4];
-        let mut next_bits = [0u64; 4];
-        let mut from = [0u8; 4];
-        for (state, &so_far) in cost.iter().enumerate() {
-            if so_far == UNREACHABLE {
-                continue;
-            }
-            let row = &options[quantiser(state)];
-            for (choice, &(m, here, r)) in row.iter().enumerate() {
-                if here == UNREACHABLE {
-                    continue;
-                }
-                let total = so_far.saturating_add(here);
-                // `& 3`: states are 0..4, and the mask lets the compiler drop the bounds check.
-                let to = next_state(state, m) & 3;
-                if total < next[to] {
-                    next[to] = total;
-                    next_bits[to] = bits[state & 3].saturating_add(r);
-                    from[to] = ((state as u8) << 2) | choice as u8;
-                }
-            }
-        }
-        cost = next;
-        bits = next_bits;
+        let site = Site::new(model, spread(k), k, step, y);
+        rates.update(site.class_index, site.step);
+        let made;
+        (survivors, made) = if site.near_zero() {
+            // The same as below, spelt out so that the compiler drops the missing odd options.
+            let zeros = [[site.zero(&rates, 0), NONE], [site.zero(&rates, 1), NONE]];
+            survivors.advance(&zeros)
+        } else {
+            let options = [site.options(&mut rates, 0), site.options(&mut rates, 1)];
+            survivors.advance(&options)
+        };
         if let Some(limit) = limit {
-            let least = cost
-                .iter()
-                .zip(&bits)
-                .filter(|(c, _)| **c != UNREACHABLE)
-                .map(|(_, b)| *b)
-                .min()
-                .unwrap_or(0);
             // 23/256 bit (0.09) of overstatement per coefficient so far.
+            let least = u64::from(survivors.least_bits());
             if least > limit.saturating_add(23 * (k as u64 + 1)) {
                 return false;
             }
         }
-        if let Some(slot) = came_from.get_mut(4 * k..4 * k + 4) {
-            slot.copy_from_slice(&from);
+        if let Some(slot) = decisions.get_mut(k) {
+            *slot = made;
         }
     }
-    // The cheapest end state (the lowest on ties), then back along the decisions.
-    let mut state = (0..4).fold(0, |best, s| {
-        if cost[s & 3] < cost[best & 3] {
-            s
-        } else {
-            best
-        }
-    });
+    // From the cheapest end state back along the decisions.
+    let mut state = survivors.cheapest();
     for k in (0..n).rev() {
-        let d = came_from.get(4 * k + state).copied().unwrap_or(0);
+        let d = decisions.get(k).map_or(0, |d| (d >> (4 * state)) & 15) as u8;
         if let Some(p) = path.get_mut(k) {
             *p = d & 3;
         }
@@ -300,6 +554,9 @@ pub(crate) fn search(
     }
     true
 }
+
+#[cfg(test)]
+mod reference;
 
 #[cfg(test)]
 mod tests {
@@ -322,6 +579,17 @@ mod tests {
         assert_eq!(next_state(3, 5), 1);
         assert_eq!(quantiser(0) + quantiser(1), 0);
         assert_eq!(quantiser(2) + quantiser(3), 2);
+    }
+
+    #[test]
+    fn each_quantiser_s_two_states_lead_to_the_same_two() {
+        // `Survivors::advance` relies on it: the odd magnitude from state 2q + 1 goes where the
+        // even one from 2q does, and the other way round.
+        for q in 0..2 {
+            let [x, y] = TRANSITIONS[2 * q];
+            assert_eq!(TRANSITIONS[2 * q + 1], [y, x]);
+            assert_eq!([quantiser(2 * q), quantiser(2 * q + 1)], [q, q]);
+        }
     }
 
     #[test]
