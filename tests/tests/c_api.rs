@@ -14,7 +14,12 @@ const DIM: usize = 2048;
 /// One model, golden set and library for all tests of this file (they run in parallel).
 fn setup() -> &'static (Fixture, PathBuf) {
     static SETUP: OnceLock<(Fixture, PathBuf)> = OnceLock::new();
-    SETUP.get_or_init(|| (support::fixture(DIM, "c_api"), build_staticlib(None)))
+    SETUP.get_or_init(|| {
+        (
+            support::fixture(DIM, "c_api", "trellis"),
+            build_staticlib(None),
+        )
+    })
 }
 
 fn c_dir() -> PathBuf {
@@ -177,7 +182,7 @@ fn instruction_counts_per_call() {
         total / vectors
     };
     let mut report = format!(
-        "x86-64 instructions per call (callgrind, mean of {vectors} vectors, dimension {DIM}, \
+        "x86-64 instructions per call (callgrind, mean of {vectors} vectors, dimension {DIM}, trellis \
          model {} bytes)\n",
         fx.model_bytes
     );

@@ -124,6 +124,18 @@ fn library_sections(map: &Path) -> BTreeMap<&'static str, u64> {
 
 #[test]
 fn firmware_reproduces_the_host_bit_for_bit_on_a_cortex_m4() {
+    firmware_matches_host("trellis", "firmware.txt");
+}
+
+#[test]
+fn firmware_reproduces_the_host_with_one_quantiser_too() {
+    firmware_matches_host("scalar", "firmware-scalar.txt");
+}
+
+/// Build the test firmware around a model with `quantiser`, run it on QEMU, check that it
+/// reproduces the host's codes and reconstructions bit for bit, and write its figures to
+/// `figures` in the figures directory.
+fn firmware_matches_host(quantiser: &str, figures: &str) {
     let tools = [
         "arm-none-eabi-gcc",
         "arm-none-eabi-nm",
@@ -134,7 +146,7 @@ fn firmware_reproduces_the_host_bit_for_bit_on_a_cortex_m4() {
     if !require(&tools, "firmware test") {
         return;
     }
-    let fx = fixture(2048, "firmware");
+    let fx = fixture(2048, &format!("firmware-{quantiser}"), quantiser);
     let lib = build_staticlib(Some(TARGET));
     let root = workspace_root();
     let fw = root.join("tests/firmware");
@@ -224,7 +236,8 @@ fn firmware_reproduces_the_host_bit_for_bit_on_a_cortex_m4() {
     let mean = |v: &[u64]| v.iter().sum::<u64>() / v.len() as u64;
     let mut report = String::new();
     report.push_str(&format!(
-        "Cortex-M4F (thumbv7em-none-eabihf, release, QEMU mps2-an386), dimension {}, model {} bytes\n",
+        "Cortex-M4F (thumbv7em-none-eabihf, release, QEMU mps2-an386), dimension {}, {quantiser} \
+         model {} bytes\n",
         fx.dim, fx.model_bytes
     ));
     report.push_str(&format!(
@@ -258,5 +271,5 @@ fn firmware_reproduces_the_host_bit_for_bit_on_a_cortex_m4() {
         ));
     }
     println!("{report}");
-    std::fs::write(figures_dir().join("firmware.txt"), report).unwrap();
+    std::fs::write(figures_dir().join(figures), report).unwrap();
 }

@@ -184,11 +184,12 @@ fn extreme_vector(like: &[f32]) -> Vec<f32> {
         .collect()
 }
 
-/// Synthesise a tiny dataset, train a `dim`-dimensional model with the default budgets,
-/// pick test vectors (two real ones and one of edge cases), and record what the host's
+/// Synthesise a tiny dataset, train a `dim`-dimensional model with the default budgets and
+/// `quantiser` (`trellis` or `scalar`: named, because `auto` may pick either on so small a
+/// set), pick test vectors (two real ones and one of edge cases), and record what the host's
 /// `naicfc encode` and `naicfc decode` make of them at every budget. Writes `naicfc_model.h`
 /// (by `naicfc export-c`) and `golden.h`.
-pub fn fixture(dim: usize, name: &str) -> Fixture {
+pub fn fixture(dim: usize, name: &str, quantiser: &str) -> Fixture {
     let dir = work_dir(name);
     let p = |rel: &str| dir.join(rel);
     let s = |path: &Path| path.to_str().unwrap().to_string();
@@ -214,7 +215,15 @@ pub fn fixture(dim: usize, name: &str) -> Fixture {
         "8",
     ]);
     let model = p("model.nfcm");
-    naicfc(&["train", "--data", &s(&data), "--out", &s(&model)]);
+    naicfc(&[
+        "train",
+        "--data",
+        &s(&data),
+        "--out",
+        &s(&model),
+        "--quantiser",
+        quantiser,
+    ]);
 
     let vectors = p("vectors");
     std::fs::create_dir_all(&vectors).unwrap();
