@@ -8,9 +8,10 @@
 //! fitting step for 2% of 16-byte codes (two steps finer, typically), 0.6% and 0.4% at 32 and
 //! 64 bytes, none at 128 and 256 (default trellis model). The coarsest step quantises every
 //! coefficient to zero, so its code has the same length for every input: that length is the
-//! model's minimum budget, and any budget at or above it always succeeds. Each trial codes into the caller's output buffer and stops as soon
-//! as it overflows, so a failed trial costs little; the best code so far is kept in a small
-//! stack buffer (up to 256 bytes) so that it need not be coded twice.
+//! model's minimum budget, and any budget at or above it always succeeds. Each trial codes
+//! into the caller's output buffer and stops as soon as it overflows, so a failed trial costs
+//! little; the best code so far is kept in a small stack buffer (up to 256 bytes) so that it
+//! need not be coded twice.
 
 use crate::error::Error;
 use crate::model::{MAX_ACTIVE, MAX_CODE_LEN, MAX_COEFFS, Model};
@@ -119,7 +120,8 @@ pub fn encode_coefficients(
 /// buffer and says how long the code is, if it fits). The coarsest step must fit,
 /// else the budget is below the model's minimum. On return `out` holds the winning code.
 ///
-/// A bracketed search: `best_step` fits and every step below `lo` was tried and did not.
+/// A bracketed search: `best_step` fits, and step `lo - 1` was tried and did not (the steps
+/// below it are taken not to fit either).
 /// Without a hint it bisects. With one (an estimate of the answer) it probes the hint, then
 /// walks away from it in the direction the probe says, doubling its stride, and bisects once
 /// a probe lands on the other side: two or three trials when the hint is close, and never
