@@ -38,14 +38,20 @@ pub fn reconstruct_level(level: u64, m: u64, negative: bool, step: u64, class: &
     if m == 0 {
         return 0;
     }
-    let limit = 2 * COEFF_LIMIT as u64;
-    // (level * 2^15 - offset) with |offset| < 2^15 and level >= 1 is positive. A decoded
-    // magnitude is at most 2^30 / step + 1, so level * step <= 2^31 + 2 step and the product
-    // stays below 2^53; saturation only guards the encoder's out-of-range candidates.
-    let scaled = (level.min(1 << 40) << 15) as i64 - i64::from(class.recon(m));
-    let v = (scaled as u64).saturating_mul(step).saturating_add(1 << 14) >> 15;
-    let v = v.min(limit) as i32;
+    let v = level_magnitude(level, class.recon(m), step) as i32;
     if negative { -v } else { v }
+}
+
+/// `(level - offset / 2^15) * step`, rounded, for a grid level `level >= 1` and a class's
+/// offset (Q15, `|offset| < 2^15`), clamped to `2 * COEFF_LIMIT`.
+#[inline]
+pub(crate) fn level_magnitude(level: u64, offset: i32, step: u64) -> u32 {
+    // (level * 2^15 - offset) is positive. A decoded magnitude is at most 2^30 / step + 1, and
+    // an encoder's candidate at most (|y| / step + 3) / 2, so level * step stays below 2^38
+    // and the product below 2^53; saturation only guards against a caller outside that.
+    let scaled = (level.min(1 << 40) << 15) as i64 - i64::from(offset);
+    let v = (scaled as u64).saturating_mul(step).saturating_add(1 << 14) >> 15;
+    v.min(2 * COEFF_LIMIT as u64) as u32
 }
 
 /// Quantise `values` (one per coefficient, in order) at step index `step` the way the model

@@ -15,7 +15,8 @@
 //! Only the encoder searches; a decoder needs [`START`], [`quantiser`], [`next_state`] and
 //! [`level`]. Every quantity is an integer, so the search gives the same path everywhere.
 
-use crate::model::{COEFF_LIMIT, Class, MAX_COEFFS, Model};
+use crate::model::{Class, MAX_COEFFS, Model};
+use crate::quant::level_magnitude;
 use crate::symbols::cost_q8;
 
 /// State of the machine before the first coefficient.
@@ -352,15 +353,10 @@ impl Site {
 }
 
 /// Where candidate `m >= 1` of quantiser `q` reconstructs (before its sign), with the class's
-/// offset `offset` for `m` (Q15): the value of
-/// [`reconstruct_level`](crate::quant::reconstruct_level), without its saturation, which a
-/// candidate cannot reach: `m <= (a / step + 3) / 2` puts its level times the step below
-/// `a + 3 step < 2^38`, so the Q15 product stays below 2^54.
+/// offset `offset` for `m` (Q15), as the decoder will put it.
 #[inline]
 fn reconstruction(q: usize, m: u32, offset: i16, step: u64) -> u32 {
-    let level = 2 * u64::from(m) - u64::from(q != 0);
-    let scaled = ((level << 15) as i64 - i64::from(offset)) as u64;
-    ((scaled * step + (1 << 14)) >> 15).min(2 * COEFF_LIMIT as u64) as u32
+    level_magnitude(level(q, u64::from(m)), i32::from(offset), step)
 }
 
 /// Rate control's starting guess: the finest step whose quick one-path estimate fits

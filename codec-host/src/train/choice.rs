@@ -16,12 +16,13 @@
 //! stays unless the other wins by [`SCALAR_MARGIN`].
 
 use super::Quantiser;
+use crate::codec::ModelFile;
+use crate::eval::round_trip;
 use crate::io::FeatureSet;
 use crate::metrics::{Label, ScoreOptions, evaluate};
 use crate::search::Metric;
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use codec_core::model::MAX_CODE_LEN;
-use rayon::prelude::*;
 use serde::Serialize;
 
 /// Training rows looked at for the validation split.
@@ -101,10 +102,16 @@ pub fn validate(
     trellis: &[u8],
     scalar: &[u8],
 ) -> Result<Option<Validation>> {
-    let parse = |bytes| codec_core::Model::parse(bytes).map_err(|e| anyhow!("{e}"));
-    let models = [parse(trellis)?, parse(scalar)?];
+    let models = [
+        ModelFile::from_bytes(trellis.to_vec())?,
+        ModelFile::from_bytes(scalar.to_vec())?,
+    ];
     // Budgets both models can code (`--budgets` may name any).
-    let least = models.iter().map(|m| m.min_budget()).max().unwrap_or(1);
+    let least = models
+        .iter()
+        .map(|m| m.model().min_budget())
+        .max()
+        .unwrap_or(1);
     let budgets: Vec<usize> = budgets
         .iter()
         .copied()
@@ -120,12 +127,13 @@ pub fn validate(
     };
     let query_labels: Vec<Label> = query.iter().map(label).collect();
     let gallery_labels: Vec<Label> = gallery.iter().map(label).collect();
+    let query_set = rows_of(set, &query);
     let gallery_set = rows_of(set, &gallery);
-    let acc = |model: &codec_core::Model<'_>| -> Result<Vec<f64>> {
+    let acc = |model: &ModelFile| -> Result<Vec<f64>> {
         budgets
             .iter()
             .map(|&b| {
-                let coded = coded_rows(model, set, &query, b)?;
+                let (coded, ..) = round_trip(model, &query_set, b)?;
                 let scores = evaluate(
                     &coded,
                     &gallery_set,
@@ -157,31 +165,6 @@ fn rows_of(set: &FeatureSet, rows: &[usize]) -> FeatureSet {
         dim: set.dim,
         data: rows.iter().flat_map(|&r| set.row(r)).copied().collect(),
     }
-}
-
-/// The given rows of `set` coded at `budget` bytes and decoded.
-fn coded_rows(
-    model: &codec_core::Model<'_>,
-    set: &FeatureSet,
-    rows: &[usize],
-    budget: usize,
-) -> Result<FeatureSet> {
-    let decoded: Vec<Vec<f32>> = rows
-        .par_iter()
-        .map(|&r| {
-            let mut code = vec![0u8; budget];
-            let mut back = vec![0f32; set.dim];
-            let failed = |e| anyhow!("validation row {}: {e}", set.names[r]);
-            let len = codec_core::encode(model, set.row(r), budget, &mut code).map_err(failed)?;
-            codec_core::decode(model, &code[..len], &mut back).map_err(failed)?;
-            Ok(back)
-        })
-        .collect::<Result<_>>()?;
-    Ok(FeatureSet {
-        names: rows.iter().map(|&r| set.names[r].clone()).collect(),
-        dim: set.dim,
-        data: decoded.concat(),
-    })
 }
 
 #[cfg(test)]

@@ -269,9 +269,14 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
         .iter()
         .map(|&b| b.min(model::MAX_CODE_LEN) as u16)
         .collect();
-    let basis = Basis {
+    // What does not depend on the quantiser; `assemble` fills in the steps and tables.
+    let basis = ModelParts {
         dim: set.dim,
         shift: shift as i8,
+        classes_per_octave: tables::CLASSES_PER_OCTAVE,
+        class_offset: tables::class_layout().1,
+        clamp: true,
+        trellis: false,
         budgets: &budgets,
         active: &active_u16,
         mean: &mean_fixed,
@@ -280,6 +285,10 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
         transform: &transform,
         coef_class_log: &coef_class_log,
         coef_weight: &weight_q,
+        step_size: &[],
+        step_log: &[],
+        step_cdf: &[],
+        classes: &[],
     };
     let build = |trellis: bool| assemble(&basis, &pool, set, trellis, cfg);
     let (quantiser, bytes, validation) = match (cfg.quantiser, labels) {
@@ -319,24 +328,10 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
     })
 }
 
-/// Everything of a model that does not depend on the quantiser.
-struct Basis<'a> {
-    dim: usize,
-    shift: i8,
-    budgets: &'a [u16],
-    active: &'a [u16],
-    mean: &'a [i32],
-    lower: &'a [i32],
-    upper: &'a [i32],
-    transform: &'a [i16],
-    coef_class_log: &'a [i16],
-    coef_weight: &'a [u16],
-}
-
 /// The model of `basis` with one dead-zone quantiser or the trellis: its tables from `pool`,
 /// its step grid, and the prior over step indices from encoding rows of `set`.
 fn assemble(
-    basis: &Basis<'_>,
+    basis: &ModelParts<'_>,
     pool: &[f64],
     set: &FeatureSet,
     trellis: bool,
@@ -362,31 +357,18 @@ fn assemble(
             raw_bits: t.raw_bits,
         })
         .collect();
-    let (_, class_offset) = tables::class_layout();
 
     let mut step_cdf = steps::prior_from_counts(&vec![1.0; step_size.len()]);
     let mut bytes = Vec::new();
-    // Two rounds: the prior changes code lengths a little, hence which steps fit.
+    // The prior is estimated twice: it changes code lengths a little, hence which steps fit.
     for round in 0..3 {
         let parts = ModelParts {
-            dim: basis.dim,
-            shift: basis.shift,
-            classes_per_octave: tables::CLASSES_PER_OCTAVE,
-            class_offset,
-            clamp: true,
             trellis,
-            budgets: basis.budgets,
-            active: basis.active,
-            mean: basis.mean,
-            lower: basis.lower,
-            upper: basis.upper,
-            transform: basis.transform,
-            coef_class_log: basis.coef_class_log,
-            coef_weight: basis.coef_weight,
             step_size: &step_size,
             step_log: &step_log,
             step_cdf: &step_cdf,
             classes: &class_tables,
+            ..*basis
         };
         bytes = vec![0u8; parts.encoded_len()];
         let len = model::write(&parts, &mut bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
