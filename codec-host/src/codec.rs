@@ -2,6 +2,7 @@
 
 use crate::io::FeatureSet;
 use anyhow::{Context, Result};
+use codec_core::model::MAX_CODE_LEN;
 use codec_core::scalable::{decode_scalable, encode_scalable, scalable_len};
 use codec_core::{Error, Model};
 use rayon::prelude::*;
@@ -35,6 +36,19 @@ impl ModelFile {
     /// The raw bytes.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// A budget this model can code at: at least its minimum, at most the format's maximum.
+    /// Checked once up front, so a bad `--budget` is one error instead of one per vector.
+    pub fn check_budget(&self, budget: usize) -> Result<()> {
+        let minimum = self.model().min_budget();
+        if budget < minimum {
+            anyhow::bail!("budget {budget} is below this model's minimum of {minimum} bytes");
+        }
+        if budget > MAX_CODE_LEN {
+            anyhow::bail!("budget {budget} exceeds the format's maximum of {MAX_CODE_LEN} bytes");
+        }
+        Ok(())
     }
 }
 

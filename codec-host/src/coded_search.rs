@@ -130,6 +130,7 @@ impl<'m> CodedSearch<'m> {
                 model.dim()
             );
         }
+        model_file.check_budget(budget)?;
         let kc = model.coeffs();
         let t0 = Instant::now();
         let yq = coefficients(&model, query, budget)?;

@@ -347,6 +347,43 @@ fn fatal_problems_exit_3_with_a_clear_message() {
     fails(p(&model), "0", q, "minimum");
     fails(p(&model), "32", "/nonexistent/dir", "/nonexistent/dir");
 
+    // A budget the model cannot code at is one error before any work, in every command that
+    // takes one.
+    let g = data.join("gallery_feature");
+    let (m, d, g) = (p(&model), p(&data), p(&g));
+    for (args, needle) in [
+        (
+            vec!["eval", "--model", m, "--data", d, "--budgets", "16,1"],
+            "budget 1 is below",
+        ),
+        (
+            vec!["bench", "--model", m, "--features", q, "--budgets", "9000"],
+            "budget 9000 exceeds",
+        ),
+        (
+            vec![
+                "reid",
+                "--query",
+                q,
+                "--gallery",
+                g,
+                "--out",
+                out,
+                "--model",
+                m,
+                "--budget",
+                "1",
+            ],
+            "budget 1 is below",
+        ),
+    ] {
+        let o = naicfc(&args);
+        assert_eq!(o.status.code(), Some(3), "{args:?}");
+        let err = stderr(&o);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+
     let o = naicfc(&["encode", "--model", p(&model)]);
     assert_eq!(o.status.code(), Some(2), "usage errors exit 2");
 }

@@ -83,6 +83,11 @@ fn rate(min: Duration, n: usize, mut f: impl FnMut(usize)) -> f64 {
 /// Run `naicfc bench`.
 pub fn run(args: &Args) -> Result<Outcome> {
     let model = args.model.as_deref().map(ModelFile::read).transpose()?;
+    if let Some(model) = &model {
+        for &budget in &args.budgets {
+            model.check_budget(budget)?;
+        }
+    }
     let started = Instant::now();
     let mut set = read_features(
         &args.features,

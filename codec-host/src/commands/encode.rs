@@ -4,7 +4,6 @@ use crate::codec::{CodeKind, ModelFile, encode_all};
 use crate::exit::Outcome;
 use crate::io::{InputError, ReadOptions, read_in_batches};
 use anyhow::{Result, bail};
-use codec_core::model::MAX_CODE_LEN;
 use codec_core::scalable::scalable_len;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -49,15 +48,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         Some(b) => (CodeKind::Budget(b), b),
         None => (CodeKind::Scalable, scalable_len(&m)),
     };
-    if budget < m.min_budget() {
-        bail!(
-            "budget {budget} is below this model's minimum of {} bytes",
-            m.min_budget()
-        );
-    }
-    if budget > MAX_CODE_LEN {
-        bail!("budget {budget} exceeds the format's maximum of {MAX_CODE_LEN} bytes");
-    }
+    model.check_budget(budget)?;
     // The dimension comes from the input (most common file size), not from the model: a
     // directory of another dimension is then one clear error instead of every file rejected.
     let read = ReadOptions {

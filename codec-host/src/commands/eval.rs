@@ -41,6 +41,9 @@ pub struct Args {
 /// Run `naicfc eval`.
 pub fn run(args: &Args) -> Result<Outcome> {
     let model = ModelFile::read(&args.model)?;
+    for &budget in &args.budgets {
+        model.check_budget(budget)?;
+    }
     let data = load(
         &args.data,
         &ReadOptions {

@@ -77,16 +77,19 @@ pub fn run(args: &Args) -> Result<Outcome> {
         dim: args.dim,
         strict: args.strict,
     };
+    let model = args.model.as_deref().map(ModelFile::read).transpose()?;
+    if model.is_some() && args.metric != Metric::Cosine {
+        bail!("the coefficient-domain search ranks by cosine; drop --metric");
+    }
+    if let (Some(model), Some(budget)) = (&model, args.budget) {
+        model.check_budget(budget)?;
+    }
     let query = load_queries(&args.query, args.query_list.as_deref(), &read)?;
     if query.set.is_empty() {
         bail!("{}: no usable query features", args.query.display());
     }
 
     let searching = Instant::now();
-    let model = args.model.as_deref().map(ModelFile::read).transpose()?;
-    if model.is_some() && args.metric != Metric::Cosine {
-        bail!("the coefficient-domain search ranks by cosine; drop --metric");
-    }
     let bar = crate::progress::bar(0, "reid");
     let opts = SearchOptions {
         progress: Some(bar.clone()),

@@ -210,6 +210,9 @@ pub fn run(model: &ModelFile, data: &EvalData, cfg: &EvalConfig) -> Result<Repor
     if data.query.is_empty() {
         bail!("no query vectors to evaluate");
     }
+    for &budget in &cfg.budgets {
+        model.check_budget(budget)?;
+    }
     // Re-ID scores of `queries` against `gallery`, when the data has identity labels.
     let scores = |queries: &FeatureSet, gallery: &FeatureSet| -> Result<Option<Scores>> {
         data.labels
