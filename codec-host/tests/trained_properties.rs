@@ -124,6 +124,36 @@ fn models() -> &'static [Vec<u8>; 4] {
 }
 
 #[test]
+fn without_clamping_reconstructions_leave_the_training_range() {
+    // Kind B is non-negative: a clamped reconstruction never goes below zero, an unclamped
+    // one does where the quantisation error pushes it there.
+    let dir = tempfile::tempdir().unwrap();
+    let set = training_set(Kind::B, dir.path());
+    let cfg = |clamp| TrainConfig {
+        prior_rows: 200,
+        quantiser: Quantiser::Scalar,
+        clamp,
+        ..TrainConfig::default()
+    };
+    let negatives = |clamp| {
+        let bytes = train(&set, None, &cfg(clamp)).unwrap().model;
+        let m = Model::parse(&bytes).unwrap();
+        assert_eq!(m.clamps(), clamp);
+        let mut count = 0;
+        for row in set.rows().take(100) {
+            let mut code = [0u8; 16];
+            let len = encode(&m, row, 16, &mut code).unwrap();
+            let mut back = vec![0f32; DIM];
+            decode(&m, &code[..len], &mut back).unwrap();
+            count += back.iter().filter(|&&v| v < 0.0).count();
+        }
+        count
+    };
+    assert_eq!(negatives(true), 0);
+    assert!(negatives(false) > 0);
+}
+
+#[test]
 fn the_trellis_has_less_error_than_one_quantiser() {
     let dir = tempfile::tempdir().unwrap();
     let set = training_set(Kind::A, dir.path());

@@ -66,6 +66,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         spread_exponent: crate::train::weights::DEFAULT_SPREAD_EXPONENT,
         centroid_weight: crate::train::tables::DEFAULT_CENTROID_WEIGHT,
         quantiser: crate::train::Quantiser::Auto,
+        no_clamp: false,
         trellis_lambda: crate::train::tables::DEFAULT_TRELLIS_LAMBDA,
         trellis_lambda_low: crate::train::tables::DEFAULT_TRELLIS_LAMBDA_LOW,
         max_rows: 100_000,

@@ -43,6 +43,12 @@ pub struct Args {
     /// 16-128 bytes on kind-A features)
     #[arg(long, default_value_t = crate::train::weights::DEFAULT_SPREAD_EXPONENT)]
     pub spread_exponent: f64,
+    /// Do not clamp reconstructions to the training range. Clamping lowers the reconstruction
+    /// error and keeps non-negative features non-negative, but the values it cuts would have
+    /// helped the ranking: on kind-B (non-negative) features, no clamping gives 0.35-0.7
+    /// points more ACC_reid for 0.9-4.6% more dr
+    #[arg(long)]
+    pub no_clamp: bool,
     /// Reconstruction points: 1 = cell centroids (least reconstruction error), 0 = cell
     /// middles (best re-ID ranking), or anything between
     #[arg(long, default_value_t = crate::train::tables::DEFAULT_CENTROID_WEIGHT)]
@@ -145,6 +151,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         spread_exponent: args.spread_exponent,
         max_rows: args.max_rows,
         quantiser: args.quantiser,
+        clamp: !args.no_clamp,
         tables: TableParams {
             centroid_weight: args.centroid_weight,
             trellis_lambda: args.trellis_lambda,

@@ -39,6 +39,9 @@ pub struct TrainConfig {
     pub prior_rows: usize,
     /// Which quantiser the model uses.
     pub quantiser: Quantiser,
+    /// Clamp reconstructions to the (widened) training range: less reconstruction error, and
+    /// non-negative features stay non-negative; off ranks better for re-ID on such features.
+    pub clamp: bool,
     /// Quantiser trade-offs.
     pub tables: tables::TableParams,
 }
@@ -77,6 +80,7 @@ impl Default for TrainConfig {
             max_rows: 100_000,
             prior_rows: 2000,
             quantiser: Quantiser::Auto,
+            clamp: true,
             tables: tables::TableParams::default(),
         }
     }
@@ -275,7 +279,7 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
         shift: shift as i8,
         classes_per_octave: tables::CLASSES_PER_OCTAVE,
         class_offset: tables::class_layout().1,
-        clamp: true,
+        clamp: cfg.clamp,
         trellis: false,
         budgets: &budgets,
         active: &active_u16,
