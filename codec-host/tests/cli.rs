@@ -139,6 +139,54 @@ fn full_pipeline() {
         "--out",
         p(&dir.path().join("npycodes")),
     ]);
+    // Both directions stream a .npy a batch at a time, to the same bytes; a code that does not
+    // decode is left out of the array and reported.
+    let bad = dir.path().join("codes-with-a-bad-one");
+    std::fs::create_dir_all(&bad).unwrap();
+    for e in std::fs::read_dir(codes.join("64")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), bad.join(e.file_name())).unwrap();
+    }
+    std::fs::write(bad.join("zzz-bad.dat"), [0xff; 65]).unwrap();
+    let batched = dir.path().join("rec-batched.npy");
+    let out = naicfc(&[
+        "decode",
+        "--model",
+        p(&model),
+        "--in",
+        p(&bad),
+        "--out",
+        p(&batched),
+        "--batch-rows",
+        "7",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("zzz-bad.dat"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(&batched).unwrap(),
+        std::fs::read(&npy).unwrap()
+    );
+    ok(&[
+        "encode",
+        "--model",
+        p(&model),
+        "--budget",
+        "32",
+        "--in",
+        p(&npy),
+        "--out",
+        p(&dir.path().join("npycodes-batched")),
+        "--batch-rows",
+        "7",
+    ]);
+    for e in std::fs::read_dir(dir.path().join("npycodes")).unwrap() {
+        let e = e.unwrap();
+        let other = dir.path().join("npycodes-batched").join(e.file_name());
+        assert_eq!(
+            std::fs::read(e.path()).unwrap(),
+            std::fs::read(other).unwrap()
+        );
+    }
 
     // Scalable codes: one encode, every prefix at a model budget (16, 64) decodes.
     let full = dir.path().join("scalable");

@@ -3,7 +3,7 @@
 use crate::codec::{ModelFile, decode_all};
 use crate::exit::Outcome;
 use crate::io::blobs::read_blobs;
-use crate::io::npy::{NpyDtype, write_npy};
+use crate::io::npy::{NpyDtype, NpyWriter};
 use crate::io::{FeatureSet, InputError};
 use anyhow::{Result, bail};
 use codec_core::model::MAX_CODE_LEN;
@@ -22,8 +22,7 @@ pub struct Args {
     /// Output: a directory of `<name>.dat` features, or a `.npy` file (rows in name order)
     #[arg(long)]
     pub out: PathBuf,
-    /// Vectors decoded and written at a time for a directory output (bounds memory); a .npy
-    /// output is built whole
+    /// Vectors decoded and written at a time (bounds memory)
     #[arg(long, default_value_t = 65_536)]
     pub batch_rows: usize,
     /// The codes are scalable codes (`naicfc encode --scalable`) or prefixes of them
@@ -53,10 +52,16 @@ pub fn run(args: &Args) -> Result<Outcome> {
         .out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
-    let step = if is_npy {
-        blobs.names.len().max(1)
+    let step = args.batch_rows.max(1);
+    let mut npy = if is_npy {
+        Some(NpyWriter::create(
+            &args.out,
+            NpyDtype::F32,
+            dim,
+            blobs.names.len(),
+        )?)
     } else {
-        args.batch_rows.max(1)
+        None
     };
     let mut write_failures = Vec::new();
     let mut decoded = 0usize;
@@ -92,11 +97,13 @@ pub fn run(args: &Args) -> Result<Outcome> {
             }
         }
         decoded += set.len();
-        if is_npy {
-            write_npy(&args.out, &set, NpyDtype::F32)?;
-        } else {
-            write_failures.extend(crate::io::atomic::write_rows_dat(&args.out, &set)?);
+        match &mut npy {
+            Some(npy) => npy.write(&set)?,
+            None => write_failures.extend(crate::io::atomic::write_rows_dat(&args.out, &set)?),
         }
+    }
+    if let Some(npy) = npy {
+        npy.finish()?;
     }
     for f in &write_failures {
         eprintln!("{f}");

@@ -6,8 +6,8 @@
 //! per process and per write, so parallel writers never clash.
 //!
 //! Durability differs by kind of output:
-//! - single files ([`write_atomic`], [`write_atomic_with`]) are fsynced before the rename, so
-//!   after a power loss the final name holds the old or the new content;
+//! - single files ([`write_atomic`], [`write_atomic_with`], [`AtomicFile`]) are fsynced before
+//!   the rename, so after a power loss the final name holds the old or the new content;
 //! - batches ([`write_rows_dat`], [`write_blobs`]) are *not* fsynced: syncing 400,000 small files
 //!   one by one is far too slow, and since each rename is still atomic a killed process never
 //!   leaves a truncated file under a final name. Only a power loss can lose recent files, and
@@ -112,33 +112,67 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Like [`write_atomic`], but the content is produced by `write`, which streams into a buffered
-/// writer (for JSON, `.npy` and other outputs too large to build in memory first).
+/// writer (for JSON and other outputs too large to build in memory first).
 ///
 /// If `write` fails (or panics), the temporary file is removed and `path` is left untouched.
 pub fn write_atomic_with<F>(path: &Path, write: F) -> Result<()>
 where
     F: FnOnce(&mut dyn Write) -> Result<()>,
 {
-    let (dir, name) = split_target(path)?;
-    let (file, temp) = TempFile::create(dir, name).with_context(|| {
-        format!(
-            "{}: cannot create a temporary file in {}",
-            path.display(),
-            dir.display()
-        )
-    })?;
-    let mut w = BufWriter::new(file);
-    write(&mut w).with_context(|| format!("{}: cannot write", path.display()))?;
-    let file = w
-        .into_inner()
-        .map_err(io::IntoInnerError::into_error)
-        .and_then(|f| f.sync_all().map(|()| f))
-        .with_context(|| format!("{}: cannot write", path.display()))?;
-    drop(file);
-    temp.persist(path)
-        .with_context(|| format!("{}: cannot rename into place", path.display()))?;
-    sync_dir(dir);
-    Ok(())
+    let mut out = AtomicFile::create(path)?;
+    write(out.writer()).with_context(|| format!("{}: cannot write", path.display()))?;
+    out.commit()
+}
+
+/// A single output written in place of `path` through a temporary file, for writers that need
+/// more than a stream (the `.npy` writer seeks back to complete its header). Nothing appears
+/// under `path` until [`AtomicFile::commit`]; dropping it before removes the temporary file.
+pub struct AtomicFile {
+    path: PathBuf,
+    out: BufWriter<File>,
+    temp: TempFile,
+}
+
+impl AtomicFile {
+    /// Start writing `path`.
+    pub fn create(path: &Path) -> Result<Self> {
+        let (dir, name) = split_target(path)?;
+        let (file, temp) = TempFile::create(dir, name).with_context(|| {
+            format!(
+                "{}: cannot create a temporary file in {}",
+                path.display(),
+                dir.display()
+            )
+        })?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            out: BufWriter::new(file),
+            temp,
+        })
+    }
+
+    /// The buffered temporary file; it can seek.
+    pub fn writer(&mut self) -> &mut BufWriter<File> {
+        &mut self.out
+    }
+
+    /// Flush and fsync the content, then rename it into place (see [`write_atomic`]).
+    pub fn commit(self) -> Result<()> {
+        let path = self.path;
+        let file = self
+            .out
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)
+            .and_then(|f| f.sync_all().map(|()| f))
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+        drop(file);
+        self.temp
+            .persist(&path)
+            .with_context(|| format!("{}: cannot rename into place", path.display()))?;
+        let (dir, _) = split_target(&path)?;
+        sync_dir(dir);
+        Ok(())
+    }
 }
 
 /// Write one `<name>.dat` per row of `set` into `dir` (created if needed), in parallel: each row

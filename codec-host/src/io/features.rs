@@ -117,12 +117,7 @@ impl Loaded {
 /// [`Loaded::failures`] and the rest is still read; with `opts.strict` the first of them in row
 /// order is returned as `Err` instead.
 pub fn read_features(path: &Path, opts: &ReadOptions) -> Result<Loaded> {
-    if opts.dim == Some(0) {
-        bail!(
-            "{}: the feature dimension must be at least 1",
-            path.display()
-        );
-    }
+    check_dim_option(path, opts)?;
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -140,6 +135,17 @@ pub fn read_features(path: &Path, opts: &ReadOptions) -> Result<Loaded> {
             path.display()
         )
     }
+}
+
+/// A requested dimension of 0 can match nothing: say so instead of rejecting every file.
+fn check_dim_option(path: &Path, opts: &ReadOptions) -> Result<()> {
+    if opts.dim == Some(0) {
+        bail!(
+            "{}: the feature dimension must be at least 1",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 fn is_npy(path: &Path) -> bool {
@@ -195,20 +201,34 @@ pub(crate) fn list_dat_files(dir: &Path) -> Result<Vec<DatFile>> {
     Ok(files)
 }
 
-/// Read features in batches of at most `batch_rows` rows (a `.npy` file comes as one batch) and
-/// hand each to `each`, so that memory stays bounded whatever the size of the input. Errors
-/// and `strict` behave as in [`read_features`], per batch.
+/// Read features in batches of at most `batch_rows` rows and hand each to `each`, so that
+/// memory stays bounded whatever the size of the input (a directory of `.dat` files or a `.npy`
+/// file). Errors and `strict` behave as in [`read_features`], per batch; an empty `.npy` array
+/// comes as one empty batch.
 pub fn read_in_batches(
     path: &Path,
     opts: &ReadOptions,
     batch_rows: usize,
     mut each: impl FnMut(Loaded) -> Result<()>,
 ) -> Result<()> {
+    check_dim_option(path, opts)?;
+    let step = batch_rows.max(1);
+    if path.is_file() && is_npy(path) {
+        let mut f = super::npy::NpyFile::open(path, opts)?;
+        let mut start = 0;
+        loop {
+            let end = (start + step).min(f.rows());
+            each(f.read(start..end)?.check_strict(opts.strict)?)?;
+            if end == f.rows() {
+                return Ok(());
+            }
+            start = end;
+        }
+    }
     if !path.is_dir() {
         return each(read_features(path, opts)?);
     }
     let d = DatDir::open(path, opts.dim)?;
-    let step = batch_rows.max(1);
     for start in (0..d.len()).step_by(step) {
         each(
             d.read(start..(start + step).min(d.len()))?

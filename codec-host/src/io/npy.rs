@@ -1,20 +1,23 @@
 //! `.npy` files: a 2-D float32 or float16 array, one feature vector per row.
 //!
-//! `npyz` parses and writes the header; the data itself is read in bulk straight into the
-//! feature matrix (with a byte swap or a float16 conversion when needed), because decoding a
-//! 430,000 x 2048 array value by value through a generic reader takes seconds.
+//! `npyz` parses the header; the data itself is read in bulk straight into the feature matrix
+//! (with a byte swap or a float16 conversion when needed), because decoding a 430,000 x 2048
+//! array value by value through a generic reader takes seconds. Both directions work a batch of
+//! rows at a time ([`NpyFile`], [`NpyWriter`]), so memory does not grow with the file. We write
+//! the (format 1.0) header ourselves: its row count is only known at the end.
 
 use super::InputError;
-use super::atomic::write_atomic_with;
-use super::bytes::{as_bytes_mut, swap_bytes};
+use super::atomic::AtomicFile;
+use super::bytes::{as_bytes_mut, le_bytes, swap_bytes};
 use super::features::{FeatureSet, Loaded, ReadOptions, check_finite, matrix_len};
 use anyhow::{Context, Result, bail};
 use half::f16;
-use npyz::{DType, Endianness, NpyHeader, Order, TypeChar, TypeStr, WriteOptions, WriterBuilder};
+use npyz::{DType, Endianness, NpyHeader, Order, TypeChar};
 use rayon::prelude::*;
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// Element type of a written `.npy` file.
@@ -57,8 +60,8 @@ impl Stored {
     }
 }
 
-/// Values converted per read for float16, to bound the staging buffer.
-const F16_CHUNK: usize = 1 << 16;
+/// Values converted at a time between stored bytes and f32, to bound the staging buffer.
+const CONVERT_CHUNK: usize = 1 << 16;
 
 /// Columns gathered per pass when transposing a Fortran-order array: 16 f32 are one cache line
 /// of a row, so each output row is touched once per pass.
@@ -79,7 +82,7 @@ fn read_values(
             }
         }
         Stored::F16 { big_endian } => {
-            for chunk in out.chunks_mut(F16_CHUNK) {
+            for chunk in out.chunks_mut(CONVERT_CHUNK) {
                 scratch.resize(chunk.len() * 2, 0);
                 r.read_exact(scratch)?;
                 for (v, b) in chunk.iter_mut().zip(scratch.chunks_exact(2)) {
@@ -108,10 +111,11 @@ fn fmt_shape(shape: &[u64]) -> String {
     }
 }
 
-/// Row names for `rows` rows: the index, zero-padded to the width of the largest index.
-fn row_names(rows: usize) -> Vec<String> {
-    let width = rows.saturating_sub(1).to_string().len();
-    (0..rows).map(|i| format!("{i:0width$}")).collect()
+/// Names of the rows `range` of a `total`-row array: the index, zero-padded to the width of the
+/// largest index, so that names sort like rows.
+fn row_names(range: Range<usize>, total: usize) -> Vec<String> {
+    let width = total.saturating_sub(1).to_string().len();
+    range.map(|i| format!("{i:0width$}")).collect()
 }
 
 /// The path used to report a bad row: `file.npy[row 12]`.
@@ -203,211 +207,347 @@ fn precheck_header(r: &mut impl Read, file_len: u64) -> Result<(), String> {
 /// [`Loaded::failures`] as `file.npy[row 12]` and left out (with `opts.strict`, the first such
 /// row is an `Err`); the other rows keep their names, so names always give the original index.
 pub fn read_npy(path: &Path, opts: &ReadOptions) -> Result<Loaded> {
-    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let file_len = file
-        .metadata()
-        .with_context(|| format!("{}: cannot read", path.display()))?
-        .len();
-    let mut r = BufReader::with_capacity(1 << 20, file);
-    precheck_header(&mut r, file_len).map_err(|problem| {
-        anyhow::anyhow!("{}: not a valid .npy file: {problem}", path.display())
-    })?;
-    r.seek(SeekFrom::Start(0))
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    let header = NpyHeader::from_reader(&mut r)
-        .with_context(|| format!("{}: not a valid .npy file", path.display()))?;
-    let data_start = r
-        .stream_position()
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-
-    let dtype = header.dtype();
-    let Some(stored) = Stored::from_dtype(&dtype) else {
-        bail!(
-            "{}: dtype {} is not supported; expected float32 ('<f4') or float16 ('<f2')",
-            path.display(),
-            dtype.descr()
-        );
-    };
-    let shape = header.shape();
-    let (rows, dim) = match *shape {
-        [rows, dim] => (rows, dim),
-        [n] => bail!(
-            "{}: a 1-D array of shape {}; expected a 2-D array (rows x dim), e.g. shape (1, {n}) \
-             for a single vector",
-            path.display(),
-            fmt_shape(shape)
-        ),
-        _ => bail!(
-            "{}: a {}-D array of shape {}; expected a 2-D array (rows x dim)",
-            path.display(),
-            shape.len(),
-            fmt_shape(shape)
-        ),
-    };
-    let too_large = || {
-        format!(
-            "{}: shape {} is too large",
-            path.display(),
-            fmt_shape(shape)
-        )
-    };
-    let rows = usize::try_from(rows).ok().with_context(too_large)?;
-    let dim = usize::try_from(dim).ok().with_context(too_large)?;
-    if dim == 0 {
-        bail!(
-            "{}: shape {} has rows of 0 values",
-            path.display(),
-            fmt_shape(shape)
-        );
-    }
-    if let Some(want) = opts.dim.filter(|&d| d != dim) {
-        bail!(
-            "{}: rows have {dim} values, expected {want}",
-            path.display()
-        );
-    }
-    let total = matrix_len(rows, dim).with_context(too_large)?;
-    // Check against the file size before allocating: a corrupt header must not make us try to
-    // allocate terabytes.
-    let needed = (total as u64).saturating_mul(stored.item_size() as u64);
-    let available = file_len.saturating_sub(data_start);
-    if needed > available {
-        bail!(
-            "{}: truncated: shape {} needs {needed} bytes of data but the file has {available}",
-            path.display(),
-            fmt_shape(shape)
-        );
-    }
-
-    let mut data = vec![0f32; total];
-    let mut scratch = Vec::new();
-    let read = match header.order() {
-        Order::C => read_values(&mut r, stored, &mut data, &mut scratch),
-        Order::Fortran => read_fortran(&mut r, stored, &mut data, rows, dim, &mut scratch),
-    };
-    read.with_context(|| format!("{}: cannot read", path.display()))?;
-
-    let problems: Vec<Option<String>> = data
-        .par_chunks(dim)
-        .map(|row| check_finite(row).err())
-        .collect();
-    let failures: Vec<InputError> = problems
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| {
-            p.as_ref().map(|p| InputError {
-                path: row_path(path, i),
-                problem: p.clone(),
-            })
-        })
-        .collect();
-    let mut set = FeatureSet {
-        names: row_names(rows),
-        dim,
-        data,
-    };
-    if !failures.is_empty() {
-        set.retain_rows(|i| problems[i].is_none());
-    }
-    Loaded { set, failures }.check_strict(opts.strict)
+    let mut file = NpyFile::open(path, opts)?;
+    file.read(0..file.rows())?.check_strict(opts.strict)
 }
 
-/// Read a column-major `rows x dim` array into row-major `out`.
-fn read_fortran(
-    r: &mut impl Read,
+/// An open `.npy` feature array whose header has been checked; rows are read on demand, so a
+/// file of any size can be processed a batch at a time ([`super::read_in_batches`]).
+pub struct NpyFile {
+    path: PathBuf,
+    reader: BufReader<File>,
     stored: Stored,
-    out: &mut [f32],
+    order: Order,
     rows: usize,
     dim: usize,
-    scratch: &mut Vec<u8>,
-) -> std::io::Result<()> {
-    let mut block = vec![0f32; rows * FORTRAN_BLOCK.min(dim)];
-    for c0 in (0..dim).step_by(FORTRAN_BLOCK) {
-        let cols = FORTRAN_BLOCK.min(dim - c0);
-        let block = &mut block[..rows * cols];
-        read_values(r, stored, block, scratch)?;
-        for (row, out_row) in out.chunks_exact_mut(dim).enumerate() {
-            for (k, v) in out_row[c0..c0 + cols].iter_mut().enumerate() {
-                *v = block[k * rows + row];
-            }
-        }
-    }
-    Ok(())
+    /// Offset of the first value.
+    data_start: u64,
 }
 
-/// Write `set` as a 2-D `len x dim` array, atomically (see [`write_atomic_with`]).
+impl NpyFile {
+    /// Open `path` and check everything but the values: see [`read_npy`] for what is refused.
+    pub fn open(path: &Path, opts: &ReadOptions) -> Result<NpyFile> {
+        let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+        let file_len = file
+            .metadata()
+            .with_context(|| format!("{}: cannot read", path.display()))?
+            .len();
+        let mut r = BufReader::with_capacity(1 << 20, file);
+        precheck_header(&mut r, file_len).map_err(|problem| {
+            anyhow::anyhow!("{}: not a valid .npy file: {problem}", path.display())
+        })?;
+        r.seek(SeekFrom::Start(0))
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        let header = NpyHeader::from_reader(&mut r)
+            .with_context(|| format!("{}: not a valid .npy file", path.display()))?;
+        let data_start = r
+            .stream_position()
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+
+        let dtype = header.dtype();
+        let Some(stored) = Stored::from_dtype(&dtype) else {
+            bail!(
+                "{}: dtype {} is not supported; expected float32 ('<f4') or float16 ('<f2')",
+                path.display(),
+                dtype.descr()
+            );
+        };
+        let shape = header.shape();
+        let (rows, dim) = match *shape {
+            [rows, dim] => (rows, dim),
+            [n] => bail!(
+                "{}: a 1-D array of shape {}; expected a 2-D array (rows x dim), e.g. shape (1, \
+                 {n}) for a single vector",
+                path.display(),
+                fmt_shape(shape)
+            ),
+            _ => bail!(
+                "{}: a {}-D array of shape {}; expected a 2-D array (rows x dim)",
+                path.display(),
+                shape.len(),
+                fmt_shape(shape)
+            ),
+        };
+        let too_large = || {
+            format!(
+                "{}: shape {} is too large",
+                path.display(),
+                fmt_shape(shape)
+            )
+        };
+        let rows = usize::try_from(rows).ok().with_context(too_large)?;
+        let dim = usize::try_from(dim).ok().with_context(too_large)?;
+        if dim == 0 {
+            bail!(
+                "{}: shape {} has rows of 0 values",
+                path.display(),
+                fmt_shape(shape)
+            );
+        }
+        if let Some(want) = opts.dim.filter(|&d| d != dim) {
+            bail!(
+                "{}: rows have {dim} values, expected {want}",
+                path.display()
+            );
+        }
+        let total = matrix_len(rows, dim).with_context(too_large)?;
+        // Check against the file size before anything is allocated: a corrupt header must not
+        // make us try to allocate terabytes.
+        let needed = (total as u64).saturating_mul(stored.item_size() as u64);
+        let available = file_len.saturating_sub(data_start);
+        if needed > available {
+            bail!(
+                "{}: truncated: shape {} needs {needed} bytes of data but the file has \
+                 {available}",
+                path.display(),
+                fmt_shape(shape)
+            );
+        }
+        Ok(NpyFile {
+            path: path.to_path_buf(),
+            reader: r,
+            stored,
+            order: header.order(),
+            rows,
+            dim,
+            data_start,
+        })
+    }
+
+    /// Number of rows in the file.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Read the rows `range` (clipped to the file), named and checked as in [`read_npy`]; row
+    /// names and reported row numbers are those of the whole file. `strict` is left to the
+    /// caller ([`Loaded::check_strict`]).
+    pub fn read(&mut self, range: Range<usize>) -> Result<Loaded> {
+        let end = range.end.min(self.rows);
+        let first = range.start.min(end);
+        let n = end - first;
+        let mut data = vec![0f32; n * self.dim];
+        let read = match self.order {
+            Order::C => self.read_c(first, &mut data),
+            Order::Fortran => self.read_fortran(first, n, &mut data),
+        };
+        read.with_context(|| format!("{}: cannot read", self.path.display()))?;
+
+        let problems: Vec<Option<String>> = data
+            .par_chunks(self.dim)
+            .map(|row| check_finite(row).err())
+            .collect();
+        let failures: Vec<InputError> = problems
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                p.as_ref().map(|p| InputError {
+                    path: row_path(&self.path, first + i),
+                    problem: p.clone(),
+                })
+            })
+            .collect();
+        let mut set = FeatureSet {
+            names: row_names(first..end, self.rows),
+            dim: self.dim,
+            data,
+        };
+        if !failures.is_empty() {
+            set.retain_rows(|i| problems[i].is_none());
+        }
+        Ok(Loaded { set, failures })
+    }
+
+    /// Byte offset of value `index` (in storage order).
+    fn offset(&self, index: usize) -> u64 {
+        self.data_start + index as u64 * self.stored.item_size() as u64
+    }
+
+    /// Row-major rows from `first`: one contiguous run of the file.
+    fn read_c(&mut self, first: usize, out: &mut [f32]) -> std::io::Result<()> {
+        let at = self.offset(first * self.dim);
+        self.reader.seek(SeekFrom::Start(at))?;
+        read_values(&mut self.reader, self.stored, out, &mut Vec::new())
+    }
+
+    /// Rows `first..first + n` of a column-major array: a run of `n` values in each column,
+    /// gathered [`FORTRAN_BLOCK`] columns at a time so that each output row is touched once per
+    /// block.
+    fn read_fortran(&mut self, first: usize, n: usize, out: &mut [f32]) -> std::io::Result<()> {
+        let dim = self.dim;
+        let mut block = vec![0f32; n * FORTRAN_BLOCK.min(dim)];
+        let mut scratch = Vec::new();
+        for c0 in (0..dim).step_by(FORTRAN_BLOCK) {
+            let cols = FORTRAN_BLOCK.min(dim - c0);
+            for (k, run) in block.chunks_exact_mut(n.max(1)).take(cols).enumerate() {
+                let at = self.offset((c0 + k) * self.rows + first);
+                self.reader.seek(SeekFrom::Start(at))?;
+                read_values(&mut self.reader, self.stored, &mut run[..n], &mut scratch)?;
+            }
+            for (row, out_row) in out.chunks_exact_mut(dim).enumerate() {
+                for (k, v) in out_row[c0..c0 + cols].iter_mut().enumerate() {
+                    *v = block[k * n + row];
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Write `set` as a 2-D `len x dim` array, atomically (see [`NpyWriter`]).
+pub fn write_npy(path: &Path, set: &FeatureSet, dtype: NpyDtype) -> Result<()> {
+    let mut w = NpyWriter::create(path, dtype, set.dim, set.len())?;
+    w.write(set)?;
+    w.finish()
+}
+
+/// A 2-D `.npy` array written a batch of rows at a time, so that an output of any size needs
+/// memory for one batch only. The row count goes in the header, which is written first with
+/// room for the most rows announced and completed by [`NpyWriter::finish`]; the file appears
+/// under its name only then, whole (see [`AtomicFile`]).
 ///
 /// Row names are not stored: reading the file back names rows by index. With
 /// [`NpyDtype::F16`], a value beyond the float16 range (±65504) is an error rather than being
 /// silently written as infinity, which the reader would then reject.
-pub fn write_npy(path: &Path, set: &FeatureSet, dtype: NpyDtype) -> Result<()> {
-    if set.data.len() != set.names.len() * set.dim {
-        bail!(
-            "{}: feature set is inconsistent: {} names x {} values but {} values in total",
-            path.display(),
-            set.names.len(),
-            set.dim,
-            set.data.len()
-        );
-    }
-    if dtype == NpyDtype::F16 {
-        let overflow = set
-            .data
-            .iter()
-            .position(|v| v.is_finite() && f16::from_f32(*v).is_infinite());
-        if let Some(k) = overflow {
-            let (row, col) = (k / set.dim, k % set.dim);
-            bail!(
-                "{}: cannot store as float16: row {} value {col} is {}, beyond the float16 range \
-                 (±65504)",
-                path.display(),
-                set.names[row],
-                set.data[k]
-            );
-        }
-    }
-    let shape = [set.len() as u64, set.dim as u64];
-    write_atomic_with(path, |w| {
-        match dtype {
-            NpyDtype::F32 => {
-                let mut npy = WriteOptions::<f32>::new()
-                    .dtype(little_endian("f4"))
-                    .shape(&shape)
-                    .writer(w)
-                    .begin_nd()?;
-                npy.extend(set.data.iter().copied())?;
-                npy.finish()?;
-            }
-            NpyDtype::F16 => {
-                let mut npy = WriteOptions::<f16>::new()
-                    .dtype(little_endian("f2"))
-                    .shape(&shape)
-                    .writer(w)
-                    .begin_nd()?;
-                npy.extend(set.data.iter().map(|&v| f16::from_f32(v)))?;
-                npy.finish()?;
-            }
-        }
-        Ok(())
-    })
+pub struct NpyWriter {
+    out: AtomicFile,
+    path: PathBuf,
+    dtype: NpyDtype,
+    dim: usize,
+    max_rows: usize,
+    header_len: usize,
+    rows: usize,
+    /// A write failed part-way: the rows on disk no longer match the count.
+    broken: bool,
 }
 
-/// A little-endian dtype, whatever the machine: files must not depend on where they were made.
-fn little_endian(ty: &str) -> DType {
-    let ts: TypeStr = format!("<{ty}")
-        .parse()
-        .expect("constant dtype strings are valid");
-    DType::Plain(ts)
+impl NpyWriter {
+    /// Start `path` for rows of `dim` values, at most `max_rows` of them.
+    pub fn create(path: &Path, dtype: NpyDtype, dim: usize, max_rows: usize) -> Result<Self> {
+        let mut out = AtomicFile::create(path)?;
+        let header = npy_header(dtype, max_rows, dim, None);
+        out.writer()
+            .write_all(&header)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+        Ok(NpyWriter {
+            out,
+            path: path.to_path_buf(),
+            dtype,
+            dim,
+            max_rows,
+            header_len: header.len(),
+            rows: 0,
+            broken: false,
+        })
+    }
+
+    /// Append the rows of `set`. A batch that is refused (wrong shape, too many rows, a value
+    /// float16 cannot hold) leaves the array as it was.
+    pub fn write(&mut self, set: &FeatureSet) -> Result<()> {
+        let path = self.path.display();
+        if set.data.len() != set.names.len() * set.dim {
+            bail!(
+                "{path}: feature set is inconsistent: {} names x {} values but {} values in total",
+                set.names.len(),
+                set.dim,
+                set.data.len()
+            );
+        }
+        if !set.is_empty() && set.dim != self.dim {
+            bail!(
+                "{path}: rows of {} values cannot join an array of {}",
+                set.dim,
+                self.dim
+            );
+        }
+        if self.rows + set.len() > self.max_rows {
+            bail!(
+                "{path}: more than the {} rows announced for the array",
+                self.max_rows
+            );
+        }
+        if self.dtype == NpyDtype::F16 {
+            let overflow = set
+                .data
+                .iter()
+                .position(|v| v.is_finite() && f16::from_f32(*v).is_infinite());
+            if let Some(k) = overflow {
+                let (row, col) = (k / set.dim, k % set.dim);
+                bail!(
+                    "{path}: cannot store as float16: row {} value {col} is {}, beyond the \
+                     float16 range (±65504)",
+                    set.names[row],
+                    set.data[k]
+                );
+            }
+        }
+        // Once some bytes of a batch may be out, the array can no longer be completed.
+        self.broken = true;
+        let w = self.out.writer();
+        match self.dtype {
+            NpyDtype::F32 => w.write_all(&le_bytes(&set.data)),
+            NpyDtype::F16 => set.data.chunks(CONVERT_CHUNK).try_for_each(|chunk| {
+                let bytes: Vec<u8> = chunk
+                    .iter()
+                    .flat_map(|&v| f16::from_f32(v).to_bits().to_le_bytes())
+                    .collect();
+                w.write_all(&bytes)
+            }),
+        }
+        .with_context(|| format!("{path}: cannot write"))?;
+        self.broken = false;
+        self.rows += set.len();
+        Ok(())
+    }
+
+    /// Complete the header with the number of rows written and put the file in place.
+    pub fn finish(mut self) -> Result<()> {
+        if self.broken {
+            bail!(
+                "{}: not written: an earlier write failed",
+                self.path.display()
+            );
+        }
+        let header = npy_header(self.dtype, self.rows, self.dim, Some(self.header_len));
+        let w = self.out.writer();
+        w.seek(SeekFrom::Start(0))
+            .and_then(|_| w.write_all(&header))
+            .with_context(|| format!("{}: cannot write", self.path.display()))?;
+        self.out.commit()
+    }
+}
+
+/// A format-1.0 `.npy` header for a little-endian C-order `rows x dim` array, padded with
+/// spaces to a multiple of 64 bytes as numpy does, or to exactly `len` bytes when given (a
+/// header for fewer rows than the one it replaces is never longer).
+fn npy_header(dtype: NpyDtype, rows: usize, dim: usize, len: Option<usize>) -> Vec<u8> {
+    let descr = match dtype {
+        NpyDtype::F32 => "<f4",
+        NpyDtype::F16 => "<f2",
+    };
+    let mut dict =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {dim}), }}");
+    // Magic (6), version (2), header length (2), then the dictionary ending in a newline.
+    let target = len.unwrap_or_else(|| (10 + dict.len() + 1).div_ceil(64) * 64);
+    while 10 + dict.len() + 1 < target {
+        dict.push(' ');
+    }
+    dict.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((dict.len() as u16).to_le_bytes());
+    out.extend(dict.as_bytes());
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::io::read_features;
+    use npyz::{WriteOptions, WriterBuilder};
 
     fn sample(rows: usize, dim: usize) -> FeatureSet {
         FeatureSet {
-            names: row_names(rows),
+            names: row_names(0..rows, rows),
             dim,
             // Multiples of 1/8 are exact in float16.
             data: (0..rows * dim)
@@ -537,6 +677,140 @@ mod tests {
             let l = read(&path).unwrap();
             assert_eq!(l.set, set, "{dtype} {order:?}");
         }
+    }
+
+    /// Every row of `path`, read through [`crate::io::read_in_batches`] `batch` rows at a time.
+    fn read_batched(path: &Path, batch: usize, strict: bool) -> Result<(Loaded, usize)> {
+        let opts = ReadOptions { dim: None, strict };
+        let mut all = Loaded::default();
+        let mut batches = 0;
+        crate::io::read_in_batches(path, &opts, batch, |l| {
+            assert!(l.set.len() + l.failures.len() <= batch);
+            batches += 1;
+            all.set.dim = l.set.dim;
+            all.set.names.extend(l.set.names);
+            all.set.data.extend(l.set.data);
+            all.failures.extend(l.failures);
+            Ok(())
+        })?;
+        Ok((all, batches))
+    }
+
+    #[test]
+    fn batches_read_the_same_rows_as_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (rows, dim) = (37, 21);
+        let mut set = sample(rows, dim);
+        set.data[30 * dim + 4] = f32::NAN; // in the fifth batch of 7
+        let h: Vec<f16> = set.data.iter().map(|&v| f16::from_f32(v)).collect();
+        let shape = [rows as u64, dim as u64];
+        for (dtype, order) in [
+            ("<f4", Order::C),
+            (">f4", Order::C),
+            ("<f2", Order::C),
+            ("<f4", Order::Fortran),
+            (">f2", Order::Fortran),
+        ] {
+            let path = dir.path().join("b.npy");
+            let column_major = order == Order::Fortran;
+            let cm = |v: &[f32]| transpose(v, rows, dim);
+            let cmh = |v: &[f16]| transpose(v, rows, dim);
+            match (dtype.ends_with('2'), column_major) {
+                (false, false) => write_raw(&path, dtype, order, &shape, &set.data),
+                (false, true) => write_raw(&path, dtype, order, &shape, &cm(&set.data)),
+                (true, false) => write_raw(&path, dtype, order, &shape, &h),
+                (true, true) => write_raw(&path, dtype, order, &shape, &cmh(&h)),
+            }
+            let whole = read(&path).unwrap();
+            assert_eq!(whole.set.len(), rows - 1);
+            for batch in [1, 7, 36, 37, 1000] {
+                let (l, batches) = read_batched(&path, batch, false).unwrap();
+                assert_eq!(l.set, whole.set, "{dtype} {order:?} batch {batch}");
+                assert_eq!(batches, rows.div_ceil(batch), "{dtype} {order:?}");
+                let shown: Vec<String> = l.failures.iter().map(|f| f.to_string()).collect();
+                assert_eq!(shown.len(), 1);
+                assert!(
+                    shown[0].ends_with("b.npy[row 30]: value 4 is NaN"),
+                    "{shown:?}"
+                );
+            }
+            // Strict stops at the batch holding the bad row, naming it.
+            let err = read_batched(&path, 7, true).unwrap_err().to_string();
+            assert!(err.ends_with("b.npy[row 30]: value 4 is NaN"), "{err}");
+        }
+
+        // An empty array is one empty batch that still tells the dimension.
+        let path = dir.path().join("e.npy");
+        write_npy(&path, &sample(0, 5), NpyDtype::F16).unwrap();
+        let (l, batches) = read_batched(&path, 4, false).unwrap();
+        assert_eq!((l.set.len(), l.set.dim, batches), (0, 5, 1));
+    }
+
+    #[test]
+    fn writer_completes_the_header_when_fewer_rows_arrive_than_announced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.npy");
+        let set = sample(9, 6);
+        let part = |rows: std::ops::Range<usize>| FeatureSet {
+            names: set.names[rows.clone()].to_vec(),
+            dim: 6,
+            data: set.data[rows.start * 6..rows.end * 6].to_vec(),
+        };
+        for dtype in [NpyDtype::F32, NpyDtype::F16] {
+            let _ = std::fs::remove_file(&path);
+            // Room for ten million rows in the header, nine written in three batches.
+            let mut w = NpyWriter::create(&path, dtype, 6, 10_000_000).unwrap();
+            for rows in [0..4, 4..4, 4..9] {
+                w.write(&part(rows)).unwrap();
+                assert!(!path.exists(), "the file appears only when complete");
+            }
+            w.finish().unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]])) + 10;
+            assert_eq!(header_len % 64, 0);
+            let item = if dtype == NpyDtype::F32 { 4 } else { 2 };
+            assert_eq!(bytes.len(), header_len + 9 * 6 * item);
+            assert_eq!(read(&path).unwrap().set, set);
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        }
+
+        // Too many rows, or rows of another length, are errors; a writer dropped unfinished
+        // leaves neither the file nor a temporary behind.
+        std::fs::remove_file(&path).unwrap();
+        let mut w = NpyWriter::create(&path, NpyDtype::F32, 6, 5).unwrap();
+        let err = w.write(&set).unwrap_err().to_string();
+        assert!(err.contains("more than the 5 rows announced"), "{err}");
+        let err = w.write(&sample(2, 3)).unwrap_err().to_string();
+        assert!(
+            err.contains("rows of 3 values cannot join an array of 6"),
+            "{err}"
+        );
+        drop(w);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+        // A refused batch leaves the array as it was.
+        let mut w = NpyWriter::create(&path, NpyDtype::F16, 6, 9).unwrap();
+        w.write(&part(0..4)).unwrap();
+        let mut huge = part(4..9);
+        huge.data[7] = 1e6;
+        let err = w.write(&huge).unwrap_err().to_string();
+        assert!(err.contains("row 5 value 1 is 1000000"), "{err}");
+        w.write(&part(4..9)).unwrap();
+        w.finish().unwrap();
+        assert_eq!(read(&path).unwrap().set, set);
+    }
+
+    #[test]
+    fn header_is_padded_like_numpy_and_keeps_its_length() {
+        let h = npy_header(NpyDtype::F32, 3, 2048, None);
+        assert_eq!(h.len(), 128);
+        assert_eq!(h.len() % 64, 0);
+        let text = String::from_utf8_lossy(&h[10..]);
+        assert!(text.starts_with("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2048), }"));
+        assert!(text.ends_with(" \n"));
+        let wide = npy_header(NpyDtype::F16, usize::MAX, 2048, None);
+        let narrow = npy_header(NpyDtype::F16, 0, 2048, Some(wide.len()));
+        assert_eq!(narrow.len(), wide.len());
     }
 
     #[test]
@@ -715,9 +989,10 @@ mod tests {
 
     #[test]
     fn row_names_are_padded_to_largest_index() {
-        assert_eq!(row_names(1), ["0"]);
-        assert_eq!(row_names(10)[0], "0");
-        assert_eq!(row_names(11)[0], "00");
-        assert_eq!(row_names(1001)[7], "0007");
+        assert_eq!(row_names(0..1, 1), ["0"]);
+        assert_eq!(row_names(0..10, 10)[0], "0");
+        assert_eq!(row_names(0..11, 11)[0], "00");
+        assert_eq!(row_names(0..1001, 1001)[7], "0007");
+        assert_eq!(row_names(998..1001, 1001), ["0998", "0999", "1000"]);
     }
 }
