@@ -34,6 +34,8 @@ enum Command {
     Bench(commands::bench::Args),
     /// Describe a feature set (norms, sparsity, PCA spectrum)
     Stats(commands::stats::Args),
+    /// Gather features into one .npy array (float32 or float16) with a names file
+    Pack(commands::pack::Args),
     /// Run the whole pipeline end to end on built-in defaults
     Demo(commands::demo::Args),
     /// Write a model as a C header (an aligned byte array) to compile into firmware
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => commands::eval::run(a),
         Command::Bench(a) => commands::bench::run(a),
         Command::Stats(a) => commands::stats::run(a),
+        Command::Pack(a) => commands::pack::run(a),
         Command::Demo(a) => commands::demo::run(a),
         Command::ExportC(a) => commands::export_c::run(a),
     };

@@ -275,6 +275,84 @@ fn full_pipeline() {
 }
 
 #[test]
+fn a_packed_float16_gallery_ranks_like_the_directory_under_the_same_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _model) = setup(dir.path());
+    let packed = dir.path().join("gallery.npy");
+    let out = ok(&[
+        "pack",
+        "--in",
+        p(&data.join("gallery_feature")),
+        "--out",
+        p(&packed),
+        "--f16",
+        "--batch-rows",
+        "64",
+    ]);
+    assert!(
+        stderr(&out).contains("400 vectors of 256 values"),
+        "{}",
+        stderr(&out)
+    );
+    // Half of float32, plus the header.
+    assert!(packed.metadata().unwrap().len() < 400 * 256 * 2 + 256);
+    let names = std::fs::read_to_string(dir.path().join("gallery.names.txt")).unwrap();
+    assert_eq!(names.lines().count(), 400);
+
+    let mut scores = Vec::new();
+    for (gallery, tag) in [(data.join("gallery_feature"), "dir"), (packed, "npy")] {
+        let results = dir.path().join(format!("{tag}.json"));
+        ok(&[
+            "reid",
+            "--query",
+            p(&data.join("query_feature")),
+            "--gallery",
+            p(&gallery),
+            "--query-list",
+            p(&data.join("query_list.txt")),
+            "--gallery-list",
+            p(&data.join("gallery_list.txt")),
+            "--out",
+            p(&results),
+            "--batch-rows",
+            "100",
+        ]);
+        let out = ok(&[
+            "score",
+            "--results",
+            p(&results),
+            "--query-list",
+            p(&data.join("query_list.txt")),
+            "--gallery-list",
+            p(&data.join("gallery_list.txt")),
+            "--json",
+        ]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        scores.push(json["acc_reid"].as_f64().unwrap());
+    }
+    assert!(scores[0] > 0.3, "{scores:?}");
+    assert!((scores[0] - scores[1]).abs() < 0.01, "{scores:?}");
+
+    // A names file that does not fit its array is an error, not a silent renaming.
+    std::fs::write(dir.path().join("gallery.names.txt"), "a\nb\n").unwrap();
+    let out = naicfc(&[
+        "reid",
+        "--query",
+        p(&data.join("query_feature")),
+        "--gallery",
+        p(&dir.path().join("gallery.npy")),
+        "--out",
+        p(&dir.path().join("x.json")),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("gallery.names.txt: 2 names for the 400 rows"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn bad_inputs_are_reported_and_the_batch_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let (data, model) = setup(dir.path());

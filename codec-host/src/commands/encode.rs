@@ -25,7 +25,7 @@ pub struct Args {
     /// each of its budgets are codes too
     #[arg(long)]
     pub scalable: bool,
-    /// Directory of .dat features, or a .npy file (rows are named by index)
+    /// Directory of .dat features, or a .npy file (rows named by its `.names.txt`, else by index)
     #[arg(long = "in")]
     pub input: PathBuf,
     /// Output directory: one `<name>.dat` code per input vector

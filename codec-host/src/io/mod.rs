@@ -11,6 +11,7 @@ pub mod dataset;
 pub mod features;
 pub mod lists;
 pub mod npy;
+pub mod npy_names;
 
 pub use atomic::{write_atomic, write_atomic_with, write_blobs, write_rows_dat};
 pub use dataset::{Dataset, Split, SplitData};

@@ -10,6 +10,7 @@ use super::InputError;
 use super::atomic::AtomicFile;
 use super::bytes::{as_bytes_mut, le_bytes, swap_bytes};
 use super::features::{FeatureSet, Loaded, ReadOptions, check_finite, matrix_len};
+use super::npy_names::{read_names, write_names};
 use anyhow::{Context, Result, bail};
 use half::f16;
 use npyz::{DType, Endianness, NpyHeader, Order, TypeChar};
@@ -200,12 +201,13 @@ fn precheck_header(r: &mut impl Read, file_len: u64) -> Result<(), String> {
 }
 
 /// Read a 2-D float32 or float16 `.npy` array (either byte order, C or Fortran order) into f32
-/// rows named `0`, `1`, ... zero-padded to the width of the largest index (`000` ... `123`).
+/// rows named by its names file (`g.names.txt` beside `g.npy`, see [`super::npy_names`]) or,
+/// without one, `0`, `1`, ... zero-padded to the width of the largest index (`000` ... `123`).
 ///
 /// Anything else (another dtype, a 1-D or 3-D array, a truncated file, a dimension other than
-/// `opts.dim`) is an `Err` naming the file. A row with a non-finite value is reported in
-/// [`Loaded::failures`] as `file.npy[row 12]` and left out (with `opts.strict`, the first such
-/// row is an `Err`); the other rows keep their names, so names always give the original index.
+/// `opts.dim`, a names file that does not fit) is an `Err` naming the file. A row with a
+/// non-finite value is reported in [`Loaded::failures`] as `file.npy[row 12]` and left out
+/// (with `opts.strict`, the first such row is an `Err`); the other rows keep their names.
 pub fn read_npy(path: &Path, opts: &ReadOptions) -> Result<Loaded> {
     let mut file = NpyFile::open(path, opts)?;
     file.read(0..file.rows())?.check_strict(opts.strict)
@@ -222,6 +224,8 @@ pub struct NpyFile {
     dim: usize,
     /// Offset of the first value.
     data_start: u64,
+    /// From the names file beside the array, if there is one; else rows are named by index.
+    names: Option<Vec<String>>,
 }
 
 impl NpyFile {
@@ -311,6 +315,7 @@ impl NpyFile {
             rows,
             dim,
             data_start,
+            names: read_names(path, rows)?,
         })
     }
 
@@ -348,7 +353,10 @@ impl NpyFile {
             })
             .collect();
         let mut set = FeatureSet {
-            names: row_names(first..end, self.rows),
+            names: match &self.names {
+                Some(names) => names[first..end].to_vec(),
+                None => row_names(first..end, self.rows),
+            },
             dim: self.dim,
             data,
         };
@@ -406,8 +414,8 @@ pub fn write_npy(path: &Path, set: &FeatureSet, dtype: NpyDtype) -> Result<()> {
 /// room for the most rows announced and completed by [`NpyWriter::finish`]; the file appears
 /// under its name only then, whole (see [`AtomicFile`]).
 ///
-/// Row names are not stored: reading the file back names rows by index. With
-/// [`NpyDtype::F16`], a value beyond the float16 range (±65504) is an error rather than being
+/// The row names go to the names file beside it ([`super::npy_names`]), written after the
+/// array. With [`NpyDtype::F16`], a value beyond the float16 range (±65504) is an error rather than being
 /// silently written as infinity, which the reader would then reject.
 pub struct NpyWriter {
     out: AtomicFile,
@@ -417,6 +425,7 @@ pub struct NpyWriter {
     max_rows: usize,
     header_len: usize,
     rows: usize,
+    names: Vec<String>,
     /// A write failed part-way: the rows on disk no longer match the count.
     broken: bool,
 }
@@ -437,6 +446,7 @@ impl NpyWriter {
             max_rows,
             header_len: header.len(),
             rows: 0,
+            names: Vec::new(),
             broken: false,
         })
     }
@@ -497,7 +507,13 @@ impl NpyWriter {
         .with_context(|| format!("{path}: cannot write"))?;
         self.broken = false;
         self.rows += set.len();
+        self.names.extend_from_slice(&set.names);
         Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> usize {
+        self.rows
     }
 
     /// Complete the header with the number of rows written and put the file in place.
@@ -513,7 +529,8 @@ impl NpyWriter {
         w.seek(SeekFrom::Start(0))
             .and_then(|_| w.write_all(&header))
             .with_context(|| format!("{}: cannot write", self.path.display()))?;
-        self.out.commit()
+        self.out.commit()?;
+        write_names(&self.path, &self.names)
     }
 }
 
@@ -602,8 +619,21 @@ mod tests {
         assert_eq!(l.set, set);
         assert_eq!(l.set.names[0], "00");
         assert_eq!(l.set.names[10], "10");
-        // Only the output file: no temporary left behind.
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // The array and its names, no temporary left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+
+        // Names other than indices come back from the names file, batch by batch too.
+        let named = FeatureSet {
+            names: (0..11).map(|i| format!("cam1_{}", 100 - i)).collect(),
+            ..set.clone()
+        };
+        write_npy(&path, &named, NpyDtype::F32).unwrap();
+        assert_eq!(read(&path).unwrap().set, named);
+        let (l, _) = read_batched(&path, 4, false).unwrap();
+        assert_eq!(l.set, named);
+        // Without it, rows are named by index again.
+        std::fs::remove_file(dir.path().join("f.names.txt")).unwrap();
+        assert_eq!(read(&path).unwrap().set, set);
     }
 
     #[test]
@@ -771,12 +801,13 @@ mod tests {
             let item = if dtype == NpyDtype::F32 { 4 } else { 2 };
             assert_eq!(bytes.len(), header_len + 9 * 6 * item);
             assert_eq!(read(&path).unwrap().set, set);
-            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
         }
 
         // Too many rows, or rows of another length, are errors; a writer dropped unfinished
         // leaves neither the file nor a temporary behind.
         std::fs::remove_file(&path).unwrap();
+        std::fs::remove_file(dir.path().join("w.names.txt")).unwrap();
         let mut w = NpyWriter::create(&path, NpyDtype::F32, 6, 5).unwrap();
         let err = w.write(&set).unwrap_err().to_string();
         assert!(err.contains("more than the 5 rows announced"), "{err}");

@@ -1,0 +1,87 @@
+//! `naicfc pack`: gather features into one `.npy` array (float32 or float16) with its names.
+
+use crate::exit::Outcome;
+use crate::io::npy::{NpyDtype, NpyWriter};
+use crate::io::npy_names::names_path;
+use crate::io::{ReadOptions, read_in_batches};
+use anyhow::{Result, bail};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Arguments of `naicfc pack`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Directory of .dat features, or a .npy file
+    #[arg(long = "in")]
+    pub input: PathBuf,
+    /// Output .npy file; the row names go to `<stem>.names.txt` beside it, so that lists and
+    /// result files still refer to the original names
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Store float16: half the size, about 3 significant digits (a value beyond ±65504 is an
+    /// error)
+    #[arg(long)]
+    pub f16: bool,
+    /// Expected feature dimension (default: the most common file size)
+    #[arg(long)]
+    pub dim: Option<usize>,
+    /// Vectors held in memory at once (bounds memory)
+    #[arg(long, default_value_t = 65_536)]
+    pub batch_rows: usize,
+    /// Stop at the first bad input
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Run `naicfc pack`.
+pub fn run(args: &Args) -> Result<Outcome> {
+    let start = Instant::now();
+    if !args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+    {
+        bail!("{}: the output must be a .npy file", args.out.display());
+    }
+    let read = ReadOptions {
+        dim: args.dim,
+        strict: args.strict,
+    };
+    let dtype = if args.f16 {
+        NpyDtype::F16
+    } else {
+        NpyDtype::F32
+    };
+    let (mut writer, mut rejected, mut dim) = (None, 0usize, 0usize);
+    read_in_batches(&args.input, &read, args.batch_rows, |loaded| {
+        for f in &loaded.failures {
+            eprintln!("{f}");
+        }
+        rejected += loaded.failures.len();
+        dim = loaded.set.dim;
+        let w = match &mut writer {
+            Some(w) => w,
+            // The row count is only known at the end; the header keeps room for any.
+            None => writer.insert(NpyWriter::create(&args.out, dtype, dim, usize::MAX)?),
+        };
+        w.write(&loaded.set)
+    })?;
+    let Some(writer) = writer else {
+        bail!("{}: nothing to pack", args.input.display());
+    };
+    let rows = writer.rows();
+    writer.finish()?;
+    eprintln!(
+        "naicfc pack: {rows} vectors of {dim} values to {} ({}, names in {}) in {:.1} s",
+        args.out.display(),
+        if args.f16 { "float16" } else { "float32" },
+        names_path(&args.out).display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(if rejected == 0 {
+        Outcome::Success
+    } else {
+        eprintln!("naicfc pack: {rejected} inputs rejected (listed above)");
+        Outcome::Partial
+    })
+}
