@@ -70,6 +70,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         trellis_lambda: crate::train::tables::DEFAULT_TRELLIS_LAMBDA,
         trellis_lambda_low: crate::train::tables::DEFAULT_TRELLIS_LAMBDA_LOW,
         max_rows: 100_000,
+        batch_rows: 65_536,
         dim: None,
         strict: true,
     })?;

@@ -1,11 +1,11 @@
 //! `naicfc train`: learn a codec model from training features.
 
 use crate::exit::Outcome;
+use crate::io::ReadOptions;
 use crate::io::dataset::{Dataset, Split};
-use crate::io::lists::{match_list, read_list};
-use crate::io::{InputError, ReadOptions, read_features};
-use crate::train::{Quantiser, TrainConfig, tables::TableParams, train};
-use anyhow::{Result, bail};
+use crate::train::input::read_training_input;
+use crate::train::{Quantiser, TrainConfig, tables::TableParams, train_on_sample};
+use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -67,9 +67,13 @@ pub struct Args {
     /// more coefficients, raising ACC_reid there at some cost in dr
     #[arg(long, default_value_t = crate::train::tables::DEFAULT_TRELLIS_LAMBDA_LOW)]
     pub trellis_lambda_low: f64,
-    /// Most training rows used for the covariance
+    /// Most training vectors held in memory: a larger set is read once for its mean and range,
+    /// and an evenly spaced sample of this many learns the transform and tables
     #[arg(long, default_value_t = 100_000)]
     pub max_rows: usize,
+    /// Vectors read at a time
+    #[arg(long, default_value_t = 65_536)]
+    pub batch_rows: usize,
     /// Expected feature dimension
     #[arg(long)]
     pub dim: Option<usize>,
@@ -85,41 +89,29 @@ pub fn run(args: &Args) -> Result<Outcome> {
         dim: args.dim,
         strict: args.strict,
     };
-    let (set, labels, failures) = match (&args.data, &args.features) {
+    let (features, list) = match (&args.data, &args.features) {
         (Some(root), _) => {
-            let split = Dataset::new(root).load_split(Split::Train, &read)?;
-            (split.features, split.labels, split.failures)
-        }
-        (None, Some(dir)) => {
-            let loaded = read_features(dir, &read)?;
-            let mut failures = loaded.failures;
-            let mut set = loaded.set;
-            let labels = match &args.labels {
-                None => None,
-                Some(list_path) => {
-                    let entries = read_list(list_path)?;
-                    let m = match_list(list_path, &entries, &set);
-                    failures.extend(m.missing.iter().cloned());
-                    let entry_of = m.entry_of_rows(set.len());
-                    let keep: Vec<bool> = entry_of.iter().map(Option::is_some).collect();
-                    let labels: Vec<i64> =
-                        entry_of.iter().flatten().map(|&e| entries[e].id).collect();
-                    for (r, k) in keep.iter().enumerate() {
-                        if !k {
-                            failures.push(InputError {
-                                path: dir.join(format!("{}.dat", set.names[r])),
-                                problem: format!("not in {}", list_path.display()),
-                            });
-                        }
-                    }
-                    set.retain_rows(|r| keep[r]);
-                    Some(labels)
-                }
+            let data = Dataset::new(root);
+            let list = data.list_path(Split::Train);
+            let list_exists = match std::fs::metadata(&list) {
+                Ok(_) => true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+                Err(e) => bail!("{}: cannot access: {e}", list.display()),
             };
-            (set, labels, failures)
+            (data.features_dir(Split::Train), list_exists.then_some(list))
         }
+        (None, Some(path)) => (path.clone(), args.labels.clone()),
         (None, None) => bail!("give --data DATA or --features DIR"),
     };
+    let input = read_training_input(
+        &features,
+        list.as_deref(),
+        &read,
+        args.max_rows,
+        args.batch_rows,
+    )
+    .with_context(|| format!("reading the training set {}", features.display()))?;
+    let failures = input.failures;
     for f in &failures {
         eprintln!("{f}");
     }
@@ -160,13 +152,24 @@ pub fn run(args: &Args) -> Result<Outcome> {
         },
         ..TrainConfig::default()
     };
-    let trained = train(&set, labels.as_deref(), &cfg)?;
+    let trained = train_on_sample(
+        &input.sample,
+        input.labels.as_deref(),
+        input.moments,
+        input.rows,
+        &cfg,
+    )?;
     crate::io::atomic::write_atomic(&args.out, &trained.model)?;
     let s = &trained.summary;
     eprintln!(
-        "naicfc train: {} vectors, {}-d ({} active) -> {} coefficients spanning {:.2}% of the variance; \
-         model {} ({} bytes, minimum budget {} bytes){} in {:.1} s",
+        "naicfc train: {} vectors{}, {}-d ({} active) -> {} coefficients spanning {:.2}% of the \
+         variance; model {} ({} bytes, minimum budget {} bytes){} in {:.1} s",
         s.rows,
+        if s.sampled < s.rows {
+            format!(" ({} of them kept as the sample)", s.sampled)
+        } else {
+            String::new()
+        },
         s.dim,
         s.active_dims,
         s.coeffs,

@@ -109,7 +109,7 @@ impl Loaded {
 /// A directory is read in parallel, one row per regular file whose extension is exactly `dat`
 /// (other files, subdirectories and hidden files such as our own temporaries are ignored), rows
 /// sorted by the bytes of the file stem. A `.npy` file must hold a 2-D float32 or float16 array;
-/// see [`super::npy::read_npy`].
+/// see [`super::npy::NpyFile`].
 ///
 /// Errors that concern the whole input (a missing path, a directory without `.dat` files, an
 /// unreadable or malformed `.npy`) are returned as `Err` naming the path. A bad individual file
@@ -117,23 +117,84 @@ impl Loaded {
 /// [`Loaded::failures`] and the rest is still read; with `opts.strict` the first of them in row
 /// order is returned as `Err` instead.
 pub fn read_features(path: &Path, opts: &ReadOptions) -> Result<Loaded> {
-    check_dim_option(path, opts)?;
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            bail!("{}: no such file or directory", path.display())
+    let mut input = FeatureInput::open(path, opts)?;
+    let rows = input.rows();
+    input.read(0..rows)
+}
+
+/// An input of features (a directory of `.dat` files or a `.npy` file), opened and sized but
+/// not read: rows are read in ranges, so that batch commands hold one batch at a time.
+pub struct FeatureInput {
+    source: Source,
+    strict: bool,
+}
+
+enum Source {
+    Dat(DatDir),
+    Npy(super::npy::NpyFile),
+}
+
+impl FeatureInput {
+    /// Open `path`; errors about the whole input are as in [`read_features`].
+    pub fn open(path: &Path, opts: &ReadOptions) -> Result<Self> {
+        check_dim_option(path, opts)?;
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                bail!("{}: no such file or directory", path.display())
+            }
+            Err(e) => bail!("{}: cannot access: {e}", path.display()),
+        };
+        let source = if meta.is_dir() {
+            Source::Dat(DatDir::open(path, opts.dim)?)
+        } else if meta.is_file() && is_npy(path) {
+            Source::Npy(super::npy::NpyFile::open(path, opts)?)
+        } else {
+            bail!(
+                "{}: not a directory of .dat files or a .npy file",
+                path.display()
+            )
+        };
+        Ok(FeatureInput {
+            source,
+            strict: opts.strict,
+        })
+    }
+
+    /// Rows in the input, good or bad.
+    pub fn rows(&self) -> usize {
+        match &self.source {
+            Source::Dat(d) => d.len(),
+            Source::Npy(f) => f.rows(),
         }
-        Err(e) => bail!("{}: cannot access: {e}", path.display()),
-    };
-    if meta.is_dir() {
-        read_dat_dir(path, opts)
-    } else if meta.is_file() && is_npy(path) {
-        super::npy::read_npy(path, opts)
-    } else {
-        bail!(
-            "{}: not a directory of .dat files or a .npy file",
-            path.display()
-        )
+    }
+
+    /// The rows `range`, with `strict` applied as in [`read_features`].
+    pub fn read(&mut self, range: std::ops::Range<usize>) -> Result<Loaded> {
+        let loaded = match &mut self.source {
+            Source::Dat(d) => d.read(range)?,
+            Source::Npy(f) => f.read(range)?,
+        };
+        loaded.check_strict(self.strict)
+    }
+
+    /// Hand the rows to `each` in order, at most `batch_rows` at a time (an empty input as one
+    /// empty batch).
+    pub fn for_each_batch(
+        mut self,
+        batch_rows: usize,
+        mut each: impl FnMut(Loaded) -> Result<()>,
+    ) -> Result<()> {
+        let (step, rows) = (batch_rows.max(1), self.rows());
+        let mut start = 0;
+        loop {
+            let end = (start + step).min(rows);
+            each(self.read(start..end)?)?;
+            if end == rows {
+                return Ok(());
+            }
+            start = end;
+        }
     }
 }
 
@@ -203,44 +264,14 @@ pub(crate) fn list_dat_files(dir: &Path) -> Result<Vec<DatFile>> {
 
 /// Read features in batches of at most `batch_rows` rows and hand each to `each`, so that
 /// memory stays bounded whatever the size of the input (a directory of `.dat` files or a `.npy`
-/// file). Errors and `strict` behave as in [`read_features`], per batch; an empty `.npy` array
-/// comes as one empty batch.
+/// file). Errors and `strict` behave as in [`read_features`], per batch. See [`FeatureInput`].
 pub fn read_in_batches(
     path: &Path,
     opts: &ReadOptions,
     batch_rows: usize,
-    mut each: impl FnMut(Loaded) -> Result<()>,
+    each: impl FnMut(Loaded) -> Result<()>,
 ) -> Result<()> {
-    check_dim_option(path, opts)?;
-    let step = batch_rows.max(1);
-    if path.is_file() && is_npy(path) {
-        let mut f = super::npy::NpyFile::open(path, opts)?;
-        let mut start = 0;
-        loop {
-            let end = (start + step).min(f.rows());
-            each(f.read(start..end)?.check_strict(opts.strict)?)?;
-            if end == f.rows() {
-                return Ok(());
-            }
-            start = end;
-        }
-    }
-    if !path.is_dir() {
-        return each(read_features(path, opts)?);
-    }
-    let d = DatDir::open(path, opts.dim)?;
-    for start in (0..d.len()).step_by(step) {
-        each(
-            d.read(start..(start + step).min(d.len()))?
-                .check_strict(opts.strict)?,
-        )?;
-    }
-    Ok(())
-}
-
-fn read_dat_dir(dir: &Path, opts: &ReadOptions) -> Result<Loaded> {
-    let d = DatDir::open(dir, opts.dim)?;
-    d.read(0..d.len())?.check_strict(opts.strict)
+    FeatureInput::open(path, opts)?.for_each_batch(batch_rows, each)
 }
 
 /// A directory of `.dat` features, listed and sized once, read in batches of rows: what batch

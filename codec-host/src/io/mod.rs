@@ -15,9 +15,11 @@ pub mod npy_names;
 
 pub use atomic::{write_atomic, write_atomic_with, write_blobs, write_rows_dat};
 pub use dataset::{Dataset, Split, SplitData};
-pub use features::{DatDir, FeatureSet, Loaded, ReadOptions, read_features, read_in_batches};
+pub use features::{
+    DatDir, FeatureInput, FeatureSet, Loaded, ReadOptions, read_features, read_in_batches,
+};
 pub use lists::{ListEntry, ListMatch, match_list, read_list};
-pub use npy::{NpyDtype, read_npy, write_npy};
+pub use npy::{NpyDtype, write_npy};
 
 use std::fmt;
 use std::path::PathBuf;

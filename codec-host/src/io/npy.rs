@@ -200,21 +200,16 @@ fn precheck_header(r: &mut impl Read, file_len: u64) -> Result<(), String> {
     Ok(())
 }
 
-/// Read a 2-D float32 or float16 `.npy` array (either byte order, C or Fortran order) into f32
-/// rows named by its names file (`g.names.txt` beside `g.npy`, see [`super::npy_names`]) or,
-/// without one, `0`, `1`, ... zero-padded to the width of the largest index (`000` ... `123`).
-///
-/// Anything else (another dtype, a 1-D or 3-D array, a truncated file, a dimension other than
-/// `opts.dim`, a names file that does not fit) is an `Err` naming the file. A row with a
-/// non-finite value is reported in [`Loaded::failures`] as `file.npy[row 12]` and left out
-/// (with `opts.strict`, the first such row is an `Err`); the other rows keep their names.
-pub fn read_npy(path: &Path, opts: &ReadOptions) -> Result<Loaded> {
-    let mut file = NpyFile::open(path, opts)?;
-    file.read(0..file.rows())?.check_strict(opts.strict)
-}
-
 /// An open `.npy` feature array whose header has been checked; rows are read on demand, so a
 /// file of any size can be processed a batch at a time ([`super::read_in_batches`]).
+///
+/// The array is 2-D float32 or float16 (either byte order, C or Fortran order), read into f32
+/// rows named by its names file (`g.names.txt` beside `g.npy`, see [`super::npy_names`]) or,
+/// without one, `0`, `1`, ... zero-padded to the width of the largest index (`000` ... `123`).
+/// Anything else (another dtype, a 1-D or 3-D array, a truncated file, a dimension other than
+/// `opts.dim`, a names file that does not fit) is an `Err` naming the file. A row with a
+/// non-finite value is reported in [`Loaded::failures`] as `file.npy[row 12]` and left out;
+/// the other rows keep their names.
 pub struct NpyFile {
     path: PathBuf,
     reader: BufReader<File>,
@@ -229,7 +224,7 @@ pub struct NpyFile {
 }
 
 impl NpyFile {
-    /// Open `path` and check everything but the values: see [`read_npy`] for what is refused.
+    /// Open `path` and check everything but the values.
     pub fn open(path: &Path, opts: &ReadOptions) -> Result<NpyFile> {
         let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
         let file_len = file
@@ -324,7 +319,7 @@ impl NpyFile {
         self.rows
     }
 
-    /// Read the rows `range` (clipped to the file), named and checked as in [`read_npy`]; row
+    /// Read the rows `range` (clipped to the file), named and checked as described above; row
     /// names and reported row numbers are those of the whole file. `strict` is left to the
     /// caller ([`Loaded::check_strict`]).
     pub fn read(&mut self, range: Range<usize>) -> Result<Loaded> {

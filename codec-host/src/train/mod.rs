@@ -6,6 +6,7 @@
 //! prior over step indices from encoding training vectors at the trained budgets ([`steps`]).
 
 pub mod choice;
+pub mod input;
 pub mod pca;
 pub mod steps;
 pub mod tables;
@@ -91,6 +92,8 @@ impl Default for TrainConfig {
 pub struct TrainSummary {
     /// Training vectors.
     pub rows: usize,
+    /// Of them, how many were kept to learn the transform and tables ([`train_on_sample`]).
+    pub sampled: usize,
     /// Input dimension.
     pub dim: usize,
     /// Dims coded.
@@ -148,8 +151,29 @@ fn to_fixed(v: f64, shift: i32) -> i32 {
 
 /// Train a model on `set` (rows are training vectors), with identity `labels` per row if known.
 pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Result<Trained> {
-    if set.len() < 2 {
+    train_on_sample(set, labels, pca::moments(set), set.len(), cfg)
+}
+
+/// Train a model on `set`, a sample of a training set of `total_rows` vectors whose [`pca::Moments`]
+/// (mean, range, varying dims) are given: everything but those moments is learned from
+/// subsamples anyway ([`TrainConfig::max_rows`] for the transform, fewer for the rest), so a
+/// set too large to hold is read once for its moments and only the sample is kept.
+pub fn train_on_sample(
+    set: &FeatureSet,
+    labels: Option<&[i64]>,
+    moments: pca::Moments,
+    total_rows: usize,
+    cfg: &TrainConfig,
+) -> Result<Trained> {
+    if total_rows < 2 || set.len() < 2 {
         bail!("training needs at least 2 vectors, got {}", set.len());
+    }
+    if moments.mean.len() != set.dim {
+        bail!(
+            "moments of {} dims for a sample of {} dims",
+            moments.mean.len(),
+            set.dim
+        );
     }
     if set.dim > MAX_DIM {
         bail!(
@@ -165,7 +189,7 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
             set.len()
         );
     }
-    let mut m = pca::moments(set);
+    let mut m = moments;
     if m.active.is_empty() {
         bail!("every training vector is identical: nothing to learn");
     }
@@ -179,11 +203,7 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
         m.active = order;
     }
     let a = m.active.len();
-    let max_abs = set
-        .data
-        .iter()
-        .fold(0f64, |acc, &v| acc.max(f64::from(v).abs()));
-    let shift = input_shift(max_abs);
+    let shift = input_shift(m.max_abs());
     let scale = 2f64.powi(shift);
 
     let rows = pca::subsample(set.len(), cfg.max_rows);
@@ -314,7 +334,8 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
     let parsed = codec_core::Model::parse(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Trained {
         summary: TrainSummary {
-            rows: set.len(),
+            rows: total_rows,
+            sampled: set.len(),
             dim: set.dim,
             active_dims: a,
             coeffs: k,

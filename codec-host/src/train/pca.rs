@@ -21,26 +21,70 @@ pub struct Moments {
 
 /// Per-dimension mean, range and the dims that vary.
 pub fn moments(set: &FeatureSet) -> Moments {
-    let dim = set.dim;
-    let mut mean = vec![0f64; dim];
-    let mut min = vec![f64::INFINITY; dim];
-    let mut max = vec![f64::NEG_INFINITY; dim];
-    for row in set.rows() {
-        for (j, &v) in row.iter().enumerate() {
-            let v = f64::from(v);
-            mean[j] += v;
-            min[j] = min[j].min(v);
-            max[j] = max[j].max(v);
+    let mut acc = MomentsAcc::new(set.dim);
+    set.rows().for_each(|row| acc.add(row));
+    acc.finish()
+}
+
+/// [`Moments`] gathered one row at a time, for training sets read in batches.
+pub struct MomentsAcc {
+    sum: Vec<f64>,
+    min: Vec<f64>,
+    max: Vec<f64>,
+    rows: usize,
+}
+
+impl MomentsAcc {
+    /// Nothing seen yet, rows of `dim` values.
+    pub fn new(dim: usize) -> Self {
+        MomentsAcc {
+            sum: vec![0.0; dim],
+            min: vec![f64::INFINITY; dim],
+            max: vec![f64::NEG_INFINITY; dim],
+            rows: 0,
         }
     }
-    let n = set.len().max(1) as f64;
-    mean.iter_mut().for_each(|m| *m /= n);
-    let active = (0..dim).filter(|&j| max[j] > min[j]).collect();
-    Moments {
-        mean,
-        min,
-        max,
-        active,
+
+    /// Count one row (of the dimension given to [`MomentsAcc::new`]).
+    pub fn add(&mut self, row: &[f32]) {
+        for (j, &v) in row.iter().enumerate().take(self.sum.len()) {
+            let v = f64::from(v);
+            self.sum[j] += v;
+            self.min[j] = self.min[j].min(v);
+            self.max[j] = self.max[j].max(v);
+        }
+        self.rows += 1;
+    }
+
+    /// Rows counted.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The moments of every row counted.
+    pub fn finish(self) -> Moments {
+        let n = self.rows.max(1) as f64;
+        let mean = self.sum.iter().map(|s| s / n).collect();
+        let active = (0..self.sum.len())
+            .filter(|&j| self.max[j] > self.min[j])
+            .collect();
+        Moments {
+            mean,
+            min: self.min,
+            max: self.max,
+            active,
+        }
+    }
+}
+
+impl Moments {
+    /// The largest magnitude of any value seen (0 for no rows).
+    pub fn max_abs(&self) -> f64 {
+        self.min
+            .iter()
+            .chain(&self.max)
+            .filter(|v| v.is_finite())
+            .fold(0f64, |acc, v| acc.max(v.abs()))
     }
 }
 
