@@ -92,13 +92,10 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let (features, list) = match (&args.data, &args.features) {
         (Some(root), _) => {
             let data = Dataset::new(root);
-            let list = data.list_path(Split::Train);
-            let list_exists = match std::fs::metadata(&list) {
-                Ok(_) => true,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-                Err(e) => bail!("{}: cannot access: {e}", list.display()),
-            };
-            (data.features_dir(Split::Train), list_exists.then_some(list))
+            (
+                data.features_dir(Split::Train),
+                data.existing_list(Split::Train)?,
+            )
         }
         (None, Some(path)) => (path.clone(), args.labels.clone()),
         (None, None) => bail!("give --data DATA or --features DIR"),

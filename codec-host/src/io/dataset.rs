@@ -8,9 +8,9 @@
 
 use super::InputError;
 use super::features::{FeatureSet, ReadOptions, read_features};
-use super::lists::{match_list, read_list};
+use super::lists::{match_list, not_listed, read_list};
 use anyhow::{Context, Result};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// One of the three parts of a dataset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,6 +118,16 @@ impl Dataset {
         }
     }
 
+    /// The list file of `split` if it exists (a dataset may come without lists).
+    pub fn existing_list(&self, split: Split) -> Result<Option<PathBuf>> {
+        let list = self.list_path(split);
+        match std::fs::metadata(&list) {
+            Ok(_) => Ok(Some(list)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => anyhow::bail!("{}: cannot access: {e}", list.display()),
+        }
+    }
+
     /// Read the features of `split` and, when its list file exists, match the list to them.
     ///
     /// Without a list every row that reads cleanly is kept and `labels`/`cams` are `None`. With
@@ -129,20 +139,14 @@ impl Dataset {
         let dir = self.features_dir(split);
         let loaded =
             read_features(&dir, opts).with_context(|| format!("loading the {split} split"))?;
-        let list = self.list_path(split);
-        let list_exists = match std::fs::metadata(&list) {
-            Ok(_) => true,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-            Err(e) => anyhow::bail!("{}: cannot access: {e}", list.display()),
-        };
-        if !list_exists {
+        let Some(list) = self.existing_list(split)? else {
             return Ok(SplitData {
                 features: loaded.set,
                 labels: None,
                 cams: None,
                 failures: loaded.failures,
             });
-        }
+        };
         let entries = read_list(&list)?;
         let mut set = loaded.set;
         let m = match_list(&list, &entries, &set);
@@ -152,7 +156,7 @@ impl Dataset {
         failures.extend(
             m.unlisted
                 .iter()
-                .map(|&r| unlisted(&dir, &list, &set.names[r])),
+                .map(|&r| not_listed(&dir, &list, &set.names[r])),
         );
         if opts.strict {
             if let Some(first) = failures.get(first_list_failure) {
@@ -179,17 +183,11 @@ impl Dataset {
     }
 }
 
-fn unlisted(dir: &Path, list: &Path, name: &str) -> InputError {
-    InputError {
-        path: dir.join(format!("{name}.dat")),
-        problem: format!("not listed in {}", list.display()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::io::atomic::write_rows_dat;
+    use std::path::Path;
 
     fn features(names: &[&str], dim: usize) -> FeatureSet {
         FeatureSet {

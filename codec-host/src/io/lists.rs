@@ -126,18 +126,31 @@ pub fn match_list(list_path: &Path, entries: &[ListEntry], set: &FeatureSet) -> 
         let row = by_name.get(e.stem.as_str()).copied();
         match row {
             Some(r) => listed[r] = true,
-            None => m.missing.push(InputError {
-                path: list_path.to_path_buf(),
-                problem: format!(
-                    "line {}: `{}` has no feature file `{}.dat`",
-                    e.line, e.name, e.stem
-                ),
-            }),
+            None => m.missing.push(no_feature_file(list_path, e)),
         }
         m.rows.push(row);
     }
     m.unlisted = (0..set.len()).filter(|&i| !listed[i]).collect();
     m
+}
+
+/// The report for a list entry `e` of `list_path` that no feature file matches.
+pub(crate) fn no_feature_file(list_path: &Path, e: &ListEntry) -> InputError {
+    InputError {
+        path: list_path.to_path_buf(),
+        problem: format!(
+            "line {}: `{}` has no feature file `{}.dat`",
+            e.line, e.name, e.stem
+        ),
+    }
+}
+
+/// The report for the feature `<name>.dat` of `dir` that the list at `list` does not name.
+pub(crate) fn not_listed(dir: &Path, list: &Path, name: &str) -> InputError {
+    InputError {
+        path: dir.join(format!("{name}.dat")),
+        problem: format!("not listed in {}", list.display()),
+    }
 }
 
 #[cfg(test)]

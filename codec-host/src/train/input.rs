@@ -4,6 +4,7 @@
 //! bounded by `max_rows`, whatever the size of the training set.
 
 use super::pca::{Moments, MomentsAcc};
+use crate::io::lists::{no_feature_file, not_listed};
 use crate::io::{FeatureInput, FeatureSet, InputError, ListEntry, ReadOptions, read_list};
 use anyhow::{Result, bail};
 use std::collections::HashMap;
@@ -76,10 +77,7 @@ pub fn read_training_input(
                         Some(entries[e].id)
                     }
                     None => {
-                        failures.push(InputError {
-                            path: path.join(format!("{name}.dat")),
-                            problem: format!("not listed in {}", list.display()),
-                        });
+                        failures.push(not_listed(path, list, name));
                         continue;
                     }
                 },
@@ -97,13 +95,7 @@ pub fn read_training_input(
     })?;
     if let (Some(entries), Some(list)) = (&entries, list) {
         for (e, _) in entries.iter().zip(&seen).filter(|(_, s)| !**s) {
-            failures.push(InputError {
-                path: list.to_path_buf(),
-                problem: format!(
-                    "line {}: `{}` has no feature file `{}.dat`",
-                    e.line, e.name, e.stem
-                ),
-            });
+            failures.push(no_feature_file(list, e));
         }
     }
     let acc = acc.unwrap_or_else(|| MomentsAcc::new(sample.dim));
