@@ -19,7 +19,8 @@ pub struct Args {
     /// Directory of codes (`<name>.dat`)
     #[arg(long = "in")]
     pub input: PathBuf,
-    /// Output: a directory of `<name>.dat` features, or a `.npy` file (rows in name order)
+    /// Output: a directory of `<name>.dat` features, or a `.npy` file (rows in name order, the
+    /// names in `<stem>.names.txt` beside it)
     #[arg(long)]
     pub out: PathBuf,
     /// Vectors decoded and written at a time (bounds memory)
