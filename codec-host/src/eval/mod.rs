@@ -11,6 +11,7 @@ use crate::io::dataset::{Dataset, Split, SplitData};
 use crate::io::{FeatureSet, InputError, ReadOptions};
 use crate::metrics::{Label, ScoreOptions, Scores, evaluate};
 use crate::search::Metric;
+use crate::train::input::read_training_input;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use std::path::Path;
@@ -59,6 +60,10 @@ fn labels_of(split: &SplitData) -> Option<Vec<Label>> {
     )
 }
 
+/// Most training vectors read for the spectrum of the Gaussian bound (as many as training uses
+/// for its transform by default).
+const SPECTRUM_ROWS: usize = 100_000;
+
 /// Load a dataset in the standard layout for evaluation.
 pub fn load(root: &Path, read: &ReadOptions) -> Result<EvalData> {
     let ds = Dataset::new(root);
@@ -67,8 +72,13 @@ pub fn load(root: &Path, read: &ReadOptions) -> Result<EvalData> {
     let labels = labels_of(&query).zip(labels_of(&gallery));
     let mut failures = query.failures;
     failures.extend(gallery.failures);
-    let spectrum_source = if ds.features_dir(Split::Train).is_dir() {
-        ds.load_split(Split::Train, read)?.features
+    let train_dir = ds.features_dir(Split::Train);
+    let spectrum_source = if train_dir.is_dir() {
+        // An even sample gives the spectrum; the whole training set can be gigabytes.
+        let list = ds.existing_list(Split::Train)?;
+        read_training_input(&train_dir, list.as_deref(), read, SPECTRUM_ROWS, 65_536)
+            .context("loading the train split")?
+            .sample
     } else {
         gallery.features.clone()
     };
