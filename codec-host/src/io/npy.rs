@@ -410,8 +410,8 @@ pub fn write_npy(path: &Path, set: &FeatureSet, dtype: NpyDtype) -> Result<()> {
 /// under its name only then, whole (see [`AtomicFile`]).
 ///
 /// The row names go to the names file beside it ([`super::npy_names`]), written after the
-/// array. With [`NpyDtype::F16`], a value beyond the float16 range (±65504) is an error rather than being
-/// silently written as infinity, which the reader would then reject.
+/// array. With [`NpyDtype::F16`], a value beyond the float16 range (±65504) is an error rather
+/// than being silently written as infinity, which the reader would then reject.
 pub struct NpyWriter {
     out: AtomicFile,
     path: PathBuf,

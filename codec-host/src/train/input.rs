@@ -30,8 +30,9 @@ pub struct TrainingInput {
 ///
 /// Rows are kept at the evenly spaced positions `i * n / max_rows` among the `n` usable rows
 /// expected (the input's rows, or the list's entries if fewer; all of them when `n <=
-/// max_rows`); when fewer rows turn out usable, the last positions are never reached. With `opts.strict` the first unreadable input is an `Err`; list mismatches
-/// are returned in `failures` for the caller to judge.
+/// max_rows`); when fewer rows turn out usable, the last positions are never reached. With
+/// `opts.strict` the first unreadable input is an `Err`; list mismatches are returned in
+/// `failures` for the caller to judge.
 pub fn read_training_input(
     path: &Path,
     list: Option<&Path>,
@@ -49,7 +50,7 @@ pub fn read_training_input(
         .enumerate()
         .map(|(i, e)| (e.stem.as_str(), i))
         .collect();
-    let mut seen = vec![false; by_stem.len()];
+    let mut seen = vec![false; entries.as_ref().map_or(0, Vec::len)];
 
     let input = FeatureInput::open(path, opts)?;
     // Usable rows to expect: a list may name only some of the files.

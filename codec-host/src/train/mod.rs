@@ -154,10 +154,10 @@ pub fn train(set: &FeatureSet, labels: Option<&[i64]>, cfg: &TrainConfig) -> Res
     train_on_sample(set, labels, pca::moments(set), set.len(), cfg)
 }
 
-/// Train a model on `set`, a sample of a training set of `total_rows` vectors whose [`pca::Moments`]
-/// (mean, range, varying dims) are given: everything but those moments is learned from
-/// subsamples anyway ([`TrainConfig::max_rows`] for the transform, fewer for the rest), so a
-/// set too large to hold is read once for its moments and only the sample is kept.
+/// Train a model on `set`, a sample of a training set of `total_rows` vectors whose
+/// [`pca::Moments`] (mean, range, varying dims) are given: everything but those moments is
+/// learned from subsamples anyway ([`TrainConfig::max_rows`] for the transform, fewer for the
+/// rest), so a set too large to hold is read once for its moments and only the sample is kept.
 pub fn train_on_sample(
     set: &FeatureSet,
     labels: Option<&[i64]>,
