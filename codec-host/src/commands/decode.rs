@@ -4,7 +4,7 @@ use crate::codec::{ModelFile, decode_all};
 use crate::exit::Outcome;
 use crate::io::blobs::read_blobs;
 use crate::io::npy::{NpyDtype, NpyWriter};
-use crate::io::{FeatureSet, InputError};
+use crate::io::{FeatureSet, InputError, is_npy};
 use anyhow::{Result, bail};
 use codec_core::model::MAX_CODE_LEN;
 use std::path::PathBuf;
@@ -49,10 +49,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         eprintln!("{f}");
     }
     let dim = m.dim();
-    let is_npy = args
-        .out
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    let is_npy = is_npy(&args.out);
     let step = args.batch_rows.max(1);
     let mut npy = if is_npy {
         Some(NpyWriter::create(

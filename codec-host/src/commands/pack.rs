@@ -3,7 +3,7 @@
 use crate::exit::Outcome;
 use crate::io::npy::{NpyDtype, NpyWriter};
 use crate::io::npy_names::names_path;
-use crate::io::{ReadOptions, read_in_batches};
+use crate::io::{ReadOptions, is_npy, read_in_batches};
 use anyhow::{Result, bail};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -36,11 +36,7 @@ pub struct Args {
 /// Run `naicfc pack`.
 pub fn run(args: &Args) -> Result<Outcome> {
     let start = Instant::now();
-    if !args
-        .out
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
-    {
+    if !is_npy(&args.out) {
         bail!("{}: the output must be a .npy file", args.out.display());
     }
     let read = ReadOptions {

@@ -209,7 +209,8 @@ fn check_dim_option(path: &Path, opts: &ReadOptions) -> Result<()> {
     Ok(())
 }
 
-fn is_npy(path: &Path) -> bool {
+/// Whether `path` names a `.npy` file (by its extension, in any case).
+pub fn is_npy(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
 }

@@ -16,10 +16,10 @@ pub mod npy_names;
 pub use atomic::{write_atomic, write_atomic_with, write_blobs, write_rows_dat};
 pub use dataset::{Dataset, Split, SplitData};
 pub use features::{
-    DatDir, FeatureInput, FeatureSet, Loaded, ReadOptions, read_features, read_in_batches,
+    DatDir, FeatureInput, FeatureSet, Loaded, ReadOptions, is_npy, read_features, read_in_batches,
 };
 pub use lists::{ListEntry, ListMatch, match_list, read_list};
-pub use npy::{NpyDtype, write_npy};
+pub use npy::NpyDtype;
 
 use std::fmt;
 use std::path::PathBuf;

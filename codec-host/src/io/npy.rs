@@ -321,7 +321,7 @@ impl NpyFile {
 
     /// Read the rows `range` (clipped to the file), named and checked as described above; row
     /// names and reported row numbers are those of the whole file. `strict` is left to the
-    /// caller ([`Loaded::check_strict`]).
+    /// caller.
     pub fn read(&mut self, range: Range<usize>) -> Result<Loaded> {
         let end = range.end.min(self.rows);
         let first = range.start.min(end);
@@ -395,13 +395,6 @@ impl NpyFile {
         }
         Ok(())
     }
-}
-
-/// Write `set` as a 2-D `len x dim` array, atomically (see [`NpyWriter`]).
-pub fn write_npy(path: &Path, set: &FeatureSet, dtype: NpyDtype) -> Result<()> {
-    let mut w = NpyWriter::create(path, dtype, set.dim, set.len())?;
-    w.write(set)?;
-    w.finish()
 }
 
 /// A 2-D `.npy` array written a batch of rows at a time, so that an output of any size needs
@@ -556,6 +549,13 @@ mod tests {
     use super::*;
     use crate::io::read_features;
     use npyz::{WriteOptions, WriterBuilder};
+
+    /// Write `set` as one array through [`NpyWriter`].
+    fn write_npy(path: &Path, set: &FeatureSet, dtype: NpyDtype) -> Result<()> {
+        let mut w = NpyWriter::create(path, dtype, set.dim, set.len())?;
+        w.write(set)?;
+        w.finish()
+    }
 
     fn sample(rows: usize, dim: usize) -> FeatureSet {
         FeatureSet {
