@@ -88,7 +88,7 @@ pub(crate) fn decode_values(
         } else {
             0
         };
-        let class = model.table(model.class_for(spread(k), step), q);
+        let class = model.table(model.class_for(spread(k), k, step), q);
         let s = model.step(k, step);
         let (m, negative) = decode_value(dec, &class, alphabet)?;
         if m > max_magnitude(s) {

@@ -13,10 +13,11 @@ use crate::fixed::{INPUT_LIMIT, MAX_SHIFT};
 /// First four bytes of every model.
 pub const MAGIC: [u8; 4] = *b"NFCM";
 /// The newest model (and stream) format version: this build reads it, and writes it for
-/// models that need it (the trellis); other models are written as version 1.
-pub const FORMAT_VERSION: u16 = 2;
+/// models that need it (low-rate step growth); other models are written in the oldest version
+/// that expresses them (2 with the trellis, else 1).
+pub const FORMAT_VERSION: u16 = 3;
 /// The oldest format version this build still reads (version 1 is version 2 without the
-/// trellis flag and its lambda field).
+/// trellis flag; version 2 is version 3 without low-rate step growth).
 pub const OLDEST_FORMAT_VERSION: u16 = 1;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 64;
@@ -45,6 +46,17 @@ pub const COEFF_LIMIT: i32 = 1 << 29;
 pub const TRANSFORM_BITS: u32 = 15;
 /// Fixed-point scale of coefficient weights (`Q12`).
 pub const WEIGHT_BITS: u32 = 12;
+/// Largest low-rate step growth, in `log2` units Q8 (a factor of 16).
+pub const MAX_GROWTH_LOG: i32 = 1024;
+/// Largest slope of the low-rate step growth (Q8: 4 octaves of growth per octave).
+pub const MAX_GROWTH_SLOPE: u16 = 1024;
+/// Largest magnitude of the growth threshold (Q8 `log2` of spread over step: 16 octaves).
+pub const MAX_GROWTH_THRESHOLD: i16 = 4096;
+/// `2^(i/16)` in Q15, for the sixteenths of an octave of the step growth.
+const POW2_SIXTEENTHS_Q15: [u64; 16] = [
+    32768, 34219, 35734, 37316, 38968, 40693, 42495, 44376, 46341, 48393, 50535, 52773, 55109,
+    57549, 60097, 62757,
+];
 /// Largest Exp-Golomb order of an escape.
 pub const MAX_ESCAPE_ORDER: u8 = 30;
 /// Largest number of raw low bits of a magnitude.
@@ -85,6 +97,25 @@ pub struct Model<'a> {
     step_cdf: &'a [u8],
     class_tables: &'a [u8],
     min_budget: usize,
+    growth: StepGrowth,
+}
+
+/// Low-rate step growth (format version 3): a coefficient whose spread is small against its
+/// step gets a coarser step still. At the rates of small budgets such a coefficient is coded
+/// mostly as zeros, and a rare non-zero is worth more when it carries a larger value; with the
+/// growth the best step of each coefficient follows its spread-to-step ratio, which a fixed
+/// per-coefficient weight cannot do at every budget at once.
+///
+/// With `d = 256 log2(spread / (weight * step))` (the coefficient's class position before
+/// growth), the step is multiplied by `2^(g / 256)`, where `g = min(MAX_GROWTH_LOG,
+/// slope * (threshold - d) / 256)` rounded down to a sixteenth of an octave when `d <
+/// threshold`, and `g = 0` otherwise.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepGrowth {
+    /// Octaves of growth per octave below the threshold, Q8 (0: no growth).
+    pub slope: u16,
+    /// Spread-to-step ratio below which steps grow, `log2` Q8.
+    pub threshold: i16,
 }
 
 /// The probability table and quantiser parameters of one class.
@@ -278,8 +309,21 @@ impl<'a> Model<'a> {
             FLAG_CLAMP
         };
         check(flags & !known == 0, "unknown flags")?;
+        let growth = StepGrowth {
+            slope: u16_at(header, 16),
+            threshold: i16_at(header, 17),
+        };
         check(
-            header[32..].iter().all(|&b| b == 0),
+            version >= 3 || growth == StepGrowth::default(),
+            "step growth needs format version 3",
+        )?;
+        check(growth.slope <= MAX_GROWTH_SLOPE, "step growth slope")?;
+        check(
+            growth.threshold.unsigned_abs() <= MAX_GROWTH_THRESHOLD.unsigned_abs(),
+            "step growth threshold",
+        )?;
+        check(
+            header[36..].iter().all(|&b| b == 0),
             "reserved header bytes",
         )?;
 
@@ -330,6 +374,7 @@ impl<'a> Model<'a> {
             step_cdf: cur.take(2 * (shape.steps + 1))?,
             class_tables: cur.take(shape.classes * class_table_len(shape.alphabet))?,
             min_budget: 0,
+            growth,
         };
         check(cur.rest.is_empty(), "section sizes")?;
         model.validate_sections()?;
@@ -498,12 +543,34 @@ impl<'a> Model<'a> {
     pub fn step(&self, k: usize, j: usize) -> u64 {
         let s = u64::from(u32_at(self.step_size, j));
         let w = u64::from(u16_at(self.coef_weight, k));
-        ((s * w) >> WEIGHT_BITS).max(1)
+        // At most 2^31 * 2^16 / 2^12 = 2^35, times 2^16 / 2^15 and 2^4: far inside u64.
+        let weighted = (s * w) >> WEIGHT_BITS;
+        let g = self.growth_log(k, j).unsigned_abs();
+        let sixteenth = POW2_SIXTEENTHS_Q15
+            .get(((g >> 4) & 15) as usize)
+            .copied()
+            .unwrap_or(1 << 15);
+        (((weighted * sixteenth) >> 15) << (g >> 8)).max(1)
+    }
+    /// Low-rate step growth of coefficient `k` at step index `j`, `log2` Q8, a multiple of 16
+    /// in `0..=MAX_GROWTH_LOG` (see [`StepGrowth`]).
+    pub fn growth_log(&self, k: usize, j: usize) -> i32 {
+        let slope = i32::from(self.growth.slope);
+        let threshold = i32::from(self.growth.threshold);
+        // Both logs are validated to at most 2^24 in magnitude, the slope to 2^10: the
+        // product stays inside i32 only after the clamp, hence the clamp first.
+        let d = self.coef_spread_log(k) - i32_at(self.step_log, j);
+        let below = (threshold - d).clamp(0, 1 << 16);
+        ((slope * below) >> 8).min(MAX_GROWTH_LOG) & !15
+    }
+    /// The model's low-rate step growth (zero before format version 3).
+    pub fn step_growth(&self) -> StepGrowth {
+        self.growth
     }
     /// Probability class of coefficient `k` at step index `j`: how large the coefficient's
     /// spread is relative to its step, on a log scale.
     pub fn class_of(&self, k: usize, j: usize) -> usize {
-        self.class_for(self.coef_spread_log(k), j)
+        self.class_for(self.coef_spread_log(k), k, j)
     }
     /// `256 * log2(spread / weight)` of coefficient `k`, as trained.
     pub fn coef_spread_log(&self, k: usize) -> i32 {
@@ -513,11 +580,12 @@ impl<'a> Model<'a> {
     pub fn step_log(&self, j: usize) -> i32 {
         i32_at(self.step_log, j)
     }
-    /// Probability class of a value whose spread (over its weight) is `2^(spread_log / 256)`,
-    /// at step index `j`. Both logs are at most 2^24 in magnitude (validated, or clamped here),
-    /// so the arithmetic stays far inside `i32`.
-    pub fn class_for(&self, spread_log: i32, j: usize) -> usize {
-        let spread_log = spread_log.clamp(-(1 << 24), 1 << 24);
+    /// Probability class of a value of coefficient `k` whose spread (over its weight) is
+    /// `2^(spread_log / 256)`, at step index `j`: the ratio of that spread to the coefficient's
+    /// step, growth included. Both logs are at most 2^24 in magnitude (validated, or clamped
+    /// here), the growth at most 2^10, so the arithmetic stays far inside `i32`.
+    pub fn class_for(&self, spread_log: i32, k: usize, j: usize) -> usize {
+        let spread_log = spread_log.clamp(-(1 << 24), 1 << 24) - self.growth_log(k, j);
         let d = spread_log - i32_at(self.step_log, j);
         let c = self.class_offset + ((d * self.classes_per_octave + 128) >> 8);
         // max/min, not clamp: clamp panics when its bounds cross, which validation rules out
@@ -594,6 +662,8 @@ pub struct ModelParts<'p> {
     /// Trellis-coded quantisation: `classes` then holds the tables of the first quantiser
     /// followed by those of the second, each with its rate-distortion slope in `rounding`.
     pub trellis: bool,
+    /// Low-rate step growth (none: the model stays readable by version-2 decoders).
+    pub growth: StepGrowth,
     /// Trained budgets, increasing.
     pub budgets: &'p [u16],
     /// Active dimension indices, increasing.
@@ -702,10 +772,12 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, Error> {
     }
     let mut header = [0u8; HEADER_LEN];
     header[..4].copy_from_slice(&MAGIC);
-    // The oldest version that can express the model: a one-quantiser model stays readable by
-    // version-1 decoders.
-    let version = if parts.trellis {
-        FORMAT_VERSION
+    // The oldest version that can express the model, so that models without the newer
+    // features stay readable by older decoders.
+    let version = if parts.growth != StepGrowth::default() {
+        3
+    } else if parts.trellis {
+        2
     } else {
         OLDEST_FORMAT_VERSION
     };
@@ -728,6 +800,8 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, Error> {
     header[24..26].copy_from_slice(&fits_u16(shape.steps)?.to_le_bytes());
     header[26..28].copy_from_slice(&fits_u16(shape.budgets)?.to_le_bytes());
     header[28..32].copy_from_slice(&parts.class_offset.to_le_bytes());
+    header[32..34].copy_from_slice(&parts.growth.slope.to_le_bytes());
+    header[34..36].copy_from_slice(&parts.growth.threshold.to_le_bytes());
 
     let mut w = Writer { out, pos: 0 };
     w.bytes(&header)?;

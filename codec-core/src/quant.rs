@@ -13,15 +13,18 @@ use crate::trellis;
 /// Magnitude of `|y|` quantised with step `step` and rounding `rounding` (Q16).
 #[inline]
 pub fn quantise(y: i32, step: u64, rounding: u32) -> u64 {
-    // |y| < 2^30 and step < 2^36: the products stay below 2^52.
-    ((u64::from(y.unsigned_abs()) << 16) + u64::from(rounding) * step) / (step << 16)
+    // |y| < 2^30 and step < 2^41 (growth included): the products stay below 2^57. A step is
+    // never 0 (`Model::step`); `checked_div` keeps a division panic out of firmware images.
+    ((u64::from(y.unsigned_abs()) << 16) + u64::from(rounding) * step)
+        .checked_div(step << 16)
+        .unwrap_or(0)
 }
 
 /// Largest magnitude a valid code can carry for a step: anything above it cannot come from
 /// a coefficient within `COEFF_LIMIT`, so the stream is corrupt.
 #[inline]
 pub fn max_magnitude(step: u64) -> u64 {
-    (2 * COEFF_LIMIT as u64) / step + 1
+    (2 * COEFF_LIMIT as u64).checked_div(step).unwrap_or(0) + 1
 }
 
 /// Reconstruction of magnitude `m` (at most [`max_magnitude`]) with its sign, clamped to
@@ -71,7 +74,7 @@ pub(crate) fn quantise_values(
 ) {
     if !model.trellis() {
         for (k, &y) in values.iter().enumerate() {
-            let class = model.class(model.class_for(spread(k), step));
+            let class = model.class(model.class_for(spread(k), k, step));
             let s = model.step(k, step);
             let m = quantise(y, s, class.rounding);
             if !emit(k, &class, m, y < 0, reconstruct(m, y < 0, s, &class)) {
@@ -87,7 +90,7 @@ pub(crate) fn quantise_values(
     let mut state = trellis::START;
     for ((k, &y), &choice) in values.iter().enumerate().zip(path.iter()) {
         let q = trellis::quantiser(state);
-        let class = model.table(model.class_for(spread(k), step), q);
+        let class = model.table(model.class_for(spread(k), k, step), q);
         let s = model.step(k, step);
         let m = trellis::candidate(q, y.unsigned_abs(), s, choice);
         let v = reconstruct_level(trellis::level(q, m), m, y < 0, s, &class);

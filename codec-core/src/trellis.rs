@@ -280,7 +280,7 @@ impl Site {
         let s = model.step(k, step);
         let a = y.unsigned_abs();
         Site {
-            class_index: model.class_for(spread, step),
+            class_index: model.class_for(spread, k, step),
             step: s,
             a,
             quotient: quotient(a, s),

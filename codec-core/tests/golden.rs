@@ -5,7 +5,7 @@
 
 mod common;
 
-use codec_core::model::{FORMAT_VERSION, OLDEST_FORMAT_VERSION};
+use codec_core::model::{FORMAT_VERSION, OLDEST_FORMAT_VERSION, StepGrowth};
 use codec_core::{Model, decode, encode};
 use std::path::PathBuf;
 
@@ -68,18 +68,25 @@ fn check_or_bless(name: &str, bytes: &[u8]) {
     );
 }
 
-fn spec(trellis: bool) -> common::Spec {
+fn spec(trellis: bool, growth: StepGrowth) -> common::Spec {
     common::Spec {
         dim: 48,
         active: 16,
         shift: 12,
         trellis,
+        growth,
     }
 }
 
+/// The step growth `naicfc train` gives its models by default.
+const GROWTH: StepGrowth = StepGrowth {
+    slope: 128,
+    threshold: 0,
+};
+
 #[test]
 fn model_writer_and_streams_match_golden_files() {
-    let model = common::build(&spec(true));
+    let model = common::build(&spec(true, GROWTH));
     check_or_bless(&format!("model-v{FORMAT_VERSION}.nfcm"), &model);
     check_or_bless(&format!("streams-v{FORMAT_VERSION}.bin"), &produce(&model));
 }
@@ -92,7 +99,27 @@ fn version_1_models_still_code_as_they_did() {
     let streams = std::fs::read(golden("streams-v1.bin")).unwrap();
     assert_eq!(produce(&v1), streams);
     // A one-quantiser model is still written as version 1, byte for byte.
-    assert_eq!(common::build(&spec(false)), v1);
+    assert_eq!(common::build(&spec(false, StepGrowth::default())), v1);
+}
+
+#[test]
+fn version_2_models_still_code_as_they_did() {
+    // Version 2 had no step growth: the same guarantees as for version 1.
+    let v2 = std::fs::read(golden("model-v2.nfcm")).unwrap();
+    let streams = std::fs::read(golden("streams-v2.bin")).unwrap();
+    assert_eq!(produce(&v2), streams);
+    assert_eq!(common::build(&spec(true, StepGrowth::default())), v2);
+}
+
+#[test]
+fn step_growth_needs_version_3() {
+    let mut bytes = std::fs::read(golden("model-v2.nfcm")).unwrap();
+    bytes[32] = 128;
+    let err = Model::parse(&bytes).unwrap_err();
+    assert_eq!(
+        err,
+        codec_core::Error::ModelInvalid("step growth needs format version 3")
+    );
 }
 
 #[test]

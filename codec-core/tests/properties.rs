@@ -4,12 +4,13 @@
 mod common;
 
 use codec_core::encode::{encode_at_step, encode_coded};
-use codec_core::model::MAX_CODE_LEN;
+use codec_core::model::{MAX_CODE_LEN, StepGrowth};
 use codec_core::{Error, Model, decode, encode};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
-/// The test model with one dead-zone quantiser (`trellis = false`) or with the trellis.
+/// The test model with one dead-zone quantiser (`trellis = false`) or with the trellis and
+/// low-rate step growth (as `naicfc train` makes them by default).
 fn model_bytes(trellis: bool) -> &'static [u8] {
     static BYTES: OnceLock<[Vec<u8>; 2]> = OnceLock::new();
     let both = BYTES.get_or_init(|| {
@@ -19,6 +20,14 @@ fn model_bytes(trellis: bool) -> &'static [u8] {
                 active: 16,
                 shift: 12,
                 trellis,
+                growth: if trellis {
+                    StepGrowth {
+                        slope: 128,
+                        threshold: 0,
+                    }
+                } else {
+                    StepGrowth::default()
+                },
             })
         })
     });

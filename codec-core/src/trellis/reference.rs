@@ -3,7 +3,9 @@
 //! early stops and rate-control hints, on random models and values (ties, saturated costs,
 //! escapes, raw bits and steps beyond 32 bits included).
 
-use crate::model::{self, Class, ClassTable, MAX_CLASSES, MAX_COEFFS, Model, ModelParts};
+use crate::model::{
+    self, Class, ClassTable, MAX_CLASSES, MAX_COEFFS, Model, ModelParts, StepGrowth,
+};
 use crate::quant::reconstruct_level;
 use crate::symbols::cost_q8;
 use crate::trellis::{START, level, next_state, quantiser};
@@ -75,7 +77,7 @@ impl Site {
         step: usize,
         y: i32,
     ) -> Self {
-        let class_index = model.class_for(spread, step);
+        let class_index = model.class_for(spread, k, step);
         let s = model.step(k, step);
         let cached = cache
             .slope_and_zero
@@ -368,6 +370,15 @@ fn random_model(rng: &mut Rng) -> Vec<u8> {
         class_offset: rng.below(20) as i32 - 5,
         clamp: false,
         trellis: true,
+        // Half the models with step growth, of any slope and threshold the format allows.
+        growth: if rng.below(2) == 0 {
+            StepGrowth::default()
+        } else {
+            StepGrowth {
+                slope: rng.below(1025) as u16,
+                threshold: rng.below(2049) as i16 - 1024,
+            }
+        },
         budgets: &[],
         active: &act,
         mean: &mean,

@@ -1,7 +1,7 @@
 //! A small hand-built model for tests: a Hadamard transform, Laplacian tables, and a full step
 //! grid — valid by construction, built only through the public writer.
 
-use codec_core::model::{self, ClassTable, ModelParts};
+use codec_core::model::{self, ClassTable, ModelParts, StepGrowth};
 
 /// Parameters of a test model.
 pub struct Spec {
@@ -13,6 +13,8 @@ pub struct Spec {
     pub shift: i8,
     /// Trellis-coded quantisation (two table sets) instead of one dead-zone quantiser.
     pub trellis: bool,
+    /// Low-rate step growth (format version 3).
+    pub growth: StepGrowth,
 }
 
 const ALPHABET: usize = 12;
@@ -133,6 +135,7 @@ pub fn build(spec: &Spec) -> Vec<u8> {
         class_offset: CLASS_OFFSET,
         clamp: false,
         trellis: spec.trellis,
+        growth: spec.growth,
         budgets: &[16, 32, 64],
         active: &active_sorted,
         mean: &mean,

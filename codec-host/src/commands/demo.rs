@@ -64,6 +64,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         max_coeffs: 1024,
         reid_weight: 0.0,
         spread_exponent: crate::train::weights::DEFAULT_SPREAD_EXPONENT,
+        step_growth: crate::train::weights::DEFAULT_STEP_GROWTH,
         centroid_weight: crate::train::tables::DEFAULT_CENTROID_WEIGHT,
         quantiser: crate::train::Quantiser::Auto,
         no_clamp: false,

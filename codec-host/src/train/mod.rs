@@ -16,7 +16,8 @@ pub mod weights;
 use crate::io::FeatureSet;
 use anyhow::{Context, Result, bail};
 use codec_core::model::{
-    self, ClassTable, MAX_ACTIVE, MAX_COEFFS, MAX_DIM, ModelParts, TRANSFORM_BITS, WEIGHT_BITS,
+    self, ClassTable, MAX_ACTIVE, MAX_COEFFS, MAX_DIM, ModelParts, StepGrowth, TRANSFORM_BITS,
+    WEIGHT_BITS,
 };
 use faer::Mat;
 use rayon::prelude::*;
@@ -34,6 +35,9 @@ pub struct TrainConfig {
     /// Steps grow as spread^-exponent towards the small coefficients (0 = equal steps); see
     /// [`weights`].
     pub spread_exponent: f64,
+    /// Low-rate step growth: octaves of coarser step per octave of spread below the step (0 =
+    /// none, the model stays readable by format-2 decoders); see [`weights::step_growth`].
+    pub step_growth: f64,
     /// Most training rows for the covariance.
     pub max_rows: usize,
     /// Rows whose encodings tune the step prior.
@@ -78,6 +82,7 @@ impl Default for TrainConfig {
             max_coeffs: 1024,
             reid_weight: 0.0,
             spread_exponent: weights::DEFAULT_SPREAD_EXPONENT,
+            step_growth: weights::DEFAULT_STEP_GROWTH,
             max_rows: 100_000,
             prior_rows: 2000,
             quantiser: Quantiser::Auto,
@@ -301,6 +306,7 @@ pub fn train_on_sample(
         class_offset: tables::class_layout().1,
         clamp: cfg.clamp,
         trellis: false,
+        growth: weights::step_growth(cfg.step_growth),
         budgets: &budgets,
         active: &active_u16,
         mean: &mean_fixed,
@@ -389,6 +395,12 @@ fn assemble(
     for round in 0..3 {
         let parts = ModelParts {
             trellis,
+            // The growth helps the trellis only (see `weights::step_growth`).
+            growth: if trellis {
+                basis.growth
+            } else {
+                StepGrowth::default()
+            },
             step_size: &step_size,
             step_log: &step_log,
             step_cdf: &step_cdf,
