@@ -127,6 +127,8 @@ fn golden_model_of_this_version_parses() {
     let bytes = std::fs::read(golden(&format!("model-v{FORMAT_VERSION}.nfcm"))).unwrap();
     let m = Model::parse(&bytes).unwrap();
     assert_eq!(m.dim(), 48);
+    assert_eq!(m.format_version(), FORMAT_VERSION);
+    assert_eq!(m.step_growth(), GROWTH);
 }
 
 #[test]
