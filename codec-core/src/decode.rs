@@ -88,8 +88,8 @@ pub(crate) fn decode_values(
         } else {
             0
         };
-        let class = model.table(model.class_for(spread(k), k, step), q);
-        let s = model.step(k, step);
+        let (s, c) = model.step_and_class(spread(k), k, step);
+        let class = model.table(c, q);
         let (m, negative) = decode_value(dec, &class, alphabet)?;
         if m > max_magnitude(s) {
             return Err(Error::StreamCorrupt("coefficient beyond the model's range"));

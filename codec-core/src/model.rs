@@ -541,11 +541,24 @@ impl<'a> Model<'a> {
     }
     /// Effective step of coefficient `k` at step index `j`, in input fixed-point units.
     pub fn step(&self, k: usize, j: usize) -> u64 {
+        self.grown_step(k, j, self.growth_log(k, j))
+    }
+    /// [`Model::step`] and [`Model::class_for`] together, computing the growth once (the
+    /// coder's inner loops need both for every coefficient).
+    pub fn step_and_class(&self, spread_log: i32, k: usize, j: usize) -> (u64, usize) {
+        let g = self.growth_log(k, j);
+        (self.grown_step(k, j, g), self.grown_class(spread_log, g, j))
+    }
+    /// The step of coefficient `k` at step index `j` with growth `g` (from [`Model::growth_log`]).
+    fn grown_step(&self, k: usize, j: usize, g: i32) -> u64 {
         let s = u64::from(u32_at(self.step_size, j));
         let w = u64::from(u16_at(self.coef_weight, k));
         // At most 2^31 * 2^16 / 2^12 = 2^35, times 2^16 / 2^15 and 2^4: far inside u64.
         let weighted = (s * w) >> WEIGHT_BITS;
-        let g = self.growth_log(k, j).unsigned_abs();
+        if g == 0 {
+            return weighted.max(1);
+        }
+        let g = g.unsigned_abs();
         let sixteenth = POW2_SIXTEENTHS_Q15
             .get(((g >> 4) & 15) as usize)
             .copied()
@@ -556,6 +569,10 @@ impl<'a> Model<'a> {
     /// in `0..=MAX_GROWTH_LOG` (see [`StepGrowth`]).
     pub fn growth_log(&self, k: usize, j: usize) -> i32 {
         let slope = i32::from(self.growth.slope);
+        if slope == 0 {
+            // Models without growth (formats 1 and 2) skip its arithmetic on every call.
+            return 0;
+        }
         let threshold = i32::from(self.growth.threshold);
         // Both logs are validated to at most 2^24 in magnitude, the slope to 2^10: the
         // product stays inside i32 only after the clamp, hence the clamp first.
@@ -585,7 +602,11 @@ impl<'a> Model<'a> {
     /// step, growth included. Both logs are at most 2^24 in magnitude (validated, or clamped
     /// here), the growth at most 2^10, so the arithmetic stays far inside `i32`.
     pub fn class_for(&self, spread_log: i32, k: usize, j: usize) -> usize {
-        let spread_log = spread_log.clamp(-(1 << 24), 1 << 24) - self.growth_log(k, j);
+        self.grown_class(spread_log, self.growth_log(k, j), j)
+    }
+    /// [`Model::class_for`] with the growth `g` already known.
+    fn grown_class(&self, spread_log: i32, g: i32, j: usize) -> usize {
+        let spread_log = spread_log.clamp(-(1 << 24), 1 << 24) - g;
         let d = spread_log - i32_at(self.step_log, j);
         let c = self.class_offset + ((d * self.classes_per_octave + 128) >> 8);
         // max/min, not clamp: clamp panics when its bounds cross, which validation rules out

@@ -74,8 +74,8 @@ pub(crate) fn quantise_values(
 ) {
     if !model.trellis() {
         for (k, &y) in values.iter().enumerate() {
-            let class = model.class(model.class_for(spread(k), k, step));
-            let s = model.step(k, step);
+            let (s, c) = model.step_and_class(spread(k), k, step);
+            let class = model.class(c);
             let m = quantise(y, s, class.rounding);
             if !emit(k, &class, m, y < 0, reconstruct(m, y < 0, s, &class)) {
                 return;
@@ -90,8 +90,8 @@ pub(crate) fn quantise_values(
     let mut state = trellis::START;
     for ((k, &y), &choice) in values.iter().enumerate().zip(path.iter()) {
         let q = trellis::quantiser(state);
-        let class = model.table(model.class_for(spread(k), k, step), q);
-        let s = model.step(k, step);
+        let (s, c) = model.step_and_class(spread(k), k, step);
+        let class = model.table(c, q);
         let m = trellis::candidate(q, y.unsigned_abs(), s, choice);
         let v = reconstruct_level(trellis::level(q, m), m, y < 0, s, &class);
         if !emit(k, &class, m, y < 0, v) {

@@ -277,10 +277,10 @@ struct Site {
 
 impl Site {
     fn new(model: &Model<'_>, spread: i32, k: usize, step: usize, y: i32) -> Self {
-        let s = model.step(k, step);
+        let (s, class_index) = model.step_and_class(spread, k, step);
         let a = y.unsigned_abs();
         Site {
-            class_index: model.class_for(spread, k, step),
+            class_index,
             step: s,
             a,
             quotient: quotient(a, s),
