@@ -88,14 +88,20 @@ pub(crate) fn decode_values(
         } else {
             0
         };
-        let (s, c) = model.step_and_class(spread(k), k, step);
-        let class = model.table(c, q);
+        let class = model.table(model.class_for(spread(k), k, step), q);
         let (m, negative) = decode_value(dec, &class, alphabet)?;
-        if m > max_magnitude(s) {
-            return Err(Error::StreamCorrupt("coefficient beyond the model's range"));
-        }
-        let level = if trellis { trellis::level(q, m) } else { m };
-        put(k, m, reconstruct_level(level, m, negative, s, &class));
+        // Most values of a small code are zeros, which need no step: only the class.
+        let value = if m == 0 {
+            0
+        } else {
+            let s = model.step(k, step);
+            if m > max_magnitude(s) {
+                return Err(Error::StreamCorrupt("coefficient beyond the model's range"));
+            }
+            let level = if trellis { trellis::level(q, m) } else { m };
+            reconstruct_level(level, m, negative, s, &class)
+        };
+        put(k, m, value);
         state = trellis::next_state(state, m);
     }
     Ok(())
