@@ -291,34 +291,30 @@ fn a_packed_float16_gallery_ranks_like_the_directory_under_the_same_names() {
     let names = std::fs::read_to_string(dir.path().join("gallery.names.txt")).unwrap();
     assert_eq!(names.lines().count(), 400);
 
+    let (query_list, gallery_list) = (data.join("query_list.txt"), data.join("gallery_list.txt"));
+    let lists = [
+        "--query-list",
+        p(&query_list),
+        "--gallery-list",
+        p(&gallery_list),
+    ];
     let mut scores = Vec::new();
     for (gallery, tag) in [(data.join("gallery_feature"), "dir"), (packed, "npy")] {
         let results = dir.path().join(format!("{tag}.json"));
-        ok(&[
+        let query = data.join("query_feature");
+        let reid = [
             "reid",
             "--query",
-            p(&data.join("query_feature")),
+            p(&query),
             "--gallery",
             p(&gallery),
-            "--query-list",
-            p(&data.join("query_list.txt")),
-            "--gallery-list",
-            p(&data.join("gallery_list.txt")),
             "--out",
             p(&results),
             "--batch-rows",
             "100",
-        ]);
-        let out = ok(&[
-            "score",
-            "--results",
-            p(&results),
-            "--query-list",
-            p(&data.join("query_list.txt")),
-            "--gallery-list",
-            p(&data.join("gallery_list.txt")),
-            "--json",
-        ]);
+        ];
+        ok(&[&reid[..], &lists].concat());
+        let out = ok(&[&["score", "--results", p(&results), "--json"][..], &lists].concat());
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         scores.push(json["acc_reid"].as_f64().unwrap());
     }

@@ -41,7 +41,7 @@ pub const MAX_STEP_GROWTH: f64 = MAX_GROWTH_SLOPE as f64 / 256.0;
 /// octaves per octave of the gap, at whatever budget (see `codec_core::model::StepGrowth`).
 /// Kind-A default set (`naicfc train` + `naicfc eval`, trellis, spread exponent 0.1), slope 0.5
 /// against none: dr -1.9 / -2.4 / -1.5 / -1.1 / -0.2% at 16 / 32 / 64 / 128 / 256 B, ACC_reid
-/// within 0.12 point. Slope 1: a little more dr at 16-64 B, 0.2-0.5 point less ACC_reid at
+/// within 0.12 point. Slope 1: a little less dr at 16-64 B, 0.2-0.5 point less ACC_reid at
 /// 16-64 B. Growth from ratio 2 instead of 1 (slope 0.5): 0.4-0.7 point less ACC_reid at
 /// 16-64 B; from ratio 0.7 (slope 0.5) or 1/2 (slopes 1 and 2): more dr at every budget.
 /// Training gives it to trellis models only: on kind B the one-quantiser model lost with it
