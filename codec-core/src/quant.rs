@@ -63,13 +63,16 @@ pub(crate) fn level_magnitude(level: u64, offset: i32, step: u64) -> u32 {
 /// says (one dead-zone quantiser, or the trellis), handing `emit` each coefficient's index,
 /// class table, magnitude, sign and reconstruction. Stops as soon as `emit` returns `false`.
 /// `spread(k)` is the spread log that picks coefficient `k`'s class. With `budget_bytes`, the
-/// trellis gives up early (emitting nothing) once no path can fit that many bytes.
+/// trellis gives up early (emitting nothing) once no path can fit that many bytes;
+/// `slope_scale` scales its rate-distortion slopes (see [`trellis::search`]; the dead-zone
+/// quantiser ignores it).
 pub(crate) fn quantise_values(
     model: &Model<'_>,
     values: &[i32],
     spread: impl Fn(usize) -> i32,
     step: usize,
     budget_bytes: Option<usize>,
+    slope_scale: u32,
     mut emit: impl FnMut(usize, &Class<'_>, u64, bool, i32) -> bool,
 ) {
     if !model.trellis() {
@@ -84,7 +87,15 @@ pub(crate) fn quantise_values(
         return;
     }
     let mut path = [0u8; MAX_COEFFS];
-    if !trellis::search(model, values, &spread, step, budget_bytes, &mut path) {
+    if !trellis::search(
+        model,
+        values,
+        &spread,
+        step,
+        budget_bytes,
+        &mut path,
+        slope_scale,
+    ) {
         return;
     }
     let mut state = trellis::START;

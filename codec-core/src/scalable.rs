@@ -124,15 +124,23 @@ pub fn encode_scalable(model: &Model<'_>, x: &[f32], out: &mut [u8]) -> Result<u
         let spread = state.spread;
         let spread = |i: usize| spread.get(i).copied().unwrap_or(0);
         let hint = trellis_hint(model, residual, &spread, slot.len());
-        let coded = search_step(model, slot, hint, |step, buf| {
-            code_values(model, residual, spread, step, buf)
+        let coded = search_step(model, slot, hint, |step, slope_scale, buf| {
+            code_values(model, residual, spread, step, slope_scale, buf)
         })?;
         let (len, step) = (coded.len, coded.step);
         // What the decoder will reconstruct from the winning code.
-        quantise_values(model, residual, spread, step, None, |i, _, m, _, v| {
-            state.absorb(model, i, step, m, v);
-            true
-        });
+        quantise_values(
+            model,
+            residual,
+            spread,
+            step,
+            None,
+            coded.slope_scale,
+            |i, _, m, _, v| {
+                state.absorb(model, i, step, m, v);
+                true
+            },
+        );
         if let Some(pad) = slot.get_mut(len..) {
             pad.fill(0);
         }

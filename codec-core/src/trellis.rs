@@ -103,6 +103,8 @@ struct Level {
 /// table lookups and 64-bit products.
 struct Rates<'a> {
     model: Model<'a>,
+    /// Scale of the tables' slopes, Q8 (see [`search`]).
+    slope_scale: u32,
     class_index: usize,
     /// The step `lambdas`, `zero_rates` and the levels' reconstructions are for; 0 for none.
     step: u64,
@@ -122,9 +124,11 @@ struct Rates<'a> {
 }
 
 impl<'a> Rates<'a> {
-    /// Rates for no class yet: the first [`Rates::update`] fills them in.
-    fn new(model: &Model<'a>) -> Self {
+    /// Rates for no class yet, with the tables' slopes scaled by `slope_scale / 256`: the
+    /// first [`Rates::update`] fills them in.
+    fn new(model: &Model<'a>, slope_scale: u32) -> Self {
         Rates {
+            slope_scale,
             model: *model,
             class_index: usize::MAX,
             step: 0,
@@ -158,7 +162,9 @@ impl<'a> Rates<'a> {
         self.tables = [0, 1].map(|q| self.model.table(class_index, q));
         let alphabet = self.model.alphabet();
         for (q, table) in self.tables.iter().enumerate() {
-            self.slopes[q] = table.rounding as u16;
+            // Slopes are at most 2^15 (validated) and the scale at most FULL_SLOPE.
+            let scaled = (u64::from(table.rounding) * u64::from(self.slope_scale)) >> 8;
+            self.slopes[q] = scaled.min(u64::from(u16::MAX)) as u16;
             // A zero costs at most 15 + 24 raw bits: (15 + 24) * 256 fits in 16 bits.
             self.zero_bits[q] = u32::from(cost_q8(table, alphabet, 0) as u16);
         }
@@ -372,7 +378,7 @@ pub(crate) fn estimate_step(
 ) -> usize {
     let target = (budget as u64 * 8).saturating_sub(4) * 256;
     let fits = |step: usize| {
-        let mut rates = Rates::new(model);
+        let mut rates = Rates::new(model, FULL_SLOPE);
         let mut state = START;
         let mut bits = 0u64;
         for (k, &y) in values.iter().enumerate() {
@@ -490,10 +496,15 @@ impl Survivors {
     }
 }
 
+/// The tables' rate-distortion slopes as trained (a `slope_scale` of 1, Q8).
+pub const FULL_SLOPE: u32 = 256;
+
 /// Viterbi search: for every coefficient the candidate (see [`candidate`]) on the cheapest
 /// path through the trellis, written to `path` (one entry per value). Returns `false`, with
 /// `path` unfinished, when `budget_bytes` is given and every surviving path already needs
 /// clearly more bits than that: rate control then knows the step is too fine without coding.
+/// `slope_scale` (Q8, at most [`FULL_SLOPE`]) scales the slopes of the tables: below
+/// [`FULL_SLOPE`] bits are cheaper, so the path spends more of them on less error.
 pub(crate) fn search(
     model: &Model<'_>,
     values: &[i32],
@@ -501,6 +512,7 @@ pub(crate) fn search(
     step: usize,
     budget_bytes: Option<usize>,
     path: &mut [u8; MAX_COEFFS],
+    slope_scale: u32,
 ) -> bool {
     let n = values.len().min(MAX_COEFFS);
     // Per coefficient, the decisions of `Survivors::advance`.
@@ -515,7 +527,7 @@ pub(crate) fn search(
     // code from below, up to the estimate's error: `cost_q8` overstates a table symbol by less
     // than 0.09 bit, allowed for per coefficient.
     let limit = budget_bytes.map(|b| (b as u64) * 8 * 256);
-    let mut rates = Rates::new(model);
+    let mut rates = Rates::new(model, slope_scale.min(FULL_SLOPE));
     for (k, &y) in values.iter().enumerate().take(n) {
         let site = Site::new(model, spread(k), k, step, y);
         rates.update(site.class_index, site.step);

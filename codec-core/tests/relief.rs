@@ -1,0 +1,80 @@
+//! Rate control's last trial: when the code of the chosen step leaves a byte or more unused,
+//! the trellis searches the same step again with cheaper bits ([`RELIEF_SLOPE`]) and keeps
+//! that code if it fits. A lower slope trades bits for error along the same trellis, so the
+//! kept code never has more coefficient error than the plain one.
+
+mod common;
+
+use codec_core::Model;
+use codec_core::decode::decode_coefficients;
+use codec_core::encode::{FULL_SLOPE, RELIEF_SLOPE, encode_at_step, encode_coded};
+use codec_core::model::StepGrowth;
+use codec_core::transform::{centre, forward};
+
+fn vectors(n: usize) -> Vec<Vec<f32>> {
+    let mut s = 777u32;
+    let mut next = || {
+        s = s.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        ((s >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 4.0
+    };
+    (0..n).map(|_| (0..48).map(|_| next()).collect()).collect()
+}
+
+/// Squared error of the coefficients `code` decodes to against `y`.
+fn coefficient_error(m: &Model<'_>, y: &[i32], code: &[u8]) -> i128 {
+    let mut back = vec![0i32; m.coeffs()];
+    decode_coefficients(m, code, &mut back).unwrap();
+    y.iter()
+        .zip(&back)
+        .map(|(&a, &b)| (i128::from(a) - i128::from(b)).pow(2))
+        .sum()
+}
+
+#[test]
+fn relief_fills_room_and_never_adds_error() {
+    let bytes = common::build(&common::Spec {
+        dim: 48,
+        active: 16,
+        shift: 12,
+        trellis: true,
+        growth: StepGrowth {
+            slope: 128,
+            threshold: 0,
+        },
+    });
+    let m = Model::parse(&bytes).unwrap();
+    let (mut relieved, mut longer) = (0, 0);
+    for x in vectors(300) {
+        let mut centred = vec![0i32; m.active_count()];
+        let mut y = vec![0i32; m.coeffs()];
+        centre(&m, &x, &mut centred).unwrap();
+        forward(&m, &centred, &mut y);
+        for budget in [8, 12, 16, 24, 32, 48] {
+            let mut code = vec![0u8; budget];
+            let coded = encode_coded(&m, &x, budget, &mut code).unwrap();
+            let mut plain = vec![0u8; budget];
+            let plain_len = encode_at_step(&m, &x, coded.step, budget, &mut plain)
+                .unwrap()
+                .expect("the chosen step fits");
+            let (code, plain) = (&code[..coded.len], &plain[..plain_len]);
+            assert!(coded.len <= budget);
+            if coded.slope_scale == FULL_SLOPE {
+                assert_eq!(code, plain, "budget {budget}");
+                continue;
+            }
+            assert_eq!(coded.slope_scale, RELIEF_SLOPE);
+            assert!(plain_len < budget, "relief tried on a full code");
+            relieved += 1;
+            longer += usize::from(coded.len > plain_len);
+            assert!(
+                coefficient_error(&m, &y, code) <= coefficient_error(&m, &y, plain),
+                "budget {budget}: more error after relief"
+            );
+        }
+    }
+    // Most codes leave room at this model's coarse step grid; many of those fill some of it.
+    assert!(
+        relieved > 300 && longer > 100,
+        "{relieved} relieved, {longer} longer"
+    );
+}
