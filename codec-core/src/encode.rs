@@ -11,7 +11,9 @@
 //! model's minimum budget, and any budget at or above it always succeeds. Each trial codes
 //! into the caller's output buffer and stops as soon as it overflows, so a failed trial costs
 //! little; the best code so far is kept in a small stack buffer (up to 256 bytes) so that it
-//! need not be coded twice.
+//! need not be coded twice. The coarsest step is coded only if no finer one fits; a winning
+//! trellis code that leaves room gets one more trial at its step with cheaper bits
+//! ([`RELIEF_SLOPE`]), which fills part of the room the step grid leaves.
 
 use crate::error::Error;
 use crate::model::{MAX_ACTIVE, MAX_CODE_LEN, MAX_COEFFS, Model};
