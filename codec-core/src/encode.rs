@@ -115,6 +115,15 @@ pub fn encode_coefficients(
     coeffs: &[i32],
     out: &mut [u8],
 ) -> Result<Coded, Error> {
+    // Refused for every input, as documented, even where some finer step's code would be
+    // shorter than the coarsest (code length is not monotone in the step, and rate control
+    // tries the coarsest step last).
+    if out.len() < model.min_budget() {
+        return Err(Error::BudgetTooSmall {
+            budget: out.len(),
+            minimum: model.min_budget(),
+        });
+    }
     let spread = |k| model.coef_spread_log(k);
     let hint = trellis_hint(model, coeffs, &spread, out.len());
     search_step(model, out, hint, |step, slope_scale, out| {

@@ -67,6 +67,8 @@ proptest! {
             match encode(&m, &x, budget, &mut out) {
                 Ok(len) => {
                     prop_assert!(len >= 1 && len <= budget, "len {} budget {}", len, budget);
+                    // Below the minimum every input is refused, whatever its code would be.
+                    prop_assert!(budget >= m.min_budget(), "budget {} below the minimum", budget);
                     let mut back = vec![0f32; 48];
                     prop_assert!(decode(&m, &out[..len], &mut back).is_ok());
                     prop_assert!(back.iter().all(|v| v.is_finite()));
