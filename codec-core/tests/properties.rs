@@ -15,20 +15,12 @@ fn model_bytes(trellis: bool) -> &'static [u8] {
     static BYTES: OnceLock<[Vec<u8>; 2]> = OnceLock::new();
     let both = BYTES.get_or_init(|| {
         [false, true].map(|trellis| {
-            common::build(&common::Spec {
-                dim: 48,
-                active: 16,
-                shift: 12,
-                trellis,
-                growth: if trellis {
-                    StepGrowth {
-                        slope: 128,
-                        threshold: 0,
-                    }
-                } else {
-                    StepGrowth::default()
-                },
-            })
+            let growth = if trellis {
+                common::DEFAULT_GROWTH
+            } else {
+                StepGrowth::default()
+            };
+            common::build(&common::small(trellis, growth))
         })
     });
     &both[usize::from(trellis)]

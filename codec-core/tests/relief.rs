@@ -10,17 +10,7 @@ mod common;
 use codec_core::Model;
 use codec_core::decode::decode_coefficients;
 use codec_core::encode::{FULL_SLOPE, RELIEF_SLOPE, encode_at_step, encode_coded, relief_room};
-use codec_core::model::StepGrowth;
 use codec_core::transform::{centre, forward};
-
-fn vectors(n: usize) -> Vec<Vec<f32>> {
-    let mut s = 777u32;
-    let mut next = || {
-        s = s.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        ((s >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 4.0
-    };
-    (0..n).map(|_| (0..48).map(|_| next()).collect()).collect()
-}
 
 /// Squared error of the coefficients `code` decodes to against `y`.
 fn coefficient_error(m: &Model<'_>, y: &[i32], code: &[u8]) -> i128 {
@@ -34,19 +24,10 @@ fn coefficient_error(m: &Model<'_>, y: &[i32], code: &[u8]) -> i128 {
 
 #[test]
 fn relief_fills_room_and_never_adds_error() {
-    let bytes = common::build(&common::Spec {
-        dim: 48,
-        active: 16,
-        shift: 12,
-        trellis: true,
-        growth: StepGrowth {
-            slope: 128,
-            threshold: 0,
-        },
-    });
+    let bytes = common::build(&common::small(true, common::DEFAULT_GROWTH));
     let m = Model::parse(&bytes).unwrap();
     let (mut relieved, mut longer) = (0, 0);
-    for x in vectors(300) {
+    for x in common::vectors(777, 300) {
         let mut centred = vec![0i32; m.active_count()];
         let mut y = vec![0i32; m.coeffs()];
         centre(&m, &x, &mut centred).unwrap();

@@ -7,13 +7,7 @@ use codec_core::Model;
 use codec_core::model::{MAX_GROWTH_LOG, StepGrowth};
 
 fn build(growth: StepGrowth) -> Vec<u8> {
-    common::build(&common::Spec {
-        dim: 48,
-        active: 16,
-        shift: 12,
-        trellis: true,
-        growth,
-    })
+    common::build(&common::small(true, growth))
 }
 
 #[test]

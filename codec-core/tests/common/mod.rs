@@ -17,6 +17,36 @@ pub struct Spec {
     pub growth: StepGrowth,
 }
 
+/// The step growth `naicfc train` gives trellis models by default (slope 0.5 from ratio 1).
+#[allow(dead_code)] // not every test crate that includes this module uses every item
+pub const DEFAULT_GROWTH: StepGrowth = StepGrowth {
+    slope: 128,
+    threshold: 0,
+};
+
+/// The 48-d test model with 16 active dims that the tests share.
+#[allow(dead_code)]
+pub fn small(trellis: bool, growth: StepGrowth) -> Spec {
+    Spec {
+        dim: 48,
+        active: 16,
+        shift: 12,
+        trellis,
+        growth,
+    }
+}
+
+/// `n` pseudo-random 48-d vectors in `[-2, 2)`, the same for the same `seed`.
+#[allow(dead_code)]
+pub fn vectors(seed: u32, n: usize) -> Vec<Vec<f32>> {
+    let mut s = seed;
+    let mut next = || {
+        s = s.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        ((s >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 4.0
+    };
+    (0..n).map(|_| (0..48).map(|_| next()).collect()).collect()
+}
+
 const ALPHABET: usize = 12;
 const CLASSES_PER_OCTAVE: u8 = 2;
 const CLASSES: usize = 25;
