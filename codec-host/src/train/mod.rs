@@ -413,11 +413,13 @@ fn assemble(
         if round == 2 || basis.budgets.is_empty() {
             break;
         }
+        // The budgets between and around the trained ones only matter in the final prior.
         let counts = chosen_steps(
             &bytes,
             set,
             &pca::subsample(set.len(), cfg.prior_rows),
             basis.budgets,
+            round == 1,
         )?;
         step_cdf = steps::prior_from_counts(&counts);
     }
@@ -455,18 +457,39 @@ fn project(
     out
 }
 
-/// How often each step index is chosen when encoding `rows` at each budget, every budget
-/// weighted equally.
+/// How often each step index is chosen when encoding rows of `set`, counted in codes: at the
+/// trained budgets (all of `rows`), and with `fill` also at [`steps::fill_budgets`] (every
+/// eighth row), which then get [`steps::FILL_SHARE`] of the weight.
 fn chosen_steps(
     model_bytes: &[u8],
     set: &FeatureSet,
     rows: &[usize],
     budgets: &[u16],
+    fill: bool,
 ) -> Result<Vec<f64>> {
     let model = codec_core::Model::parse(model_bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let fill = if fill {
+        steps::fill_budgets(budgets, model.min_budget())
+    } else {
+        Vec::new()
+    };
+    let fill_rows: Vec<usize> = rows.iter().copied().step_by(8).collect();
+    let fill_share = if fill.is_empty() {
+        0.0
+    } else {
+        steps::FILL_SHARE
+    };
+    let trained_weight = (1.0 - fill_share) / (budgets.len() * rows.len()).max(1) as f64;
+    let fill_weight = fill_share / fill_rows.len().max(1) as f64;
+    let jobs = budgets
+        .iter()
+        .map(|&b| (usize::from(b), rows, trained_weight))
+        .chain(
+            fill.iter()
+                .map(|&(b, share)| (b, &fill_rows[..], fill_weight * share)),
+        );
     let mut counts = vec![0f64; model.steps()];
-    for &b in budgets {
-        let b = usize::from(b);
+    for (b, rows, weight) in jobs {
         let steps: Vec<usize> = rows
             .par_iter()
             .filter_map(|&r| {
@@ -476,10 +499,11 @@ fn chosen_steps(
                     .map(|c| c.step)
             })
             .collect();
-        let w = 1.0 / steps.len().max(1) as f64;
         for s in steps {
-            counts[s] += w;
+            counts[s] += weight;
         }
     }
-    Ok(counts)
+    // `to_cdf`'s pseudo-count is per observation: scale back to the number of codes.
+    let codes = (budgets.len() * rows.len()) as f64;
+    Ok(counts.iter().map(|c| c * codes).collect())
 }
