@@ -2,8 +2,8 @@
 //!
 //! The trellis has the lower reconstruction error on every feature kind we measured, but its
 //! effect on ranking depends on the data: on kind-A synthetic features it keeps 1.6 points
-//! more ACC_reid at 16 bytes than one dead-zone quantiser, on kind B 1-3 points less at 16 to
-//! 128 bytes with the same dr (README, Results). So with identity labels, training builds
+//! more ACC_reid at 16 bytes than one dead-zone quantiser, on kind B (equal steps) 1-3 points
+//! less at 16 to 128 bytes with the same dr (README, Results). So with identity labels, training builds
 //! both and measures ACC_reid of each on held-back queries against the other training
 //! vectors, as `naicfc eval` would.
 //!
@@ -11,9 +11,11 @@
 //! alike. It is small, so its ACC_reid is noisy: on the kind-A default set (equal steps), a
 //! random 3,000-row split with 835 queries put one dead-zone quantiser 0.1 point ahead on
 //! average over the five budgets, this split (936 queries) the trellis 0.2 point, and the
-//! 2,000 test queries the trellis 0.4 point; on kind B all agree (this split 2.1 points, the
-//! test queries 1.5 points for the dead-zone quantiser). The trellis, lower in dr, therefore
-//! stays unless the other wins by [`SCALAR_MARGIN`].
+//! 2,000 test queries the trellis 0.4 point; on kind B (equal steps) all agreed (this split
+//! 2.1 points, the test queries 1.5 points for the dead-zone quantiser). The trellis, lower
+//! in dr, therefore stays unless the other wins by [`SCALAR_MARGIN`]. With the default spread
+//! rule and step growth kind B is close to a tie (this split 0.35 point, the test queries 0.13
+//! point for the dead-zone quantiser), and the trellis stays.
 
 use super::Quantiser;
 use crate::codec::ModelFile;
