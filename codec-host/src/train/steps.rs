@@ -4,7 +4,8 @@
 //! fixed-point unit up to a step so coarse that every coefficient quantises to zero (which is
 //! what guarantees that some code always fits the budget). Rate control picks one step per
 //! vector and the code opens with its index, coded with a prior learned by encoding training
-//! vectors at the trained budgets.
+//! vectors at the trained budgets and, with a fifth of the weight, at budgets between and
+//! around them ([`fill_budgets`]).
 
 /// Steps per octave: adjacent steps differ by 4.4%, so rate control leaves little of a budget
 /// unused (the finer grid costs under a bit of step prior per code).
