@@ -47,12 +47,15 @@ pub fn decode_coefficients(
             });
         }
         // The encoder drops trailing zero bytes, so a longer code ending in zero is not one of
-        // its codes (the all-zero code is the single byte 0).
-        [.., 0] if code.len() > 1 => return Err(Error::StreamCorrupt("trailing zero byte")),
+        // its codes (the all-zero code is the single byte 0), unless the model pads codes to
+        // the length their step index was coded for.
+        [.., 0] if code.len() > 1 && !model.step_context() => {
+            return Err(Error::StreamCorrupt("trailing zero byte"));
+        }
         _ => {}
     }
     let mut dec = Decoder::new(code);
-    let step = decode_step(&mut dec, model);
+    let step = decode_step(&mut dec, model, Some(code.len()))?;
     let spread = |k| model.coef_spread_log(k);
     decode_values(&mut dec, model, step, spread, |k, _, y| {
         if let Some(slot) = coeffs.get_mut(k) {
@@ -64,7 +67,12 @@ pub fn decode_coefficients(
             "code does not end inside its last interval",
         ));
     }
-    if !dec.used_all_input() {
+    let complete = if model.step_context() {
+        dec.rest_is_zero()
+    } else {
+        dec.used_all_input()
+    };
+    if !complete {
         return Err(Error::StreamCorrupt("trailing bytes after the code"));
     }
     Ok(())

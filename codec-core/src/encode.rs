@@ -45,7 +45,10 @@ pub fn encode_coded(
 /// `Ok(None)` when that code would be longer than `budget`. Rate control's choice for a budget
 /// is a step whose code fits while the next finer step's does not; the code length is not
 /// monotone in the step (a coarser step can cost more bits when few coefficients change), so
-/// an even finer step can occasionally fit too.
+/// an even finer step can occasionally fit too. With a length-conditioned step prior (format
+/// 4), whether the step fits is decided by its code conditioned on `budget`, as rate control
+/// decides; the code returned is conditioned on the first length, from that code's own up,
+/// that it fits (and padded with zero bytes to it).
 pub fn encode_at_step(
     model: &Model<'_>,
     x: &[f32],
@@ -61,8 +64,34 @@ pub fn encode_at_step(
     }
     with_coefficients(model, x, budget, out, |model, coeffs, out| {
         let spread = |k| model.coef_spread_log(k);
-        Ok(code_values(model, coeffs, spread, step, FULL_SLOPE, out))
+        let Some(len) = code_values(model, coeffs, spread, step, FULL_SLOPE, out) else {
+            return Ok(None);
+        };
+        if !model.step_context() {
+            return Ok(Some(len));
+        }
+        // Conditioned on `budget` the code fits, so this ends at `budget` at the latest; the
+        // step index costs a few bits more or less at other lengths, so it ends within a byte
+        // or two of `len`.
+        for length in len..out.len() {
+            if let Some(slot) = out.get_mut(..length) {
+                if let Some(used) = code_values(model, coeffs, spread, step, FULL_SLOPE, slot) {
+                    return Ok(Some(pad(slot, used)));
+                }
+            }
+        }
+        let len = code_values(model, coeffs, spread, step, FULL_SLOPE, out);
+        Ok(len.map(|used| pad(out, used)))
     })
+}
+
+/// Fill `code` after its first `used` bytes with zeros and return its length: a code of a
+/// length-conditioned model is as long as the length its step index was coded for.
+fn pad(code: &mut [u8], used: usize) -> usize {
+    if let Some(rest) = code.get_mut(used..) {
+        rest.fill(0);
+    }
+    code.len()
 }
 
 /// Check the budget and output buffer, transform `x`, and hand its coefficients and the
@@ -126,8 +155,16 @@ pub fn encode_coefficients(
     }
     let spread = |k| model.coef_spread_log(k);
     let hint = trellis_hint(model, coeffs, &spread, out.len());
-    search_step(model, out, hint, |step, slope_scale, out| {
+    let coded = search_step(model, out, hint, |step, slope_scale, out| {
         code_values(model, coeffs, spread, step, slope_scale, out)
+    })?;
+    Ok(if model.step_context() {
+        Coded {
+            len: pad(out, coded.len),
+            ..coded
+        }
+    } else {
+        coded
     })
 }
 
@@ -281,8 +318,10 @@ pub(crate) fn trellis_hint(
         .then(|| trellis::estimate_step(model, values, spread, budget).saturating_sub(1))
 }
 
-/// Code `values` (one per coefficient, in order) at step index `step`: `spread(k)` picks
-/// coefficient `k`'s probability class. `None` when the code does not fit.
+/// Code `values` (one per coefficient, in order) at step index `step` into a code of
+/// `out.len()` bytes: `spread(k)` picks coefficient `k`'s probability class. Returns the bytes
+/// used (a length-conditioned model's code must then be padded to `out.len()`), `None` when
+/// the code does not fit.
 pub(crate) fn code_values(
     model: &Model<'_>,
     values: &[i32],
@@ -291,9 +330,31 @@ pub(crate) fn code_values(
     slope_scale: u32,
     out: &mut [u8],
 ) -> Option<usize> {
+    code_layer(
+        model,
+        values,
+        spread,
+        step,
+        slope_scale,
+        Some(out.len()),
+        out,
+    )
+}
+
+/// [`code_values`] with the length the step index is conditioned on: `None` for a layer of a
+/// scalable code, whose step index uses the plain prior.
+pub(crate) fn code_layer(
+    model: &Model<'_>,
+    values: &[i32],
+    spread: impl Fn(usize) -> i32,
+    step: usize,
+    slope_scale: u32,
+    length: Option<usize>,
+    out: &mut [u8],
+) -> Option<usize> {
     let budget = out.len();
     let mut enc = Encoder::new(out);
-    encode_step(&mut enc, model, step);
+    encode_step(&mut enc, model, step, length);
     let alphabet = model.alphabet();
     let mut coded = 0;
     quantise_values(

@@ -13,11 +13,13 @@ use crate::fixed::{INPUT_LIMIT, MAX_SHIFT};
 /// First four bytes of every model.
 pub const MAGIC: [u8; 4] = *b"NFCM";
 /// The newest model (and stream) format version: this build reads it, and writes it for
-/// models that need it (low-rate step growth); other models are written in the oldest version
-/// that expresses them (2 with the trellis, else 1).
-pub const FORMAT_VERSION: u16 = 3;
+/// models that need it (a step prior conditioned on the code length); other models are
+/// written in the oldest version that expresses them (3 with low-rate step growth, 2 with the
+/// trellis, else 1).
+pub const FORMAT_VERSION: u16 = 4;
 /// The oldest format version this build still reads (version 1 is version 2 without the
-/// trellis flag; version 2 is version 3 without low-rate step growth).
+/// trellis flag; version 2 is version 3 without low-rate step growth; version 3 is version 4
+/// without the length-conditioned step prior).
 pub const OLDEST_FORMAT_VERSION: u16 = 1;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 64;
@@ -69,6 +71,16 @@ pub const FLAG_CLAMP: u8 = 1;
 /// slope for the encoder's search; see [`crate::trellis`].
 pub const FLAG_TRELLIS: u8 = 2;
 
+/// Header flag (version 4): the step index is coded with a prior conditioned on the code's
+/// length (see [`Model::predicted_step`]), and codes are padded with zero bytes to the length
+/// they were coded for.
+pub const FLAG_STEP_CONTEXT: u8 = 4;
+/// Step indices within this distance of the predicted one are coded as a residual.
+pub const STEP_REACH: usize = 15;
+/// Symbols of the step residual table: residuals `-STEP_REACH..=STEP_REACH`, then the escape
+/// to the plain step prior.
+pub const STEP_RESIDUAL_SYMBOLS: usize = 2 * STEP_REACH + 2;
+
 /// A parsed, validated model borrowing its bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct Model<'a> {
@@ -95,6 +107,8 @@ pub struct Model<'a> {
     step_size: &'a [u8],
     step_log: &'a [u8],
     step_cdf: &'a [u8],
+    step_centre: &'a [u8],
+    step_residual_cdf: &'a [u8],
     class_tables: &'a [u8],
     min_budget: usize,
     growth: StepGrowth,
@@ -190,6 +204,8 @@ struct Shape {
     alphabet: usize,
     steps: usize,
     budgets: usize,
+    /// With the length-conditioned step prior: a centre per budget and the residual table.
+    step_context: bool,
 }
 
 impl Shape {
@@ -202,7 +218,16 @@ impl Shape {
             + 4 * self.coeffs
             + 8 * self.steps
             + 2 * (self.steps + 1)
+            + self.step_context_len()
             + self.classes * class_table_len(self.alphabet)
+    }
+
+    fn step_context_len(&self) -> usize {
+        if self.step_context {
+            4 * self.budgets + 2 * (STEP_RESIDUAL_SYMBOLS + 1)
+        } else {
+            0
+        }
     }
 
     fn total_len(&self) -> usize {
@@ -272,6 +297,7 @@ impl<'a> Model<'a> {
             alphabet: usize::from(header[22]),
             steps: usize::from(u16_at(header, 12)),
             budgets: usize::from(u16_at(header, 13)),
+            step_context: flags & FLAG_STEP_CONTEXT != 0,
         };
         let shift = i32::from(header[18] as i8);
         let classes_per_octave = i32::from(header[19]);
@@ -303,12 +329,16 @@ impl<'a> Model<'a> {
         check((1..=64).contains(&classes_per_octave), "classes per octave")?;
         // unsigned_abs: `abs` of i32::MIN overflows, and this field comes from the file.
         check(class_offset.unsigned_abs() <= 1 << 20, "class offset")?;
-        let known = if version >= 2 {
-            FLAG_CLAMP | FLAG_TRELLIS
-        } else {
-            FLAG_CLAMP
+        let known = match version {
+            1 => FLAG_CLAMP,
+            2 | 3 => FLAG_CLAMP | FLAG_TRELLIS,
+            _ => FLAG_CLAMP | FLAG_TRELLIS | FLAG_STEP_CONTEXT,
         };
         check(flags & !known == 0, "unknown flags")?;
+        check(
+            !shape.step_context || shape.budgets > 0,
+            "a length-conditioned step prior needs budgets",
+        )?;
         let growth = StepGrowth {
             slope: u16_at(header, 16),
             threshold: i16_at(header, 17),
@@ -345,8 +375,11 @@ impl<'a> Model<'a> {
             return Err(Error::ModelChecksum);
         }
 
+        // `get`: the sizes add up to at least the header, but the compiler cannot see it.
         let mut cur = Cursor {
-            rest: &content[HEADER_LEN..],
+            rest: content
+                .get(HEADER_LEN..)
+                .ok_or(Error::ModelInvalid("section sizes"))?,
         };
         let mut model = Model {
             dim: shape.dim,
@@ -372,6 +405,16 @@ impl<'a> Model<'a> {
             step_size: cur.take(4 * shape.steps)?,
             step_log: cur.take(4 * shape.steps)?,
             step_cdf: cur.take(2 * (shape.steps + 1))?,
+            step_centre: cur.take(if shape.step_context {
+                4 * shape.budgets
+            } else {
+                0
+            })?,
+            step_residual_cdf: cur.take(if shape.step_context {
+                2 * (STEP_RESIDUAL_SYMBOLS + 1)
+            } else {
+                0
+            })?,
             class_tables: cur.take(shape.classes * class_table_len(shape.alphabet))?,
             min_budget: 0,
             growth,
@@ -437,6 +480,20 @@ impl<'a> Model<'a> {
             )?;
         }
         check_cdf(self.step_cdf, self.steps + 1, "step probability table")?;
+        if self.step_context() {
+            for i in 0..self.budget_count {
+                let c = i32_at(self.step_centre, i);
+                check(
+                    (0..=256 * (self.steps as i32 - 1)).contains(&c),
+                    "predicted step out of range",
+                )?;
+            }
+            check_cdf(
+                self.step_residual_cdf,
+                STEP_RESIDUAL_SYMBOLS + 1,
+                "step residual table",
+            )?;
+        }
         for c in 0..self.classes {
             let t = self.class_bytes(c);
             // `get` rather than indexing, here and below: every length is known to fit, but
@@ -634,6 +691,62 @@ impl<'a> Model<'a> {
     pub fn step_cdf(&self, i: usize) -> u32 {
         u32::from(u16_at(self.step_cdf, i))
     }
+    /// Whether the step index is coded with a prior conditioned on the code's length (format 4).
+    pub fn step_context(&self) -> bool {
+        self.flags & FLAG_STEP_CONTEXT != 0
+    }
+    /// Cumulative frequency `i` of the step residual table (`0..=STEP_RESIDUAL_SYMBOLS`; 0 for
+    /// a model without the length-conditioned prior).
+    pub fn step_residual_cdf(&self, i: usize) -> u32 {
+        u32::from(u16_at(self.step_residual_cdf, i))
+    }
+    /// The step index a code of `length` bytes is predicted to have: the trained centres
+    /// interpolated (see [`predict_step`]). 0 for a model without the length-conditioned prior.
+    pub fn predicted_step(&self, length: usize) -> usize {
+        predict_step(
+            self.budget_count,
+            |i| {
+                (
+                    usize::from(u16_at(self.budgets, i)),
+                    i32_at(self.step_centre, i),
+                )
+            },
+            length,
+            self.steps,
+        )
+    }
+}
+
+/// The step index predicted for a code of `length` bytes from `knots` pairs `(budget,
+/// centre)` (`knot(i)`, budgets increasing, centres in Q8 step indices): linear in the
+/// logarithm of the length between the two nearest budgets, extended along the first or last
+/// pair beyond them, rounded to the nearest index in `0..steps`. With one knot, its centre.
+/// Integer arithmetic only (`log2` with a linear mantissa, as [`crate::symbols`] uses), so
+/// encoder and decoder agree everywhere.
+pub fn predict_step(
+    knots: usize,
+    knot: impl Fn(usize) -> (usize, i32),
+    length: usize,
+    steps: usize,
+) -> usize {
+    let lg = |n: usize| crate::symbols::log2_q8(u32::try_from(n.max(1)).unwrap_or(u32::MAX)) as i64;
+    let target = lg(length);
+    // The pair of knots to interpolate (or extrapolate) between.
+    let mut a = 0;
+    while a + 2 < knots && lg(knot(a + 1).0) < target {
+        a += 1;
+    }
+    let (b0, c0) = knot(a);
+    let centre = if knots < 2 {
+        i64::from(c0)
+    } else {
+        let (b1, c1) = knot(a + 1);
+        let (x0, x1) = (lg(b0), lg(b1));
+        let slope_num = (i64::from(c1) - i64::from(c0)) * (target - x0);
+        i64::from(c0) + slope_num.checked_div(x1 - x0).unwrap_or(0)
+    };
+    let index = (centre + 128) >> 8;
+    index.max(0).min(steps as i64 - 1).max(0) as usize
 }
 
 impl Class<'_> {
@@ -665,6 +778,15 @@ pub struct ClassTable<'p> {
     pub escape_order: u8,
     /// Raw low bits of each magnitude.
     pub raw_bits: u8,
+}
+
+/// The length-conditioned step prior, for [`write`].
+#[derive(Debug, Clone, Copy)]
+pub struct StepContext<'p> {
+    /// Predicted step index (Q8) at each of the model's budgets.
+    pub centres: &'p [i32],
+    /// `STEP_RESIDUAL_SYMBOLS + 1` cumulative frequencies of the residual (and escape).
+    pub residual_cdf: &'p [u16],
 }
 
 /// Everything a model holds, as borrowed slices, for [`write`].
@@ -707,6 +829,8 @@ pub struct ModelParts<'p> {
     pub step_log: &'p [i32],
     /// Step-index prior, `steps + 1` cumulative frequencies.
     pub step_cdf: &'p [u16],
+    /// The length-conditioned step prior (format 4), or none.
+    pub step_context: Option<StepContext<'p>>,
     /// Class tables.
     pub classes: &'p [ClassTable<'p>],
 }
@@ -724,6 +848,7 @@ impl ModelParts<'_> {
                 .map_or(2, |c| c.cdf.len().saturating_sub(1)),
             steps: self.step_size.len(),
             budgets: self.budgets.len(),
+            step_context: self.step_context.is_some(),
         }
     }
 
@@ -783,6 +908,13 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, Error> {
     )?;
     check(parts.step_log.len() == shape.steps, "step log length")?;
     check(parts.step_cdf.len() == shape.steps + 1, "step prior length")?;
+    if let Some(c) = parts.step_context {
+        check(c.centres.len() == shape.budgets, "step centre length")?;
+        check(
+            c.residual_cdf.len() == STEP_RESIDUAL_SYMBOLS + 1,
+            "step residual table length",
+        )?;
+    }
     let alphabet = shape.alphabet;
     check((2..=MAX_ALPHABET).contains(&alphabet), "alphabet size")?;
     for c in parts.classes {
@@ -795,7 +927,9 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, Error> {
     header[..4].copy_from_slice(&MAGIC);
     // The oldest version that can express the model, so that models without the newer
     // features stay readable by older decoders.
-    let version = if parts.growth != StepGrowth::default() {
+    let version = if parts.step_context.is_some() {
+        4
+    } else if parts.growth != StepGrowth::default() {
         3
     } else if parts.trellis {
         2
@@ -816,8 +950,13 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, Error> {
     let class_count = shape.classes / if parts.trellis { 2 } else { 1 };
     header[20..22].copy_from_slice(&fits_u16(class_count)?.to_le_bytes());
     header[22] = u8::try_from(alphabet).map_err(|_| Error::ModelInvalid("alphabet size"))?;
-    header[23] =
-        if parts.clamp { FLAG_CLAMP } else { 0 } | if parts.trellis { FLAG_TRELLIS } else { 0 };
+    header[23] = if parts.clamp { FLAG_CLAMP } else { 0 }
+        | if parts.trellis { FLAG_TRELLIS } else { 0 }
+        | if parts.step_context.is_some() {
+            FLAG_STEP_CONTEXT
+        } else {
+            0
+        };
     header[24..26].copy_from_slice(&fits_u16(shape.steps)?.to_le_bytes());
     header[26..28].copy_from_slice(&fits_u16(shape.budgets)?.to_le_bytes());
     header[28..32].copy_from_slice(&parts.class_offset.to_le_bytes());
@@ -844,6 +983,10 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, Error> {
     put!(parts.step_size);
     put!(parts.step_log);
     put!(parts.step_cdf);
+    if let Some(c) = parts.step_context {
+        put!(c.centres);
+        put!(c.residual_cdf);
+    }
     for c in parts.classes {
         put!(c.cdf);
         put!(c.recon);
@@ -855,4 +998,31 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, Error> {
     let len = w.pos;
     Model::parse(out.get(..len).unwrap_or(&[]))?;
     Ok(len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predicted_step_interpolates_in_log_length_and_extends_the_end_segments() {
+        let knots = [(16usize, 100 * 256), (32, 80 * 256), (64, 70 * 256)];
+        let at = |length| predict_step(3, |i| knots[i], length, 200);
+        assert_eq!((at(16), at(32), at(64)), (100, 80, 70));
+        assert!(at(22) < 100 && at(22) > 80, "{}", at(22));
+        assert_eq!(at(8), 120);
+        assert_eq!(at(128), 60);
+        assert_eq!(at(1), 180);
+        assert_eq!(at(8192), 0);
+        // Clamped to the step grid.
+        assert_eq!(predict_step(3, |i| knots[i], 1, 150), 149);
+        assert_eq!(predict_step(3, |i| knots[i], 8192, 150), 0);
+        let steep = [(16usize, 100 * 256), (32, 40 * 256)];
+        assert_eq!(predict_step(2, |i| steep[i], 8192, 150), 0);
+        // One knot: its centre everywhere.
+        assert_eq!(predict_step(1, |_| (16, 50 * 256), 1000, 200), 50);
+        // Two budgets with the same (approximate) logarithm: no division by zero.
+        let same = [(512usize, 10 * 256), (513, 9 * 256)];
+        assert_eq!(predict_step(2, |i| same[i], 1024, 200), 10);
+    }
 }

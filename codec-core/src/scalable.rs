@@ -7,14 +7,15 @@
 //! `B` bytes of a scalable code, for any budget `B` of the model, decode on their own: a camera
 //! encodes once at the largest budget and the link drops the tail when it is congested.
 //!
-//! A layer codes residuals with the same class tables as a plain code. What changes is the
+//! A layer codes residuals with the same class tables as a plain code, and its step index
+//! with the plain step prior (a layer's length is not a budget). What changes is the
 //! spread each residual is assumed to have: after a coefficient was coded with a non-zero
 //! magnitude at step `s`, its residual lies in a cell of width `s` (spread `s / sqrt(12)`);
 //! after a zero, it lies in the dead zone (spread about `0.44 s`, or its trained spread if that
 //! is smaller). Encoder and decoder track these spreads identically.
 
 use crate::decode::decode_values;
-use crate::encode::{code_values, search_step, trellis_hint};
+use crate::encode::{code_layer, search_step, trellis_hint};
 use crate::error::Error;
 use crate::model::{COEFF_LIMIT, MAX_ACTIVE, MAX_COEFFS, Model};
 use crate::quant::quantise_values;
@@ -125,7 +126,7 @@ pub fn encode_scalable(model: &Model<'_>, x: &[f32], out: &mut [u8]) -> Result<u
         let spread = |i: usize| spread.get(i).copied().unwrap_or(0);
         let hint = trellis_hint(model, residual, &spread, slot.len());
         let coded = search_step(model, slot, hint, |step, slope_scale, buf| {
-            code_values(model, residual, spread, step, slope_scale, buf)
+            code_layer(model, residual, spread, step, slope_scale, None, buf)
         })?;
         let (len, step) = (coded.len, coded.step);
         // What the decoder will reconstruct from the winning code.
@@ -172,7 +173,7 @@ pub fn decode_scalable(model: &Model<'_>, code: &[u8], out: &mut [f32]) -> Resul
             return Err(Error::StreamCorrupt("layer outside the code"));
         };
         let mut dec = Decoder::new(bytes);
-        let step = decode_step(&mut dec, model);
+        let step = decode_step(&mut dec, model, None)?;
         // Coefficient `i` is read before it is updated, so a copy of the spreads taken before
         // the layer serves the whole layer.
         let spread = state.spread;

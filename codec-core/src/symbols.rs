@@ -4,10 +4,11 @@
 //! The high part below the class's escape symbol is one symbol of the class's table; larger
 //! high parts send the escape symbol and then the excess in Exp-Golomb code of the class's
 //! order. The low bits, the escape's bits and the sign of a non-zero magnitude are
-//! equiprobable bits. The step index that opens every code is one symbol of the step prior.
+//! equiprobable bits. The step index that opens every code is one symbol of the step prior,
+//! or with a format-4 model a residual from the step its length predicts (or an escape).
 
 use crate::error::Error;
-use crate::model::{Class, Model, PROB_BITS};
+use crate::model::{Class, Model, PROB_BITS, STEP_REACH, STEP_RESIDUAL_SYMBOLS};
 use crate::range_coder::{Decoder, Encoder};
 
 /// Longest Exp-Golomb prefix a decoder accepts: a valid escape needs at most 31, and with
@@ -62,7 +63,7 @@ pub fn cost_q8(class: &Class<'_>, alphabet: usize, m: u64) -> u64 {
 /// `256 * log2(f)` for `f >= 1`, with the mantissa's logarithm taken as linear (off by at most
 /// 0.09 bit, the same on every platform).
 #[inline]
-fn log2_q8(f: u32) -> u64 {
+pub(crate) fn log2_q8(f: u32) -> u64 {
     let n = 31 - f.leading_zeros();
     let frac = if n >= 8 { f >> (n - 8) } else { f << (8 - n) } & 0xFF;
     (u64::from(n) << 8) + u64::from(frac)
@@ -143,14 +144,66 @@ fn decode_escape(dec: &mut Decoder<'_>, order: u32) -> Result<u64, Error> {
     Ok(w - (1u64 << order))
 }
 
-/// Code the step index `j`.
-pub fn encode_step(enc: &mut Encoder<'_>, model: &Model<'_>, j: usize) {
+/// Code the step index `j` of a code of `length` bytes. With a length-conditioned prior
+/// (`Some(length)` and a model of format 4) an index within [`STEP_REACH`] of the predicted
+/// one is coded as its residual; any other index, and always the coarsest (so that the
+/// coarsest code has one length whatever the budget), as the escape followed by the index
+/// under the plain prior. Scalable layers (`None`) use the plain prior alone.
+pub fn encode_step(enc: &mut Encoder<'_>, model: &Model<'_>, j: usize, length: Option<usize>) {
+    if let Some(length) = length.filter(|_| model.step_context()) {
+        let predicted = model.predicted_step(length);
+        let residual = (j + STEP_REACH)
+            .checked_sub(predicted)
+            .filter(|&r| r <= 2 * STEP_REACH && j + 1 < model.steps());
+        let symbol = residual.unwrap_or(STEP_RESIDUAL_SYMBOLS - 1);
+        let start = model.step_residual_cdf(symbol);
+        enc.encode(
+            start,
+            model.step_residual_cdf(symbol + 1) - start,
+            PROB_BITS,
+        );
+        if residual.is_some() {
+            return;
+        }
+    }
     let start = model.step_cdf(j);
     enc.encode(start, model.step_cdf(j + 1) - start, PROB_BITS);
 }
 
-/// Decode the step index.
-pub fn decode_step(dec: &mut Decoder<'_>, model: &Model<'_>) -> usize {
+/// Decode the step index of a code of `length` bytes (`None`: a scalable layer), as
+/// [`encode_step`] coded it.
+pub fn decode_step(
+    dec: &mut Decoder<'_>,
+    model: &Model<'_>,
+    length: Option<usize>,
+) -> Result<usize, Error> {
+    if let Some(length) = length.filter(|_| model.step_context()) {
+        let slot = dec.peek(PROB_BITS);
+        let mut symbol = STEP_RESIDUAL_SYMBOLS - 1;
+        for s in 0..STEP_RESIDUAL_SYMBOLS {
+            if slot < model.step_residual_cdf(s + 1) {
+                symbol = s;
+                break;
+            }
+        }
+        let start = model.step_residual_cdf(symbol);
+        dec.consume(
+            start,
+            model.step_residual_cdf(symbol + 1) - start,
+            PROB_BITS,
+        );
+        if symbol + 1 < STEP_RESIDUAL_SYMBOLS {
+            return (model.predicted_step(length) + symbol)
+                .checked_sub(STEP_REACH)
+                .filter(|&j| j < model.steps())
+                .ok_or(Error::StreamCorrupt("step index out of range"));
+        }
+    }
+    Ok(plain_step(dec, model))
+}
+
+/// Decode a step index coded with the plain prior.
+fn plain_step(dec: &mut Decoder<'_>, model: &Model<'_>) -> usize {
     let slot = dec.peek(PROB_BITS);
     // Binary search for the last entry with cdf <= slot.
     let (mut lo, mut hi) = (0usize, model.steps());

@@ -97,13 +97,18 @@ fn check_or_bless(name: &str, bytes: &[u8], rewrite: bool) {
     );
 }
 
-/// Each format version's model: whether it has the trellis and its step growth (version 1
-/// had no trellis, version 2 no step growth).
-fn versions() -> [(u16, common::Spec); 3] {
+/// Each format version's model: whether it has the trellis, its step growth and a
+/// length-conditioned step prior (version 1 had no trellis, version 2 no step growth, version
+/// 3 no length-conditioned step prior).
+fn versions() -> [(u16, common::Spec); 4] {
     [
         (1, common::small(false, StepGrowth::default())),
         (2, common::small(true, StepGrowth::default())),
         (3, common::small(true, common::DEFAULT_GROWTH)),
+        (
+            4,
+            common::small(true, common::DEFAULT_GROWTH).with_step_context(),
+        ),
     ]
 }
 

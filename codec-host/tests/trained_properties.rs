@@ -163,7 +163,7 @@ fn the_trellis_has_less_error_than_one_quantiser() {
         Model::parse(scalar).unwrap(),
     );
     assert!(trellis.trellis() && !scalar.trellis());
-    assert_eq!(u16::from_le_bytes([models()[3][4], models()[3][5]]), 1);
+    assert!(trellis.step_context() && scalar.step_context());
     for budget in [16, 32] {
         let error = |m: &Model<'_>| {
             let mut total = 0.0;
@@ -235,4 +235,27 @@ fn minimum_budget_is_small_and_all_zero_vector_codes() {
         let len = encode(&m, &vec![0f32; DIM], 16, &mut out).unwrap();
         assert!(len <= 16);
     }
+}
+
+#[test]
+fn a_plain_step_prior_keeps_the_oldest_format_that_expresses_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = training_set(Kind::A, dir.path());
+    let version = |quantiser, step_growth, length_step_prior| {
+        let tc = TrainConfig {
+            prior_rows: 200,
+            quantiser,
+            step_growth,
+            length_step_prior,
+            ..TrainConfig::default()
+        };
+        let bytes = train(&set, None, &tc).unwrap().model;
+        let m = Model::parse(&bytes).unwrap();
+        assert_eq!(m.step_context(), length_step_prior);
+        m.format_version()
+    };
+    assert_eq!(version(Quantiser::Scalar, 0.5, false), 1);
+    assert_eq!(version(Quantiser::Trellis, 0.0, false), 2);
+    assert_eq!(version(Quantiser::Trellis, 0.5, false), 3);
+    assert_eq!(version(Quantiser::Scalar, 0.5, true), 4);
 }

@@ -390,6 +390,7 @@ fn random_model(rng: &mut Rng) -> Vec<u8> {
         step_size: &ss,
         step_log: &step_log,
         step_cdf: &step_cdf,
+        step_context: None,
         classes: &tables,
     };
     let mut out = vec![0u8; parts.encoded_len()];

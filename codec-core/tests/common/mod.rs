@@ -1,7 +1,9 @@
 //! A small hand-built model for tests: a Hadamard transform, Laplacian tables, and a full step
 //! grid — valid by construction, built only through the public writer.
 
-use codec_core::model::{self, ClassTable, ModelParts, StepGrowth};
+use codec_core::model::{
+    self, ClassTable, ModelParts, STEP_RESIDUAL_SYMBOLS, StepContext, StepGrowth,
+};
 
 /// Parameters of a test model.
 pub struct Spec {
@@ -15,6 +17,20 @@ pub struct Spec {
     pub trellis: bool,
     /// Low-rate step growth (format version 3).
     pub growth: StepGrowth,
+    /// A step prior conditioned on the code length (format version 4).
+    pub step_context: bool,
+}
+
+impl Spec {
+    /// The same model with a length-conditioned step prior, centred on the steps rate control
+    /// chooses for test vectors at the model's budgets.
+    #[allow(dead_code)]
+    pub fn with_step_context(self) -> Spec {
+        Spec {
+            step_context: true,
+            ..self
+        }
+    }
 }
 
 /// The step growth `naicfc train` gives trellis models by default (slope 0.5 from ratio 1).
@@ -33,6 +49,7 @@ pub fn small(trellis: bool, growth: StepGrowth) -> Spec {
         shift: 12,
         trellis,
         growth,
+        step_context: false,
     }
 }
 
@@ -158,6 +175,39 @@ pub fn build(spec: &Spec) -> Vec<u8> {
             raw_bits: *raw,
         })
         .collect();
+    let budgets = [16u16, 32, 64];
+    let centres: Vec<i32> = if spec.step_context {
+        let plain = build(&Spec {
+            step_context: false,
+            ..*spec
+        });
+        let m = codec_core::Model::parse(&plain).unwrap();
+        budgets
+            .iter()
+            .map(|&b| {
+                let xs = vectors(99, 40);
+                let sum: usize = xs
+                    .iter()
+                    .map(|x| {
+                        let mut code = vec![0u8; usize::from(b)];
+                        codec_core::encode::encode_coded(&m, x, code.len(), &mut code)
+                            .unwrap()
+                            .step
+                    })
+                    .sum();
+                (256 * sum / xs.len()) as i32
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // Residuals fall off by half per step; the escape gets 1/16.
+    let mut residual: Vec<f64> = (0..STEP_RESIDUAL_SYMBOLS - 1)
+        .map(|s| 0.5f64.powi((s as i32 - model::STEP_REACH as i32).abs()))
+        .collect();
+    let sum: f64 = residual.iter().sum();
+    residual.push(sum / 15.0);
+    let residual_cdf = cdf_from(&residual);
     let parts = ModelParts {
         dim: spec.dim,
         shift: spec.shift,
@@ -166,7 +216,7 @@ pub fn build(spec: &Spec) -> Vec<u8> {
         clamp: false,
         trellis: spec.trellis,
         growth: spec.growth,
-        budgets: &[16, 32, 64],
+        budgets: &budgets,
         active: &active_sorted,
         mean: &mean,
         lower: &lower,
@@ -177,6 +227,10 @@ pub fn build(spec: &Spec) -> Vec<u8> {
         step_size: &step_size,
         step_log: &step_log,
         step_cdf: &step_cdf,
+        step_context: spec.step_context.then_some(StepContext {
+            centres: &centres,
+            residual_cdf: &residual_cdf,
+        }),
         classes: &classes,
     };
     let mut out = vec![0u8; parts.encoded_len()];

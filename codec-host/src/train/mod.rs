@@ -36,12 +36,16 @@ pub struct TrainConfig {
     /// [`weights`].
     pub spread_exponent: f64,
     /// Low-rate step growth: octaves of coarser step per octave of spread below the step (0 =
-    /// none, the model stays readable by format-2 decoders); see [`weights::step_growth`].
+    /// none: with a plain step prior the model stays readable by format-2 decoders); see
+    /// [`weights::step_growth`].
     pub step_growth: f64,
     /// Most training rows for the covariance.
     pub max_rows: usize,
     /// Rows whose encodings tune the step prior.
     pub prior_rows: usize,
+    /// Condition the step prior on the code's length (format 4; codes are then padded to
+    /// their budget); off keeps one prior for every length, readable by older decoders.
+    pub length_step_prior: bool,
     /// Which quantiser the model uses.
     pub quantiser: Quantiser,
     /// Clamp reconstructions to the (widened) training range: less reconstruction error, and
@@ -85,6 +89,7 @@ impl Default for TrainConfig {
             step_growth: weights::DEFAULT_STEP_GROWTH,
             max_rows: 100_000,
             prior_rows: 2000,
+            length_step_prior: true,
             quantiser: Quantiser::Auto,
             clamp: true,
             tables: tables::TableParams::default(),
@@ -318,6 +323,7 @@ pub fn train_on_sample(
         step_size: &[],
         step_log: &[],
         step_cdf: &[],
+        step_context: None,
         classes: &[],
     };
     let build = |trellis: bool| assemble(&basis, &pool, set, trellis, cfg);
@@ -389,7 +395,7 @@ fn assemble(
         })
         .collect();
 
-    let mut step_cdf = steps::prior_from_counts(&vec![1.0; step_size.len()]);
+    let mut prior = steps::StepPrior::uniform(step_size.len());
     let mut bytes = Vec::new();
     // The prior is estimated twice: it changes code lengths a little, hence which steps fit.
     for round in 0..3 {
@@ -403,7 +409,8 @@ fn assemble(
             },
             step_size: &step_size,
             step_log: &step_log,
-            step_cdf: &step_cdf,
+            step_cdf: &prior.cdf,
+            step_context: prior.context(),
             classes: &class_tables,
             ..*basis
         };
@@ -414,14 +421,19 @@ fn assemble(
             break;
         }
         // The budgets between and around the trained ones only matter in the final prior.
-        let counts = chosen_steps(
+        let chosen = chosen_steps(
             &bytes,
             set,
             &pca::subsample(set.len(), cfg.prior_rows),
             basis.budgets,
             round == 1,
         )?;
-        step_cdf = steps::prior_from_counts(&counts);
+        prior = steps::StepPrior::learn(
+            &chosen,
+            basis.budgets,
+            step_size.len(),
+            cfg.length_step_prior,
+        );
     }
     Ok(bytes)
 }
@@ -457,16 +469,16 @@ fn project(
     out
 }
 
-/// How often each step index is chosen when encoding rows of `set`, counted in codes: at the
-/// trained budgets (all of `rows`), and with `fill` also at [`steps::fill_budgets`] (every
-/// eighth row), which then get [`steps::FILL_SHARE`] of the weight.
+/// The step indices rate control chooses for rows of `set`: at the trained budgets (all of
+/// `rows`), and with `fill` also at [`steps::fill_budgets`] (every eighth row), each budget
+/// with its weight (the trained ones together `1 - FILL_SHARE`, then, of the total weight 1).
 fn chosen_steps(
     model_bytes: &[u8],
     set: &FeatureSet,
     rows: &[usize],
     budgets: &[u16],
     fill: bool,
-) -> Result<Vec<f64>> {
+) -> Result<Vec<steps::Chosen>> {
     let model = codec_core::Model::parse(model_bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     let fill = if fill {
         steps::fill_budgets(budgets, model.min_budget())
@@ -479,31 +491,33 @@ fn chosen_steps(
     } else {
         steps::FILL_SHARE
     };
-    let trained_weight = (1.0 - fill_share) / (budgets.len() * rows.len()).max(1) as f64;
-    let fill_weight = fill_share / fill_rows.len().max(1) as f64;
     let jobs = budgets
         .iter()
-        .map(|&b| (usize::from(b), rows, trained_weight))
+        .map(|&b| {
+            let weight = (1.0 - fill_share) / budgets.len() as f64;
+            (usize::from(b), rows, weight, true)
+        })
         .chain(
             fill.iter()
-                .map(|&(b, share)| (b, &fill_rows[..], fill_weight * share)),
+                .map(|&(b, share)| (b, &fill_rows[..], fill_share * share, false)),
         );
-    let mut counts = vec![0f64; model.steps()];
-    for (b, rows, weight) in jobs {
+    let mut chosen = Vec::new();
+    for (budget, rows, weight, trained) in jobs {
         let steps: Vec<usize> = rows
             .par_iter()
             .filter_map(|&r| {
-                let mut out = vec![0u8; b];
-                codec_core::encode::encode_coded(&model, set.row(r), b, &mut out)
+                let mut out = vec![0u8; budget];
+                codec_core::encode::encode_coded(&model, set.row(r), budget, &mut out)
                     .ok()
                     .map(|c| c.step)
             })
             .collect();
-        for s in steps {
-            counts[s] += weight;
-        }
+        chosen.push(steps::Chosen {
+            budget,
+            weight,
+            trained,
+            steps,
+        });
     }
-    // `to_cdf`'s pseudo-count is per observation: scale back to the number of codes.
-    let codes = (budgets.len() * rows.len()) as f64;
-    Ok(counts.iter().map(|c| c * codes).collect())
+    Ok(chosen)
 }

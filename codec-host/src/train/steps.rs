@@ -7,6 +7,8 @@
 //! vectors at the trained budgets and, with a fifth of the weight, at budgets between and
 //! around them ([`fill_budgets`]).
 
+use codec_core::model::{STEP_REACH, STEP_RESIDUAL_SYMBOLS, StepContext, predict_step};
+
 /// Steps per octave: adjacent steps differ by 4.4%, so rate control leaves little of a budget
 /// unused (the finer grid costs under a bit of step prior per code).
 pub const STEPS_PER_OCTAVE: f64 = 16.0;
@@ -37,6 +39,112 @@ pub fn step_grid(finest: f64, min_weight_q12: u16) -> (Vec<u32>, Vec<i32>) {
 /// codable.
 pub fn prior_from_counts(counts: &[f64]) -> Vec<u16> {
     super::tables::to_cdf(counts)
+}
+
+/// The step indices rate control chose at one budget, and that budget's weight in the prior.
+#[derive(Debug, Clone)]
+pub struct Chosen {
+    /// Budget in bytes.
+    pub budget: usize,
+    /// Weight of this budget's codes together (all budgets sum to 1).
+    pub weight: f64,
+    /// One of the model's budgets (else a [`fill_budgets`] point).
+    pub trained: bool,
+    /// The step index of each code.
+    pub steps: Vec<usize>,
+}
+
+/// The prior over step indices: the plain one, and the length-conditioned one of format 4.
+#[derive(Debug, Clone)]
+pub struct StepPrior {
+    /// Cumulative frequencies over every step index.
+    pub cdf: Vec<u16>,
+    /// Predicted step index (Q8) at each budget; empty without the length-conditioned prior.
+    centres: Vec<i32>,
+    /// Cumulative frequencies of the residual from the predicted step, and of the escape.
+    residual_cdf: Vec<u16>,
+}
+
+impl StepPrior {
+    /// Every step index equally likely, one prior for every length.
+    pub fn uniform(steps: usize) -> Self {
+        StepPrior {
+            cdf: prior_from_counts(&vec![1.0; steps]),
+            centres: Vec::new(),
+            residual_cdf: Vec::new(),
+        }
+    }
+
+    /// The prior of the steps rate control `chosen`, conditioned on the code length when
+    /// `by_length` (and the model has budgets): the predicted step at each budget is the mean
+    /// of the steps chosen there, and the residual table counts every code's distance from the
+    /// prediction for its budget (fill budgets included, so that it knows how far the
+    /// interpolation between budgets misses).
+    pub fn learn(chosen: &[Chosen], budgets: &[u16], steps: usize, by_length: bool) -> Self {
+        // `to_cdf`'s pseudo-count is per observation: count in codes.
+        let codes: f64 = chosen
+            .iter()
+            .filter(|c| c.trained)
+            .map(|c| c.steps.len() as f64)
+            .sum::<f64>()
+            .max(1.0);
+        let mut counts = vec![0f64; steps];
+        for c in chosen {
+            for &j in &c.steps {
+                counts[j] += c.weight * codes / c.steps.len() as f64;
+            }
+        }
+        let cdf = prior_from_counts(&counts);
+        if !by_length || budgets.is_empty() {
+            return StepPrior {
+                cdf,
+                centres: Vec::new(),
+                residual_cdf: Vec::new(),
+            };
+        }
+        let coarsest = 256 * (steps as i32 - 1);
+        let centres: Vec<i32> = budgets
+            .iter()
+            .map(|&b| {
+                let at = chosen
+                    .iter()
+                    .find(|c| c.trained && c.budget == usize::from(b) && !c.steps.is_empty());
+                at.map_or(coarsest, |c| {
+                    let mean = c.steps.iter().sum::<usize>() as f64 / c.steps.len() as f64;
+                    ((mean * 256.0).round() as i32).clamp(0, coarsest)
+                })
+            })
+            .collect();
+        let mut residual = vec![0f64; STEP_RESIDUAL_SYMBOLS];
+        for c in chosen {
+            let predicted = predict_step(
+                budgets.len(),
+                |i| (usize::from(budgets[i]), centres[i]),
+                c.budget,
+                steps,
+            );
+            for &j in &c.steps {
+                let symbol = (j + STEP_REACH)
+                    .checked_sub(predicted)
+                    .filter(|&r| r <= 2 * STEP_REACH && j + 1 < steps)
+                    .unwrap_or(STEP_RESIDUAL_SYMBOLS - 1);
+                residual[symbol] += c.weight * codes / c.steps.len() as f64;
+            }
+        }
+        StepPrior {
+            cdf,
+            centres,
+            residual_cdf: prior_from_counts(&residual),
+        }
+    }
+
+    /// The length-conditioned part, for the model writer.
+    pub fn context(&self) -> Option<StepContext<'_>> {
+        (!self.centres.is_empty()).then_some(StepContext {
+            centres: &self.centres,
+            residual_cdf: &self.residual_cdf,
+        })
+    }
 }
 
 /// Share of the step prior given to budgets other than the trained ones. On the default

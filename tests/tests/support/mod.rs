@@ -286,9 +286,13 @@ pub fn fixture(dim: usize, name: &str, quantiser: &str) -> Fixture {
     let inputs: Vec<Vec<f32>> = (0..names.len())
         .map(|i| read_f32s(&vectors.join(format!("v{i}.dat"))))
         .collect();
+    let model_bytes = std::fs::read(&model).unwrap();
+    let padded = codec_core::Model::parse(&model_bytes)
+        .unwrap()
+        .step_context();
     std::fs::write(
         headers.join("golden.h"),
-        golden_header(dim, &inputs, &codes, &decoded),
+        golden_header(dim, padded, &inputs, &codes, &decoded),
     )
     .unwrap();
     let model_bytes = std::fs::metadata(&model).unwrap().len() as usize;
@@ -311,9 +315,11 @@ fn hex_u32s(out: &mut String, values: impl Iterator<Item = u32>) {
 }
 
 /// Floats are written as bit patterns so the comparison on the target is exact, NaN
-/// payloads and signed zeros included.
+/// payloads and signed zeros included. `padded`: the model pads codes to their budget
+/// (format 4), so codes may end in zero bytes.
 fn golden_header(
     dim: usize,
+    padded: bool,
     inputs: &[Vec<f32>],
     codes: &[Vec<Vec<u8>>],
     decoded: &[Vec<Vec<f32>>],
@@ -326,9 +332,10 @@ fn golden_header(
          * `naicfc decode` made of them at every budget. */\n\
          #ifndef GOLDEN_H\n#define GOLDEN_H\n#include <stdint.h>\n\
          #define GOLDEN_DIM {dim}\n#define GOLDEN_VECTORS {}\n#define GOLDEN_BUDGETS {}\n\
-         #define GOLDEN_MAX_BUDGET {max_budget}",
+         #define GOLDEN_MAX_BUDGET {max_budget}\n#define GOLDEN_PADDED_CODES {}",
         inputs.len(),
-        BUDGETS.len()
+        BUDGETS.len(),
+        u8::from(padded)
     )
     .unwrap();
     let list = |v: &[usize]| {
