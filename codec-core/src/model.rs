@@ -721,15 +721,18 @@ impl<'a> Model<'a> {
 /// centre)` (`knot(i)`, budgets increasing, centres in Q8 step indices): linear in the
 /// logarithm of the length between the two nearest budgets, extended along the first or last
 /// pair beyond them, rounded to the nearest index in `0..steps`. With one knot, its centre.
-/// Integer arithmetic only (`log2` with a linear mantissa, as [`crate::symbols`] uses), so
-/// encoder and decoder agree everywhere.
+/// Integer arithmetic only (`log2` with a linear mantissa, as [`crate::symbols`] uses; lengths
+/// beyond [`MAX_CODE_LEN`] count as it), so encoder and decoder agree everywhere.
 pub fn predict_step(
     knots: usize,
     knot: impl Fn(usize) -> (usize, i32),
     length: usize,
     steps: usize,
 ) -> usize {
-    let lg = |n: usize| crate::symbols::log2_q8(u32::try_from(n.max(1)).unwrap_or(u32::MAX)) as i64;
+    // 32-bit arithmetic (the Cortex-M4 divides those in one instruction, 64-bit ones in a
+    // library routine): lengths are at most MAX_CODE_LEN, so logs are at most 13 * 256, and
+    // centres of a valid model at most 256 * MAX_STEPS: products stay below 2^30.
+    let lg = |n: usize| crate::symbols::log2_q8(n.clamp(1, MAX_CODE_LEN) as u32) as i32;
     let target = lg(length);
     // The pair of knots to interpolate (or extrapolate) between.
     let mut a = 0;
@@ -738,15 +741,15 @@ pub fn predict_step(
     }
     let (b0, c0) = knot(a);
     let centre = if knots < 2 {
-        i64::from(c0)
+        c0
     } else {
         let (b1, c1) = knot(a + 1);
         let (x0, x1) = (lg(b0), lg(b1));
-        let slope_num = (i64::from(c1) - i64::from(c0)) * (target - x0);
-        i64::from(c0) + slope_num.checked_div(x1 - x0).unwrap_or(0)
+        let slope_num = c1.saturating_sub(c0).saturating_mul(target - x0);
+        c0.saturating_add(slope_num.checked_div(x1 - x0).unwrap_or(0))
     };
-    let index = (centre + 128) >> 8;
-    index.max(0).min(steps as i64 - 1).max(0) as usize
+    let index = centre.saturating_add(128) >> 8;
+    index.max(0).min(steps as i32 - 1).max(0) as usize
 }
 
 impl Class<'_> {
