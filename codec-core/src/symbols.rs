@@ -151,10 +151,7 @@ fn decode_escape(dec: &mut Decoder<'_>, order: u32) -> Result<u64, Error> {
 /// under the plain prior. Scalable layers (`None`) use the plain prior alone.
 pub fn encode_step(enc: &mut Encoder<'_>, model: &Model<'_>, j: usize, length: Option<usize>) {
     if let Some(length) = length.filter(|_| model.step_context()) {
-        let predicted = model.predicted_step(length);
-        let residual = (j + STEP_REACH)
-            .checked_sub(predicted)
-            .filter(|&r| r <= 2 * STEP_REACH && j + 1 < model.steps());
+        let residual = step_residual(j, model.predicted_step(length), model.steps());
         let symbol = residual.unwrap_or(STEP_RESIDUAL_SYMBOLS - 1);
         let start = model.step_residual_cdf(symbol);
         enc.encode(
@@ -168,6 +165,15 @@ pub fn encode_step(enc: &mut Encoder<'_>, model: &Model<'_>, j: usize, length: O
     }
     let start = model.step_cdf(j);
     enc.encode(start, model.step_cdf(j + 1) - start, PROB_BITS);
+}
+
+/// The residual symbol (`0..=2 * STEP_REACH`) that codes step index `j` of a grid of `steps`
+/// when `predicted` is expected, or `None` when `j` needs the escape: too far from the
+/// prediction, or the coarsest index.
+pub fn step_residual(j: usize, predicted: usize, steps: usize) -> Option<usize> {
+    (j + STEP_REACH)
+        .checked_sub(predicted)
+        .filter(|&r| r <= 2 * STEP_REACH && j + 1 < steps)
 }
 
 /// Decode the step index of a code of `length` bytes (`None`: a scalable layer), as

@@ -7,7 +7,8 @@
 //! vectors at the trained budgets and, with a fifth of the weight, at budgets between and
 //! around them ([`fill_budgets`]).
 
-use codec_core::model::{STEP_REACH, STEP_RESIDUAL_SYMBOLS, StepContext, predict_step};
+use codec_core::model::{STEP_RESIDUAL_SYMBOLS, StepContext, predict_step};
+use codec_core::symbols::step_residual;
 
 /// Steps per octave: adjacent steps differ by 4.4%, so rate control leaves little of a budget
 /// unused (the finer grid costs under a bit of step prior per code).
@@ -124,10 +125,8 @@ impl StepPrior {
                 steps,
             );
             for &j in &c.steps {
-                let symbol = (j + STEP_REACH)
-                    .checked_sub(predicted)
-                    .filter(|&r| r <= 2 * STEP_REACH && j + 1 < steps)
-                    .unwrap_or(STEP_RESIDUAL_SYMBOLS - 1);
+                let symbol =
+                    step_residual(j, predicted, steps).unwrap_or(STEP_RESIDUAL_SYMBOLS - 1);
                 residual[symbol] += c.weight * codes / c.steps.len() as f64;
             }
         }
@@ -238,6 +237,32 @@ mod tests {
         let fill = fill_budgets(&[8, 4096], 5);
         assert_eq!(fill.first().map(|f| f.0), Some(5));
         assert_eq!(fill.last().map(|f| f.0), Some(8192));
+    }
+
+    #[test]
+    fn the_length_conditioned_prior_centres_on_the_chosen_steps() {
+        let chosen = |budget, steps: Vec<usize>| Chosen {
+            budget,
+            weight: 0.5,
+            trained: true,
+            steps,
+        };
+        let at_16 = chosen(16, vec![99, 100, 100, 101]);
+        // One code took the coarsest step (index 199 of 200): it must be escaped.
+        let at_32 = chosen(32, vec![80, 80, 80, 199]);
+        let prior = StepPrior::learn(&[at_16, at_32], &[16, 32], 200, true);
+        let context = prior.context().expect("conditioned on the length");
+        assert_eq!(context.centres, [100 * 256, (80 * 3 + 199) * 256 / 4]);
+        let frequency = |s: usize| context.residual_cdf[s + 1] - context.residual_cdf[s];
+        let most = (0..STEP_RESIDUAL_SYMBOLS)
+            .max_by_key(|&s| frequency(s))
+            .unwrap();
+        // At 32 B three codes sit 30 steps below the mean: escaped, like the coarsest one.
+        assert_eq!(most, STEP_RESIDUAL_SYMBOLS - 1);
+        assert!(frequency(15) > frequency(14) && frequency(14) > frequency(0));
+        let plain = StepPrior::learn(&[chosen(16, vec![100])], &[16], 200, false);
+        assert!(plain.context().is_none());
+        assert_eq!(plain.cdf.len(), 201);
     }
 
     #[test]
