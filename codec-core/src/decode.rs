@@ -55,7 +55,7 @@ pub fn decode_coefficients(
         _ => {}
     }
     let mut dec = Decoder::new(code);
-    let step = decode_step(&mut dec, model, Some(code.len()))?;
+    let step = decode_step(&mut dec, model, model.step_prediction(code.len()))?;
     let spread = |k| model.coef_spread_log(k);
     decode_values(&mut dec, model, step, spread, |k, _, y| {
         if let Some(slot) = coeffs.get_mut(k) {

@@ -64,24 +64,23 @@ pub fn encode_at_step(
     }
     with_coefficients(model, x, budget, out, |model, coeffs, out| {
         let spread = |k| model.coef_spread_log(k);
-        let Some(len) = code_values(model, coeffs, spread, step, FULL_SLOPE, out) else {
+        let budget = out.len();
+        let predicted = model.step_prediction(budget);
+        let Some(len) = code_values(model, coeffs, spread, step, FULL_SLOPE, predicted, out) else {
             return Ok(None);
         };
-        if !model.step_context() {
+        if predicted.is_none() {
             return Ok(Some(len));
         }
         // Conditioned on `budget` the code fits, so this ends at `budget` at the latest; the
         // step index costs a few bits more or less at other lengths, so it ends within a byte
         // or two of `len`.
-        for length in len..out.len() {
-            if let Some(slot) = out.get_mut(..length) {
-                if let Some(used) = code_values(model, coeffs, spread, step, FULL_SLOPE, slot) {
-                    return Ok(Some(pad(slot, used)));
-                }
-            }
-        }
-        let len = code_values(model, coeffs, spread, step, FULL_SLOPE, out);
-        Ok(len.map(|used| pad(out, used)))
+        Ok((len..=budget).find_map(|length| {
+            let slot = out.get_mut(..length)?;
+            let predicted = model.step_prediction(length);
+            let used = code_values(model, coeffs, spread, step, FULL_SLOPE, predicted, slot)?;
+            Some(pad(slot, used))
+        }))
     })
 }
 
@@ -155,10 +154,11 @@ pub fn encode_coefficients(
     }
     let spread = |k| model.coef_spread_log(k);
     let hint = trellis_hint(model, coeffs, &spread, out.len());
+    let predicted = model.step_prediction(out.len());
     let coded = search_step(model, out, hint, |step, slope_scale, out| {
-        code_values(model, coeffs, spread, step, slope_scale, out)
+        code_values(model, coeffs, spread, step, slope_scale, predicted, out)
     })?;
-    Ok(if model.step_context() {
+    Ok(if predicted.is_some() {
         Coded {
             len: pad(out, coded.len),
             ..coded
@@ -318,43 +318,23 @@ pub(crate) fn trellis_hint(
         .then(|| trellis::estimate_step(model, values, spread, budget).saturating_sub(1))
 }
 
-/// Code `values` (one per coefficient, in order) at step index `step` into a code of
-/// `out.len()` bytes: `spread(k)` picks coefficient `k`'s probability class. Returns the bytes
-/// used (a length-conditioned model's code must then be padded to `out.len()`), `None` when
-/// the code does not fit.
+/// Code `values` (one per coefficient, in order) at step index `step` into at most
+/// `out.len()` bytes: `spread(k)` picks coefficient `k`'s probability class, `predicted` is the
+/// step a length-conditioned prior expects ([`Model::step_prediction`] of the length the code
+/// will be padded to; `None` for the plain prior). Returns the bytes used, `None` when the
+/// code does not fit.
 pub(crate) fn code_values(
     model: &Model<'_>,
     values: &[i32],
     spread: impl Fn(usize) -> i32,
     step: usize,
     slope_scale: u32,
-    out: &mut [u8],
-) -> Option<usize> {
-    code_layer(
-        model,
-        values,
-        spread,
-        step,
-        slope_scale,
-        Some(out.len()),
-        out,
-    )
-}
-
-/// [`code_values`] with the length the step index is conditioned on: `None` for a layer of a
-/// scalable code, whose step index uses the plain prior.
-pub(crate) fn code_layer(
-    model: &Model<'_>,
-    values: &[i32],
-    spread: impl Fn(usize) -> i32,
-    step: usize,
-    slope_scale: u32,
-    length: Option<usize>,
+    predicted: Option<usize>,
     out: &mut [u8],
 ) -> Option<usize> {
     let budget = out.len();
     let mut enc = Encoder::new(out);
-    encode_step(&mut enc, model, step, length);
+    encode_step(&mut enc, model, step, predicted);
     let alphabet = model.alphabet();
     let mut coded = 0;
     quantise_values(
@@ -392,6 +372,8 @@ pub(crate) fn coarsest_code_len(model: &Model<'_>) -> Result<usize, Error> {
         spread,
         model.steps() - 1,
         FULL_SLOPE,
+        // The coarsest step is always escaped: any length's prediction gives this length.
+        model.step_prediction(MAX_MIN_BUDGET),
         &mut scratch,
     )
     .ok_or(Error::ModelInvalid(

@@ -72,7 +72,7 @@ pub const FLAG_CLAMP: u8 = 1;
 pub const FLAG_TRELLIS: u8 = 2;
 
 /// Header flag (version 4): the step index is coded with a prior conditioned on the code's
-/// length (see [`Model::predicted_step`]), and codes are padded with zero bytes to the length
+/// length (see [`Model::step_prediction`]), and codes are padded with zero bytes to the length
 /// they were coded for.
 pub const FLAG_STEP_CONTEXT: u8 = 4;
 /// Step indices within this distance of the predicted one are coded as a residual.
@@ -701,19 +701,22 @@ impl<'a> Model<'a> {
         u32::from(u16_at(self.step_residual_cdf, i))
     }
     /// The step index a code of `length` bytes is predicted to have: the trained centres
-    /// interpolated (see [`predict_step`]). 0 for a model without the length-conditioned prior.
-    pub fn predicted_step(&self, length: usize) -> usize {
-        predict_step(
-            self.budget_count,
-            |i| {
-                (
-                    usize::from(u16_at(self.budgets, i)),
-                    i32_at(self.step_centre, i),
-                )
-            },
-            length,
-            self.steps,
-        )
+    /// interpolated (see [`predict_step`]); `None` for a model without the length-conditioned
+    /// prior.
+    pub fn step_prediction(&self, length: usize) -> Option<usize> {
+        self.step_context().then(|| {
+            predict_step(
+                self.budget_count,
+                |i| {
+                    (
+                        usize::from(u16_at(self.budgets, i)),
+                        i32_at(self.step_centre, i),
+                    )
+                },
+                length,
+                self.steps,
+            )
+        })
     }
 }
 
@@ -749,7 +752,7 @@ pub fn predict_step(
         c0.saturating_add(slope_num.checked_div(x1 - x0).unwrap_or(0))
     };
     let index = centre.saturating_add(128) >> 8;
-    index.max(0).min(steps as i32 - 1).max(0) as usize
+    index.min(steps as i32 - 1).max(0) as usize
 }
 
 impl Class<'_> {

@@ -15,7 +15,7 @@
 //! is smaller). Encoder and decoder track these spreads identically.
 
 use crate::decode::decode_values;
-use crate::encode::{code_layer, search_step, trellis_hint};
+use crate::encode::{code_values, search_step, trellis_hint};
 use crate::error::Error;
 use crate::model::{COEFF_LIMIT, MAX_ACTIVE, MAX_COEFFS, Model};
 use crate::quant::quantise_values;
@@ -126,7 +126,7 @@ pub fn encode_scalable(model: &Model<'_>, x: &[f32], out: &mut [u8]) -> Result<u
         let spread = |i: usize| spread.get(i).copied().unwrap_or(0);
         let hint = trellis_hint(model, residual, &spread, slot.len());
         let coded = search_step(model, slot, hint, |step, slope_scale, buf| {
-            code_layer(model, residual, spread, step, slope_scale, None, buf)
+            code_values(model, residual, spread, step, slope_scale, None, buf)
         })?;
         let (len, step) = (coded.len, coded.step);
         // What the decoder will reconstruct from the winning code.

@@ -27,8 +27,7 @@ pub fn encode_value(
     let esc = alphabet - 1;
     let high = m >> class.raw_bits;
     let s = (high.min(esc as u64)) as usize;
-    let start = class.cdf(s);
-    enc.encode(start, class.cdf(s + 1) - start, PROB_BITS);
+    write_symbol(enc, s, |i| class.cdf(i));
     if s == esc {
         encode_escape(enc, high - esc as u64, class.escape_order);
     }
@@ -108,18 +107,7 @@ pub fn decode_value(
     class: &Class<'_>,
     alphabet: usize,
 ) -> Result<(u64, bool), Error> {
-    let slot = dec.peek(PROB_BITS);
-    // Tables are validated strictly increasing from 0 to 1 << PROB_BITS: exactly one symbol
-    // owns the slot; the fallback is unreachable but keeps this total.
-    let mut s = alphabet - 1;
-    for i in 0..alphabet {
-        if slot < class.cdf(i + 1) {
-            s = i;
-            break;
-        }
-    }
-    let start = class.cdf(s);
-    dec.consume(start, class.cdf(s + 1) - start, PROB_BITS);
+    let s = read_symbol(dec, alphabet, |i| class.cdf(i));
     let mut high = s as u64;
     if s == alphabet - 1 {
         high += decode_escape(dec, class.escape_order)?;
@@ -144,27 +132,42 @@ fn decode_escape(dec: &mut Decoder<'_>, order: u32) -> Result<u64, Error> {
     Ok(w - (1u64 << order))
 }
 
-/// Code the step index `j` of a code of `length` bytes. With a length-conditioned prior
-/// (`Some(length)` and a model of format 4) an index within [`STEP_REACH`] of the predicted
-/// one is coded as its residual; any other index, and always the coarsest (so that the
-/// coarsest code has one length whatever the budget), as the escape followed by the index
-/// under the plain prior. Scalable layers (`None`) use the plain prior alone.
-pub fn encode_step(enc: &mut Encoder<'_>, model: &Model<'_>, j: usize, length: Option<usize>) {
-    if let Some(length) = length.filter(|_| model.step_context()) {
-        let residual = step_residual(j, model.predicted_step(length), model.steps());
+/// Code symbol `s` of a table of cumulative frequencies `cdf` (out of `2^PROB_BITS`).
+#[inline]
+fn write_symbol(enc: &mut Encoder<'_>, s: usize, cdf: impl Fn(usize) -> u32) {
+    let start = cdf(s);
+    enc.encode(start, cdf(s + 1) - start, PROB_BITS);
+}
+
+/// Decode one symbol of a table of `count` symbols with cumulative frequencies `cdf` by a
+/// linear search (the tables are short and their first symbols the likely ones).
+#[inline]
+fn read_symbol(dec: &mut Decoder<'_>, count: usize, cdf: impl Fn(usize) -> u32) -> usize {
+    let slot = dec.peek(PROB_BITS);
+    // Tables are validated strictly increasing from 0 to 1 << PROB_BITS: exactly one symbol
+    // owns the slot; the fallback is unreachable but keeps this total.
+    let s = (0..count).find(|&i| slot < cdf(i + 1)).unwrap_or(count - 1);
+    let start = cdf(s);
+    dec.consume(start, cdf(s + 1) - start, PROB_BITS);
+    s
+}
+
+/// Code the step index `j`. With a length-conditioned prior (`predicted`: the step
+/// [`Model::step_prediction`] gives for the code's length) an index within [`STEP_REACH`] of
+/// the prediction is coded as its residual; any other index, and always the coarsest (so that
+/// the coarsest code has one length whatever the budget), as the escape followed by the index
+/// under the plain prior. Without a prediction (older models, scalable layers) the plain prior
+/// alone.
+pub fn encode_step(enc: &mut Encoder<'_>, model: &Model<'_>, j: usize, predicted: Option<usize>) {
+    if let Some(predicted) = predicted {
+        let residual = step_residual(j, predicted, model.steps());
         let symbol = residual.unwrap_or(STEP_RESIDUAL_SYMBOLS - 1);
-        let start = model.step_residual_cdf(symbol);
-        enc.encode(
-            start,
-            model.step_residual_cdf(symbol + 1) - start,
-            PROB_BITS,
-        );
+        write_symbol(enc, symbol, |i| model.step_residual_cdf(i));
         if residual.is_some() {
             return;
         }
     }
-    let start = model.step_cdf(j);
-    enc.encode(start, model.step_cdf(j + 1) - start, PROB_BITS);
+    write_symbol(enc, j, |i| model.step_cdf(i));
 }
 
 /// The residual symbol (`0..=2 * STEP_REACH`) that codes step index `j` of a grid of `steps`
@@ -176,30 +179,16 @@ pub fn step_residual(j: usize, predicted: usize, steps: usize) -> Option<usize> 
         .filter(|&r| r <= 2 * STEP_REACH && j + 1 < steps)
 }
 
-/// Decode the step index of a code of `length` bytes (`None`: a scalable layer), as
-/// [`encode_step`] coded it.
+/// Decode the step index as [`encode_step`] coded it with the same `predicted`.
 pub fn decode_step(
     dec: &mut Decoder<'_>,
     model: &Model<'_>,
-    length: Option<usize>,
+    predicted: Option<usize>,
 ) -> Result<usize, Error> {
-    if let Some(length) = length.filter(|_| model.step_context()) {
-        let slot = dec.peek(PROB_BITS);
-        let mut symbol = STEP_RESIDUAL_SYMBOLS - 1;
-        for s in 0..STEP_RESIDUAL_SYMBOLS {
-            if slot < model.step_residual_cdf(s + 1) {
-                symbol = s;
-                break;
-            }
-        }
-        let start = model.step_residual_cdf(symbol);
-        dec.consume(
-            start,
-            model.step_residual_cdf(symbol + 1) - start,
-            PROB_BITS,
-        );
+    if let Some(predicted) = predicted {
+        let symbol = read_symbol(dec, STEP_RESIDUAL_SYMBOLS, |i| model.step_residual_cdf(i));
         if symbol + 1 < STEP_RESIDUAL_SYMBOLS {
-            return (model.predicted_step(length) + symbol)
+            return (predicted + symbol)
                 .checked_sub(STEP_REACH)
                 .filter(|&j| j < model.steps())
                 .ok_or(Error::StreamCorrupt("step index out of range"));

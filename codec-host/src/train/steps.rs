@@ -89,10 +89,11 @@ impl StepPrior {
             .map(|c| c.steps.len() as f64)
             .sum::<f64>()
             .max(1.0);
+        let per_code = |c: &Chosen| c.weight * codes / c.steps.len() as f64;
         let mut counts = vec![0f64; steps];
         for c in chosen {
             for &j in &c.steps {
-                counts[j] += c.weight * codes / c.steps.len() as f64;
+                counts[j] += per_code(c);
             }
         }
         let cdf = prior_from_counts(&counts);
@@ -127,7 +128,7 @@ impl StepPrior {
             for &j in &c.steps {
                 let symbol =
                     step_residual(j, predicted, steps).unwrap_or(STEP_RESIDUAL_SYMBOLS - 1);
-                residual[symbol] += c.weight * codes / c.steps.len() as f64;
+                residual[symbol] += per_code(c);
             }
         }
         StepPrior {
