@@ -657,7 +657,10 @@ impl<'a> Model<'a> {
     /// Probability class of a value of coefficient `k` whose spread (over its weight) is
     /// `2^(spread_log / 256)`, at step index `j`: the ratio of that spread to the coefficient's
     /// step, growth included. Both logs are at most 2^24 in magnitude (validated, or clamped
-    /// here), the growth at most 2^10, so the arithmetic stays far inside `i32`.
+    /// here) and the growth at most 2^10, so their difference fits `i32`; its product with the
+    /// classes per octave (at most 2^6) may not, and saturates: a product beyond 2^31 puts the
+    /// class 2^23 from an offset of at most 2^20, past the last class or before the first
+    /// either way, so saturation picks the same class as exact arithmetic.
     pub fn class_for(&self, spread_log: i32, k: usize, j: usize) -> usize {
         self.grown_class(spread_log, self.growth_log(k, j), j)
     }
@@ -665,7 +668,10 @@ impl<'a> Model<'a> {
     fn grown_class(&self, spread_log: i32, g: i32, j: usize) -> usize {
         let spread_log = spread_log.clamp(-(1 << 24), 1 << 24) - g;
         let d = spread_log - i32_at(self.step_log, j);
-        let c = self.class_offset + ((d * self.classes_per_octave + 128) >> 8);
+        let c = self.class_offset
+            + (d.saturating_mul(self.classes_per_octave)
+                .saturating_add(128)
+                >> 8);
         // max/min, not clamp: clamp panics when its bounds cross, which validation rules out
         // but the compiler cannot see.
         c.max(0).min(self.classes() as i32 - 1) as usize

@@ -284,7 +284,7 @@ struct Site {
 impl Site {
     fn new(model: &Model<'_>, spread: i32, k: usize, step: usize, y: i32) -> Self {
         let (s, class_index) = model.step_and_class(spread, k, step);
-        let a = y.unsigned_abs();
+        let a = coded_magnitude(model, step, y);
         Site {
             class_index,
             step: s,
@@ -355,6 +355,20 @@ impl Site {
             bits: u32::from(level.bits),
             choice,
         }
+    }
+}
+
+/// The magnitude the search sees for value `y` at step index `step`: `|y|`, except at the
+/// coarsest step, where every value is taken as zero. The minimum budget is the length of the
+/// coarsest code of the zero vector, and must fit every input: the dead-zone quantiser zeroes
+/// any coefficient at that step, but the trellis could still pay a level for a huge one when
+/// the model's slope is small.
+#[inline]
+pub(crate) fn coded_magnitude(model: &Model<'_>, step: usize, y: i32) -> u32 {
+    if step + 1 >= model.steps() {
+        0
+    } else {
+        y.unsigned_abs()
     }
 }
 

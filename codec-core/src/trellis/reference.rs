@@ -94,7 +94,7 @@ impl Site {
         Site {
             class_index,
             step: s,
-            a: y.unsigned_abs(),
+            a: super::coded_magnitude(model, step, y),
             lambdas,
             zero_bits: cached.map(|(_, z)| u64::from(z)),
         }

@@ -19,6 +19,15 @@ pub struct Spec {
     pub growth: StepGrowth,
     /// A step prior conditioned on the code length (format version 4).
     pub step_context: bool,
+    /// Magnitude of every transform entry (Q15); `None` for unit-norm Hadamard rows.
+    pub transform_entry: Option<i16>,
+    /// The trellis tables' rate-distortion slope (Q16).
+    pub trellis_slope: u16,
+    /// Every class's reconstruction offset (Q15) per quantiser.
+    pub recon_offset: [i16; 2],
+    /// Step logs alternating between the extremes validation allows (unrelated to the step
+    /// sizes, as nothing requires), with 64 classes per octave: a hostile model.
+    pub extreme_step_logs: bool,
 }
 
 impl Spec {
@@ -50,6 +59,10 @@ pub fn small(trellis: bool, growth: StepGrowth) -> Spec {
         trellis,
         growth,
         step_context: false,
+        transform_entry: None,
+        trellis_slope: 6554,
+        recon_offset: [0, 0],
+        extreme_step_logs: false,
     }
 }
 
@@ -105,7 +118,9 @@ pub fn build(spec: &Spec) -> Vec<u8> {
             -1.0
         }
     };
-    let scale = 32767.0 / (a as f64).sqrt();
+    let scale = spec
+        .transform_entry
+        .map_or(32767.0 / (a as f64).sqrt(), f64::from);
     let transform: Vec<i16> = (0..a)
         .flat_map(|r| (0..a).map(move |c| (h(r, c) * scale).round() as i16))
         .collect();
@@ -129,7 +144,13 @@ pub fn build(spec: &Spec) -> Vec<u8> {
     loop {
         let v = s.round() as u64;
         step_size.push(v as u32);
-        step_log.push(((v as f64).log2() * 256.0).round() as i32);
+        step_log.push(if !spec.extreme_step_logs {
+            ((v as f64).log2() * 256.0).round() as i32
+        } else if step_log.len() % 2 == 0 {
+            -(1 << 24)
+        } else {
+            1 << 24
+        });
         if v > (1 << 30) {
             break;
         }
@@ -137,7 +158,6 @@ pub fn build(spec: &Spec) -> Vec<u8> {
     }
     let step_cdf = cdf_from(&vec![1.0; step_size.len()]);
     let mut cdfs = Vec::new();
-    let mut recons = Vec::new();
     for c in 0..CLASSES {
         let ratio = 2f64.powf((c as f64 - f64::from(CLASS_OFFSET)) / f64::from(CLASSES_PER_OCTAVE));
         let raw = (ratio.log2().floor() as i32 - 2).max(0) as u32;
@@ -157,20 +177,22 @@ pub fn build(spec: &Spec) -> Vec<u8> {
             .collect();
         p.iter_mut().for_each(|x| *x = x.max(1e-9));
         cdfs.push((cdf_from(&p), raw as u8));
-        recons.push(vec![0i16; ALPHABET - 1]);
     }
-    // The trellis's second quantiser gets the same tables: any valid tables make a valid model.
+    let recons = spec.recon_offset.map(|o| vec![o; ALPHABET - 1]);
+    // The trellis's second quantiser gets the same tables but for the reconstruction offsets:
+    // any valid tables make a valid model.
     let sets = if spec.trellis { 2 } else { 1 };
-    let classes: Vec<ClassTable<'_>> = cdfs
-        .iter()
-        .zip(&recons)
-        .cycle()
-        .take(sets * CLASSES)
+    let classes: Vec<ClassTable<'_>> = (0..sets * CLASSES)
+        .map(|i| (&cdfs[i % CLASSES], &recons[i / CLASSES]))
         .map(|((cdf, raw), recon)| ClassTable {
             cdf,
             recon,
-            // The dead zone's plain rounding, or the trellis's slope of about 0.1.
-            rounding: if spec.trellis { 6554 } else { 1 << 15 },
+            // The dead zone's plain rounding, or the trellis's slope.
+            rounding: if spec.trellis {
+                spec.trellis_slope
+            } else {
+                1 << 15
+            },
             escape_order: 2,
             raw_bits: *raw,
         })
@@ -211,7 +233,11 @@ pub fn build(spec: &Spec) -> Vec<u8> {
     let parts = ModelParts {
         dim: spec.dim,
         shift: spec.shift,
-        classes_per_octave: CLASSES_PER_OCTAVE,
+        classes_per_octave: if spec.extreme_step_logs {
+            64
+        } else {
+            CLASSES_PER_OCTAVE
+        },
         class_offset: CLASS_OFFSET,
         clamp: false,
         trellis: spec.trellis,
