@@ -183,15 +183,16 @@ extern "C" {
  * - `written`: receives the code's length, 1 to `budget` bytes; with a format-4 model
  *   (step context, the default of `naicfc train`) always `budget`, as the code is padded to
  *   the length its step index was coded for. Send or store exactly those bytes: the
- *   decoder needs the length. Codes of older formats never end in a zero byte, so a
- *   transport that pads them can strip trailing zeros to recover the length; a format-4
- *   code is as long as its budget.
+ *   decoder needs the length. Codes of older formats never end in a zero byte except the
+ *   one-byte code `0x00` (every coefficient zero at the finest step), so a transport that
+ *   pads them can strip trailing zeros to recover the length, reading an empty result as
+ *   that code; a format-4 code is as long as its budget.
  *
  * On success `out[0 .. *written]` holds the code and `out[*written .. budget]` is set to
  * zero; bytes past `budget` are never touched. On error neither `out` nor `*written` is
  * written. The same model, vector and budget give the same bytes on every platform.
  *
- * Stack: about 13 KiB in the worst case (see `docs/c-api.md` for measured figures); no heap.
+ * Stack: about 17 KiB in the worst case (see `docs/c-api.md` for measured figures); no heap.
  *
  * Returns `NAICFC_OK`, `NAICFC_NULL_POINTER`, `NAICFC_MISALIGNED_POINTER`,
  * `NAICFC_MODEL_UNINITIALIZED`, `NAICFC_BAD_LENGTH`, `NAICFC_NON_FINITE`,
@@ -327,8 +328,9 @@ const char *naicfc_version(void);
 uint32_t naicfc_version_number(void);
 
 /**
- * The newest model (and code) format version this library reads, and the one `naicfc train`
- * of the same release writes; it also reads every older version back to 1.
+ * The newest model (and code) format version this library reads; it also reads every older
+ * version back to 1. `naicfc train` of the same release writes the oldest version that
+ * expresses the model it trained (this one with its defaults).
  * `naicfc_model_init` returns `NAICFC_MODEL_VERSION` for a model of any other version; codes
  * are tied to their model, so the model's version is also the codes'.
  */

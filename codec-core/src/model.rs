@@ -878,12 +878,13 @@ struct Writer<'o> {
 impl Writer<'_> {
     fn bytes(&mut self, b: &[u8]) -> Result<(), Error> {
         let end = self.pos + b.len();
+        let actual = self.out.len();
         let dst = self
             .out
             .get_mut(self.pos..end)
             .ok_or(Error::OutputTooSmall {
                 needed: end,
-                actual: 0,
+                actual,
             })?;
         dst.copy_from_slice(b);
         self.pos = end;

@@ -50,10 +50,10 @@ pub fn reconstruct_level(level: u64, m: u64, negative: bool, step: u64, class: &
 #[inline]
 pub(crate) fn level_magnitude(level: u64, offset: i32, step: u64) -> u32 {
     // (level * 2^15 - offset) is positive. Every caller's level times the step stays below
-    // 2^38: a decoded magnitude is at most 2^30 / step + 1 (`max_magnitude`, checked by the
+    // 2^42: a decoded magnitude is at most 2^30 / step + 1 (`max_magnitude`, checked by the
     // decoder), a dead-zone magnitude at most |y| / step + 1, a trellis candidate at most
-    // (|y| / step + 3) / 2, with |y| < 2^31 and steps below 2^36. So the product stays below
-    // 2^54 and plain arithmetic suffices; the encoder's search calls this for every candidate,
+    // (|y| / step + 3) / 2, with |y| < 2^31 and steps at most 2^40 (growth included). So the
+    // product stays below 2^57 and plain arithmetic suffices; the encoder's search calls this for every candidate,
     // where saturating 64-bit products cost a 32-bit core 3-6% of an encode.
     let scaled = ((level << 15) as i64 - i64::from(offset)) as u64;
     ((scaled * step + (1 << 14)) >> 15).min(2 * COEFF_LIMIT as u64) as u32

@@ -60,7 +60,7 @@ pub fn candidate(q: usize, a: u32, step: u64, choice: u8) -> u64 {
 }
 
 /// `a / step`. Steps are at least 1 (0 counts as 1 here, sparing firmware the division by
-/// zero panic path) and below 2^36, and a 32-bit `a` divided by a step beyond 32 bits is 0,
+/// zero panic path) and at most 2^40, and a 32-bit `a` divided by a step beyond 32 bits is 0,
 /// so one 32-bit division does: the Cortex-M4 divides 32-bit numbers in one instruction but
 /// 64-bit ones in a library routine of ~50.
 #[inline]
@@ -174,8 +174,8 @@ impl<'a> Rates<'a> {
     }
 
     /// [`Rates::update`] to another step: slopes per 1/256 bit, slope * step^2 / 2^24, in 64
-    /// bits while that fits (steps below 2^24, as in every trained model), and the zeros'
-    /// cost.
+    /// bits while that fits (steps below 2^24: most of a trained model's step grid), and the
+    /// zeros' cost.
     #[inline(never)]
     fn set_step(&mut self, step: u64) {
         self.step = step;

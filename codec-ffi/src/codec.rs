@@ -26,15 +26,16 @@ fn disjoint(out: Span, inputs: &[Span]) -> Result<(), naicfc_result> {
 /// - `written`: receives the code's length, 1 to `budget` bytes; with a format-4 model
 ///   (step context, the default of `naicfc train`) always `budget`, as the code is padded to
 ///   the length its step index was coded for. Send or store exactly those bytes: the
-///   decoder needs the length. Codes of older formats never end in a zero byte, so a
-///   transport that pads them can strip trailing zeros to recover the length; a format-4
-///   code is as long as its budget.
+///   decoder needs the length. Codes of older formats never end in a zero byte except the
+///   one-byte code `0x00` (every coefficient zero at the finest step), so a transport that
+///   pads them can strip trailing zeros to recover the length, reading an empty result as
+///   that code; a format-4 code is as long as its budget.
 ///
 /// On success `out[0 .. *written]` holds the code and `out[*written .. budget]` is set to
 /// zero; bytes past `budget` are never touched. On error neither `out` nor `*written` is
 /// written. The same model, vector and budget give the same bytes on every platform.
 ///
-/// Stack: about 13 KiB in the worst case (see `docs/c-api.md` for measured figures); no heap.
+/// Stack: about 17 KiB in the worst case (see `docs/c-api.md` for measured figures); no heap.
 ///
 /// Returns `NAICFC_OK`, `NAICFC_NULL_POINTER`, `NAICFC_MISALIGNED_POINTER`,
 /// `NAICFC_MODEL_UNINITIALIZED`, `NAICFC_BAD_LENGTH`, `NAICFC_NON_FINITE`,
@@ -67,8 +68,8 @@ pub unsafe extern "C" fn naicfc_encode(
             &[x_span, handle_span, bytes_span, written_span]
         ));
         let m = &loaded.model;
-        // The core tries the coarsest code first and only then finds the budget too small,
-        // by which time it has written into `out`; checking first keeps failures write-free.
+        // The core refuses a budget below the minimum before it writes; checking here too
+        // keeps "failures write nothing" independent of the order the core works in.
         if budget < m.min_budget() {
             return NAICFC_BUDGET_TOO_SMALL;
         }

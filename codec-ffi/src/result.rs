@@ -106,7 +106,7 @@ impl naicfc_result {
             NAICFC_NULL_POINTER => ("NAICFC_NULL_POINTER", "a required pointer is NULL\0"),
             NAICFC_BAD_LENGTH => (
                 "NAICFC_BAD_LENGTH",
-                "vector length differs from the model dimension\0",
+                "vector length differs from the model dimension, or a length too large to address\0",
             ),
             NAICFC_BAD_MODEL => ("NAICFC_BAD_MODEL", "not a valid naicfc model\0"),
             NAICFC_MODEL_VERSION => (

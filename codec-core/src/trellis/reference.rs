@@ -16,7 +16,7 @@ use crate::trellis::{START, level, next_state, quantiser};
 pub(super) fn candidate(q: usize, a: u32, step: u64, choice: u8) -> u64 {
     let a = u64::from(a);
     // Levels 2m (q = 0) or 2m - 1 (q = 1) at or below a / step. Steps are at least 1 and
-    // below 2^36; `max(1)` only spares firmware the division-by-zero panic path.
+    // at most 2^40; `max(1)` only spares firmware the division-by-zero panic path.
     let cell = step.saturating_mul(2).max(1);
     let below = if q == 0 { a / cell } else { (a + step) / cell };
     match choice {
@@ -85,7 +85,7 @@ impl Site {
             .copied()
             .unwrap_or_default();
         // A class's slope (Q16, squared steps per bit) per 1/256 bit: slope * step^2 / 2^24,
-        // in 64 bits while it fits (steps below 2^24, as in every trained model).
+        // in 64 bits while it fits (steps below 2^24: most of a trained model's step grid).
         let lambdas = cached.map(|(slope, _)| match s.checked_mul(s) {
             Some(s2) if s2 < 1 << 48 => (u64::from(slope) * s2) >> 24,
             _ => ((u128::from(slope) * u128::from(s) * u128::from(s)) >> 24)
