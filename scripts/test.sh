@@ -58,6 +58,9 @@ step "codec-core and the C library build for a Cortex-M4F (no_std, no alloc)"
 cargo build -p codec-core --release --target thumbv7em-none-eabihf
 cargo build -p codec-ffi --release --target thumbv7em-none-eabihf
 
+# Miri and cargo-fuzz need the nightly toolchain.
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+
 step "Miri: codec-core unit tests (undefined behaviour, overflow, out-of-bounds)"
 if rustup +nightly component add miri rust-src >/dev/null 2>&1; then
     cargo +nightly miri test -p codec-core --lib
