@@ -1,5 +1,7 @@
 //! Exit codes of the `naicfc` command, documented in README.md ("Exit codes").
 
+use anyhow::{Result, bail};
+use std::path::Path;
 use std::process::ExitCode;
 
 /// How a command ended.
@@ -26,5 +28,48 @@ impl From<Outcome> for ExitCode {
             Outcome::Success => SUCCESS,
             Outcome::Partial => PARTIAL,
         })
+    }
+}
+
+/// How a batch that writes one output per accepted input ended: `rejected` inputs, outputs
+/// `unwritten` (each already reported) and `written`. When there were outputs to write and not
+/// one could be, nothing was done: that is the "unwritable output" error ([`FATAL`]), not a
+/// partial success; otherwise any rejected input or unwritten output makes it [`PARTIAL`].
+pub fn batch_outcome(
+    out: &Path,
+    rejected: usize,
+    unwritten: usize,
+    written: usize,
+) -> Result<Outcome> {
+    if written == 0 && unwritten > 0 {
+        bail!(
+            "{}: no output could be written ({unwritten} failures listed above)",
+            out.display()
+        );
+    }
+    Ok(if rejected + unwritten == 0 {
+        Outcome::Success
+    } else {
+        Outcome::Partial
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_that_wrote_nothing_is_fatal_not_partial() {
+        let out = Path::new("codes");
+        let err = batch_outcome(out, 0, 5, 0).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "codes: no output could be written (5 failures listed above)"
+        );
+        assert!(batch_outcome(out, 2, 5, 0).is_err());
+        assert_eq!(batch_outcome(out, 0, 1, 4).unwrap(), Outcome::Partial);
+        assert_eq!(batch_outcome(out, 3, 0, 0).unwrap(), Outcome::Partial);
+        assert_eq!(batch_outcome(out, 0, 0, 0).unwrap(), Outcome::Success);
+        assert_eq!(batch_outcome(out, 0, 0, 7).unwrap(), Outcome::Success);
     }
 }

@@ -364,7 +364,8 @@ fn read_only_and_full_output_directories() {
             "--out",
             p(&ro),
         ]);
-        expect(&o, 1, &[p(&ro)]);
+        // Not one output could be written: "unwritable output", not a partial success.
+        expect(&o, 3, &[p(&ro), "no output could be written"]);
         if is_root() {
             umount(&ro);
         }
@@ -534,4 +535,224 @@ fn a_killed_run_leaves_no_truncated_file_and_a_rerun_finishes() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(complete(&out), 6000);
+}
+
+/// `naicfc pack --in <in> --out <out>` with `extra` flags.
+fn pack(input: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["pack", "--in", p(input), "--out", p(out)];
+    args.extend_from_slice(extra);
+    naicfc(&args)
+}
+
+/// `naicfc encode` of `input` with the fixture's model at 16 bytes into `out`.
+fn encode(f: &Fixture, input: &Path, out: &Path) -> Output {
+    naicfc(&[
+        "encode",
+        "--model",
+        p(&f.model),
+        "--budget",
+        "16",
+        "--in",
+        p(input),
+        "--out",
+        p(out),
+    ])
+}
+
+#[test]
+fn a_names_file_with_a_duplicate_name_is_refused() {
+    let f = fixture();
+    let npy = f.path("q.npy");
+    assert!(pack(&f.some_queries("in", 20), &npy, &[]).status.success());
+    let names_file = f.path("q.names.txt");
+    let mut names: Vec<String> = std::fs::read_to_string(&names_file)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    names[16] = names[3].clone();
+    std::fs::write(&names_file, names.join("\n") + "\n").unwrap();
+    let dup = format!("duplicate name `{}` on lines 4 and 17", names[3]);
+    let out = f.path("codes");
+    expect(&encode(&f, &npy, &out), 3, &[p(&names_file), &dup]);
+    assert!(!out.exists(), "nothing written");
+    let o = naicfc(&[
+        "reid",
+        "--query",
+        p(&npy),
+        "--gallery",
+        p(&f.data.join("gallery_feature")),
+        "--out",
+        p(&f.path("r.json")),
+    ]);
+    expect(&o, 3, &[p(&names_file), &dup]);
+}
+
+#[test]
+fn names_with_line_breaks_are_rejected_one_by_one() {
+    let f = fixture();
+    let input = f.some_queries("in", 5);
+    let good = std::fs::read_dir(&input)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for weird in ["new\nline.dat", "carriage\rreturn.dat"] {
+        std::fs::copy(&good, input.join(weird)).unwrap();
+    }
+    let codes = f.path("codes");
+    let o = encode(&f, &input, &codes);
+    expect(
+        &o,
+        1,
+        &["line.dat: file name contains a line break", "return.dat"],
+    );
+    assert_eq!(std::fs::read_dir(&codes).unwrap().count(), 5);
+
+    // The packed array leaves them out, and its names file reads back.
+    let npy = f.path("p.npy");
+    expect(&pack(&input, &npy, &[]), 1, &["contains a line break"]);
+    let o = pack(&npy, &f.path("again.npy"), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("5 vectors"), "{}", stderr(&o));
+
+    // A carriage return inside a names file is refused with its line.
+    let names_file = f.path("p.names.txt");
+    let text = std::fs::read_to_string(&names_file).unwrap();
+    std::fs::write(&names_file, text.replacen('\n', "\r\r\n", 1)).unwrap();
+    expect(
+        &pack(&npy, &f.path("again.npy"), &[]),
+        3,
+        &[p(&names_file), "line 1: the name", "carriage return"],
+    );
+}
+
+#[test]
+fn a_value_beyond_float16_rejects_its_input_not_the_batch() {
+    let f = fixture();
+    let input = f.some_queries("in", 6);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&input)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut bytes = std::fs::read(&files[2]).unwrap();
+    bytes[12..16].copy_from_slice(&70_000f32.to_le_bytes());
+    std::fs::write(&files[2], bytes).unwrap();
+    let out = f.path("h.npy");
+    let o = pack(&input, &out, &["--f16", "--batch-rows", "4"]);
+    expect(
+        &o,
+        1,
+        &[&format!(
+            "{}: value 3 is 70000, beyond the float16 range",
+            p(&files[2])
+        )],
+    );
+    assert!(
+        !stderr(&o).contains(&format!("{}:", p(&out))),
+        "{}",
+        stderr(&o)
+    );
+    let names = std::fs::read_to_string(f.path("h.names.txt")).unwrap();
+    assert_eq!(names.lines().count(), 5);
+    // --strict stops there instead.
+    let o = pack(&input, &f.path("s.npy"), &["--f16", "--strict"]);
+    expect(&o, 3, &[p(&files[2])]);
+    assert!(!f.path("s.npy").exists());
+}
+
+#[test]
+fn bench_reports_the_files_it_skips() {
+    let f = fixture();
+    let input = f.some_queries("in", 4);
+    let first = std::fs::read_dir(&input).unwrap().next().unwrap().unwrap();
+    let mut nan = std::fs::read(first.path()).unwrap();
+    std::fs::write(input.join("short.dat"), [0u8; 12]).unwrap();
+    nan[0..4].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(input.join("nan.dat"), nan).unwrap();
+    let o = naicfc(&[
+        "bench",
+        "--features",
+        p(&input),
+        "--model",
+        p(&f.model),
+        "--budgets",
+        "16",
+        "--rows",
+        "4",
+        "--seconds",
+        "0.01",
+    ]);
+    expect(
+        &o,
+        1,
+        &[
+            &format!("{}: 12 bytes, expected 256", p(&input.join("short.dat"))),
+            &format!("{}: value 0 is NaN", p(&input.join("nan.dat"))),
+        ],
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("read 4 files"));
+}
+
+/// Out-of-range counts are usage errors (exit 2) naming the flag, before any work.
+#[test]
+fn out_of_range_counts_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, out) = (dir.path().join("d"), dir.path().join("o"));
+    let (d, out) = (p(&d), p(&out));
+    for (args, needles) in [
+        (
+            vec!["synth", "--out", out, "--dim", "2000000"],
+            vec!["--dim", "1..=8192"],
+        ),
+        (
+            vec!["synth", "--out", out, "--dim", "0"],
+            vec!["--dim", "1..=8192"],
+        ),
+        (
+            vec![
+                "reid",
+                "--query",
+                d,
+                "--gallery",
+                d,
+                "--out",
+                out,
+                "--top",
+                "0",
+            ],
+            vec!["--top", "must be at least 1"],
+        ),
+        (
+            vec![
+                "score",
+                "--results",
+                d,
+                "--query-list",
+                d,
+                "--gallery-list",
+                d,
+                "--top",
+                "0",
+            ],
+            vec!["--top", "must be at least 1"],
+        ),
+        (
+            vec!["train", "--features", d, "--out", out, "--budgets", "9000"],
+            vec!["--budgets", "9000", "1..=8192"],
+        ),
+        (
+            vec!["train", "--features", d, "--out", out, "--budgets", "16,0"],
+            vec!["--budgets", "1..=8192"],
+        ),
+        (
+            vec!["train", "--features", d, "--out", out, "--max-coeffs", "0"],
+            vec!["--max-coeffs", "1..=1024"],
+        ),
+    ] {
+        expect(&naicfc(&args), 2, &needles);
+    }
+    assert!(!dir.path().join("o").exists(), "nothing was written");
 }

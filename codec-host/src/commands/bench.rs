@@ -89,15 +89,19 @@ pub fn run(args: &Args) -> Result<Outcome> {
         }
     }
     let started = Instant::now();
-    let mut set = read_features(
+    let loaded = read_features(
         &args.features,
         &ReadOptions {
             dim: model.as_ref().map(|m| m.model().dim()),
             strict: false,
         },
-    )?
-    .set;
+    )?;
     let seconds = started.elapsed().as_secs_f64();
+    // Skipped files are reported like in every other command, and make the status 1.
+    for f in &loaded.failures {
+        eprintln!("{f}");
+    }
+    let mut set = loaded.set;
     if set.is_empty() {
         bail!("{}: no usable vectors", args.features.display());
     }
@@ -142,7 +146,15 @@ pub fn run(args: &Args) -> Result<Outcome> {
             }
         }
     }
-    Ok(Outcome::Success)
+    Ok(if loaded.failures.is_empty() {
+        Outcome::Success
+    } else {
+        eprintln!(
+            "naicfc bench: {} inputs skipped (listed above)",
+            loaded.failures.len()
+        );
+        Outcome::Partial
+    })
 }
 
 /// One-thread encode and decode throughput per budget over the rows of `set`.

@@ -1,9 +1,10 @@
 //! `naicfc decode`: reconstruct features from a directory of codes.
 
 use crate::codec::{ModelFile, decode_all};
-use crate::exit::Outcome;
+use crate::exit::{Outcome, batch_outcome};
 use crate::io::blobs::read_blobs;
 use crate::io::npy::{NpyDtype, NpyWriter};
+use crate::io::outputs::{Place, check_outputs};
 use crate::io::{FeatureSet, InputError, is_npy};
 use anyhow::{Result, bail};
 use codec_core::model::MAX_CODE_LEN;
@@ -37,6 +38,11 @@ pub struct Args {
 /// Run `naicfc decode`.
 pub fn run(args: &Args) -> Result<Outcome> {
     let start = Instant::now();
+    let inputs = [
+        Place::new("--in", &args.input),
+        Place::new("--model", &args.model),
+    ];
+    check_outputs(&Place::features("--out", &args.out), &inputs)?;
     let model = ModelFile::read(&args.model)?;
     let m = model.model();
     let (blobs, mut failures) = read_blobs(&args.input, MAX_CODE_LEN)?;
@@ -96,7 +102,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
         }
         decoded += set.len();
         match &mut npy {
-            Some(npy) => npy.write(&set)?,
+            Some(npy) => {
+                let source = |name: &str| args.input.join(format!("{name}.dat"));
+                write_failures.extend(npy.take_unwritable(&mut set, source));
+                npy.write(&set)?;
+            }
             None => write_failures.extend(crate::io::atomic::write_rows_dat(&args.out, &set)?),
         }
     }
@@ -112,14 +122,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
         args.out.display(),
         start.elapsed().as_secs_f64()
     );
-    Ok(if failures.is_empty() && write_failures.is_empty() {
-        Outcome::Success
-    } else {
+    let (rejected, unwritten) = (failures.len(), write_failures.len());
+    if rejected + unwritten > 0 {
         eprintln!(
-            "naicfc decode: {} codes rejected, {} outputs not written (listed above)",
-            failures.len(),
-            write_failures.len()
+            "naicfc decode: {rejected} codes rejected, {unwritten} outputs not written (listed above)"
         );
-        Outcome::Partial
-    })
+    }
+    batch_outcome(&args.out, rejected, unwritten, decoded - unwritten)
 }

@@ -1,8 +1,9 @@
 //! `naicfc encode`: compress a directory (or `.npy`) of features, one code file per vector.
 
 use crate::codec::{CodeKind, ModelFile, encode_all};
-use crate::exit::Outcome;
-use crate::io::{InputError, ReadOptions, read_in_batches};
+use crate::exit::{Outcome, batch_outcome};
+use crate::io::outputs::{Place, check_outputs};
+use crate::io::{InputError, ReadOptions, read_in_batches, row_source};
 use anyhow::{Result, bail};
 use codec_core::scalable::scalable_len;
 use std::path::PathBuf;
@@ -42,6 +43,9 @@ pub struct Args {
 /// Run `naicfc encode`.
 pub fn run(args: &Args) -> Result<Outcome> {
     let start = Instant::now();
+    let mut inputs = Place::features("--in", &args.input);
+    inputs.push(Place::new("--model", &args.model));
+    check_outputs(&[Place::new("--out", &args.out)], &inputs)?;
     let model = ModelFile::read(&args.model)?;
     let m = model.model();
     let (kind, budget) = match args.budget {
@@ -82,7 +86,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
                 Ok(bytes) => items.push((name.clone(), bytes)),
                 Err(e) => {
                     let f = InputError {
-                        path: args.input.join(format!("{name}.dat")),
+                        path: row_source(&args.input, name),
                         problem: e.to_string(),
                     };
                     eprintln!("{f}");
@@ -112,12 +116,10 @@ pub fn run(args: &Args) -> Result<Outcome> {
         (written + unwritten) as f64 / encode_secs.max(1e-9),
         start.elapsed().as_secs_f64()
     );
-    Ok(if rejected == 0 && unwritten == 0 {
-        Outcome::Success
-    } else {
+    if rejected + unwritten > 0 {
         eprintln!(
             "naicfc encode: {rejected} inputs rejected, {unwritten} outputs not written (listed above)"
         );
-        Outcome::Partial
-    })
+    }
+    batch_outcome(&args.out, rejected, unwritten, written)
 }

@@ -4,6 +4,8 @@ use crate::codec::ModelFile;
 use crate::eval::{EvalConfig, load, plot, report, run as sweep};
 use crate::exit::Outcome;
 use crate::io::ReadOptions;
+use crate::io::dataset::{Dataset, Split};
+use crate::io::outputs::{Place, check_outputs, create_output_dir};
 use crate::metrics::ScoreOptions;
 use crate::search::Metric;
 use anyhow::Result;
@@ -21,7 +23,7 @@ pub struct Args {
     /// Budgets in bytes
     #[arg(long, value_delimiter = ',', default_value = "16,32,64,128,256")]
     pub budgets: Vec<usize>,
-    /// Directory for report.json and rate.svg
+    /// Directory for report.json and rate.svg (created, with its parents, before the sweep)
     #[arg(long)]
     pub report: Option<PathBuf>,
     /// Also compress the gallery and score compressed against compressed
@@ -43,6 +45,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let model = ModelFile::read(&args.model)?;
     for &budget in &args.budgets {
         model.check_budget(budget)?;
+    }
+    if let Some(dir) = &args.report {
+        prepare_report_dir(dir, args)?;
     }
     let data = load(
         &args.data,
@@ -67,7 +72,6 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let r = sweep(&model, &data, &cfg)?;
     print!("{}", report::table(&r));
     if let Some(dir) = &args.report {
-        std::fs::create_dir_all(dir)?;
         crate::io::atomic::write_atomic(&dir.join("report.json"), report::json(&r).as_bytes())?;
         crate::io::atomic::write_atomic(&dir.join("rate.svg"), plot::svg(&r)?.as_bytes())?;
         eprintln!(
@@ -81,4 +85,18 @@ pub fn run(args: &Args) -> Result<Outcome> {
     } else {
         Outcome::Partial
     })
+}
+
+/// Make sure the report can be written before the sweep, which can take long: the directory
+/// must not be (or lie inside) an input, and it is created now, so that a path that is a file
+/// (or under one) fails at once, by name.
+fn prepare_report_dir(dir: &std::path::Path, args: &Args) -> Result<()> {
+    let data = Dataset::new(&args.data);
+    let mut inputs = vec![Place::new("--model", &args.model)];
+    for split in Split::ALL {
+        inputs.push(Place::new("--data", data.features_dir(split)));
+        inputs.push(Place::new("--data", data.list_path(split)));
+    }
+    check_outputs(&[Place::new("--report", dir)], &inputs)?;
+    create_output_dir(dir)
 }

@@ -13,3 +13,23 @@ pub mod stats;
 pub mod synth;
 pub mod train;
 pub mod validate;
+
+use clap::builder::RangedU64ValueParser;
+use std::ops::RangeBounds;
+
+/// The parser of a count flag that must lie in `range`: clap then rejects anything else as a
+/// usage error (exit status 2) naming the flag and the range, before any work starts, instead
+/// of the value being clamped or failing deep inside a command.
+pub fn count_in(range: impl RangeBounds<u64>) -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::new().range(range)
+}
+
+/// The parser of a count flag with no upper bound that must be at least 1, as [`count_in`]
+/// (whose message would print the largest `u64` as the bound).
+pub fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}

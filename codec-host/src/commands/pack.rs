@@ -3,7 +3,8 @@
 use crate::exit::Outcome;
 use crate::io::npy::{NpyDtype, NpyWriter};
 use crate::io::npy_names::names_path;
-use crate::io::{ReadOptions, is_npy, read_in_batches};
+use crate::io::outputs::{Place, check_outputs};
+use crate::io::{ReadOptions, is_npy, read_in_batches, row_source};
 use anyhow::{Result, bail};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -18,8 +19,8 @@ pub struct Args {
     /// result files still refer to the original names
     #[arg(long)]
     pub out: PathBuf,
-    /// Store float16: half the size, about 3 significant digits (a value beyond ±65504 is an
-    /// error)
+    /// Store float16: half the size, about 3 significant digits (an input holding a value
+    /// beyond ±65504 is rejected, like a bad file, and the others are packed)
     #[arg(long)]
     pub f16: bool,
     /// Expected feature dimension (default: the most common file size)
@@ -39,6 +40,10 @@ pub fn run(args: &Args) -> Result<Outcome> {
     if !is_npy(&args.out) {
         bail!("{}: the output must be a .npy file", args.out.display());
     }
+    check_outputs(
+        &Place::features("--out", &args.out),
+        &Place::features("--in", &args.input),
+    )?;
     let read = ReadOptions {
         dim: args.dim,
         strict: args.strict,
@@ -49,17 +54,21 @@ pub fn run(args: &Args) -> Result<Outcome> {
         NpyDtype::F32
     };
     let (mut writer, mut rejected, mut dim) = (None, 0usize, 0usize);
-    read_in_batches(&args.input, &read, args.batch_rows, |loaded| {
-        for f in &loaded.failures {
-            eprintln!("{f}");
-        }
-        rejected += loaded.failures.len();
+    read_in_batches(&args.input, &read, args.batch_rows, |mut loaded| {
         dim = loaded.set.dim;
         let w = match &mut writer {
             Some(w) => w,
             // The row count is only known at the end; the header keeps room for any.
             None => writer.insert(NpyWriter::create(&args.out, dtype, dim, usize::MAX)?),
         };
+        let unwritable = w.take_unwritable(&mut loaded.set, |name| row_source(&args.input, name));
+        if let (true, Some(first)) = (args.strict, unwritable.first()) {
+            bail!("{first}");
+        }
+        for f in loaded.failures.iter().chain(&unwritable) {
+            eprintln!("{f}");
+        }
+        rejected += loaded.failures.len() + unwritable.len();
         w.write(&loaded.set)
     })?;
     let Some(writer) = writer else {

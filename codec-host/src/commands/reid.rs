@@ -4,6 +4,7 @@ use crate::codec::ModelFile;
 use crate::coded_search::{CodedSearch, CodedSide};
 use crate::exit::Outcome;
 use crate::io::lists::read_list;
+use crate::io::outputs::{Place, check_outputs};
 use crate::io::{FeatureSet, InputError, ReadOptions, read_features, read_in_batches};
 use crate::listed::restrict_to_list;
 use crate::metrics::results::results_json;
@@ -25,7 +26,7 @@ pub struct Args {
     #[arg(long)]
     pub out: PathBuf,
     /// Results per query
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = crate::commands::at_least_one)]
     pub top: usize,
     /// How to compare features
     #[arg(long, value_enum, default_value_t = Metric::Cosine)]
@@ -73,6 +74,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     if args.top == 0 {
         bail!("--top must be at least 1");
     }
+    check_outputs(&[Place::new("--out", &args.out)], &inputs(args))?;
     let read = ReadOptions {
         dim: args.dim,
         strict: args.strict,
@@ -146,6 +148,19 @@ pub fn run(args: &Args) -> Result<Outcome> {
         return Ok(Outcome::Partial);
     }
     Ok(Outcome::Success)
+}
+
+/// Everything `naicfc reid` reads, which its output must not replace.
+fn inputs(args: &Args) -> Vec<Place> {
+    let mut inputs = Place::features("--query", &args.query);
+    inputs.extend(Place::features("--gallery", &args.gallery));
+    inputs.extend(Place::optional("--query-list", args.query_list.as_deref()));
+    inputs.extend(Place::optional(
+        "--gallery-list",
+        args.gallery_list.as_deref(),
+    ));
+    inputs.extend(Place::optional("--model", args.model.as_deref()));
+    inputs
 }
 
 /// The gallery as the result file needs it: row names, and how many inputs were rejected.

@@ -23,7 +23,7 @@ pub struct Args {
     #[arg(long)]
     pub exclude_same_camera: bool,
     /// Results each query must have; also the cut-off N of mAP@N
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = crate::commands::at_least_one)]
     pub top: usize,
     /// Print one JSON object instead of a table
     #[arg(long)]

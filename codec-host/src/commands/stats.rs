@@ -30,7 +30,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         },
     )?;
     for f in &loaded.failures {
-        eprintln!("naicfc stats: skipped {f}");
+        eprintln!("{f}");
     }
     let stats = feature_stats(&loaded.set)?;
     if args.json {

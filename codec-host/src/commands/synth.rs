@@ -1,8 +1,10 @@
 //! `naicfc synth`: realistic synthetic re-ID features.
 
 use crate::exit::Outcome;
+use crate::io::outputs::require_empty_dir;
 use crate::synth::{Kind, SynthConfig, write_dataset};
 use anyhow::Result;
+use codec_core::model::MAX_DIM;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -18,14 +20,20 @@ pub enum Scale {
 /// Arguments of `naicfc synth`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Output dataset directory (train/, query_feature/, gallery_feature/ and the lists)
+    /// Output dataset directory (train/, query_feature/, gallery_feature/ and the lists). It
+    /// must not exist yet or be empty: files of an earlier dataset would be overwritten or left
+    /// stale beside the new ones
     #[arg(long)]
     pub out: PathBuf,
     /// Feature family to imitate
     #[arg(long, value_enum, default_value_t = Kind::A)]
     pub kind: Kind,
-    /// Values per vector
-    #[arg(long, default_value_t = 2048)]
+    /// Values per vector (1 to 8192, the most a model can code)
+    #[arg(
+        long,
+        default_value_t = 2048,
+        value_parser = crate::commands::count_in(1..=MAX_DIM as u64)
+    )]
     pub dim: usize,
     /// Seed: the same seed and flags give the same files
     #[arg(long, default_value_t = 1)]
@@ -88,6 +96,7 @@ impl Args {
 /// Run `naicfc synth`.
 pub fn run(args: &Args) -> Result<Outcome> {
     let cfg = args.config();
+    require_empty_dir(&args.out, "--out")?;
     let start = Instant::now();
     let summary = write_dataset(&args.out, &cfg)?;
     let [t, q, g] = summary.counts;

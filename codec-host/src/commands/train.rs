@@ -3,9 +3,11 @@
 use crate::exit::Outcome;
 use crate::io::ReadOptions;
 use crate::io::dataset::{Dataset, Split};
+use crate::io::outputs::{Place, check_outputs};
 use crate::train::input::read_training_input;
 use crate::train::{Quantiser, TrainConfig, tables::TableParams, train_on_sample};
 use anyhow::{Context, Result, bail};
+use codec_core::model::{MAX_BUDGETS, MAX_CODE_LEN, MAX_COEFFS};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -28,12 +30,21 @@ pub struct Args {
     /// Output model file
     #[arg(long)]
     pub out: PathBuf,
-    /// Budgets (bytes) to tune the model for; it works at any budget
-    #[arg(long, value_delimiter = ',', default_value = "16,32,64,128,256")]
+    /// Budgets (bytes, 1 to 8192 each) to tune the model for; it works at any budget
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "16,32,64,128,256",
+        value_parser = crate::commands::count_in(1..=MAX_CODE_LEN as u64)
+    )]
     pub budgets: Vec<usize>,
-    /// Most transform coefficients to keep (at most 1024; fewer make a smaller model, e.g. for
+    /// Most transform coefficients to keep (1 to 1024; fewer make a smaller model, e.g. for
     /// firmware: the model holds coefficients x active dims 16-bit values)
-    #[arg(long, default_value_t = 1024)]
+    #[arg(
+        long,
+        default_value_t = 1024,
+        value_parser = crate::commands::count_in(1..=MAX_COEFFS as u64)
+    )]
     pub max_coeffs: usize,
     /// With labels: how strongly to favour identity-discriminative coefficients (0 = pure MSE)
     #[arg(long, default_value_t = 0.0)]
@@ -66,10 +77,12 @@ pub struct Args {
     /// middles (best re-ID ranking), or anything between
     #[arg(long, default_value_t = crate::train::tables::DEFAULT_CENTROID_WEIGHT)]
     pub centroid_weight: f64,
-    /// Quantiser: `trellis` (two interleaved quantisers, Viterbi search; model format 2),
-    /// `scalar` (one dead-zone quantiser; readable by format-1 decoders), or `auto`: with
-    /// identity labels, train both and keep the one with the better re-ID on a validation
-    /// split of the training set; without labels, the trellis
+    /// Quantiser: `trellis` (two interleaved quantisers, Viterbi search), `scalar` (one
+    /// dead-zone quantiser), or `auto`: with identity labels, train both and keep the one with
+    /// the better re-ID on a validation split of the training set; without labels, the
+    /// trellis. The model is format 4 with either quantiser; with --plain-step-prior a trellis
+    /// model is format 3 (format 2 with --step-growth 0) and a scalar model format 1, so that
+    /// decoders of those older formats read it
     #[arg(long, value_enum, default_value_t = Quantiser::Auto)]
     pub quantiser: Quantiser,
     /// Trellis search's rate-distortion slope (squared steps per bit) for finely coded
@@ -98,20 +111,19 @@ pub struct Args {
 /// Run `naicfc train`.
 pub fn run(args: &Args) -> Result<Outcome> {
     let start = Instant::now();
+    // Every flag is checked before the training set is read, which can take minutes.
+    let cfg = config(args)?;
+    let (features, list) = sources(args)?;
+    let (features_flag, labels_flag) = match args.data {
+        Some(_) => ("--data", "--data"),
+        None => ("--features", "--labels"),
+    };
+    let mut inputs = Place::features(features_flag, &features);
+    inputs.extend(Place::optional(labels_flag, list.as_deref()));
+    check_outputs(&[Place::new("--out", &args.out)], &inputs)?;
     let read = ReadOptions {
         dim: args.dim,
         strict: args.strict,
-    };
-    let (features, list) = match (&args.data, &args.features) {
-        (Some(root), _) => {
-            let data = Dataset::new(root);
-            (
-                data.features_dir(Split::Train),
-                data.existing_list(Split::Train)?,
-            )
-        }
-        (None, Some(path)) => (path.clone(), args.labels.clone()),
-        (None, None) => bail!("give --data DATA or --features DIR"),
     };
     let input = read_training_input(
         &features,
@@ -127,6 +139,69 @@ pub fn run(args: &Args) -> Result<Outcome> {
     }
     if args.strict && !failures.is_empty() {
         bail!("{} inputs rejected", failures.len());
+    }
+    let trained = train_on_sample(
+        &input.sample,
+        input.labels.as_deref(),
+        input.moments,
+        input.rows,
+        &cfg,
+    )?;
+    crate::io::atomic::write_atomic(&args.out, &trained.model)?;
+    let s = &trained.summary;
+    eprintln!(
+        "naicfc train: {} vectors{}, {}-d ({} active) -> {} coefficients spanning {:.2}% of the \
+         variance; model {} ({} bytes, minimum budget {} bytes){} in {:.1} s",
+        s.rows,
+        if s.sampled < s.rows {
+            format!(" ({} of them kept as the sample)", s.sampled)
+        } else {
+            String::new()
+        },
+        s.dim,
+        s.active_dims,
+        s.coeffs,
+        100.0 * s.explained_variance,
+        args.out.display(),
+        s.model_bytes,
+        s.min_budget,
+        if s.discriminative {
+            ", identity-aware allocation"
+        } else {
+            ""
+        },
+        start.elapsed().as_secs_f64()
+    );
+    eprintln!("{}", quantiser_line(s, args.quantiser));
+    Ok(if failures.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::Partial
+    })
+}
+
+/// The training features and identity list the flags name (the list only if it exists).
+fn sources(args: &Args) -> Result<(PathBuf, Option<PathBuf>)> {
+    match (&args.data, &args.features) {
+        (Some(root), _) => {
+            let data = Dataset::new(root);
+            Ok((
+                data.features_dir(Split::Train),
+                data.existing_list(Split::Train)?,
+            ))
+        }
+        (None, Some(path)) => Ok((path.clone(), args.labels.clone())),
+        (None, None) => bail!("give --data DATA or --features DIR"),
+    }
+}
+
+/// The training options the flags describe, checked.
+fn config(args: &Args) -> Result<TrainConfig> {
+    if args.budgets.len() > MAX_BUDGETS {
+        bail!(
+            "--budgets: {} budgets, more than the {MAX_BUDGETS} a model can list",
+            args.budgets.len()
+        );
     }
     if !(0.0..=1.0).contains(&args.centroid_weight) {
         bail!("--centroid-weight must be between 0 and 1");
@@ -170,44 +245,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         },
         ..TrainConfig::default()
     };
-    let trained = train_on_sample(
-        &input.sample,
-        input.labels.as_deref(),
-        input.moments,
-        input.rows,
-        &cfg,
-    )?;
-    crate::io::atomic::write_atomic(&args.out, &trained.model)?;
-    let s = &trained.summary;
-    eprintln!(
-        "naicfc train: {} vectors{}, {}-d ({} active) -> {} coefficients spanning {:.2}% of the \
-         variance; model {} ({} bytes, minimum budget {} bytes){} in {:.1} s",
-        s.rows,
-        if s.sampled < s.rows {
-            format!(" ({} of them kept as the sample)", s.sampled)
-        } else {
-            String::new()
-        },
-        s.dim,
-        s.active_dims,
-        s.coeffs,
-        100.0 * s.explained_variance,
-        args.out.display(),
-        s.model_bytes,
-        s.min_budget,
-        if s.discriminative {
-            ", identity-aware allocation"
-        } else {
-            ""
-        },
-        start.elapsed().as_secs_f64()
-    );
-    eprintln!("{}", quantiser_line(s, args.quantiser));
-    Ok(if failures.is_empty() {
-        Outcome::Success
-    } else {
-        Outcome::Partial
-    })
+    Ok(cfg)
 }
 
 /// Which quantiser the model uses and, when training chose it, on what evidence.
@@ -230,5 +268,90 @@ fn quantiser_line(s: &crate::train::TrainSummary, asked: Quantiser) -> String {
              measure re-ID)"
         ),
         None => format!("quantiser: {q}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::FeatureSet;
+    use crate::rng::Rng;
+    use crate::train::train;
+    use crate::train::weights::DEFAULT_STEP_GROWTH;
+    use clap::Args as _;
+
+    /// The `--quantiser` help as `naicfc train --help` prints it, on one line.
+    fn quantiser_help() -> String {
+        let cmd = Args::augment_args(clap::Command::new("train"));
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_id() == "quantiser")
+            .expect("a --quantiser flag");
+        let help = arg.get_long_help().or(arg.get_help()).expect("help text");
+        help.to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The format version of a tiny model trained with these options.
+    fn format_of(quantiser: Quantiser, plain_step_prior: bool, step_growth: f64) -> u16 {
+        let (rows, dim) = (64, 12);
+        let mut rng = Rng::new(7);
+        let set = FeatureSet {
+            names: (0..rows).map(|i| i.to_string()).collect(),
+            dim,
+            data: (0..rows * dim).map(|_| rng.normal() as f32).collect(),
+        };
+        let cfg = TrainConfig {
+            max_coeffs: 6,
+            quantiser,
+            length_step_prior: !plain_step_prior,
+            step_growth,
+            ..TrainConfig::default()
+        };
+        let bytes = train(&set, None, &cfg).unwrap().model;
+        codec_core::Model::parse(&bytes).unwrap().format_version()
+    }
+
+    #[test]
+    fn the_quantiser_help_states_the_formats_training_writes() {
+        let help = quantiser_help();
+        let g = DEFAULT_STEP_GROWTH;
+        for (quantiser, plain, growth, format, claim) in [
+            (
+                Quantiser::Trellis,
+                false,
+                g,
+                4,
+                "The model is format 4 with either quantiser",
+            ),
+            (
+                Quantiser::Scalar,
+                false,
+                g,
+                4,
+                "The model is format 4 with either quantiser",
+            ),
+            (
+                Quantiser::Trellis,
+                true,
+                g,
+                3,
+                "a trellis model is format 3",
+            ),
+            (
+                Quantiser::Trellis,
+                true,
+                0.0,
+                2,
+                "(format 2 with --step-growth 0)",
+            ),
+            (Quantiser::Scalar, true, g, 1, "a scalar model format 1"),
+        ] {
+            let case = format!("{quantiser:?}, plain prior {plain}, growth {growth}");
+            assert_eq!(format_of(quantiser, plain, growth), format, "{case}");
+            assert!(help.contains(claim), "{case}: {claim:?} not in {help:?}");
+        }
     }
 }

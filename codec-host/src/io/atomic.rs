@@ -5,6 +5,12 @@
 //! files are named `.<name>.tmp-<pid>-<n>`: hidden, so the feature reader skips them, and unique
 //! per process and per write, so parallel writers never clash.
 //!
+//! An output path that is a symbolic link is written through: the temporary goes beside the
+//! file the link points at and is renamed onto that file, so the link (and whoever relies on
+//! it) keeps pointing at the new content. An output that is neither a regular file nor a
+//! directory (a device such as `/dev/stdout`, a FIFO) cannot be replaced by a rename without
+//! destroying it, so it is written directly; such a target gets no atomicity to lose.
+//!
 //! Durability differs by kind of output:
 //! - single files ([`write_atomic`], [`write_atomic_with`], [`AtomicFile`]) are fsynced before
 //!   the rename, so after a power loss the final name holds the old or the new content;
@@ -27,6 +33,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Distinguishes temporary files of one process; the pid distinguishes processes.
 static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
+
+/// Most symbolic links followed to reach an output's target (the Linux kernel's own limit).
+const MAX_LINKS: usize = 40;
 
 /// Keeps temporary names well below the usual 255-byte file name limit even for long targets.
 const MAX_NAME_IN_TEMP: usize = 128;
@@ -80,6 +89,75 @@ impl Drop for TempFile {
     }
 }
 
+/// Where the bytes of an output go, once symbolic links are followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// A regular file, a directory (the rename then fails with the system's own message), or
+    /// nothing yet: written through a temporary file beside it, renamed onto it.
+    Replace(PathBuf),
+    /// An existing device, FIFO or socket: a rename would replace the node itself by a file, so
+    /// it is opened and written directly.
+    Direct(PathBuf),
+}
+
+/// The target of the output `path`. A symbolic link is followed to the file it points at (a
+/// dangling one to the file it names, which writing creates, as `echo > link` does); what
+/// exists and is not a regular file or a directory is written directly. The kernel resolves
+/// existing links, so special ones such as `/dev/stdout` -> `/proc/self/fd/1` -> a pipe come
+/// out right.
+pub(crate) fn resolve_target(path: &Path) -> io::Result<Target> {
+    let own = match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Target::Replace(path.into())),
+        own => own?,
+    };
+    let is_link = own.file_type().is_symlink();
+    let meta = if is_link {
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return dangling_target(path),
+            meta => meta?,
+        }
+    } else {
+        own
+    };
+    if !(meta.is_file() || meta.is_dir()) {
+        Ok(Target::Direct(path.into()))
+    } else if is_link {
+        Ok(Target::Replace(std::fs::canonicalize(path)?))
+    } else {
+        Ok(Target::Replace(path.into()))
+    }
+}
+
+/// The file a dangling symbolic link (or chain of them) names.
+fn dangling_target(path: &Path) -> io::Result<Target> {
+    let mut p = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let link = std::fs::read_link(&p)?;
+                // A relative link is relative to the directory that holds it; an absolute one
+                // replaces the whole path in `join`.
+                p = match p.parent() {
+                    Some(dir) => dir.join(link),
+                    None => link,
+                };
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Target::Replace(p)),
+            // The chain changed under us and now ends somewhere: start over from there.
+            Ok(_) => return resolve_target(&p),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other(format!(
+        "more than {MAX_LINKS} levels of symbolic links"
+    )))
+}
+
+/// Open an existing non-regular file (see [`Target::Direct`]) for writing.
+fn open_direct(target: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).open(target)
+}
+
 /// The directory and file name of an output path.
 fn split_target(path: &Path) -> Result<(&Path, &OsStr)> {
     let name = path
@@ -127,49 +205,69 @@ where
 /// A single output written in place of `path` through a temporary file, for writers that need
 /// more than a stream (the `.npy` writer seeks back to complete its header). Nothing appears
 /// under `path` until [`AtomicFile::commit`]; dropping it before removes the temporary file.
+/// A symbolic link at `path` is written through, and a device or FIFO written directly (see
+/// the module documentation); the latter cannot seek.
 pub struct AtomicFile {
+    /// The output as the user named it, for messages.
     path: PathBuf,
     out: BufWriter<File>,
-    temp: TempFile,
+    /// The temporary file and the file it replaces; `None` when writing directly.
+    pending: Option<(TempFile, PathBuf)>,
 }
 
 impl AtomicFile {
     /// Start writing `path`.
     pub fn create(path: &Path) -> Result<Self> {
-        let (dir, name) = split_target(path)?;
-        let (file, temp) = TempFile::create(dir, name).with_context(|| {
-            format!(
-                "{}: cannot create a temporary file in {}",
-                path.display(),
-                dir.display()
-            )
-        })?;
+        let target = resolve_target(path)
+            .with_context(|| format!("{}: cannot resolve the output path", path.display()))?;
+        let (file, pending) = match target {
+            Target::Direct(target) => {
+                let file = open_direct(&target)
+                    .with_context(|| format!("{}: cannot open for writing", path.display()))?;
+                (file, None)
+            }
+            Target::Replace(target) => {
+                let (dir, name) = split_target(&target)?;
+                let (file, temp) = TempFile::create(dir, name).with_context(|| {
+                    format!(
+                        "{}: cannot create a temporary file in {}",
+                        path.display(),
+                        dir.display()
+                    )
+                })?;
+                (file, Some((temp, target)))
+            }
+        };
         Ok(AtomicFile {
             path: path.to_path_buf(),
             out: BufWriter::new(file),
-            temp,
+            pending,
         })
     }
 
-    /// The buffered temporary file; it can seek.
+    /// The buffered temporary file; it can seek (unless the output is a device or FIFO).
     pub fn writer(&mut self) -> &mut BufWriter<File> {
         &mut self.out
     }
 
-    /// Flush and fsync the content, then rename it into place (see [`write_atomic`]).
+    /// Flush and fsync the content, then rename it into place (see [`write_atomic`]). A
+    /// direct output is only flushed: devices and FIFOs cannot be synced.
     pub fn commit(self) -> Result<()> {
         let path = self.path;
         let file = self
             .out
             .into_inner()
             .map_err(io::IntoInnerError::into_error)
-            .and_then(|f| f.sync_all().map(|()| f))
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+        let Some((temp, target)) = self.pending else {
+            return Ok(());
+        };
+        file.sync_all()
             .with_context(|| format!("{}: cannot write", path.display()))?;
         drop(file);
-        self.temp
-            .persist(&path)
+        temp.persist(&target)
             .with_context(|| format!("{}: cannot rename into place", path.display()))?;
-        let (dir, _) = split_target(&path)?;
+        let (dir, _) = split_target(&target)?;
         sync_dir(dir);
         Ok(())
     }
@@ -232,8 +330,7 @@ where
     N: Fn(usize) -> &'a str + Sync,
     B: Fn(usize) -> Cow<'a, [u8]> + Sync,
 {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("{}: cannot create directory", dir.display()))?;
+    super::outputs::create_output_dir(dir)?;
     let progress = crate::progress::bar(len as u64, "writing");
     let failures: Vec<InputError> = (0..len)
         .into_par_iter()
@@ -247,7 +344,8 @@ where
     Ok(failures)
 }
 
-/// One file of a batch: atomic rename, no fsync.
+/// One file of a batch: atomic rename, no fsync (through symbolic links, and directly into a
+/// device or FIFO, as [`AtomicFile`]).
 fn write_unsynced(dir: &Path, name: &str, ext: &str, bytes: &[u8]) -> Result<(), InputError> {
     let file_name = if ext.is_empty() {
         name.to_string()
@@ -262,19 +360,31 @@ fn write_unsynced(dir: &Path, name: &str, ext: &str, bytes: &[u8]) -> Result<(),
     if let Some(why) = bad_file_name(name) {
         return Err(fail(format!("cannot use {name:?} as a file name: {why}")));
     }
-    let (mut file, temp) = TempFile::create(dir, OsStr::new(&file_name))
-        .map_err(|e| fail(format!("cannot create a temporary file: {e}")))?;
+    match resolve_target(&path).map_err(|e| fail(format!("cannot resolve the output path: {e}")))? {
+        Target::Direct(target) => open_direct(&target)
+            .and_then(|mut f| f.write_all(bytes))
+            .map_err(|e| fail(format!("cannot write: {e}"))),
+        Target::Replace(target) => replace_unsynced(&target, bytes).map_err(fail),
+    }
+}
+
+/// Write `bytes` to a temporary file beside `target` and rename it onto `target`.
+fn replace_unsynced(target: &Path, bytes: &[u8]) -> Result<(), String> {
+    let (dir, name) = split_target(target).map_err(|e| e.to_string())?;
+    let (mut file, temp) =
+        TempFile::create(dir, name).map_err(|e| format!("cannot create a temporary file: {e}"))?;
     file.write_all(bytes)
-        .map_err(|e| fail(format!("cannot write: {e}")))?;
+        .map_err(|e| format!("cannot write: {e}"))?;
     drop(file);
-    temp.persist(&path)
-        .map_err(|e| fail(format!("cannot rename into place: {e}")))
+    temp.persist(target)
+        .map_err(|e| format!("cannot rename into place: {e}"))
 }
 
 /// Why `name` cannot be a file name inside the output directory, if it cannot.
 ///
 /// Names come from user data (list files, array rows), so they must not be able to escape the
-/// directory; and a leading `.` would make a hidden file that the reader then skips.
+/// directory; a leading `.` would make a hidden file that the reader then skips, and a line
+/// break a name that no names file or list can hold (the reader rejects such files).
 fn bad_file_name(name: &str) -> Option<&'static str> {
     if name.is_empty() {
         Some("it is empty")
@@ -282,6 +392,8 @@ fn bad_file_name(name: &str) -> Option<&'static str> {
         Some("it contains a path separator")
     } else if name.contains('\0') {
         Some("it contains a NUL byte")
+    } else if super::has_line_break(name) {
+        Some("it contains a line break")
     } else if name.starts_with('.') {
         Some("it starts with `.`")
     } else {
@@ -408,6 +520,112 @@ mod tests {
         assert!(failures.is_empty());
         assert_eq!(std::fs::read(dir.path().join("x.bin")).unwrap(), b"new");
         assert_eq!(entries(dir.path()), ["x.bin"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_output_is_written_through_to_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let target = sub.join("target.json");
+        std::fs::write(&target, b"old").unwrap();
+        // A relative link, reached through a second (absolute) link.
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink("sub/target.json", &link).unwrap();
+        let link2 = dir.path().join("link2.json");
+        std::os::unix::fs::symlink(&link, &link2).unwrap();
+        write_atomic(&link2, b"new").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        for l in [&link, &link2] {
+            assert!(
+                std::fs::symlink_metadata(l)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+        }
+        // The temporary went beside the target, and nothing is left over.
+        assert_eq!(entries(&sub), ["target.json"]);
+        assert_eq!(entries(dir.path()), ["link.json", "link2.json", "sub"]);
+
+        // A dangling link creates the file it names.
+        let dangling = dir.path().join("dangling.json");
+        std::os::unix::fs::symlink("sub/created.json", &dangling).unwrap();
+        write_atomic(&dangling, b"made").unwrap();
+        assert_eq!(std::fs::read(sub.join("created.json")).unwrap(), b"made");
+        assert!(
+            std::fs::symlink_metadata(&dangling)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+
+        // Batch outputs follow links too.
+        std::os::unix::fs::symlink(&target, dir.path().join("x.dat")).unwrap();
+        let failures = write_blobs(dir.path(), "dat", &[("x", b"blob")]).unwrap();
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"blob");
+        assert!(
+            std::fs::symlink_metadata(dir.path().join("x.dat"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_loop_is_an_error_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::os::unix::fs::symlink(&b, &a).unwrap();
+        std::os::unix::fs::symlink(&a, &b).unwrap();
+        let err = format!("{:#}", write_atomic(&a, b"x").unwrap_err());
+        assert!(err.contains("symbolic links"), "{err}");
+        assert!(err.contains(&a.display().to_string()), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_written_directly_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !made {
+            eprintln!("skipped: mkfifo is not available");
+            return;
+        }
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        write_atomic(&fifo, b"through the pipe").unwrap();
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+        assert!(
+            std::os::unix::fs::FileTypeExt::is_fifo(
+                &std::fs::symlink_metadata(&fifo).unwrap().file_type()
+            ),
+            "the FIFO is still a FIFO"
+        );
+        assert_eq!(entries(dir.path()), ["pipe"]);
+    }
+
+    #[test]
+    fn names_with_line_breaks_are_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let items = [("a\nb", b"x"), ("c\rd", b"y"), ("ok", b"z")];
+        let failures = write_blobs(dir.path(), "dat", &items).unwrap();
+        assert_eq!(failures.len(), 2, "{failures:?}");
+        assert!(
+            failures[0].problem.contains("line break"),
+            "{}",
+            failures[0]
+        );
+        assert_eq!(entries(dir.path()), ["ok.dat"]);
     }
 
     #[test]

@@ -36,8 +36,8 @@ pub fn read_blobs(dir: &Path, max_len: usize) -> Result<(Blobs, Vec<InputError>)
                 problem,
             };
             let result = match &f.stem {
-                None => Err(fail("file name is not valid UTF-8".into())),
-                Some(stem) => read_capped(&path, max_len)
+                Err(problem) => Err(fail(problem.clone())),
+                Ok(stem) => read_capped(&path, max_len)
                     .map(|b| (stem.clone(), b))
                     .map_err(fail),
             };

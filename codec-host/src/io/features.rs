@@ -218,8 +218,20 @@ pub fn is_npy(path: &Path) -> bool {
 /// A `.dat` file of the directory being read.
 pub(crate) struct DatFile {
     pub(crate) file_name: OsString,
-    /// `None` when the name is not valid UTF-8 (such a file cannot get a row name).
-    pub(crate) stem: Option<String>,
+    /// The row name, or why the file cannot have one (the file is then reported, not read).
+    pub(crate) stem: Result<String, String>,
+}
+
+/// The row name of the `.dat` file `file_name`: its stem, if that can be a row name at all.
+fn row_name(file_name: &OsStr) -> Result<String, String> {
+    let stem = Path::new(file_name)
+        .file_stem()
+        .and_then(OsStr::to_str)
+        .ok_or("file name is not valid UTF-8")?;
+    if super::has_line_break(stem) {
+        return Err("file name contains a line break, which no names file or list can hold".into());
+    }
+    Ok(stem.to_owned())
 }
 
 impl DatFile {
@@ -256,7 +268,7 @@ pub(crate) fn list_dat_files(dir: &Path) -> Result<Vec<DatFile>> {
             Ok(_) => continue,
             Err(_) => {}
         }
-        let stem = p.file_stem().and_then(OsStr::to_str).map(str::to_owned);
+        let stem = row_name(&file_name);
         files.push(DatFile { file_name, stem });
     }
     files.sort_unstable_by(|a, b| a.stem_bytes().cmp(b.stem_bytes()));
@@ -294,11 +306,7 @@ impl DatDir {
         }
         let mut problems: Vec<Option<String>> = files
             .iter()
-            .map(|f| {
-                f.stem
-                    .is_none()
-                    .then(|| "file name is not valid UTF-8".to_string())
-            })
+            .map(|f| f.stem.as_ref().err().cloned())
             .collect();
         let dim = match dim {
             Some(dim) => dim,
@@ -365,7 +373,7 @@ impl DatDir {
         for (&i, problem) in to_read.iter().zip(&read_problems) {
             match problem {
                 Some(p) => problems[i] = Some(p.clone()),
-                None => names.extend(files[i].stem.clone()),
+                None => names.extend(files[i].stem.clone().ok()),
             }
         }
         // Rows that failed to read are holes in the buffer; close them up.

@@ -12,6 +12,7 @@ pub mod features;
 pub mod lists;
 pub mod npy;
 pub mod npy_names;
+pub mod outputs;
 
 pub use atomic::{write_atomic, write_atomic_with, write_blobs, write_rows_dat};
 pub use dataset::{Dataset, Split, SplitData};
@@ -22,7 +23,7 @@ pub use lists::{ListEntry, ListMatch, match_list, read_list};
 pub use npy::NpyDtype;
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// One input that could not be used, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,3 +41,23 @@ impl fmt::Display for InputError {
 }
 
 impl std::error::Error for InputError {}
+
+/// The input a row named `name` of the features `input` came from, for messages: the
+/// `<name>.dat` file of a directory, or `input.npy[row <name>]` for a row of an array.
+pub fn row_source(input: &Path, name: &str) -> PathBuf {
+    if is_npy(input) {
+        let mut s = input.as_os_str().to_os_string();
+        s.push(format!("[row {name}]"));
+        PathBuf::from(s)
+    } else {
+        input.join(format!("{name}.dat"))
+    }
+}
+
+/// Whether a row name holds a line break. Names files and lists hold one name per line, so
+/// such a name could not be read back (and a trailing `\r` would be taken for a CRLF ending):
+/// it is refused wherever a name enters (a directory entry, a names file) or leaves (an output
+/// file name, a names file).
+pub(crate) fn has_line_break(name: &str) -> bool {
+    name.contains(['\n', '\r'])
+}

@@ -404,7 +404,9 @@ impl NpyFile {
 ///
 /// The row names go to the names file beside it ([`super::npy_names`]), written after the
 /// array. With [`NpyDtype::F16`], a value beyond the float16 range (±65504) is an error rather
-/// than being silently written as infinity, which the reader would then reject.
+/// than being silently written as infinity, which the reader would then reject; so is a row
+/// name with a line break. Callers take such rows out first ([`NpyWriter::take_unwritable`])
+/// to report them one by one and write the rest.
 pub struct NpyWriter {
     out: AtomicFile,
     path: PathBuf,
@@ -464,20 +466,8 @@ impl NpyWriter {
                 self.max_rows
             );
         }
-        if self.dtype == NpyDtype::F16 {
-            let overflow = set
-                .data
-                .iter()
-                .position(|v| v.is_finite() && f16::from_f32(*v).is_infinite());
-            if let Some(k) = overflow {
-                let (row, col) = (k / set.dim, k % set.dim);
-                bail!(
-                    "{path}: cannot store as float16: row {} value {col} is {}, beyond the \
-                     float16 range (±65504)",
-                    set.names[row],
-                    set.data[k]
-                );
-            }
+        if let Some((name, problem)) = self.first_unwritable(set) {
+            bail!("{path}: row {name}: {problem}");
         }
         // Once some bytes of a batch may be out, the array can no longer be completed.
         self.broken = true;
@@ -497,6 +487,67 @@ impl NpyWriter {
         self.rows += set.len();
         self.names.extend_from_slice(&set.names);
         Ok(())
+    }
+
+    /// Take the rows this array cannot hold (a name with a line break; for float16, a value
+    /// beyond its range) out of `set`, each reported as an input error against
+    /// `source(name)`, the input it came from: one bad row must not cost the whole batch. The
+    /// rest of `set` can be written.
+    pub fn take_unwritable(
+        &self,
+        set: &mut FeatureSet,
+        source: impl Fn(&str) -> PathBuf,
+    ) -> Vec<InputError> {
+        let problems: Vec<Option<String>> = set
+            .names
+            .iter()
+            .zip(set.rows())
+            .map(|(name, row)| self.row_problem(name, row))
+            .collect();
+        let failures = set
+            .names
+            .iter()
+            .zip(&problems)
+            .filter_map(|(name, p)| {
+                p.as_ref().map(|problem| InputError {
+                    path: source(name),
+                    problem: problem.clone(),
+                })
+            })
+            .collect::<Vec<_>>();
+        if !failures.is_empty() {
+            set.retain_rows(|i| problems.get(i).is_none_or(Option::is_none));
+        }
+        failures
+    }
+
+    /// Why the row `name` holding `values` cannot go into this array, if it cannot: a name
+    /// with a line break (the names file could not be read back), or for float16 a value
+    /// beyond its range (±65504), which would be stored as an infinity the reader rejects.
+    fn row_problem(&self, name: &str, values: &[f32]) -> Option<String> {
+        if super::has_line_break(name) {
+            return Some(format!(
+                "the row name {name:?} contains a line break, which a names file cannot hold"
+            ));
+        }
+        if self.dtype != NpyDtype::F16 {
+            return None;
+        }
+        let col = values
+            .iter()
+            .position(|v| v.is_finite() && f16::from_f32(*v).is_infinite())?;
+        Some(format!(
+            "value {col} is {}, beyond the float16 range (±65504)",
+            values[col]
+        ))
+    }
+
+    /// The first row of `set` that cannot be written, with its problem.
+    fn first_unwritable<'s>(&self, set: &'s FeatureSet) -> Option<(&'s str, String)> {
+        set.names
+            .iter()
+            .zip(set.rows())
+            .find_map(|(name, row)| Some((name.as_str(), self.row_problem(name, row)?)))
     }
 
     /// Rows written so far.
@@ -662,7 +713,7 @@ mod tests {
         set.data[6] = 1e6;
         let err = write_npy(&path, &set, NpyDtype::F16).unwrap_err();
         assert!(
-            err.to_string().contains("row 1 value 2 is 1000000"),
+            err.to_string().contains("row 1: value 2 is 1000000"),
             "{err}"
         );
         assert!(!path.exists());
@@ -820,10 +871,47 @@ mod tests {
         let mut huge = part(4..9);
         huge.data[7] = 1e6;
         let err = w.write(&huge).unwrap_err().to_string();
-        assert!(err.contains("row 5 value 1 is 1000000"), "{err}");
+        assert!(err.contains("row 5: value 1 is 1000000"), "{err}");
         w.write(&part(4..9)).unwrap();
         w.finish().unwrap();
         assert_eq!(read(&path).unwrap().set, set);
+    }
+
+    #[test]
+    fn unwritable_rows_are_taken_out_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("u.npy");
+        let mut set = sample(5, 3);
+        set.data[3 + 2] = 70_000.0;
+        set.names[3] = "cam\n3".into();
+        let w = NpyWriter::create(&path, NpyDtype::F16, 3, 5).unwrap();
+        let mut taken = set.clone();
+        let failures = w.take_unwritable(&mut taken, |n| dir.path().join(format!("{n}.dat")));
+        let shown: Vec<String> = failures.iter().map(|f| f.to_string()).collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(
+            shown[0].ends_with("1.dat: value 2 is 70000, beyond the float16 range (±65504)"),
+            "{shown:?}"
+        );
+        assert!(shown[1].contains("contains a line break"), "{shown:?}");
+        assert_eq!(taken.names, ["0", "2", "4"]);
+        assert_eq!(taken.row(1), set.row(2));
+        // The same rows are refused by `write` itself, which leaves the array as it was.
+        let mut w = w;
+        assert!(w.write(&set).is_err());
+        w.write(&taken).unwrap();
+        w.finish().unwrap();
+        assert_eq!(read(&path).unwrap().set.names, ["0", "2", "4"]);
+
+        // float32 holds any finite value; only the name is refused.
+        let w = NpyWriter::create(&path, NpyDtype::F32, 3, 5).unwrap();
+        let mut taken = set.clone();
+        assert_eq!(
+            w.take_unwritable(&mut taken, |n: &str| PathBuf::from(n))
+                .len(),
+            1
+        );
+        assert_eq!(taken.len(), 4);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! index, which no list file would match.
 
 use super::atomic::write_atomic;
+use super::has_line_break;
 use anyhow::{Context, Result, bail};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// `g.npy` -> `g.names.txt`.
@@ -12,8 +14,9 @@ pub fn names_path(npy: &Path) -> PathBuf {
 }
 
 /// The names of the `rows` rows of `npy`, or `None` when it has no names file. A names file
-/// with another number of lines, or an empty name, is an error naming it: rows must never get
-/// each other's names.
+/// with another number of lines, an empty name, a name holding a carriage return or a name on
+/// two lines is an error naming it: rows must never get each other's names, and every output
+/// named after a row must get its own file.
 pub fn read_names(npy: &Path, rows: usize) -> Result<Option<Vec<String>>> {
     let path = names_path(npy);
     let text = match std::fs::read_to_string(&path) {
@@ -21,8 +24,10 @@ pub fn read_names(npy: &Path, rows: usize) -> Result<Option<Vec<String>>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
     };
+    // One `\r` of a CRLF ending comes off, no more: any other is part of the name (and
+    // refused below), so that no two spellings of a file read as the same names.
     let names: Vec<String> = text
-        .lines()
+        .split_terminator('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
         .collect();
     if names.len() != rows {
@@ -33,20 +38,52 @@ pub fn read_names(npy: &Path, rows: usize) -> Result<Option<Vec<String>>> {
             npy.display()
         );
     }
-    if let Some(line) = names.iter().position(String::is_empty) {
-        bail!("{}: line {} is empty", path.display(), line + 1);
-    }
+    check_names(&path, &names)?;
     Ok(Some(names))
 }
 
-/// Write the names of the rows of `npy`, atomically.
+/// Every name of a names file must be usable: not empty, without a line break left inside
+/// (a stray `\r`), and given once (two rows of one name would write one output file twice).
+fn check_names(path: &Path, names: &[String]) -> Result<()> {
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let line = i + 1;
+        if name.is_empty() {
+            bail!("{}: line {line} is empty", path.display());
+        }
+        if has_line_break(name) {
+            bail!(
+                "{}: line {line}: the name {name:?} contains a carriage return",
+                path.display()
+            );
+        }
+        if let Some(first) = seen.insert(name, line) {
+            bail!(
+                "{}: duplicate name `{name}` on lines {first} and {line}",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Write the names of the rows of `npy`, atomically. A name with a line break would shift
+/// every later row onto another name when read back, so it is refused (the `.npy` writer
+/// leaves such rows out before they get here).
 pub fn write_names(npy: &Path, names: &[String]) -> Result<()> {
+    let path = names_path(npy);
+    if let Some(name) = names.iter().find(|n| has_line_break(n)) {
+        bail!(
+            "{}: cannot hold the row name {name:?}: it contains a line break",
+            path.display()
+        );
+    }
     let mut text = String::with_capacity(names.iter().map(|n| n.len() + 1).sum());
     for n in names {
         text.push_str(n);
         text.push('\n');
     }
-    write_atomic(&names_path(npy), text.as_bytes())
+    write_atomic(&path, text.as_bytes())
 }
 
 #[cfg(test)]
@@ -72,5 +109,40 @@ mod tests {
         std::fs::write(names_path(&npy), "a\r\n\r\nc\r\n").unwrap();
         let err = read_names(&npy, 3).unwrap_err().to_string();
         assert!(err.contains("g.names.txt: line 2 is empty"), "{err}");
+    }
+
+    #[test]
+    fn a_duplicate_name_is_an_error_naming_both_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let npy = dir.path().join("g.npy");
+        std::fs::write(names_path(&npy), "a\nb\nc\nb\n").unwrap();
+        let err = read_names(&npy, 4).unwrap_err().to_string();
+        assert!(
+            err.contains("g.names.txt: duplicate name `b` on lines 2 and 4"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn names_with_line_breaks_are_neither_read_nor_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let npy = dir.path().join("g.npy");
+        // A CR inside a name, and one left at the end after the CRLF ending is taken off.
+        for text in ["a\nb\rc\n", "a\r\nb\r\r\n"] {
+            std::fs::write(names_path(&npy), text).unwrap();
+            let err = read_names(&npy, 2).unwrap_err().to_string();
+            assert!(
+                err.contains("g.names.txt: line 2: the name") && err.contains("carriage return"),
+                "{err}"
+            );
+        }
+        std::fs::remove_file(names_path(&npy)).unwrap();
+        for bad in ["x\ny", "x\r"] {
+            let err = write_names(&npy, &["a".to_string(), bad.to_string()])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("contains a line break"), "{err}");
+            assert!(!names_path(&npy).exists());
+        }
     }
 }

@@ -63,8 +63,11 @@ impl SynthConfig {
     }
 
     fn check(&self) -> Result<()> {
-        if self.dim == 0 {
-            bail!("--dim must be at least 1");
+        if !(1..=codec_core::model::MAX_DIM).contains(&self.dim) {
+            bail!(
+                "--dim must be between 1 and {} (the most a model can code)",
+                codec_core::model::MAX_DIM
+            );
         }
         if self.cameras == 0 {
             bail!("--cameras must be at least 1");

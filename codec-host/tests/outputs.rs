@@ -1,0 +1,340 @@
+//! Where commands write: never over one of their own inputs, through symbolic links, never
+//! into a directory of stale files, and with a clear status when nothing could be written
+//! (README: 1 = some inputs rejected, 3 = nothing could be done).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn naicfc(args: &[&str]) -> Output {
+    naicfc_in(Path::new("."), args)
+}
+
+/// `naicfc` run from the directory `cwd`, for relative paths.
+fn naicfc_in(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_naicfc"))
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("run naicfc")
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn expect(o: &Output, code: i32, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
+    for n in needles {
+        assert!(err.contains(n), "missing {n:?} in: {err}");
+    }
+}
+
+fn ok(args: &[&str]) -> Output {
+    let o = naicfc(args);
+    assert!(o.status.success(), "naicfc {args:?}: {}", stderr(&o));
+    o
+}
+
+/// Every file under `dir` (or `dir` itself if it is a file) and its content, to show that a
+/// refused command left its inputs exactly as they were.
+fn snapshot(path: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    if path.is_file() {
+        out.insert(path.to_path_buf(), std::fs::read(path).unwrap());
+        return out;
+    }
+    for e in std::fs::read_dir(path).unwrap() {
+        out.extend(snapshot(&e.unwrap().path()));
+    }
+    out
+}
+
+/// A small dataset (64-d) and a model trained on it.
+struct Fixture {
+    dir: tempfile::TempDir,
+    data: PathBuf,
+    model: PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let model = dir.path().join("m.nfcm");
+    ok(&[
+        "synth",
+        "--out",
+        p(&data),
+        "--dim",
+        "64",
+        "--identities",
+        "20",
+        "--images-per-identity",
+        "5",
+        "--test-identities",
+        "10",
+        "--queries",
+        "10",
+        "--gallery",
+        "40",
+    ]);
+    ok(&["train", "--data", p(&data), "--out", p(&model)]);
+    Fixture { dir, data, model }
+}
+
+impl Fixture {
+    fn path(&self, s: &str) -> PathBuf {
+        self.dir.path().join(s)
+    }
+    fn queries(&self) -> PathBuf {
+        self.data.join("query_feature")
+    }
+    fn gallery(&self) -> PathBuf {
+        self.data.join("gallery_feature")
+    }
+    fn encode(&self, input: &Path, out: &Path) -> Output {
+        naicfc(&[
+            "encode",
+            "--model",
+            p(&self.model),
+            "--budget",
+            "16",
+            "--in",
+            p(input),
+            "--out",
+            p(out),
+        ])
+    }
+}
+
+#[test]
+fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
+    let f = fixture();
+    let q = f.queries();
+    let codes = f.path("codes");
+    assert!(f.encode(&q, &codes).status.success());
+    let list = f.data.join("query_list.txt");
+    let train = f.data.join("train/train_feature");
+    let first_train = std::fs::read_dir(&train)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let (m, g) = (p(&f.model), f.gallery());
+    let packed = q.join("all.npy");
+    let cases: Vec<(Vec<&str>, &Path, &str)> = vec![
+        (
+            vec![
+                "encode",
+                "--model",
+                m,
+                "--budget",
+                "16",
+                "--in",
+                p(&q),
+                "--out",
+                p(&q),
+            ],
+            &q,
+            "--out is the input --in",
+        ),
+        (
+            vec!["export-c", "--model", m, "--out", m],
+            &f.model,
+            "--out is the input --model",
+        ),
+        (
+            vec![
+                "reid",
+                "--query",
+                p(&q),
+                "--gallery",
+                p(&g),
+                "--query-list",
+                p(&list),
+                "--out",
+                p(&list),
+            ],
+            &list,
+            "--out is the input --query-list",
+        ),
+        (
+            vec!["train", "--features", p(&train), "--out", p(&first_train)],
+            &train,
+            "--out is inside the input directory --features",
+        ),
+        (
+            vec!["pack", "--in", p(&q), "--out", p(&packed)],
+            &q,
+            "--out is inside the input directory --in",
+        ),
+    ];
+    for (args, input, needle) in cases {
+        let before = snapshot(input);
+        expect(
+            &naicfc(&args),
+            3,
+            &[needle, "refusing to overwrite an input"],
+        );
+        assert_eq!(snapshot(input), before, "{args:?} changed its input");
+    }
+
+    // The same directory spelled another way, relative to the working directory.
+    let before = snapshot(&codes);
+    let o = naicfc_in(
+        f.dir.path(),
+        &["decode", "--model", m, "--in", "codes", "--out", "./codes/"],
+    );
+    expect(&o, 3, &["./codes/: --out is the input --in codes"]);
+    assert_eq!(snapshot(&codes), before);
+
+    // An evaluation report inside the query features.
+    let o = naicfc(&[
+        "eval",
+        "--model",
+        m,
+        "--data",
+        p(&f.data),
+        "--budgets",
+        "16",
+        "--report",
+        p(&q.join("report")),
+    ]);
+    expect(&o, 3, &["--report is inside the input directory --data"]);
+    assert!(!q.join("report").exists());
+}
+
+#[test]
+fn a_symlinked_output_is_written_through_to_its_target() {
+    let f = fixture();
+    let target = f.path("target.json");
+    std::fs::write(&target, b"old").unwrap();
+    let link = f.path("link.json");
+    std::os::unix::fs::symlink("target.json", &link).unwrap();
+    ok(&[
+        "reid",
+        "--query",
+        p(&f.queries()),
+        "--gallery",
+        p(&f.gallery()),
+        "--top",
+        "5",
+        "--out",
+        p(&link),
+    ]);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link is still a link"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&target).unwrap()).unwrap();
+    assert_eq!(json.as_object().unwrap().len(), 10);
+}
+
+#[test]
+fn synth_refuses_a_directory_that_holds_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("old");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), b"mine").unwrap();
+    let small = ["--dim", "8", "--scale", "default", "--identities", "2"];
+    let o = naicfc(&[&["synth", "--out", p(&out)][..], &small].concat());
+    expect(&o, 3, &[p(&out), "--out is not empty"]);
+    assert_eq!(snapshot(&out).len(), 1, "nothing was written");
+
+    // An empty or new directory is fine.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for d in [&empty, &dir.path().join("new")] {
+        let args = [
+            &["synth", "--out", p(d)][..],
+            &small,
+            &["--test-identities", "2", "--queries", "2", "--gallery", "4"],
+        ]
+        .concat();
+        ok(&args);
+    }
+
+    let help = ok(&["synth", "--help"]);
+    let help = String::from_utf8_lossy(&help.stdout).replace('\n', " ");
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains("must not exist yet or be empty"), "{help}");
+}
+
+#[test]
+fn an_unusable_report_directory_fails_before_the_sweep() {
+    let f = fixture();
+    let file = f.path("report");
+    std::fs::write(&file, b"not a directory").unwrap();
+    for report in [file.clone(), file.join("sub")] {
+        let o = naicfc(&[
+            "eval",
+            "--model",
+            p(&f.model),
+            "--data",
+            p(&f.data),
+            "--budgets",
+            "16",
+            "--report",
+            p(&report),
+        ]);
+        expect(
+            &o,
+            3,
+            &[&format!("{}: cannot create directory", p(&report))],
+        );
+        assert!(o.stdout.is_empty(), "no sweep table: the run stopped first");
+    }
+}
+
+#[test]
+fn a_batch_that_could_write_nothing_exits_3() {
+    let f = fixture();
+    let q = f.queries();
+    let names: Vec<String> = std::fs::read_dir(&q)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    // A directory in the place of every output file: each rename fails.
+    let blocked = f.path("blocked");
+    for n in &names {
+        std::fs::create_dir_all(blocked.join(n)).unwrap();
+    }
+    let o = f.encode(&q, &blocked);
+    expect(
+        &o,
+        3,
+        &[
+            &format!("{}: no output could be written (10 failures", p(&blocked)),
+            &names[0],
+        ],
+    );
+    // Only some blocked: the rest is written, status 1.
+    let partly = f.path("partly");
+    std::fs::create_dir_all(partly.join(&names[0])).unwrap();
+    let o = f.encode(&q, &partly);
+    expect(&o, 1, &["0 inputs rejected, 1 outputs not written"]);
+    assert_eq!(std::fs::read_dir(&partly).unwrap().count(), 10);
+
+    // decode follows the same rule.
+    let codes = f.path("codes");
+    assert!(f.encode(&q, &codes).status.success());
+    let o = naicfc(&[
+        "decode",
+        "--model",
+        p(&f.model),
+        "--in",
+        p(&codes),
+        "--out",
+        p(&blocked),
+    ]);
+    expect(&o, 3, &["no output could be written"]);
+}
