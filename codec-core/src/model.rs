@@ -50,6 +50,10 @@ pub const TRANSFORM_BITS: u32 = 15;
 pub const WEIGHT_BITS: u32 = 12;
 /// Largest low-rate step growth, in `log2` units Q8 (a factor of 16).
 pub const MAX_GROWTH_LOG: i32 = 1024;
+/// Largest `|step_log|` a model may hold: `256 * log2(step)` of any step a `u32` holds is below
+/// 2^13, and the bound keeps the class arithmetic of scalable layers (whose spreads come from
+/// step logs) inside `i32`.
+pub const STEP_LOG_LIMIT: u32 = 1 << 16;
 /// Largest slope of the low-rate step growth (Q8: 4 octaves of growth per octave).
 pub const MAX_GROWTH_SLOPE: u16 = 1024;
 /// Largest magnitude of the growth threshold (Q8 `log2` of spread over step: 16 octaves).
@@ -466,7 +470,7 @@ impl<'a> Model<'a> {
                 "step sizes not increasing",
             )?;
             check(
-                i32_at(self.step_log, j).unsigned_abs() <= 1 << 24,
+                i32_at(self.step_log, j).unsigned_abs() <= STEP_LOG_LIMIT,
                 "step log out of range",
             )?;
         }
@@ -631,8 +635,8 @@ impl<'a> Model<'a> {
             return 0;
         }
         let threshold = i32::from(self.growth.threshold);
-        // Both logs are validated to at most 2^24 in magnitude, the slope to 2^10: the
-        // product stays inside i32 only after the clamp, hence the clamp first.
+        // The spread log is an i16 and the step log validated to at most 2^16 in magnitude,
+        // the slope to 2^10: the product stays inside i32 after the clamp.
         let d = self.coef_spread_log(k) - i32_at(self.step_log, j);
         let below = (threshold - d).clamp(0, 1 << 16);
         ((slope * below) >> 8).min(MAX_GROWTH_LOG) & !15
@@ -656,11 +660,10 @@ impl<'a> Model<'a> {
     }
     /// Probability class of a value of coefficient `k` whose spread (over its weight) is
     /// `2^(spread_log / 256)`, at step index `j`: the ratio of that spread to the coefficient's
-    /// step, growth included. Both logs are at most 2^24 in magnitude (validated, or clamped
-    /// here) and the growth at most 2^10, so their difference fits `i32`; its product with the
-    /// classes per octave (at most 2^6) may not, and saturates: a product beyond 2^31 puts the
-    /// class 2^23 from an offset of at most 2^20, past the last class or before the first
-    /// either way, so saturation picks the same class as exact arithmetic.
+    /// step, growth included. The spread log is clamped here to 2^24 in magnitude (a scalable
+    /// layer's comes from a step log), the growth is at most 2^10 and step logs are validated
+    /// to at most 2^16 ([`STEP_LOG_LIMIT`]), so the difference stays below 2^24 + 2^17 and its
+    /// product with at most 64 classes per octave inside `i32`.
     pub fn class_for(&self, spread_log: i32, k: usize, j: usize) -> usize {
         self.grown_class(spread_log, self.growth_log(k, j), j)
     }
@@ -668,10 +671,7 @@ impl<'a> Model<'a> {
     fn grown_class(&self, spread_log: i32, g: i32, j: usize) -> usize {
         let spread_log = spread_log.clamp(-(1 << 24), 1 << 24) - g;
         let d = spread_log - i32_at(self.step_log, j);
-        let c = self.class_offset
-            + (d.saturating_mul(self.classes_per_octave)
-                .saturating_add(128)
-                >> 8);
+        let c = self.class_offset + ((d * self.classes_per_octave + 128) >> 8);
         // max/min, not clamp: clamp panics when its bounds cross, which validation rules out
         // but the compiler cannot see.
         c.max(0).min(self.classes() as i32 - 1) as usize

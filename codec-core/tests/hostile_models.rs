@@ -2,18 +2,19 @@
 //! the edges of the coder's arithmetic. Test builds check overflow, so an intermediate that
 //! leaves its integer type fails here even where release builds would only wrap.
 
+use codec_core::model::STEP_LOG_LIMIT;
 use codec_core::scalable::{decode_scalable, scalable_len};
-use codec_core::{Model, decode, encode};
+use codec_core::{Error, Model, decode, encode};
 
 mod common;
 
-/// Step logs alternating between -2^24 and +2^24 with 64 classes per octave and step growth:
-/// a scalable layer after a step logged at -2^24 leaves a spread near -2^24, and the next
-/// layer's step logged at +2^24 puts the spread/step difference near -2^25 before the
-/// multiplication by the classes per octave.
-fn extreme_step_logs() -> Vec<u8> {
-    common::build(&common::Spec {
-        extreme_step_logs: true,
+/// A model with step logs alternating between `-magnitude` and `+magnitude`, with 64 classes
+/// per octave and step growth: a scalable layer after a step logged at `-magnitude` leaves a
+/// spread near it, and the next layer's step logged at `+magnitude` doubles the spread/step
+/// difference that is multiplied by the classes per octave.
+fn extreme_step_logs(magnitude: u32) -> Result<Vec<u8>, Error> {
+    common::try_build(&common::Spec {
+        extreme_step_logs: Some(magnitude as i32),
         ..common::small(true, common::DEFAULT_GROWTH)
     })
 }
@@ -32,8 +33,8 @@ fn byte_strings(max: usize) -> Vec<Vec<u8>> {
 }
 
 #[test]
-fn extreme_step_logs_decode_without_overflow() {
-    let bytes = extreme_step_logs();
+fn the_largest_step_logs_decode_without_overflow() {
+    let bytes = extreme_step_logs(STEP_LOG_LIMIT).unwrap();
     let model = Model::parse(&bytes).unwrap();
     let mut out = vec![0f32; model.dim()];
     let total = scalable_len(&model);
@@ -49,4 +50,14 @@ fn extreme_step_logs_decode_without_overflow() {
             }
         }
     }
+}
+
+#[test]
+fn step_logs_beyond_the_limit_are_rejected() {
+    // The limit keeps the class arithmetic inside 32 bits: step logs of 2^24, once valid, made
+    // a scalable decode overflow. The writer refuses such a model as the parser does.
+    assert_eq!(
+        extreme_step_logs(STEP_LOG_LIMIT + 1),
+        Err(Error::ModelInvalid("step log out of range"))
+    );
 }

@@ -23,7 +23,7 @@ fn hostile() -> Vec<u8> {
         transform_entry: Some(32767),
         trellis_slope: 0,
         recon_offset: [32735, 18000],
-        extreme_step_logs: false,
+        extreme_step_logs: None,
     })
 }
 

@@ -25,9 +25,9 @@ pub struct Spec {
     pub trellis_slope: u16,
     /// Every class's reconstruction offset (Q15) per quantiser.
     pub recon_offset: [i16; 2],
-    /// Step logs alternating between the extremes validation allows (unrelated to the step
-    /// sizes, as nothing requires), with 64 classes per octave: a hostile model.
-    pub extreme_step_logs: bool,
+    /// Step logs alternating between `-v` and `+v` (unrelated to the step sizes, as nothing
+    /// requires), with 64 classes per octave: a hostile model.
+    pub extreme_step_logs: Option<i32>,
 }
 
 impl Spec {
@@ -62,7 +62,7 @@ pub fn small(trellis: bool, growth: StepGrowth) -> Spec {
         transform_entry: None,
         trellis_slope: 6554,
         recon_offset: [0, 0],
-        extreme_step_logs: false,
+        extreme_step_logs: None,
     }
 }
 
@@ -107,6 +107,11 @@ fn cdf_from(p: &[f64]) -> Vec<u16> {
 
 /// Serialise the test model.
 pub fn build(spec: &Spec) -> Vec<u8> {
+    try_build(spec).expect("test model is valid")
+}
+
+/// Serialise the test model, or say why the writer refuses it.
+pub fn try_build(spec: &Spec) -> Result<Vec<u8>, codec_core::Error> {
     let a = spec.active;
     assert!(a.is_power_of_two() && a <= spec.dim);
     let active_sorted: Vec<u16> = (0..a).map(|i| (i * spec.dim / a) as u16).collect();
@@ -144,12 +149,10 @@ pub fn build(spec: &Spec) -> Vec<u8> {
     loop {
         let v = s.round() as u64;
         step_size.push(v as u32);
-        step_log.push(if !spec.extreme_step_logs {
-            ((v as f64).log2() * 256.0).round() as i32
-        } else if step_log.len() % 2 == 0 {
-            -(1 << 24)
-        } else {
-            1 << 24
+        step_log.push(match spec.extreme_step_logs {
+            None => ((v as f64).log2() * 256.0).round() as i32,
+            Some(e) if step_log.len() % 2 == 0 => -e,
+            Some(e) => e,
         });
         if v > (1 << 30) {
             break;
@@ -233,7 +236,7 @@ pub fn build(spec: &Spec) -> Vec<u8> {
     let parts = ModelParts {
         dim: spec.dim,
         shift: spec.shift,
-        classes_per_octave: if spec.extreme_step_logs {
+        classes_per_octave: if spec.extreme_step_logs.is_some() {
             64
         } else {
             CLASSES_PER_OCTAVE
@@ -260,7 +263,7 @@ pub fn build(spec: &Spec) -> Vec<u8> {
         classes: &classes,
     };
     let mut out = vec![0u8; parts.encoded_len()];
-    let n = model::write(&parts, &mut out).expect("test model is valid");
+    let n = model::write(&parts, &mut out)?;
     out.truncate(n);
-    out
+    Ok(out)
 }
