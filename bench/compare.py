@@ -375,6 +375,11 @@ def prepare_data(args: argparse.Namespace, tool: Naicfc, work: Path) -> tuple[Pa
         return args.data, str(args.data)
     spec = args.synth_spec
     data = work / "data"
+    if data.exists() and any(data.iterdir()):
+        # `naicfc synth` refuses a non-empty directory; say how to reuse what is there.
+        raise DatasetError(
+            f"{data} already holds a dataset: pass --data {data} to reuse it, or remove it"
+        )
     log(f"generating kind {spec.kind}, {spec.dim}-d, scale {spec.scale}, seed {spec.seed} ...")
     _, seconds = timed(lambda: tool.synth(spec, data))
     log(f"  generated in {seconds:.0f} s")
