@@ -6,95 +6,27 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn naicfc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_naicfc"))
-        .args(args)
-        .output()
-        .expect("run naicfc")
-}
+mod support;
 
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn expect(o: &Output, code: i32, needles: &[&str]) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
-    for n in needles {
-        assert!(err.contains(n), "missing {n:?} in: {err}");
-    }
-}
-
-struct Fixture {
-    dir: tempfile::TempDir,
-    data: PathBuf,
-    model: PathBuf,
-}
-
-/// `naicfc synth --out out <flags>`, which must succeed.
-fn synth(out: &Path, flags: &[&str]) {
-    let mut args = vec!["synth", "--out", p(out)];
-    args.extend_from_slice(flags);
-    let o = naicfc(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
-}
+use support::{Fixture, expect, naicfc, p, stderr, synth};
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let model = dir.path().join("m.nfcm");
-    synth(
-        &data,
-        &[
-            "--dim",
-            "64",
-            "--identities",
-            "40",
-            "--images-per-identity",
-            "10",
-            "--test-identities",
-            "20",
-            "--queries",
-            "40",
-            "--gallery",
-            "200",
-            "--seed",
-            "2",
-        ],
-    );
-    assert!(
-        naicfc(&["train", "--data", p(&data), "--out", p(&model)])
-            .status
-            .success()
-    );
-    Fixture { dir, data, model }
-}
-
-impl Fixture {
-    fn path(&self, s: &str) -> PathBuf {
-        self.dir.path().join(s)
-    }
-    fn queries(&self) -> PathBuf {
-        self.data.join("query_feature")
-    }
-    /// A copy of the first `n` query files in a new directory.
-    fn some_queries(&self, name: &str, n: usize) -> PathBuf {
-        let d = self.path(name);
-        std::fs::create_dir_all(&d).unwrap();
-        let mut files: Vec<_> = std::fs::read_dir(self.queries())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        for f in files.into_iter().take(n) {
-            std::fs::copy(&f, d.join(f.file_name().unwrap())).unwrap();
-        }
-        d
-    }
+    Fixture::new(&[
+        "--dim",
+        "64",
+        "--identities",
+        "40",
+        "--images-per-identity",
+        "10",
+        "--test-identities",
+        "20",
+        "--queries",
+        "40",
+        "--gallery",
+        "200",
+        "--seed",
+        "2",
+    ])
 }
 
 #[test]
@@ -118,17 +50,7 @@ fn empty_and_odd_files_non_utf8_names_and_dangling_links() {
     .unwrap();
     std::os::unix::fs::symlink("/nonexistent/target.dat", input.join("dangling.dat")).unwrap();
     let out = f.path("codes");
-    let o = naicfc(&[
-        "encode",
-        "--model",
-        p(&f.model),
-        "--budget",
-        "16",
-        "--in",
-        p(&input),
-        "--out",
-        p(&out),
-    ]);
+    let o = f.encode(&input, &out);
     expect(
         &o,
         1,
@@ -544,21 +466,6 @@ fn pack(input: &Path, out: &Path, extra: &[&str]) -> Output {
     naicfc(&args)
 }
 
-/// `naicfc encode` of `input` with the fixture's model at 16 bytes into `out`.
-fn encode(f: &Fixture, input: &Path, out: &Path) -> Output {
-    naicfc(&[
-        "encode",
-        "--model",
-        p(&f.model),
-        "--budget",
-        "16",
-        "--in",
-        p(input),
-        "--out",
-        p(out),
-    ])
-}
-
 #[test]
 fn a_names_file_with_a_duplicate_name_is_refused() {
     let f = fixture();
@@ -574,7 +481,7 @@ fn a_names_file_with_a_duplicate_name_is_refused() {
     std::fs::write(&names_file, names.join("\n") + "\n").unwrap();
     let dup = format!("duplicate name `{}` on lines 4 and 17", names[3]);
     let out = f.path("codes");
-    expect(&encode(&f, &npy, &out), 3, &[p(&names_file), &dup]);
+    expect(&f.encode(&npy, &out), 3, &[p(&names_file), &dup]);
     assert!(!out.exists(), "nothing written");
     let o = naicfc(&[
         "reid",
@@ -602,7 +509,7 @@ fn names_with_line_breaks_are_rejected_one_by_one() {
         std::fs::copy(&good, input.join(weird)).unwrap();
     }
     let codes = f.path("codes");
-    let o = encode(&f, &input, &codes);
+    let o = f.encode(&input, &codes);
     expect(
         &o,
         1,

@@ -4,42 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn naicfc(args: &[&str]) -> Output {
-    naicfc_in(Path::new("."), args)
-}
+mod support;
 
-/// `naicfc` run from the directory `cwd`, for relative paths.
-fn naicfc_in(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_naicfc"))
-        .current_dir(cwd)
-        .args(args)
-        .output()
-        .expect("run naicfc")
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn expect(o: &Output, code: i32, needles: &[&str]) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
-    for n in needles {
-        assert!(err.contains(n), "missing {n:?} in: {err}");
-    }
-}
-
-fn ok(args: &[&str]) -> Output {
-    let o = naicfc(args);
-    assert!(o.status.success(), "naicfc {args:?}: {}", stderr(&o));
-    o
-}
+use support::{Fixture, expect, naicfc, naicfc_in, ok, p};
 
 /// Every file under `dir` (or `dir` itself if it is a file) and its content, to show that a
 /// refused command left its inputs exactly as they were.
@@ -55,21 +23,9 @@ fn snapshot(path: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
-/// A small dataset (64-d) and a model trained on it.
-struct Fixture {
-    dir: tempfile::TempDir,
-    data: PathBuf,
-    model: PathBuf,
-}
-
+/// A small dataset (64-d, 10 queries) and a model trained on it.
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let model = dir.path().join("m.nfcm");
-    ok(&[
-        "synth",
-        "--out",
-        p(&data),
+    Fixture::new(&[
         "--dim",
         "64",
         "--identities",
@@ -82,34 +38,7 @@ fn fixture() -> Fixture {
         "10",
         "--gallery",
         "40",
-    ]);
-    ok(&["train", "--data", p(&data), "--out", p(&model)]);
-    Fixture { dir, data, model }
-}
-
-impl Fixture {
-    fn path(&self, s: &str) -> PathBuf {
-        self.dir.path().join(s)
-    }
-    fn queries(&self) -> PathBuf {
-        self.data.join("query_feature")
-    }
-    fn gallery(&self) -> PathBuf {
-        self.data.join("gallery_feature")
-    }
-    fn encode(&self, input: &Path, out: &Path) -> Output {
-        naicfc(&[
-            "encode",
-            "--model",
-            p(&self.model),
-            "--budget",
-            "16",
-            "--in",
-            p(input),
-            "--out",
-            p(out),
-        ])
-    }
+    ])
 }
 
 #[test]

@@ -1,0 +1,108 @@
+//! What the command-line fault tests share: running `naicfc`, checking its status and
+//! messages, and a small dataset with a model trained on it.
+
+// Each test crate that includes this module uses only part of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn naicfc(args: &[&str]) -> Output {
+    naicfc_in(Path::new("."), args)
+}
+
+/// `naicfc` run from the directory `cwd`, for relative paths.
+pub fn naicfc_in(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_naicfc"))
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("run naicfc")
+}
+
+/// `naicfc` that must succeed.
+pub fn ok(args: &[&str]) -> Output {
+    let o = naicfc(args);
+    assert!(o.status.success(), "naicfc {args:?}: {}", stderr(&o));
+    o
+}
+
+pub fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The exit status is `code` and stderr holds every one of `needles`.
+pub fn expect(o: &Output, code: i32, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
+    for n in needles {
+        assert!(err.contains(n), "missing {n:?} in: {err}");
+    }
+}
+
+/// `naicfc synth --out out <flags>`, which must succeed.
+pub fn synth(out: &Path, flags: &[&str]) {
+    let mut args = vec!["synth", "--out", p(out)];
+    args.extend_from_slice(flags);
+    ok(&args);
+}
+
+/// A synthetic dataset in a temporary directory and a model trained on it.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub data: PathBuf,
+    pub model: PathBuf,
+}
+
+impl Fixture {
+    /// The dataset `naicfc synth` makes with `synth_flags`, and its model.
+    pub fn new(synth_flags: &[&str]) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let model = dir.path().join("m.nfcm");
+        synth(&data, synth_flags);
+        ok(&["train", "--data", p(&data), "--out", p(&model)]);
+        Fixture { dir, data, model }
+    }
+    pub fn path(&self, s: &str) -> PathBuf {
+        self.dir.path().join(s)
+    }
+    pub fn queries(&self) -> PathBuf {
+        self.data.join("query_feature")
+    }
+    pub fn gallery(&self) -> PathBuf {
+        self.data.join("gallery_feature")
+    }
+    /// A copy of the first `n` query files in a new directory.
+    pub fn some_queries(&self, name: &str, n: usize) -> PathBuf {
+        let d = self.path(name);
+        std::fs::create_dir_all(&d).unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(self.queries())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for f in files.into_iter().take(n) {
+            std::fs::copy(&f, d.join(f.file_name().unwrap())).unwrap();
+        }
+        d
+    }
+    /// `naicfc encode` of `input` with the model at 16 bytes into `out`.
+    pub fn encode(&self, input: &Path, out: &Path) -> Output {
+        naicfc(&[
+            "encode",
+            "--model",
+            p(&self.model),
+            "--budget",
+            "16",
+            "--in",
+            p(input),
+            "--out",
+            p(out),
+        ])
+    }
+}
