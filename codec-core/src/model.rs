@@ -13,13 +13,13 @@ use crate::fixed::{INPUT_LIMIT, MAX_SHIFT};
 /// First four bytes of every model.
 pub const MAGIC: [u8; 4] = *b"NFCM";
 /// The newest model (and stream) format version: this build reads it, and writes it for
-/// models that need it (a step prior conditioned on the code length); other models are
-/// written in the oldest version that expresses them (3 with low-rate step growth, 2 with the
-/// trellis, else 1).
-pub const FORMAT_VERSION: u16 = 4;
+/// models that need it (decoder gains); other models are written in the oldest version that
+/// expresses them (4 with a step prior conditioned on the code length, 3 with low-rate step
+/// growth, 2 with the trellis, else 1).
+pub const FORMAT_VERSION: u16 = 5;
 /// The oldest format version this build still reads (version 1 is version 2 without the
 /// trellis flag; version 2 is version 3 without low-rate step growth; version 3 is version 4
-/// without the length-conditioned step prior).
+/// without the length-conditioned step prior; version 4 is version 5 without decoder gains).
 pub const OLDEST_FORMAT_VERSION: u16 = 1;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 64;
@@ -79,6 +79,9 @@ pub const FLAG_TRELLIS: u8 = 2;
 /// length (see [`Model::step_prediction`]), and codes are padded with zero bytes to the length
 /// they were coded for.
 pub const FLAG_STEP_CONTEXT: u8 = 4;
+/// Header flag (version 5): the decoder scales the leading coefficients by a gain of their
+/// class (see [`Model::gain`]).
+pub const FLAG_GAINS: u8 = 8;
 /// Step indices within this distance of the predicted one are coded as a residual.
 pub const STEP_REACH: usize = 15;
 /// Symbols of the step residual table: residuals `-STEP_REACH..=STEP_REACH`, then the escape
@@ -114,6 +117,9 @@ pub struct Model<'a> {
     step_centre: &'a [u8],
     step_residual_cdf: &'a [u8],
     class_tables: &'a [u8],
+    /// Leading coefficients the decoder scales by their class's gain (0 without gains).
+    gain_coeffs: usize,
+    gains: &'a [u8],
     min_budget: usize,
     growth: StepGrowth,
 }
@@ -210,6 +216,8 @@ struct Shape {
     budgets: usize,
     /// With the length-conditioned step prior: a centre per budget and the residual table.
     step_context: bool,
+    /// Gains stored: one per class (of one quantiser), or 0 without decoder gains.
+    gains: usize,
 }
 
 impl Shape {
@@ -224,6 +232,7 @@ impl Shape {
             + 2 * (self.steps + 1)
             + self.step_context_len()
             + self.classes * class_table_len(self.alphabet)
+            + 2 * self.gains
     }
 
     fn step_context_len(&self) -> usize {
@@ -302,7 +311,13 @@ impl<'a> Model<'a> {
             steps: usize::from(u16_at(header, 12)),
             budgets: usize::from(u16_at(header, 13)),
             step_context: flags & FLAG_STEP_CONTEXT != 0,
+            gains: if flags & FLAG_GAINS != 0 {
+                usize::from(u16_at(header, 10))
+            } else {
+                0
+            },
         };
+        let gain_coeffs = usize::from(u16_at(header, 18));
         let shift = i32::from(header[18] as i8);
         let classes_per_octave = i32::from(header[19]);
         let class_offset = i32_at(header, 7);
@@ -336,7 +351,8 @@ impl<'a> Model<'a> {
         let known = match version {
             1 => FLAG_CLAMP,
             2 | 3 => FLAG_CLAMP | FLAG_TRELLIS,
-            _ => FLAG_CLAMP | FLAG_TRELLIS | FLAG_STEP_CONTEXT,
+            4 => FLAG_CLAMP | FLAG_TRELLIS | FLAG_STEP_CONTEXT,
+            _ => FLAG_CLAMP | FLAG_TRELLIS | FLAG_STEP_CONTEXT | FLAG_GAINS,
         };
         check(flags & !known == 0, "unknown flags")?;
         check(
@@ -356,8 +372,16 @@ impl<'a> Model<'a> {
             growth.threshold.unsigned_abs() <= MAX_GROWTH_THRESHOLD.unsigned_abs(),
             "step growth threshold",
         )?;
+        if shape.gains > 0 {
+            check(
+                (1..=shape.coeffs).contains(&gain_coeffs),
+                "gain coefficient count",
+            )?;
+        } else {
+            check(gain_coeffs == 0, "gain coefficient count without gains")?;
+        }
         check(
-            header[36..].iter().all(|&b| b == 0),
+            header[38..].iter().all(|&b| b == 0),
             "reserved header bytes",
         )?;
 
@@ -420,6 +444,8 @@ impl<'a> Model<'a> {
                 0
             })?,
             class_tables: cur.take(shape.classes * class_table_len(shape.alphabet))?,
+            gain_coeffs,
+            gains: cur.take(2 * shape.gains)?,
             min_budget: 0,
             growth,
         };
@@ -518,6 +544,9 @@ impl<'a> Model<'a> {
                 "escape order",
             )?;
             check(tail.get(3).is_some_and(|&b| b <= MAX_RAW_BITS), "raw bits")?;
+        }
+        for c in 0..self.gains.len() / 2 {
+            check(u32::from(u16_at(self.gains, c)) <= 1 << 15, "gain above 1")?;
         }
         Ok(())
     }
@@ -693,6 +722,19 @@ impl<'a> Model<'a> {
             raw_bits: u32::from(tail.get(3).copied().unwrap_or(0)),
         }
     }
+    /// How many leading coefficients the decoder scales by [`Model::gain`] (0: none).
+    pub fn gain_coeffs(&self) -> usize {
+        self.gain_coeffs
+    }
+    /// The decoder's gain for a coefficient of class `c`, Q15 (`1 << 15` = 1, also for a model
+    /// without gains).
+    pub fn gain(&self, c: usize) -> u32 {
+        if self.gains.is_empty() {
+            1 << 15
+        } else {
+            u32::from(u16_at(self.gains, c))
+        }
+    }
     /// Cumulative frequency `i` of the step-index prior.
     pub fn step_cdf(&self, i: usize) -> u32 {
         u32::from(u16_at(self.step_cdf, i))
@@ -845,6 +887,17 @@ pub struct ModelParts<'p> {
     pub step_context: Option<StepContext<'p>>,
     /// Class tables.
     pub classes: &'p [ClassTable<'p>],
+    /// Decoder gains (format 5), or none.
+    pub gains: Option<Gains<'p>>,
+}
+
+/// Decoder gains of the leading coefficients, for [`write`].
+#[derive(Debug, Clone, Copy)]
+pub struct Gains<'p> {
+    /// How many leading coefficients get them (1 ..= coefficients).
+    pub coeffs: usize,
+    /// One gain per class (of one quantiser), Q15, at most `1 << 15`.
+    pub per_class: &'p [u16],
 }
 
 impl ModelParts<'_> {
@@ -861,6 +914,7 @@ impl ModelParts<'_> {
             steps: self.step_size.len(),
             budgets: self.budgets.len(),
             step_context: self.step_context.is_some(),
+            gains: self.gains.map_or(0, |g| g.per_class.len()),
         }
     }
 
@@ -940,7 +994,9 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, Error> {
     header[..4].copy_from_slice(&MAGIC);
     // The oldest version that can express the model, so that models without the newer
     // features stay readable by older decoders.
-    let version = if parts.step_context.is_some() {
+    let version = if parts.gains.is_some() {
+        5
+    } else if parts.step_context.is_some() {
         4
     } else if parts.growth != StepGrowth::default() {
         3
@@ -961,6 +1017,9 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, Error> {
         return Err(Error::ModelInvalid("trellis needs two tables per class"));
     }
     let class_count = shape.classes / if parts.trellis { 2 } else { 1 };
+    if let Some(g) = parts.gains {
+        check(g.per_class.len() == class_count, "one gain per class")?;
+    }
     header[20..22].copy_from_slice(&fits_u16(class_count)?.to_le_bytes());
     header[22] = u8::try_from(alphabet).map_err(|_| Error::ModelInvalid("alphabet size"))?;
     header[23] = if parts.clamp { FLAG_CLAMP } else { 0 }
@@ -969,12 +1028,15 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, Error> {
             FLAG_STEP_CONTEXT
         } else {
             0
-        };
+        }
+        | if parts.gains.is_some() { FLAG_GAINS } else { 0 };
     header[24..26].copy_from_slice(&fits_u16(shape.steps)?.to_le_bytes());
     header[26..28].copy_from_slice(&fits_u16(shape.budgets)?.to_le_bytes());
     header[28..32].copy_from_slice(&parts.class_offset.to_le_bytes());
     header[32..34].copy_from_slice(&parts.growth.slope.to_le_bytes());
     header[34..36].copy_from_slice(&parts.growth.threshold.to_le_bytes());
+    let gain_coeffs = parts.gains.map_or(0, |g| g.coeffs);
+    header[36..38].copy_from_slice(&fits_u16(gain_coeffs)?.to_le_bytes());
 
     let mut w = Writer { out, pos: 0 };
     w.bytes(&header)?;
@@ -1005,6 +1067,9 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, Error> {
         put!(c.recon);
         w.bytes(&c.rounding.to_le_bytes())?;
         w.bytes(&[c.escape_order, c.raw_bits])?;
+    }
+    if let Some(g) = parts.gains {
+        put!(g.per_class);
     }
     let sum = crc32(w.out.get(..w.pos).unwrap_or(&[]));
     w.bytes(&sum.to_le_bytes())?;

@@ -14,7 +14,7 @@
 //! after a zero, it lies in the dead zone (spread about `0.44 s`, or its trained spread if that
 //! is smaller). Encoder and decoder track these spreads identically.
 
-use crate::decode::decode_values;
+use crate::decode::{apply_gains, decode_values};
 use crate::encode::{code_values, search_step, trellis_hint};
 use crate::error::Error;
 use crate::model::{COEFF_LIMIT, MAX_ACTIVE, MAX_COEFFS, Model};
@@ -168,6 +168,7 @@ pub fn decode_scalable(model: &Model<'_>, code: &[u8], out: &mut [f32]) -> Resul
     }
     let mut state = Layered::new(model);
     let mut decoded = 0;
+    let mut last_step = 0;
     for (start, end) in layers(model).take_while(|&(_, end)| end <= code.len()) {
         let Some(bytes) = code.get(start..end) else {
             return Err(Error::StreamCorrupt("layer outside the code"));
@@ -190,7 +191,10 @@ pub fn decode_scalable(model: &Model<'_>, code: &[u8], out: &mut [f32]) -> Resul
             ));
         }
         decoded += 1;
+        last_step = step;
     }
+    // The gains of the rate the code reached: its last layer's step (every code has a layer).
+    apply_gains(model, last_step, &mut state.coeffs);
     let mut acc = [0i64; MAX_ACTIVE];
     inverse(
         model,

@@ -97,10 +97,10 @@ fn check_or_bless(name: &str, bytes: &[u8], rewrite: bool) {
     );
 }
 
-/// Each format version's model: whether it has the trellis, its step growth and a
-/// length-conditioned step prior (version 1 had no trellis, version 2 no step growth, version
-/// 3 no length-conditioned step prior).
-fn versions() -> [(u16, common::Spec); 4] {
+/// Each format version's model: whether it has the trellis, its step growth, a
+/// length-conditioned step prior and decoder gains (version 1 had no trellis, version 2 no
+/// step growth, version 3 no length-conditioned step prior, version 4 no decoder gains).
+fn versions() -> [(u16, common::Spec); 5] {
     [
         (1, common::small(false, StepGrowth::default())),
         (2, common::small(true, StepGrowth::default())),
@@ -108,6 +108,13 @@ fn versions() -> [(u16, common::Spec); 4] {
         (
             4,
             common::small(true, common::DEFAULT_GROWTH).with_step_context(),
+        ),
+        (
+            5,
+            common::Spec {
+                gains: Some((8, 30000)),
+                ..common::small(true, common::DEFAULT_GROWTH).with_step_context()
+            },
         ),
     ]
 }
@@ -172,6 +179,7 @@ fn golden_model_of_this_version_parses() {
     assert_eq!(m.dim(), 48);
     assert_eq!(m.format_version(), FORMAT_VERSION);
     assert_eq!(m.step_growth(), common::DEFAULT_GROWTH);
+    assert_eq!(m.gain_coeffs(), 8);
 }
 
 #[test]

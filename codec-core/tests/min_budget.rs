@@ -24,6 +24,7 @@ fn hostile() -> Vec<u8> {
         trellis_slope: 0,
         recon_offset: [32735, 18000],
         extreme_step_logs: None,
+        gains: None,
     })
 }
 

@@ -238,24 +238,29 @@ fn minimum_budget_is_small_and_all_zero_vector_codes() {
 }
 
 #[test]
-fn a_plain_step_prior_keeps_the_oldest_format_that_expresses_the_model() {
+fn training_writes_the_oldest_format_that_expresses_the_model() {
     let dir = tempfile::tempdir().unwrap();
     let set = training_set(Kind::A, dir.path());
-    let version = |quantiser, step_growth, length_step_prior| {
+    let version = |quantiser, step_growth, length_step_prior, gain_coeffs| {
         let tc = TrainConfig {
             prior_rows: 200,
             quantiser,
             step_growth,
             length_step_prior,
+            gain_coeffs,
             ..TrainConfig::default()
         };
         let bytes = train(&set, None, &tc).unwrap().model;
         let m = Model::parse(&bytes).unwrap();
         assert_eq!(m.step_context(), length_step_prior);
+        assert_eq!(m.gain_coeffs(), gain_coeffs);
         m.format_version()
     };
-    assert_eq!(version(Quantiser::Scalar, 0.5, false), 1);
-    assert_eq!(version(Quantiser::Trellis, 0.0, false), 2);
-    assert_eq!(version(Quantiser::Trellis, 0.5, false), 3);
-    assert_eq!(version(Quantiser::Scalar, 0.5, true), 4);
+    assert_eq!(version(Quantiser::Scalar, 0.5, false, 0), 1);
+    assert_eq!(version(Quantiser::Trellis, 0.0, false, 0), 2);
+    assert_eq!(version(Quantiser::Trellis, 0.5, false, 0), 3);
+    assert_eq!(version(Quantiser::Scalar, 0.5, true, 0), 4);
+    // Decoder gains need format 5, whatever else the model has.
+    assert_eq!(version(Quantiser::Scalar, 0.5, false, 8), 5);
+    assert_eq!(version(Quantiser::Trellis, 0.5, true, 8), 5);
 }

@@ -392,6 +392,7 @@ fn random_model(rng: &mut Rng) -> Vec<u8> {
         step_cdf: &step_cdf,
         step_context: None,
         classes: &tables,
+        gains: None,
     };
     let mut out = vec![0u8; parts.encoded_len()];
     match model::write(&parts, &mut out) {

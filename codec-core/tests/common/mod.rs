@@ -28,6 +28,9 @@ pub struct Spec {
     /// Step logs alternating between `-v` and `+v` (unrelated to the step sizes, as nothing
     /// requires), with 64 classes per octave: a hostile model.
     pub extreme_step_logs: Option<i32>,
+    /// Decoder gains (format version 5): how many leading coefficients, and the gain (Q15)
+    /// of class `c`, `gain - c` (floored at 0), so that classes differ.
+    pub gains: Option<(usize, u16)>,
 }
 
 impl Spec {
@@ -63,6 +66,7 @@ pub fn small(trellis: bool, growth: StepGrowth) -> Spec {
         trellis_slope: 6554,
         recon_offset: [0, 0],
         extreme_step_logs: None,
+        gains: None,
     }
 }
 
@@ -204,6 +208,7 @@ pub fn try_build(spec: &Spec) -> Result<Vec<u8>, codec_core::Error> {
     let centres: Vec<i32> = if spec.step_context {
         let plain = build(&Spec {
             step_context: false,
+            gains: None,
             ..*spec
         });
         let m = codec_core::Model::parse(&plain).unwrap();
@@ -233,6 +238,9 @@ pub fn try_build(spec: &Spec) -> Result<Vec<u8>, codec_core::Error> {
     let sum: f64 = residual.iter().sum();
     residual.push(sum / 15.0);
     let residual_cdf = cdf_from(&residual);
+    let gains: Vec<u16> = spec.gains.map_or_else(Vec::new, |(_, g)| {
+        (0..CLASSES).map(|c| g.saturating_sub(c as u16)).collect()
+    });
     let parts = ModelParts {
         dim: spec.dim,
         shift: spec.shift,
@@ -261,6 +269,10 @@ pub fn try_build(spec: &Spec) -> Result<Vec<u8>, codec_core::Error> {
             residual_cdf: &residual_cdf,
         }),
         classes: &classes,
+        gains: spec.gains.map(|(coeffs, _)| model::Gains {
+            coeffs,
+            per_class: &gains,
+        }),
     };
     let mut out = vec![0u8; parts.encoded_len()];
     let n = model::write(&parts, &mut out)?;

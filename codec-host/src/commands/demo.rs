@@ -71,6 +71,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         no_clamp: false,
         trellis_lambda: crate::train::tables::DEFAULT_TRELLIS_LAMBDA,
         trellis_lambda_low: crate::train::tables::DEFAULT_TRELLIS_LAMBDA_LOW,
+        gain_coeffs: crate::train::gains::DEFAULT_COEFFS,
         max_rows: 100_000,
         batch_rows: 65_536,
         dim: None,

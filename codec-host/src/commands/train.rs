@@ -80,9 +80,10 @@ pub struct Args {
     /// Quantiser: `trellis` (two interleaved quantisers, Viterbi search), `scalar` (one
     /// dead-zone quantiser), or `auto`: with identity labels, train both and keep the one with
     /// the better re-ID on a validation split of the training set; without labels, the
-    /// trellis. The model is format 4 with either quantiser; with --plain-step-prior a trellis
-    /// model is format 3 (format 2 with --step-growth 0) and a scalar model format 1, so that
-    /// decoders of those older formats read it
+    /// trellis. The model is format 5 with either quantiser (format 4 with --gain-coeffs 0);
+    /// with --gain-coeffs 0 and --plain-step-prior a trellis model is format 3 (format 2 with
+    /// --step-growth 0) and a scalar model format 1, so that decoders of those older formats
+    /// read it
     #[arg(long, value_enum, default_value_t = Quantiser::Auto)]
     pub quantiser: Quantiser,
     /// Trellis search's rate-distortion slope (squared steps per bit) for finely coded
@@ -93,6 +94,15 @@ pub struct Args {
     /// more coefficients, raising ACC_reid there at some cost in dr
     #[arg(long, default_value_t = crate::train::tables::DEFAULT_TRELLIS_LAMBDA_LOW)]
     pub trellis_lambda_low: f64,
+    /// Decoder gains: how many leading coefficients the decoder scales back by a gain per
+    /// spread/step class, fitted on round trips of training vectors (0 = none, which keeps
+    /// the model in format 4 or older)
+    #[arg(
+        long,
+        default_value_t = crate::train::gains::DEFAULT_COEFFS,
+        value_parser = clap::value_parser!(u16).range(0..=MAX_COEFFS as i64)
+    )]
+    pub gain_coeffs: u16,
     /// Most training vectors held in memory: a larger set is read once for its mean and range,
     /// and an evenly spaced sample of this many learns the transform and tables
     #[arg(long, default_value_t = 100_000)]
@@ -173,6 +183,14 @@ pub fn run(args: &Args) -> Result<Outcome> {
         start.elapsed().as_secs_f64()
     );
     eprintln!("{}", quantiser_line(s, args.quantiser));
+    eprintln!(
+        "model format {}{}",
+        s.format_version,
+        match s.gain_coeffs {
+            0 => String::new(),
+            n => format!(", decoder gains on the leading {n} coefficients"),
+        }
+    );
     Ok(if failures.is_empty() {
         Outcome::Success
     } else {
@@ -237,6 +255,7 @@ fn config(args: &Args) -> Result<TrainConfig> {
         quantiser: args.quantiser,
         length_step_prior: !args.plain_step_prior,
         clamp: !args.no_clamp,
+        gain_coeffs: usize::from(args.gain_coeffs),
         tables: TableParams {
             centroid_weight: args.centroid_weight,
             trellis_lambda: args.trellis_lambda,
@@ -295,7 +314,12 @@ mod tests {
     }
 
     /// The format version of a tiny model trained with these options.
-    fn format_of(quantiser: Quantiser, plain_step_prior: bool, step_growth: f64) -> u16 {
+    fn format_of(
+        quantiser: Quantiser,
+        plain_step_prior: bool,
+        step_growth: f64,
+        gain_coeffs: usize,
+    ) -> u16 {
         let (rows, dim) = (64, 12);
         let mut rng = Rng::new(7);
         let set = FeatureSet {
@@ -308,6 +332,7 @@ mod tests {
             quantiser,
             length_step_prior: !plain_step_prior,
             step_growth,
+            gain_coeffs,
             ..TrainConfig::default()
         };
         let bytes = train(&set, None, &cfg).unwrap().model;
@@ -318,25 +343,45 @@ mod tests {
     fn the_quantiser_help_states_the_formats_training_writes() {
         let help = quantiser_help();
         let g = DEFAULT_STEP_GROWTH;
-        for (quantiser, plain, growth, format, claim) in [
+        let gains = usize::from(crate::train::gains::DEFAULT_COEFFS);
+        for (quantiser, plain, growth, gains, format, claim) in [
             (
                 Quantiser::Trellis,
                 false,
                 g,
-                4,
-                "The model is format 4 with either quantiser",
+                gains,
+                5,
+                "The model is format 5 with either quantiser",
             ),
             (
                 Quantiser::Scalar,
                 false,
                 g,
-                4,
-                "The model is format 4 with either quantiser",
+                gains,
+                5,
+                "The model is format 5 with either quantiser",
             ),
             (
                 Quantiser::Trellis,
                 true,
                 g,
+                gains,
+                5,
+                "The model is format 5 with either quantiser",
+            ),
+            (
+                Quantiser::Trellis,
+                false,
+                g,
+                0,
+                4,
+                "(format 4 with --gain-coeffs 0)",
+            ),
+            (
+                Quantiser::Trellis,
+                true,
+                g,
+                0,
                 3,
                 "a trellis model is format 3",
             ),
@@ -344,13 +389,15 @@ mod tests {
                 Quantiser::Trellis,
                 true,
                 0.0,
+                0,
                 2,
                 "(format 2 with --step-growth 0)",
             ),
-            (Quantiser::Scalar, true, g, 1, "a scalar model format 1"),
+            (Quantiser::Scalar, true, g, 0, 1, "a scalar model format 1"),
         ] {
-            let case = format!("{quantiser:?}, plain prior {plain}, growth {growth}");
-            assert_eq!(format_of(quantiser, plain, growth), format, "{case}");
+            let case =
+                format!("{quantiser:?}, plain prior {plain}, growth {growth}, gains {gains}");
+            assert_eq!(format_of(quantiser, plain, growth, gains), format, "{case}");
             assert!(help.contains(claim), "{case}: {claim:?} not in {help:?}");
         }
     }

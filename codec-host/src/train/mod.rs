@@ -6,6 +6,7 @@
 //! prior over step indices from encoding training vectors at the trained budgets ([`steps`]).
 
 pub mod choice;
+pub mod gains;
 pub mod input;
 pub mod pca;
 pub mod steps;
@@ -53,6 +54,8 @@ pub struct TrainConfig {
     pub clamp: bool,
     /// Quantiser trade-offs.
     pub tables: tables::TableParams,
+    /// Leading coefficients that get decoder gains ([`gains`]; 0 = none, format 4 or older).
+    pub gain_coeffs: usize,
 }
 
 /// How coefficients are quantised.
@@ -93,6 +96,7 @@ impl Default for TrainConfig {
             quantiser: Quantiser::Auto,
             clamp: true,
             tables: tables::TableParams::default(),
+            gain_coeffs: usize::from(gains::DEFAULT_COEFFS),
         }
     }
 }
@@ -126,6 +130,10 @@ pub struct TrainSummary {
     pub model_bytes: usize,
     /// The quantiser of the model (`trellis` or `scalar`).
     pub quantiser: Quantiser,
+    /// Format version of the model written.
+    pub format_version: u16,
+    /// Leading coefficients with decoder gains (0: none).
+    pub gain_coeffs: usize,
     /// With `Quantiser::Auto` and labels: how both quantisers did on the validation split.
     pub validation: Option<choice::Validation>,
 }
@@ -325,6 +333,7 @@ pub fn train_on_sample(
         step_cdf: &[],
         step_context: None,
         classes: &[],
+        gains: None,
     };
     let build = |trellis: bool| assemble(&basis, &pool, set, trellis, cfg);
     let (quantiser, bytes, validation) = match (cfg.quantiser, labels) {
@@ -359,6 +368,8 @@ pub fn train_on_sample(
             eigenvalues: p.values.clone(),
             model_bytes: bytes.len(),
             quantiser,
+            format_version: parsed.format_version(),
+            gain_coeffs: parsed.gain_coeffs(),
             validation,
         },
         model: bytes,
@@ -435,6 +446,39 @@ fn assemble(
             cfg.length_step_prior,
         );
     }
+    if cfg.gain_coeffs == 0 || basis.budgets.is_empty() {
+        return Ok(bytes);
+    }
+    // The gains change what codes decode to, not the codes: the step prior stays valid.
+    let gains = gains::fit(
+        &bytes,
+        set,
+        &pca::subsample(set.len(), gains::FIT_ROWS),
+        basis.budgets,
+        cfg.gain_coeffs,
+    )?;
+    let coeffs = cfg.gain_coeffs.min(basis.coef_weight.len());
+    let parts = ModelParts {
+        trellis,
+        growth: if trellis {
+            basis.growth
+        } else {
+            StepGrowth::default()
+        },
+        step_size: &step_size,
+        step_log: &step_log,
+        step_cdf: &prior.cdf,
+        step_context: prior.context(),
+        classes: &class_tables,
+        gains: Some(model::Gains {
+            coeffs,
+            per_class: &gains,
+        }),
+        ..*basis
+    };
+    let mut bytes = vec![0u8; parts.encoded_len()];
+    let len = model::write(&parts, &mut bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    bytes.truncate(len);
     Ok(bytes)
 }
 
