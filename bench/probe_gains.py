@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Probe: would least-squares decoder gains on the leading coefficients pay?
 
-A measurement for a codec change not made yet, kept so that its figures can be reproduced.
-naicfc reconstructs a quantised coefficient at its level (the cell middle). At small budgets
-that over-shoots the leading principal coefficients a little: on the default kind-A set at
-16 B their reconstructed energy exceeds the original's. Shrinking them by the least-squares
+The measurement behind the decoder gains of model format 5 (`naicfc train --gain-coeffs`),
+kept so that its figures can be reproduced: run it on a model trained with `--gain-coeffs 0`.
+Without gains, naicfc reconstructs a quantised coefficient at its level (the cell middle). At
+small budgets that over-shoots the leading principal coefficients a little: on the default
+kind-A set at 16 B their reconstructed energy exceeds the original's. Shrinking them by the least-squares
 gain `g_k = sum(y_k * yhat_k) / sum(yhat_k^2)` lowers dr and, because it lowers the weight of
 the directions that dominate cosine similarity, raises ACC_reid. Applied to every coefficient
 it lowers dr more but costs ACC_reid (the rarely coded trailing ones shrink most).
