@@ -94,9 +94,9 @@ pub struct Args {
     /// more coefficients, raising ACC_reid there at some cost in dr
     #[arg(long, default_value_t = crate::train::tables::DEFAULT_TRELLIS_LAMBDA_LOW)]
     pub trellis_lambda_low: f64,
-    /// Decoder gains: how many leading coefficients the decoder scales back by a gain per
-    /// spread/step class, fitted on round trips of training vectors (0 = none, which keeps
-    /// the model in format 4 or older)
+    /// Decoder gains: how many leading coefficients (at most the model's) the decoder scales
+    /// back by a gain per spread/step class, fitted on round trips of training vectors (0 =
+    /// none, which keeps the model in format 4 or older)
     #[arg(
         long,
         default_value_t = crate::train::gains::DEFAULT_COEFFS,
