@@ -75,7 +75,7 @@ pub const FLAG_CLAMP: u8 = 1;
 /// slope for the encoder's search; see [`crate::trellis`].
 pub const FLAG_TRELLIS: u8 = 2;
 
-/// Header flag (version 4): the step index is coded with a prior conditioned on the code's
+/// Header flag (version 4 and later): the step index is coded with a prior conditioned on the code's
 /// length (see [`Model::step_prediction`]), and codes are padded with zero bytes to the length
 /// they were coded for.
 pub const FLAG_STEP_CONTEXT: u8 = 4;

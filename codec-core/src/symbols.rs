@@ -5,7 +5,8 @@
 //! high parts send the escape symbol and then the excess in Exp-Golomb code of the class's
 //! order. The low bits, the escape's bits and the sign of a non-zero magnitude are
 //! equiprobable bits. The step index that opens every code is one symbol of the step prior,
-//! or with a format-4 model a residual from the step its length predicts (or an escape).
+//! or with the step context (format 4 and later) a residual from the step its length predicts
+//! (or an escape).
 
 use crate::error::Error;
 use crate::model::{Class, Model, PROB_BITS, STEP_REACH, STEP_RESIDUAL_SYMBOLS};
