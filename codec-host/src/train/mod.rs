@@ -407,27 +407,24 @@ fn assemble(
         .collect();
 
     let mut prior = steps::StepPrior::uniform(step_size.len());
+    // Everything but the step prior, which the loop below learns.
+    let fixed = ModelParts {
+        trellis,
+        // The growth helps the trellis only (see `weights::step_growth`).
+        growth: if trellis {
+            basis.growth
+        } else {
+            StepGrowth::default()
+        },
+        step_size: &step_size,
+        step_log: &step_log,
+        classes: &class_tables,
+        ..*basis
+    };
     let mut bytes = Vec::new();
     // The prior is estimated twice: it changes code lengths a little, hence which steps fit.
     for round in 0..3 {
-        let parts = ModelParts {
-            trellis,
-            // The growth helps the trellis only (see `weights::step_growth`).
-            growth: if trellis {
-                basis.growth
-            } else {
-                StepGrowth::default()
-            },
-            step_size: &step_size,
-            step_log: &step_log,
-            step_cdf: &prior.cdf,
-            step_context: prior.context(),
-            classes: &class_tables,
-            ..*basis
-        };
-        bytes = vec![0u8; parts.encoded_len()];
-        let len = model::write(&parts, &mut bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
-        bytes.truncate(len);
+        bytes = write_model(&with_prior(fixed, &prior))?;
         if round == 2 || basis.budgets.is_empty() {
             break;
         }
@@ -457,27 +454,28 @@ fn assemble(
         basis.budgets,
         cfg.gain_coeffs,
     )?;
-    let coeffs = cfg.gain_coeffs.min(basis.coef_weight.len());
-    let parts = ModelParts {
-        trellis,
-        growth: if trellis {
-            basis.growth
-        } else {
-            StepGrowth::default()
-        },
-        step_size: &step_size,
-        step_log: &step_log,
-        step_cdf: &prior.cdf,
-        step_context: prior.context(),
-        classes: &class_tables,
+    write_model(&ModelParts {
         gains: Some(model::Gains {
-            coeffs,
+            coeffs: cfg.gain_coeffs.min(basis.coef_weight.len()),
             per_class: &gains,
         }),
-        ..*basis
-    };
+        ..with_prior(fixed, &prior)
+    })
+}
+
+/// `parts` with the step prior `prior`.
+fn with_prior<'p>(parts: ModelParts<'p>, prior: &'p steps::StepPrior) -> ModelParts<'p> {
+    ModelParts {
+        step_cdf: &prior.cdf,
+        step_context: prior.context(),
+        ..parts
+    }
+}
+
+/// The bytes of a model.
+fn write_model(parts: &ModelParts<'_>) -> Result<Vec<u8>> {
     let mut bytes = vec![0u8; parts.encoded_len()];
-    let len = model::write(&parts, &mut bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let len = model::write(parts, &mut bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     bytes.truncate(len);
     Ok(bytes)
 }
