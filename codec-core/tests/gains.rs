@@ -18,10 +18,17 @@ fn spec(gains: Option<(usize, u16)>) -> common::Spec {
     }
 }
 
+/// The test model without gains, and the same with gains on the first [`LEADING`] coefficients.
+fn models() -> (Vec<u8>, Vec<u8>) {
+    (
+        common::build(&spec(None)),
+        common::build(&spec(Some((LEADING, GAIN)))),
+    )
+}
+
 #[test]
 fn codes_are_the_same_and_leading_coefficients_shrink_by_their_class_gain() {
-    let plain_bytes = common::build(&spec(None));
-    let gained_bytes = common::build(&spec(Some((LEADING, GAIN))));
+    let (plain_bytes, gained_bytes) = models();
     let plain = Model::parse(&plain_bytes).unwrap();
     let gained = Model::parse(&gained_bytes).unwrap();
     assert_eq!(gained.format_version(), 5);
@@ -60,8 +67,7 @@ fn codes_are_the_same_and_leading_coefficients_shrink_by_their_class_gain() {
 
 #[test]
 fn scalable_codes_take_the_gains_of_their_last_layer() {
-    let plain_bytes = common::build(&spec(None));
-    let gained_bytes = common::build(&spec(Some((LEADING, GAIN))));
+    let (plain_bytes, gained_bytes) = models();
     let plain = Model::parse(&plain_bytes).unwrap();
     let gained = Model::parse(&gained_bytes).unwrap();
     let total = scalable_len(&gained);

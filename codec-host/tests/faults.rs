@@ -85,15 +85,7 @@ fn empty_directory_and_missing_input() {
         p(&f.path("x")),
     ]);
     expect(&o, 3, &["no .dat files", p(&empty)]);
-    let o = naicfc(&[
-        "decode",
-        "--model",
-        p(&f.model),
-        "--in",
-        p(&empty),
-        "--out",
-        p(&f.path("y")),
-    ]);
+    let o = f.decode(&empty, &f.path("y"));
     expect(&o, 3, &["no .dat files"]);
 }
 
@@ -315,15 +307,7 @@ fn read_only_and_full_output_directories() {
             .status
             .success()
         );
-        let o = naicfc(&[
-            "decode",
-            "--model",
-            p(&f.model),
-            "--in",
-            p(&codes),
-            "--out",
-            p(&full),
-        ]);
+        let o = f.decode(&codes, &full);
         expect(&o, 1, &["No space left", "outputs not written"]);
         // Whatever was written is complete: every .dat holds exactly 64 floats.
         for e in std::fs::read_dir(&full).unwrap() {

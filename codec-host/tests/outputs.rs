@@ -256,14 +256,6 @@ fn a_batch_that_could_write_nothing_exits_3() {
     // decode follows the same rule.
     let codes = f.path("codes");
     assert!(f.encode(&q, &codes).status.success());
-    let o = naicfc(&[
-        "decode",
-        "--model",
-        p(&f.model),
-        "--in",
-        p(&codes),
-        "--out",
-        p(&blocked),
-    ]);
+    let o = f.decode(&codes, &blocked);
     expect(&o, 3, &["no output could be written"]);
 }

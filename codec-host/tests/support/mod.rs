@@ -105,4 +105,16 @@ impl Fixture {
             p(out),
         ])
     }
+    /// `naicfc decode` of the codes in `input` with the model into `out`.
+    pub fn decode(&self, input: &Path, out: &Path) -> Output {
+        naicfc(&[
+            "decode",
+            "--model",
+            p(&self.model),
+            "--in",
+            p(input),
+            "--out",
+            p(out),
+        ])
+    }
 }
