@@ -97,8 +97,10 @@ pub(crate) fn apply_gains(model: &Model<'_>, step: usize, coeffs: &mut [i32]) {
 }
 
 /// Decode one value per coefficient at step index `step`, each in the class its spread log
-/// picks, and hand `(coefficient, magnitude, reconstruction)` to `put`.
-pub(crate) fn decode_values(
+/// picks, and hand `(coefficient, magnitude, reconstruction)` to `put`. Public for tools that
+/// study the coder's symbols (`codec-host/examples/entropy_probe.rs`); a decoder wants
+/// [`decode_coefficients`], which also checks the code's end and applies the gains.
+pub fn decode_values(
     dec: &mut Decoder<'_>,
     model: &Model<'_>,
     step: usize,
