@@ -2,12 +2,11 @@
 //!
 //! Encodes training vectors and queries at each budget with a model, reads back every
 //! coefficient's symbol (its trellis quantiser, class and magnitude) and compares, per query,
-//! the bits the code uses (up to its last non-zero byte) with the cross-entropy of the same
-//! symbols under tables fitted on the training codes: one table per class and quantiser, as
-//! the model has, and one per coefficient and quantiser. The difference between the codes'
-//! bits and the per-class figure is what the model's tables, the step index and the range
-//! coder's termination cost together; the per-coefficient figure says whether finer tables
-//! would pay.
+//! the bits the code uses (up to its last non-zero byte) with the information content of its
+//! coefficients under the model's own tables (the rest is the step index and the range coder's
+//! termination) and with the cross-entropy of the same symbols under tables fitted on the
+//! training codes: one table per class and quantiser, as the model has (how well the model's
+//! tables fit), and one per coefficient and quantiser (whether finer tables would pay).
 //!
 //! ```sh
 //! cargo run --release -p codec-host --example entropy_probe -- \
@@ -18,6 +17,7 @@ use anyhow::{Context, Result, bail};
 use codec_core::Model;
 use codec_core::decode::decode_values;
 use codec_core::encode::encode;
+use codec_core::model::{Class, PROB_BITS};
 use codec_core::range_coder::Decoder;
 use codec_core::symbols::decode_step;
 use codec_core::trellis;
@@ -71,6 +71,26 @@ fn symbols(model: &Model<'_>, code: &[u8]) -> Result<Vec<Symbol>> {
         .collect())
 }
 
+/// Bits of magnitude `m` (and its sign) under `class` as the coder spends them: the table
+/// symbol's information content, then the escape, raw bits and sign.
+fn model_bits(class: &Class<'_>, alphabet: usize, m: u64) -> f64 {
+    let esc = alphabet as u64 - 1;
+    let high = m >> class.raw_bits;
+    let s = high.min(esc) as usize;
+    let freq = class.cdf(s + 1).saturating_sub(class.cdf(s)).max(1);
+    let mut bits = f64::from(PROB_BITS) - f64::from(freq).log2();
+    if high >= esc {
+        let w = high - esc + (1u64 << class.escape_order);
+        let n = u64::from(64 - w.leading_zeros());
+        bits += (2 * n - 1 - u64::from(class.escape_order)) as f64;
+    }
+    bits += f64::from(class.raw_bits);
+    if m != 0 {
+        bits += 1.0;
+    }
+    bits
+}
+
 /// Symbol counts per context.
 #[derive(Default)]
 struct Counts {
@@ -119,8 +139,8 @@ fn main() -> Result<()> {
     // Magnitudes seen per context are few; 64 bounds the smoothing's alphabet.
     let alphabet = 64.0;
     println!(
-        "budget | bits used | per-class tables (training codes) | per-coefficient tables | \
-         used - per-class"
+        "budget | bits used | coefficients under the model's tables | per-class tables fitted \
+         on training codes | per-coefficient tables"
     );
     for budget in BUDGETS.into_iter().filter(|&b| b >= model.min_budget()) {
         let mut code = vec![0u8; budget];
@@ -132,7 +152,7 @@ fn main() -> Result<()> {
                 per_coeff.add(2 * s.coeff + s.quantiser, s.magnitude);
             }
         }
-        let (mut used, mut class_bits, mut coeff_bits) = (0.0, 0.0, 0.0);
+        let (mut used, mut own_bits, mut class_bits, mut coeff_bits) = (0.0, 0.0, 0.0, 0.0);
         for x in rows(&query) {
             let len = encode(&model, x, budget, &mut code).map_err(|e| anyhow::anyhow!("{e}"))?;
             // Padding (length-conditioned models) carries no information.
@@ -142,6 +162,8 @@ fn main() -> Result<()> {
                 .map_or(0, |i| i + 1);
             used += 8.0 * end as f64;
             for s in symbols(&model, &code[..len])? {
+                let table = model.table(s.class, s.quantiser);
+                own_bits += model_bits(&table, model.alphabet(), s.magnitude);
                 class_bits += per_class.bits(2 * s.class + s.quantiser, s.magnitude, alphabet);
                 coeff_bits += per_coeff.bits(2 * s.coeff + s.quantiser, s.magnitude, alphabet);
             }
@@ -150,9 +172,9 @@ fn main() -> Result<()> {
         println!(
             "{budget} B | {:.1} | {:.1} | {:.1} | {:.1}",
             used / n,
+            own_bits / n,
             class_bits / n,
-            coeff_bits / n,
-            (used - class_bits) / n
+            coeff_bits / n
         );
     }
     Ok(())
