@@ -2,20 +2,24 @@
 """Probe: how far can any codec get towards the rate-accuracy targets on a dataset?
 
 The measurement behind the open cells of the rate-accuracy issue, kept so that its figures can
-be reproduced. Three parts, all on the training spectrum and the queries of DATA:
+be reproduced. Four parts, all on the training split and the queries of DATA:
 
 1. The Gaussian test channel: the codec that attains the Gaussian rate-distortion bound of
    the training spectrum (reverse water-filling), simulated. In the principal basis each
    coefficient of variance v above the water level t is reconstructed as a*y + w with
    a = 1 - t/v and w Gaussian of variance a*t, the others as 0: the minimum-MSE
    reconstruction that spends exactly the bound's bits. Its dr, rmse and ACC_reid say what a
-   codec that is optimal for reconstruction error reaches on these features; for features
-   whose principal coefficients are Gaussian no code of that many bits has less error.
+   codec that is optimal for reconstruction error reaches on these features; on Gaussian
+   features of this covariance no code of that many bits has less error.
 2. An ideal entropy-coded scalar quantiser: the same basis, one uniform step, rounding to the
    nearest multiple, each coefficient's bits the entropy of its training histogram (no
    header, no termination, no table to transmit), the step bisected so that the queries
    average the budget's bits. What plain transform coding reaches.
-3. The targets: with --results (compare.py JSON reports of the same data), the best FAISS
+3. How concentrated identity is: the Fisher ratios (between- over within-identity variance)
+   of the training split's discriminant directions, from the identity labels. If a few
+   directions carried the identities, a code could spend its bits there; flat ratios say
+   identity is spread over every direction.
+4. The targets: with --results (compare.py JSON reports of the same data), the best FAISS
    quantiser's dr per budget, the target dr (15% below it at 16-64 B, 40% below at
    128-256 B) and that target as a multiple of the bound; naicfc's cells if a report has them.
 
@@ -148,6 +152,24 @@ def scalar_quantiser(
     return levels(y_query, step) * step
 
 
+def fisher_ratios(x: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Generalised eigenvalues of the between- against the within-identity covariance of the
+    rows `x` (descending): the Fisher ratio of each discriminant direction."""
+    x = x.astype(np.float64)
+    within = np.zeros((x.shape[1], x.shape[1]))
+    for label in np.unique(ids):
+        rows = x[ids == label]
+        centred = rows - rows.mean(axis=0)
+        within += centred.T @ centred
+    within /= len(x)
+    total = np.cov(x.T, bias=True)
+    # A whisper of ridge keeps the Cholesky factor of near-constant dims defined.
+    ridge = 1e-9 * np.trace(within) / len(within)
+    lower = np.linalg.cholesky(within + ridge * np.eye(len(within)))
+    inv = np.linalg.inv(lower)
+    return np.sort(np.linalg.eigvalsh(inv @ (total - within) @ inv.T))[::-1]
+
+
 def report_cells(
     paths: list[Path],
 ) -> tuple[dict[int, tuple[str, float]], dict[int, tuple]]:
@@ -194,6 +216,12 @@ def main(argv: list[str]) -> int:
     print(
         f"{args.data}: {len(query)} queries, {spec.active.size} active dims, "
         f"uncompressed ACC_reid {uncompressed:.4f}"
+    )
+    ratios = fisher_ratios(data.train.features[:, spec.active], data.train.ids)
+    ranks = [r for r in (1, 8, 16, 32, 64, 128, 256) if r <= ratios.size]
+    print(
+        "Fisher ratio of the discriminant directions (rank: ratio): "
+        + ", ".join(f"{r}: {ratios[r - 1]:.3f}" for r in ranks)
     )
     print(
         "budget | bound rmse | test channel: coded, dr, rmse, ACC_reid, retention "
