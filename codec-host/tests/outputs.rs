@@ -169,6 +169,37 @@ fn a_symlinked_output_is_written_through_to_its_target() {
 }
 
 #[test]
+fn a_link_in_a_batch_output_directory_is_replaced_not_written_through() {
+    // A link in the output directory that points at one of the inputs: writing through it
+    // would turn that input into an output (a feature file into a code, a code into floats).
+    let f = fixture();
+    let q = f.some_queries("q", 3);
+    let before = snapshot(&q);
+    let mut names: Vec<PathBuf> = before.keys().cloned().collect();
+    names.sort();
+    let first = names[0].file_name().unwrap().to_owned();
+    let codes = f.path("codes");
+    std::fs::create_dir(&codes).unwrap();
+    std::os::unix::fs::symlink(&names[0], codes.join(&first)).unwrap();
+    assert!(f.encode(&q, &codes).status.success());
+    assert_eq!(snapshot(&q), before, "the inputs are untouched");
+    let code = codes.join(&first);
+    assert!(std::fs::symlink_metadata(&code).unwrap().is_file());
+    assert!(std::fs::metadata(&code).unwrap().len() <= 16);
+
+    let kept = snapshot(&codes);
+    let decoded = f.path("decoded");
+    std::fs::create_dir(&decoded).unwrap();
+    std::os::unix::fs::symlink(&code, decoded.join(&first)).unwrap();
+    assert!(f.decode(&codes, &decoded).status.success());
+    assert_eq!(snapshot(&codes), kept, "the codes are untouched");
+    assert_eq!(
+        std::fs::metadata(decoded.join(&first)).unwrap().len(),
+        64 * 4
+    );
+}
+
+#[test]
 fn synth_refuses_a_directory_that_holds_anything() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("old");

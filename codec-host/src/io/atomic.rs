@@ -5,11 +5,16 @@
 //! files are named `.<name>.tmp-<pid>-<n>`: hidden, so the feature reader skips them, and unique
 //! per process and per write, so parallel writers never clash.
 //!
-//! An output path that is a symbolic link is written through: the temporary goes beside the
-//! file the link points at and is renamed onto that file, so the link (and whoever relies on
-//! it) keeps pointing at the new content. An output that is neither a regular file nor a
+//! A single output path that is a symbolic link is written through: the temporary goes beside
+//! the file the link points at and is renamed onto that file, so the link (and whoever relies
+//! on it) keeps pointing at the new content. An output that is neither a regular file nor a
 //! directory (a device such as `/dev/stdout`, a FIFO) cannot be replaced by a rename without
 //! destroying it, so it is written directly; such a target gets no atomicity to lose.
+//!
+//! The files of a batch ([`write_rows_dat`], [`write_blobs`]) are different: their names come
+//! from the data, and whatever sits under such a name in the output directory is replaced,
+//! never written through. A link there may point anywhere, at one of the batch's own inputs
+//! for instance, and a batch must not overwrite what it reads.
 //!
 //! Durability differs by kind of output:
 //! - single files ([`write_atomic`], [`write_atomic_with`], [`AtomicFile`]) are fsynced before
@@ -344,8 +349,8 @@ where
     Ok(failures)
 }
 
-/// One file of a batch: atomic rename, no fsync (through symbolic links, and directly into a
-/// device or FIFO, as [`AtomicFile`]).
+/// One file of a batch: atomic rename, no fsync. What is at the name already (a file, a
+/// symbolic link, a FIFO) is replaced, not written through (see the module documentation).
 fn write_unsynced(dir: &Path, name: &str, ext: &str, bytes: &[u8]) -> Result<(), InputError> {
     let file_name = if ext.is_empty() {
         name.to_string()
@@ -360,12 +365,7 @@ fn write_unsynced(dir: &Path, name: &str, ext: &str, bytes: &[u8]) -> Result<(),
     if let Some(why) = bad_file_name(name) {
         return Err(fail(format!("cannot use {name:?} as a file name: {why}")));
     }
-    match resolve_target(&path).map_err(|e| fail(format!("cannot resolve the output path: {e}")))? {
-        Target::Direct(target) => open_direct(&target)
-            .and_then(|mut f| f.write_all(bytes))
-            .map_err(|e| fail(format!("cannot write: {e}"))),
-        Target::Replace(target) => replace_unsynced(&target, bytes).map_err(fail),
-    }
+    replace_unsynced(&path, bytes).map_err(fail)
 }
 
 /// Write `bytes` to a temporary file beside `target` and rename it onto `target`.
@@ -561,17 +561,15 @@ mod tests {
                 .is_symlink()
         );
 
-        // Batch outputs follow links too.
+        // A batch replaces a link in its output directory instead: the file the link points
+        // at may be one of the batch's inputs.
         std::os::unix::fs::symlink(&target, dir.path().join("x.dat")).unwrap();
         let failures = write_blobs(dir.path(), "dat", &[("x", b"blob")]).unwrap();
         assert!(failures.is_empty(), "{failures:?}");
-        assert_eq!(std::fs::read(&target).unwrap(), b"blob");
-        assert!(
-            std::fs::symlink_metadata(dir.path().join("x.dat"))
-                .unwrap()
-                .file_type()
-                .is_symlink()
-        );
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        let x = dir.path().join("x.dat");
+        assert!(std::fs::symlink_metadata(&x).unwrap().file_type().is_file());
+        assert_eq!(std::fs::read(&x).unwrap(), b"blob");
     }
 
     #[cfg(unix)]
