@@ -3,7 +3,7 @@
 
 use crate::io::FeatureSet;
 use crate::linalg::{matmul, symmetric_eigen};
-use anyhow::Result;
+use anyhow::{Result, bail};
 use faer::Mat;
 use serde::Serialize;
 
@@ -150,6 +150,9 @@ pub fn feature_stats(set: &FeatureSet) -> Result<FeatureStats> {
 /// Eigenvalues (descending) of the covariance over the given dims (at most 20,000 evenly
 /// spaced rows).
 pub fn pca_eigenvalues(set: &FeatureSet, dims: &[usize]) -> Result<Vec<f64>> {
+    if set.len() < 2 {
+        bail!("a covariance needs at least 2 vectors, got {}", set.len());
+    }
     let stride = set.len().div_ceil(PCA_MAX_ROWS);
     let rows: Vec<usize> = (0..set.len()).step_by(stride).collect();
     let m = rows.len();

@@ -647,3 +647,70 @@ fn out_of_range_counts_are_usage_errors() {
     }
     assert!(!dir.path().join("o").exists(), "nothing was written");
 }
+
+#[test]
+fn eval_with_no_usable_training_vector_lists_them_and_uses_the_gallery_spectrum() {
+    // Every training file holds a NaN: the bound's spectrum falls back to the gallery's, and
+    // the rejected training files are listed like any other rejected input.
+    let f = fixture();
+    let root = f.path("no-train");
+    let train = root.join("train/train_feature");
+    std::fs::create_dir_all(&train).unwrap();
+    for split in ["query_feature", "gallery_feature"] {
+        std::os::unix::fs::symlink(f.data.join(split), root.join(split)).unwrap();
+    }
+    for list in ["query_list.txt", "gallery_list.txt"] {
+        std::fs::copy(f.data.join(list), root.join(list)).unwrap();
+    }
+    let mut nan = vec![0u8; 64 * 4];
+    nan[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+    for name in ["t1.dat", "t2.dat", "t3.dat"] {
+        std::fs::write(train.join(name), &nan).unwrap();
+    }
+    let o = naicfc(&[
+        "eval",
+        "--model",
+        p(&f.model),
+        "--data",
+        p(&root),
+        "--budgets",
+        "16",
+    ]);
+    expect(
+        &o,
+        1,
+        &[
+            "t1.dat",
+            "t3.dat",
+            "fewer than 2 usable training vectors",
+            "comes from the gallery",
+        ],
+    );
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+
+    // No usable query at all (every file of the wrong size): nothing to evaluate.
+    let queries = root.join("query_feature");
+    std::fs::remove_file(&queries).unwrap();
+    std::fs::create_dir(&queries).unwrap();
+    for name in ["q1.dat", "q2.dat"] {
+        std::fs::write(queries.join(name), [0u8; 12]).unwrap();
+    }
+    std::fs::remove_file(root.join("query_list.txt")).unwrap();
+    let o = naicfc(&[
+        "eval",
+        "--model",
+        p(&f.model),
+        "--data",
+        p(&root),
+        "--budgets",
+        "16",
+    ]);
+    expect(
+        &o,
+        3,
+        &[
+            "query_feature: no usable vector (2 rejected; the first:",
+            "q1.dat: 12 bytes",
+        ],
+    );
+}

@@ -41,7 +41,8 @@ pub struct EvalData {
     pub gallery: FeatureSet,
     /// Labels of queries and gallery, when both lists exist.
     pub labels: Option<(Vec<Label>, Vec<Label>)>,
-    /// PCA eigenvalues of the training split (or of the gallery when there is none).
+    /// PCA eigenvalues of the training split (or of the gallery when it has none, or fewer
+    /// than 2 usable vectors).
     pub eigenvalues: Vec<f64>,
     /// Inputs left out while loading.
     pub failures: Vec<InputError>,
@@ -69,19 +70,41 @@ pub fn load(root: &Path, read: &ReadOptions) -> Result<EvalData> {
     let ds = Dataset::new(root);
     let query = ds.load_split(Split::Query, read)?;
     let gallery = ds.load_split(Split::Gallery, read)?;
+    for (split, data) in [(Split::Query, &query), (Split::Gallery, &gallery)] {
+        if data.features.is_empty() {
+            let first = data
+                .failures
+                .first()
+                .map_or(String::new(), |f| format!("; the first: {f}"));
+            bail!(
+                "{}: no usable vector ({} rejected{first})",
+                ds.features_dir(split).display(),
+                data.failures.len()
+            );
+        }
+    }
     let labels = labels_of(&query).zip(labels_of(&gallery));
     let mut failures = query.failures;
     failures.extend(gallery.failures);
     let train_dir = ds.features_dir(Split::Train);
-    let spectrum_source = if train_dir.is_dir() {
+    let training = if train_dir.is_dir() {
         // An even sample gives the spectrum; the whole training set can be gigabytes.
         let list = ds.existing_list(Split::Train)?;
-        read_training_input(&train_dir, list.as_deref(), read, SPECTRUM_ROWS, 65_536)
-            .context("loading the train split")?
-            .sample
+        let input = read_training_input(&train_dir, list.as_deref(), read, SPECTRUM_ROWS, 65_536)
+            .context("loading the train split")?;
+        failures.extend(input.failures);
+        if input.sample.len() < 2 {
+            eprintln!(
+                "naicfc eval: {}: fewer than 2 usable training vectors; the bound's spectrum \
+                 comes from the gallery",
+                train_dir.display()
+            );
+        }
+        Some(input.sample).filter(|s| s.len() >= 2)
     } else {
-        gallery.features.clone()
+        None
     };
+    let spectrum_source = training.unwrap_or_else(|| gallery.features.clone());
     let active: Vec<usize> = (0..spectrum_source.dim).collect();
     let eigenvalues = crate::stats::pca_eigenvalues(&spectrum_source, &active)
         .context("spectrum for the Gaussian bound")?;
