@@ -202,8 +202,8 @@ fn models_of_another_dimension_version_or_damaged() {
 #[test]
 fn budgets_of_zero_and_below_minimum() {
     let f = fixture();
-    for b in ["0", "1"] {
-        let o = naicfc(&[
+    let encode = |b: &str| {
+        naicfc(&[
             "encode",
             "--model",
             p(&f.model),
@@ -213,21 +213,15 @@ fn budgets_of_zero_and_below_minimum() {
             p(&f.queries()),
             "--out",
             p(&f.path("x")),
-        ]);
-        expect(&o, 3, &["minimum"]);
+        ])
+    };
+    // Below this model's minimum: the model decides, so "cannot proceed".
+    expect(&encode("1"), 3, &["minimum"]);
+    // Outside what any model or stream allows: a usage error, as in every command.
+    for b in ["0", "100000"] {
+        expect(&encode(b), 2, &["--budget", "1..=8192"]);
     }
-    let o = naicfc(&[
-        "encode",
-        "--model",
-        p(&f.model),
-        "--budget",
-        "100000",
-        "--in",
-        p(&f.queries()),
-        "--out",
-        p(&f.path("x")),
-    ]);
-    expect(&o, 3, &["maximum"]);
+    assert!(!f.path("x").exists());
 }
 
 fn is_root() -> bool {
@@ -641,6 +635,30 @@ fn out_of_range_counts_are_usage_errors() {
         (
             vec!["train", "--features", d, "--out", out, "--max-coeffs", "0"],
             vec!["--max-coeffs", "1..=1024"],
+        ),
+        (
+            vec!["eval", "--model", d, "--data", d, "--budgets", "16,9000"],
+            vec!["--budgets", "9000", "1..=8192"],
+        ),
+        (
+            vec!["validate", "--in", d, "--budget", "0"],
+            vec!["--budget", "1..=8192"],
+        ),
+        (
+            vec!["bench", "--features", d, "--rows", "0"],
+            vec!["--rows", "must be at least 1"],
+        ),
+        (
+            vec!["bench", "--features", d, "--seconds", "1e300"],
+            vec!["--seconds", "at most 86400"],
+        ),
+        (
+            vec!["bench", "--features", d, "--seconds", "NaN"],
+            vec!["--seconds", "must be above 0"],
+        ),
+        (
+            vec!["bench", "--features", d, "--seconds=-1"],
+            vec!["--seconds", "must be above 0"],
         ),
     ] {
         expect(&naicfc(&args), 2, &needles);

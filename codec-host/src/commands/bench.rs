@@ -19,13 +19,18 @@ pub struct Args {
     #[arg(long)]
     pub features: PathBuf,
     /// Vectors coded per measurement (the first ones read)
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = crate::commands::at_least_one)]
     pub rows: usize,
-    /// Budgets in bytes
-    #[arg(long, value_delimiter = ',', default_value = "16,32,64,128,256")]
+    /// Budgets in bytes (1 to 8192 each)
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "16,32,64,128,256",
+        value_parser = crate::commands::budget()
+    )]
     pub budgets: Vec<usize>,
-    /// Least time spent per measurement, in seconds
-    #[arg(long, default_value_t = 1.0)]
+    /// Least time spent per measurement, in seconds (above 0, at most a day)
+    #[arg(long, default_value_t = 1.0, value_parser = seconds)]
     pub seconds: f64,
     /// Print one JSON object instead of a table
     #[arg(long)]
@@ -67,8 +72,21 @@ pub struct Throughput {
     pub bytes_mean: f64,
 }
 
-/// Repeat `f` over the inputs until at least `min` has passed; calls per second.
+/// The parser of `--seconds`: a duration that `Duration` holds and a run can finish.
+fn seconds(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(s),
+        Ok(_) => Err("must be above 0 and at most 86400 (a day)".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Repeat `f` over the `n` inputs until at least `min` has passed; calls per second (0 when
+/// there is nothing to call).
 fn rate(min: Duration, n: usize, mut f: impl FnMut(usize)) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
     let start = Instant::now();
     let mut calls = 0usize;
     while calls == 0 || start.elapsed() < min {

@@ -19,7 +19,8 @@ pub struct Args {
     #[arg(
         long,
         required_unless_present = "scalable",
-        conflicts_with = "scalable"
+        conflicts_with = "scalable",
+        value_parser = crate::commands::budget()
     )]
     pub budget: Option<usize>,
     /// Write scalable codes instead: one code at the model's largest budget whose prefixes at

@@ -20,8 +20,13 @@ pub struct Args {
     /// Dataset root (query_feature/, gallery_feature/, lists; train/ for the bound's spectrum)
     #[arg(long)]
     pub data: PathBuf,
-    /// Budgets in bytes
-    #[arg(long, value_delimiter = ',', default_value = "16,32,64,128,256")]
+    /// Budgets in bytes (1 to 8192 each)
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "16,32,64,128,256",
+        value_parser = crate::commands::budget()
+    )]
     pub budgets: Vec<usize>,
     /// Directory for report.json and rate.svg (created, with its parents, before the sweep)
     #[arg(long)]

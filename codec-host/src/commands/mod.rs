@@ -24,6 +24,12 @@ pub fn count_in(range: impl RangeBounds<u64>) -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::new().range(range)
 }
 
+/// The parser of a byte budget: 1 to the stream format's longest code. Whether a model can
+/// code at it (its minimum) is checked against the model, as a "cannot proceed" error.
+pub fn budget() -> RangedU64ValueParser<usize> {
+    count_in(1..=codec_core::model::MAX_CODE_LEN as u64)
+}
+
 /// The parser of a count flag with no upper bound that must be at least 1, as [`count_in`]
 /// (whose message would print the largest `u64` as the bound).
 pub fn at_least_one(value: &str) -> Result<usize, String> {

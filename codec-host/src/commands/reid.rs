@@ -49,7 +49,7 @@ pub struct Args {
     #[arg(long, requires = "budget")]
     pub model: Option<PathBuf>,
     /// Byte budget at which the queries (and with --coded both, the gallery) are coded
-    #[arg(long, requires = "model")]
+    #[arg(long, requires = "model", value_parser = crate::commands::budget())]
     pub budget: Option<usize>,
     /// Which side is coded in the coefficient-domain search
     #[arg(long, value_enum, default_value_t = CodedSide::Query)]

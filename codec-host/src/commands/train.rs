@@ -7,7 +7,7 @@ use crate::io::outputs::{Place, check_outputs};
 use crate::train::input::read_training_input;
 use crate::train::{Quantiser, TrainConfig, tables::TableParams, train_on_sample};
 use anyhow::{Context, Result, bail};
-use codec_core::model::{MAX_BUDGETS, MAX_CODE_LEN, MAX_COEFFS};
+use codec_core::model::{MAX_BUDGETS, MAX_COEFFS};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -30,12 +30,13 @@ pub struct Args {
     /// Output model file
     #[arg(long)]
     pub out: PathBuf,
-    /// Budgets (bytes, 1 to 8192 each) to tune the model for; it works at any budget
+    /// Budgets (bytes, 1 to 8192 each, in any order) to tune the model for; it works at any
+    /// budget
     #[arg(
         long,
         value_delimiter = ',',
         default_value = "16,32,64,128,256",
-        value_parser = crate::commands::count_in(1..=MAX_CODE_LEN as u64)
+        value_parser = crate::commands::budget()
     )]
     pub budgets: Vec<usize>,
     /// Most transform coefficients to keep (1 to 1024; fewer make a smaller model, e.g. for
@@ -215,10 +216,14 @@ fn sources(args: &Args) -> Result<(PathBuf, Option<PathBuf>)> {
 
 /// The training options the flags describe, checked.
 fn config(args: &Args) -> Result<TrainConfig> {
-    if args.budgets.len() > MAX_BUDGETS {
+    // The model lists its budgets in increasing order, each once.
+    let mut budgets = args.budgets.clone();
+    budgets.sort_unstable();
+    budgets.dedup();
+    if budgets.len() > MAX_BUDGETS {
         bail!(
             "--budgets: {} budgets, more than the {MAX_BUDGETS} a model can list",
-            args.budgets.len()
+            budgets.len()
         );
     }
     if !(0.0..=1.0).contains(&args.centroid_weight) {
@@ -233,8 +238,8 @@ fn config(args: &Args) -> Result<TrainConfig> {
             bail!("{flag} must be between 0 and {max}");
         }
     }
-    if args.reid_weight < 0.0 {
-        bail!("--reid-weight must be at least 0");
+    if !(args.reid_weight >= 0.0 && args.reid_weight.is_finite()) {
+        bail!("--reid-weight must be a number of at least 0");
     }
     if !(0.0..=1.0).contains(&args.spread_exponent) {
         bail!("--spread-exponent must be between 0 and 1");
@@ -246,7 +251,7 @@ fn config(args: &Args) -> Result<TrainConfig> {
         );
     }
     let cfg = TrainConfig {
-        budgets: args.budgets.clone(),
+        budgets,
         max_coeffs: args.max_coeffs,
         reid_weight: args.reid_weight,
         spread_exponent: args.spread_exponent,
@@ -337,6 +342,36 @@ mod tests {
         };
         let bytes = train(&set, None, &cfg).unwrap().model;
         codec_core::Model::parse(&bytes).unwrap().format_version()
+    }
+
+    /// The checked options of `naicfc train` with these flags (and `--features`, `--out`).
+    fn config_of(flags: &[&str]) -> Result<TrainConfig> {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: Args,
+        }
+        let line = ["train", "--features", "f", "--out", "m.nfcm"];
+        let cli = <Cli as clap::Parser>::try_parse_from(line.iter().chain(flags))?;
+        config(&cli.args)
+    }
+
+    #[test]
+    fn budgets_are_taken_in_any_order_each_once() {
+        let cfg = config_of(&["--budgets", "64,16,256,16"]).unwrap();
+        assert_eq!(cfg.budgets, [16, 64, 256]);
+    }
+
+    #[test]
+    fn a_reid_weight_must_be_a_number_of_at_least_0() {
+        for w in ["NaN", "inf", "-1"] {
+            let err = config_of(&[&format!("--reid-weight={w}")]).unwrap_err();
+            assert!(err.to_string().contains("--reid-weight"), "{w}: {err}");
+        }
+        assert_eq!(
+            config_of(&["--reid-weight", "1.5"]).unwrap().reid_weight,
+            1.5
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 /// Arguments of `naicfc validate`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Byte budget every code must respect
-    #[arg(long)]
+    /// Byte budget every code must respect (1 to 8192)
+    #[arg(long, value_parser = crate::commands::budget())]
     pub budget: usize,
     /// Directory of codes (`<name>.dat`)
     #[arg(long = "in")]
