@@ -132,6 +132,7 @@ fn main() -> Result<()> {
     let read = ReadOptions {
         dim: Some(model.dim()),
         strict: true,
+        prefer_dim: None,
     };
     let train = read_features(Path::new(&args[1]), &read)?.set;
     let query = read_features(Path::new(&args[2]), &read)?.set;

@@ -732,3 +732,18 @@ fn eval_with_no_usable_training_vector_lists_them_and_uses_the_gallery_spectrum(
         ],
     );
 }
+
+#[test]
+fn encode_keeps_the_models_dimension_when_most_files_have_another() {
+    // Two good files among three of half the size: the model's dimension decides, so the two
+    // are coded and the three rejected one by one.
+    let f = fixture();
+    let input = f.some_queries("mixed", 2);
+    for name in ["h1.dat", "h2.dat", "h3.dat"] {
+        std::fs::write(input.join(name), [0u8; 32 * 4]).unwrap();
+    }
+    let out = f.path("codes");
+    let o = f.encode(&input, &out);
+    expect(&o, 1, &["h1.dat: 128 bytes, expected 256 (64 x f32)", "h3.dat"]);
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
+}

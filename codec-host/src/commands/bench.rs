@@ -112,6 +112,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         &ReadOptions {
             dim: model.as_ref().map(|m| m.model().dim()),
             strict: false,
+            prefer_dim: None,
         },
     )?;
     let seconds = started.elapsed().as_secs_f64();

@@ -84,6 +84,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         &ReadOptions {
             dim: Some(2048),
             strict: true,
+            prefer_dim: None,
         },
     )?;
     let report_dir = args.dir.join("report");

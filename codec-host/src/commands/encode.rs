@@ -54,11 +54,14 @@ pub fn run(args: &Args) -> Result<Outcome> {
         None => (CodeKind::Scalable, scalable_len(&m)),
     };
     model.check_budget(budget)?;
-    // The dimension comes from the input (most common file size), not from the model: a
-    // directory of another dimension is then one clear error instead of every file rejected.
+    // The dimension comes from the input, preferring the model's: files of another size are
+    // then rejected one by one even where they are most of the directory, while a directory
+    // of another dimension (no file of the model's size) is one clear error below instead of
+    // every file rejected.
     let read = ReadOptions {
         dim: None,
         strict: args.strict,
+        prefer_dim: Some(m.dim()),
     };
     let (mut rejected, mut unwritten, mut written) = (0usize, 0usize, 0usize);
     let (mut total_bytes, mut longest) = (0usize, 0usize);

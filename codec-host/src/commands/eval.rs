@@ -59,6 +59,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         &ReadOptions {
             dim: Some(model.model().dim()),
             strict: false,
+            prefer_dim: None,
         },
     )?;
     for f in &data.failures {

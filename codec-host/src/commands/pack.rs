@@ -47,6 +47,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let read = ReadOptions {
         dim: args.dim,
         strict: args.strict,
+        prefer_dim: None,
     };
     let dtype = if args.f16 {
         NpyDtype::F16

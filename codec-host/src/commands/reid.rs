@@ -78,6 +78,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let read = ReadOptions {
         dim: args.dim,
         strict: args.strict,
+        prefer_dim: None,
     };
     let model = args.model.as_deref().map(ModelFile::read).transpose()?;
     if model.is_some() && args.metric != Metric::Cosine {

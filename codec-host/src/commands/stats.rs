@@ -27,6 +27,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         &ReadOptions {
             dim: args.dim,
             strict: false,
+            prefer_dim: None,
         },
     )?;
     for f in &loaded.failures {

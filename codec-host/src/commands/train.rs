@@ -135,6 +135,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let read = ReadOptions {
         dim: args.dim,
         strict: args.strict,
+        prefer_dim: None,
     };
     let input = read_training_input(
         &features,

@@ -244,6 +244,7 @@ mod tests {
         let strict = ReadOptions {
             dim: None,
             strict: true,
+            prefer_dim: None,
         };
         let err = d.load_split(Split::Query, &strict).unwrap_err().to_string();
         assert!(err.contains("00009.png"), "{err}");

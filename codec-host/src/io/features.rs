@@ -81,6 +81,11 @@ pub struct ReadOptions {
     pub dim: Option<usize>,
     /// Stop at the first bad input instead of reporting it and going on.
     pub strict: bool,
+    /// When the dimension is inferred from a directory of `.dat` files: take this one if any
+    /// file has that size (the model's dimension, say), so that files of other sizes are
+    /// rejected one by one even when they are the majority; else the most common size decides,
+    /// and a directory of another dimension stays one clear error for the caller.
+    pub prefer_dim: Option<usize>,
 }
 
 /// The good rows of a batch and the inputs that were rejected.
@@ -146,7 +151,7 @@ impl FeatureInput {
             Err(e) => bail!("{}: cannot access: {e}", path.display()),
         };
         let source = if meta.is_dir() {
-            Source::Dat(DatDir::open(path, opts.dim)?)
+            Source::Dat(DatDir::open(path, opts.dim, opts.prefer_dim)?)
         } else if meta.is_file() && is_npy(path) {
             Source::Npy(super::npy::NpyFile::open(path, opts)?)
         } else {
@@ -298,8 +303,9 @@ pub struct DatDir {
 }
 
 impl DatDir {
-    /// List `dir` and settle the dimension (`dim`, or the most common file size).
-    pub fn open(dir: &Path, dim: Option<usize>) -> Result<Self> {
+    /// List `dir` and settle the dimension (`dim`, or `prefer` if some file has that size, or
+    /// the most common file size).
+    pub fn open(dir: &Path, dim: Option<usize>, prefer: Option<usize>) -> Result<Self> {
         let files = list_dat_files(dir)?;
         if files.is_empty() {
             bail!("no .dat files in {}", dir.display());
@@ -310,7 +316,7 @@ impl DatDir {
             .collect();
         let dim = match dim {
             Some(dim) => dim,
-            None => infer_dim(dir, &files, &mut problems)?,
+            None => infer_dim(dir, &files, &mut problems, prefer)?,
         };
         Ok(DatDir {
             dir: dir.to_path_buf(),
@@ -401,7 +407,12 @@ pub(crate) fn matrix_len(rows: usize, dim: usize) -> Option<usize> {
 
 /// The dimension implied by the most common file size; files of other sizes (and files whose
 /// size cannot be read) are marked in `problems` so they are not read at all.
-fn infer_dim(dir: &Path, files: &[DatFile], problems: &mut [Option<String>]) -> Result<usize> {
+fn infer_dim(
+    dir: &Path,
+    files: &[DatFile],
+    problems: &mut [Option<String>],
+    prefer: Option<usize>,
+) -> Result<usize> {
     let progress = crate::progress::bar(files.len() as u64, "scanning");
     let sizes: Vec<Option<io::Result<u64>>> = files
         .par_iter()
@@ -420,11 +431,16 @@ fn infer_dim(dir: &Path, files: &[DatFile], problems: &mut [Option<String>]) -> 
     for size in sizes.iter().flatten().flatten() {
         *counts.entry(*size).or_default() += 1;
     }
+    let preferred = prefer
+        .map(|d| d as u64 * 4)
+        .and_then(|size| counts.get(&size).map(|&count| (size, count)));
     // Ties go to the smaller size so the choice does not depend on hash order.
-    let chosen = counts
-        .iter()
-        .max_by_key(|&(&size, &count)| (count, std::cmp::Reverse(size)))
-        .map(|(&size, &count)| (size, count));
+    let chosen = preferred.or_else(|| {
+        counts
+            .iter()
+            .max_by_key(|&(&size, &count)| (count, std::cmp::Reverse(size)))
+            .map(|(&size, &count)| (size, count))
+    });
     let dim = match chosen {
         Some((size, count)) if size == 0 || size % 4 != 0 => bail!(
             "{}: the most common .dat file size is {size} bytes ({count} of {} files), which is \
@@ -620,6 +636,7 @@ mod tests {
         let opts = ReadOptions {
             dim: None,
             strict: true,
+            prefer_dim: None,
         };
         for _ in 0..3 {
             let err = read_features(dir.path(), &opts).unwrap_err();
@@ -658,12 +675,44 @@ mod tests {
         let opts = ReadOptions {
             dim: Some(12),
             strict: false,
+            prefer_dim: None,
         };
         let l = read_features(dir.path(), &opts).unwrap();
         assert_eq!(l.set.names, ["a"]);
         assert_eq!(l.set.dim, 12);
         assert_eq!(failure_names(&l), ["b.dat", "c.dat"]);
         assert_eq!(l.failures[0].problem, "32 bytes, expected 48 (12 x f32)");
+    }
+
+    #[test]
+    fn a_preferred_dim_wins_when_some_file_has_it() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dat(dir.path(), "a.dat", &row(12, 0.0));
+        write_dat(dir.path(), "b.dat", &row(8, 0.0));
+        write_dat(dir.path(), "c.dat", &row(8, 0.0));
+        std::fs::write(dir.path().join("d.dat"), b"").unwrap();
+        std::fs::write(dir.path().join("e.dat"), b"").unwrap();
+        std::fs::write(dir.path().join("f.dat"), b"").unwrap();
+        let prefer = |d| ReadOptions {
+            prefer_dim: Some(d),
+            ..ReadOptions::default()
+        };
+        // The preferred size is a minority, and the majority is not even whole floats.
+        let l = read_features(dir.path(), &prefer(12)).unwrap();
+        assert_eq!(
+            (l.set.dim, l.set.names.clone()),
+            (12, vec!["a".to_string()])
+        );
+        assert_eq!(
+            failure_names(&l),
+            ["b.dat", "c.dat", "d.dat", "e.dat", "f.dat"]
+        );
+        // No file has the preferred size: the most common one decides, as without a preference.
+        std::fs::remove_file(dir.path().join("f.dat")).unwrap();
+        std::fs::remove_file(dir.path().join("e.dat")).unwrap();
+        let l = read_features(dir.path(), &prefer(5)).unwrap();
+        assert_eq!(l.set.dim, 8);
+        assert_eq!(failure_names(&l), ["a.dat", "d.dat"]);
     }
 
     #[test]
@@ -690,6 +739,7 @@ mod tests {
         let opts = ReadOptions {
             dim: Some(0),
             strict: false,
+            prefer_dim: None,
         };
         let err = read_features(dir.path(), &opts).unwrap_err();
         assert!(err.to_string().contains("at least 1"), "{err}");
@@ -775,6 +825,7 @@ mod tests {
         let strict = ReadOptions {
             dim: None,
             strict: true,
+            prefer_dim: None,
         };
         let err = read_features(dir.path(), &strict).unwrap_err();
         assert!(err.to_string().contains("not valid UTF-8"), "{err}");
@@ -839,7 +890,11 @@ mod tests {
             ("inferred dim", None),
             ("given dim", Some(dim)),
         ] {
-            let opts = ReadOptions { dim, strict: true };
+            let opts = ReadOptions {
+                dim,
+                strict: true,
+                prefer_dim: None,
+            };
             let t = std::time::Instant::now();
             let l = read_features(tmp.path(), &opts).unwrap();
             let s = t.elapsed().as_secs_f64();

@@ -757,7 +757,11 @@ mod tests {
 
     /// Every row of `path`, read through [`crate::io::read_in_batches`] `batch` rows at a time.
     fn read_batched(path: &Path, batch: usize, strict: bool) -> Result<(Loaded, usize)> {
-        let opts = ReadOptions { dim: None, strict };
+        let opts = ReadOptions {
+            dim: None,
+            strict,
+            prefer_dim: None,
+        };
         let mut all = Loaded::default();
         let mut batches = 0;
         crate::io::read_in_batches(path, &opts, batch, |l| {
@@ -984,6 +988,7 @@ mod tests {
         let strict = ReadOptions {
             dim: None,
             strict: true,
+            prefer_dim: None,
         };
         let err = read_features(&path, &strict).unwrap_err().to_string();
         assert!(err.ends_with("n.npy[row 2]: value 0 is -inf"), "{err}");
@@ -997,6 +1002,7 @@ mod tests {
         let opts = ReadOptions {
             dim: Some(16),
             strict: false,
+            prefer_dim: None,
         };
         let err = read_features(&path, &opts).unwrap_err().to_string();
         assert!(err.contains("rows have 8 values, expected 16"), "{err}");
