@@ -32,9 +32,10 @@ impl From<Outcome> for ExitCode {
 }
 
 /// How a batch that writes one output per accepted input ended: `rejected` inputs, outputs
-/// `unwritten` (each already reported) and `written`. When there were outputs to write and not
-/// one could be, nothing was done: that is the "unwritable output" error ([`FATAL`]), not a
-/// partial success; otherwise any rejected input or unwritten output makes it [`PARTIAL`].
+/// `unwritten` (each already reported) and `written`. When nothing was written although there
+/// was something to do, nothing was done: every output failed (the "unwritable output" error)
+/// or every input was rejected, both [`FATAL`], not a partial success; otherwise any rejected
+/// input or unwritten output makes it [`PARTIAL`].
 pub fn batch_outcome(
     out: &Path,
     rejected: usize,
@@ -44,6 +45,12 @@ pub fn batch_outcome(
     if written == 0 && unwritten > 0 {
         bail!(
             "{}: no output could be written ({unwritten} failures listed above)",
+            out.display()
+        );
+    }
+    if written == 0 && rejected > 0 {
+        bail!(
+            "{}: nothing written, every input was rejected ({rejected} listed above)",
             out.display()
         );
     }
@@ -68,7 +75,11 @@ mod tests {
         );
         assert!(batch_outcome(out, 2, 5, 0).is_err());
         assert_eq!(batch_outcome(out, 0, 1, 4).unwrap(), Outcome::Partial);
-        assert_eq!(batch_outcome(out, 3, 0, 0).unwrap(), Outcome::Partial);
+        assert_eq!(
+            batch_outcome(out, 3, 0, 0).unwrap_err().to_string(),
+            "codes: nothing written, every input was rejected (3 listed above)"
+        );
+        assert_eq!(batch_outcome(out, 3, 0, 1).unwrap(), Outcome::Partial);
         assert_eq!(batch_outcome(out, 0, 0, 0).unwrap(), Outcome::Success);
         assert_eq!(batch_outcome(out, 0, 0, 7).unwrap(), Outcome::Success);
     }

@@ -744,6 +744,52 @@ fn encode_keeps_the_models_dimension_when_most_files_have_another() {
     }
     let out = f.path("codes");
     let o = f.encode(&input, &out);
-    expect(&o, 1, &["h1.dat: 128 bytes, expected 256 (64 x f32)", "h3.dat"]);
+    expect(
+        &o,
+        1,
+        &["h1.dat: 128 bytes, expected 256 (64 x f32)", "h3.dat"],
+    );
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
+}
+
+#[test]
+fn a_batch_whose_every_input_is_rejected_exits_3_and_writes_nothing() {
+    let f = fixture();
+    let input = f.path("all-nan");
+    std::fs::create_dir(&input).unwrap();
+    let mut nan = vec![0u8; 64 * 4];
+    nan[8..12].copy_from_slice(&f32::NAN.to_le_bytes());
+    for name in ["a.dat", "b.dat"] {
+        std::fs::write(input.join(name), &nan).unwrap();
+    }
+    let codes = f.path("codes");
+    expect(
+        &f.encode(&input, &codes),
+        3,
+        &[
+            "a.dat",
+            "b.dat",
+            "every input was rejected (2 listed above)",
+        ],
+    );
+    assert!(!codes.exists());
+    let packed = f.path("p.npy");
+    expect(
+        &pack(&input, &packed, &[]),
+        3,
+        &["b.dat", "every input was rejected"],
+    );
+    assert!(!packed.exists() && !f.path("p.names.txt").exists());
+
+    let junk = f.path("junk");
+    std::fs::create_dir(&junk).unwrap();
+    std::fs::write(junk.join("x.dat"), [0xffu8; 40]).unwrap();
+    for out in [f.path("rec"), f.path("rec.npy")] {
+        expect(
+            &f.decode(&junk, &out),
+            3,
+            &["x.dat", "every input was rejected"],
+        );
+        assert!(!out.exists(), "{}", out.display());
+    }
 }

@@ -107,11 +107,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
                 write_failures.extend(npy.take_unwritable(&mut set, source));
                 npy.write(&set)?;
             }
+            None if set.is_empty() => {}
             None => write_failures.extend(crate::io::atomic::write_rows_dat(&args.out, &set)?),
         }
-    }
-    if let Some(npy) = npy {
-        npy.finish()?;
     }
     for f in &write_failures {
         eprintln!("{f}");
@@ -128,5 +126,10 @@ pub fn run(args: &Args) -> Result<Outcome> {
             "naicfc decode: {rejected} codes rejected, {unwritten} outputs not written (listed above)"
         );
     }
-    batch_outcome(&args.out, rejected, unwritten, decoded - unwritten)
+    let outcome = batch_outcome(&args.out, rejected, unwritten, decoded - unwritten)?;
+    // Only now, so that a batch that was refused whole leaves no array behind.
+    if let Some(npy) = npy {
+        npy.finish()?;
+    }
+    Ok(outcome)
 }

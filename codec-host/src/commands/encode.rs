@@ -101,6 +101,10 @@ pub fn run(args: &Args) -> Result<Outcome> {
                 }
             }
         }
+        if items.is_empty() {
+            // Not even the output directory is made for a batch with nothing to write.
+            return Ok(());
+        }
         let failures = crate::io::atomic::write_blobs(&args.out, "dat", &items)?;
         for f in &failures {
             eprintln!("{f}");

@@ -76,6 +76,13 @@ pub fn run(args: &Args) -> Result<Outcome> {
         bail!("{}: nothing to pack", args.input.display());
     };
     let rows = writer.rows();
+    if rows == 0 && rejected > 0 {
+        // The writer is dropped unfinished: no array, no names file.
+        bail!(
+            "{}: nothing written, every input was rejected ({rejected} listed above)",
+            args.out.display()
+        );
+    }
     writer.finish()?;
     eprintln!(
         "naicfc pack: {rows} vectors of {dim} values to {} ({}, names in {}) in {:.1} s",
