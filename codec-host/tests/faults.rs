@@ -793,3 +793,33 @@ fn a_batch_whose_every_input_is_rejected_exits_3_and_writes_nothing() {
         assert!(!out.exists(), "{}", out.display());
     }
 }
+
+#[test]
+fn an_array_whose_names_file_cannot_be_written_is_not_replaced() {
+    // `p.names.txt` is a directory, so the names cannot go in place: the array packed before
+    // must stay, with its own names, instead of being replaced by rows the names do not match.
+    let f = fixture();
+    let first = f.some_queries("first", 3);
+    let packed = f.path("p.npy");
+    assert!(pack(&first, &packed, &[]).status.success());
+    let before = std::fs::read(&packed).unwrap();
+    let names = f.path("p.names.txt");
+    std::fs::rename(&names, f.path("kept.names.txt")).unwrap();
+    std::fs::create_dir(&names).unwrap();
+    let o = pack(&f.queries(), &packed, &[]);
+    expect(
+        &o,
+        3,
+        &[
+            "p.names.txt: cannot rename into place",
+            "p.npy left as it was",
+        ],
+    );
+    assert_eq!(std::fs::read(&packed).unwrap(), before);
+    let leftovers: Vec<_> = std::fs::read_dir(f.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -258,23 +258,110 @@ impl AtomicFile {
     /// Flush and fsync the content, then rename it into place (see [`write_atomic`]). A
     /// direct output is only flushed: devices and FIFOs cannot be synced.
     pub fn commit(self) -> Result<()> {
+        self.prepare()?.rename()
+    }
+
+    /// Flush and fsync the content: everything of a commit but the rename.
+    fn prepare(self) -> Result<Prepared> {
         let path = self.path;
         let file = self
             .out
             .into_inner()
             .map_err(io::IntoInnerError::into_error)
             .with_context(|| format!("{}: cannot write", path.display()))?;
+        if self.pending.is_some() {
+            file.sync_all()
+                .with_context(|| format!("{}: cannot write", path.display()))?;
+        }
+        Ok(Prepared {
+            path,
+            pending: self.pending,
+        })
+    }
+}
+
+/// An [`AtomicFile`] whose content is complete and synced, waiting for its rename.
+struct Prepared {
+    path: PathBuf,
+    pending: Option<(TempFile, PathBuf)>,
+}
+
+impl Prepared {
+    fn rename(self) -> Result<()> {
         let Some((temp, target)) = self.pending else {
             return Ok(());
         };
-        file.sync_all()
-            .with_context(|| format!("{}: cannot write", path.display()))?;
-        drop(file);
         temp.persist(&target)
-            .with_context(|| format!("{}: cannot rename into place", path.display()))?;
+            .with_context(|| format!("{}: cannot rename into place", self.path.display()))?;
         let (dir, _) = split_target(&target)?;
         sync_dir(dir);
         Ok(())
+    }
+
+    /// What the rename will replace, kept under a hidden name (a hard link: no copy) so that
+    /// [`Restore::undo`] can put it back: `None` for a direct output.
+    fn keep_old(&self) -> Result<Option<Restore>> {
+        let Some((_, target)) = &self.pending else {
+            return Ok(None);
+        };
+        let cannot = || format!("{}: cannot keep the old file aside", self.path.display());
+        match std::fs::symlink_metadata(target) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok(Some(Restore {
+                    target: target.clone(),
+                    old: None,
+                }));
+            }
+            other => other.with_context(cannot)?,
+        };
+        let (dir, name) = split_target(target)?;
+        // A hidden name of our own, then the old file linked to it in its place.
+        let (file, kept) = TempFile::create(dir, name).with_context(cannot)?;
+        drop(file);
+        std::fs::remove_file(&kept.path).with_context(cannot)?;
+        std::fs::hard_link(target, &kept.path).with_context(cannot)?;
+        Ok(Some(Restore {
+            target: target.clone(),
+            old: Some(kept),
+        }))
+    }
+}
+
+/// How to undo the rename of a [`Prepared`] output: put the old file back, or remove the new
+/// one where there was none. Dropped without [`Restore::undo`], the kept link is removed.
+struct Restore {
+    target: PathBuf,
+    old: Option<TempFile>,
+}
+
+impl Restore {
+    fn undo(self) -> io::Result<()> {
+        match self.old {
+            Some(kept) => kept.persist(&self.target),
+            None => std::fs::remove_file(&self.target),
+        }
+    }
+}
+
+/// Commit two outputs that only make sense together (a `.npy` array and its names file) so
+/// that a failure replaces neither: the old `first` is kept aside, `first` and then `second`
+/// are renamed into place, and if `second`'s rename fails the old `first` is put back (or the
+/// new one removed, where there was none). Between the two renames a reader can see the new
+/// array with the old names, as with any two files; a failed commit no longer leaves them so.
+pub fn commit_pair(first: AtomicFile, second: AtomicFile) -> Result<()> {
+    let (first, second) = (first.prepare()?, second.prepare()?);
+    let restore = first.keep_old()?;
+    let first_path = first.path.clone();
+    first.rename()?;
+    match second.rename() {
+        Ok(()) => Ok(()),
+        Err(e) => match restore.map(Restore::undo) {
+            Some(Err(undo)) => Err(e.context(format!(
+                "{} was replaced but could not be put back ({undo}): it does not match",
+                first_path.display()
+            ))),
+            _ => Err(e.context(format!("{} left as it was", first_path.display()))),
+        },
     }
 }
 
@@ -610,6 +697,43 @@ mod tests {
             "the FIFO is still a FIFO"
         );
         assert_eq!(entries(dir.path()), ["pipe"]);
+    }
+
+    /// An [`AtomicFile`] for `path` holding `bytes`, not yet committed.
+    fn staged(path: &Path, bytes: &[u8]) -> AtomicFile {
+        let mut f = AtomicFile::create(path).unwrap();
+        f.writer().write_all(bytes).unwrap();
+        f
+    }
+
+    #[test]
+    fn a_pair_is_replaced_together_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.npy"), dir.path().join("a.names.txt"));
+        commit_pair(staged(&a, b"array 1"), staged(&b, b"names 1")).unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), b"array 1");
+        assert_eq!(std::fs::read(&b).unwrap(), b"names 1");
+        assert_eq!(entries(dir.path()), ["a.names.txt", "a.npy"]);
+
+        // The second rename fails (a directory is in its way): the first is put back.
+        std::fs::remove_file(&b).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        let err = commit_pair(staged(&a, b"array 2"), staged(&b, b"names 2")).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("a.npy left as it was"), "{msg}");
+        assert!(
+            msg.contains("a.names.txt: cannot rename into place"),
+            "{msg}"
+        );
+        assert_eq!(std::fs::read(&a).unwrap(), b"array 1");
+        assert_eq!(entries(dir.path()), ["a.names.txt", "a.npy"]);
+
+        // With no first file before, the new one is taken away again.
+        let (c, d) = (dir.path().join("c.npy"), dir.path().join("c.names.txt"));
+        std::fs::create_dir(&d).unwrap();
+        commit_pair(staged(&c, b"array"), staged(&d, b"names")).unwrap_err();
+        assert!(!c.exists());
+        assert_eq!(entries(dir.path()), ["a.names.txt", "a.npy", "c.names.txt"]);
     }
 
     #[test]

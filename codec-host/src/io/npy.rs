@@ -7,10 +7,10 @@
 //! the (format 1.0) header ourselves: its row count is only known at the end.
 
 use super::InputError;
-use super::atomic::AtomicFile;
+use super::atomic::{AtomicFile, commit_pair};
 use super::bytes::{as_bytes_mut, le_bytes, swap_bytes};
 use super::features::{FeatureSet, Loaded, ReadOptions, check_finite, matrix_len};
-use super::npy_names::{read_names, write_names};
+use super::npy_names::{names_file, read_names};
 use anyhow::{Context, Result, bail};
 use half::f16;
 use npyz::{DType, Endianness, NpyHeader, Order, TypeChar};
@@ -568,8 +568,8 @@ impl NpyWriter {
         w.seek(SeekFrom::Start(0))
             .and_then(|_| w.write_all(&header))
             .with_context(|| format!("{}: cannot write", self.path.display()))?;
-        self.out.commit()?;
-        write_names(&self.path, &self.names)
+        let names = names_file(&self.path, &self.names)?;
+        commit_pair(self.out, names)
     }
 }
 

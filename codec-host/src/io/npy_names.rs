@@ -2,10 +2,11 @@
 //! order): an array has no place for them, and without them its rows can only be named by
 //! index, which no list file would match.
 
-use super::atomic::write_atomic;
+use super::atomic::AtomicFile;
 use super::has_line_break;
 use anyhow::{Context, Result, bail};
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// `g.npy` -> `g.names.txt`.
@@ -67,10 +68,11 @@ fn check_names(path: &Path, names: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Write the names of the rows of `npy`, atomically. A name with a line break would shift
-/// every later row onto another name when read back, so it is refused (the `.npy` writer
-/// leaves such rows out before they get here).
-pub fn write_names(npy: &Path, names: &[String]) -> Result<()> {
+/// The names file of the rows of `npy`, written out but not yet in place: the `.npy` writer
+/// commits it together with the array ([`super::atomic::commit_pair`]). A name with a line
+/// break would shift every later row onto another name when read back, so it is refused (the
+/// writer leaves such rows out before they get here).
+pub fn names_file(npy: &Path, names: &[String]) -> Result<AtomicFile> {
     let path = names_path(npy);
     if let Some(name) = names.iter().find(|n| has_line_break(n)) {
         bail!(
@@ -78,12 +80,14 @@ pub fn write_names(npy: &Path, names: &[String]) -> Result<()> {
             path.display()
         );
     }
-    let mut text = String::with_capacity(names.iter().map(|n| n.len() + 1).sum());
+    let mut out = AtomicFile::create(&path)?;
+    let w = out.writer();
     for n in names {
-        text.push_str(n);
-        text.push('\n');
+        w.write_all(n.as_bytes())
+            .and_then(|()| w.write_all(b"\n"))
+            .with_context(|| format!("{}: cannot write", path.display()))?;
     }
-    write_atomic(&path, text.as_bytes())
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -98,7 +102,7 @@ mod tests {
         assert_eq!(read_names(&npy, 2).unwrap(), None);
 
         let names = vec!["00012".to_string(), "cam 3".to_string()];
-        write_names(&npy, &names).unwrap();
+        names_file(&npy, &names).unwrap().commit().unwrap();
         assert_eq!(read_names(&npy, 2).unwrap(), Some(names));
         let err = read_names(&npy, 3).unwrap_err().to_string();
         assert!(
@@ -138,8 +142,9 @@ mod tests {
         }
         std::fs::remove_file(names_path(&npy)).unwrap();
         for bad in ["x\ny", "x\r"] {
-            let err = write_names(&npy, &["a".to_string(), bad.to_string()])
-                .unwrap_err()
+            let err = names_file(&npy, &["a".to_string(), bad.to_string()])
+                .err()
+                .unwrap()
                 .to_string();
             assert!(err.contains("contains a line break"), "{err}");
             assert!(!names_path(&npy).exists());
