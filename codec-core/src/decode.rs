@@ -68,12 +68,15 @@ pub fn decode_coefficients(
             "code does not end inside its last interval",
         ));
     }
-    let complete = if model.step_context() {
-        dec.rest_is_zero()
-    } else {
-        dec.used_all_input()
-    };
-    if !complete {
+    // Past its symbols a padded code holds only zeros (format 4 and later); an unpadded one
+    // holds nothing more. Bytes there mean a code cut short, extended or damaged: its length
+    // or its content is not what the encoder wrote.
+    if model.step_context() && !dec.rest_is_zero() {
+        return Err(Error::StreamCorrupt(
+            "non-zero bytes after the code's symbols (truncated, extended or damaged?)",
+        ));
+    }
+    if !model.step_context() && !dec.used_all_input() {
         return Err(Error::StreamCorrupt("trailing bytes after the code"));
     }
     apply_gains(model, step, coeffs);

@@ -65,6 +65,8 @@ fn padding_must_be_zero() {
     code[63] = 1;
     assert_eq!(
         decode(&m, &code, &mut back),
-        Err(Error::StreamCorrupt("trailing bytes after the code"))
+        Err(Error::StreamCorrupt(
+            "non-zero bytes after the code's symbols (truncated, extended or damaged?)"
+        ))
     );
 }

@@ -3,7 +3,7 @@
 use crate::exit::Outcome;
 use crate::io::{ReadOptions, read_features};
 use crate::stats::feature_stats;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::path::PathBuf;
 
 /// Arguments of `naicfc stats`.
@@ -33,7 +33,14 @@ pub fn run(args: &Args) -> Result<Outcome> {
     for f in &loaded.failures {
         eprintln!("{f}");
     }
-    let stats = feature_stats(&loaded.set)?;
+    let stats = feature_stats(&loaded.set).with_context(|| {
+        format!(
+            "{}: {} usable vectors ({} rejected)",
+            args.features.display(),
+            loaded.set.len(),
+            loaded.failures.len()
+        )
+    })?;
     if args.json {
         println!("{}", serde_json::to_string(&stats)?);
     } else {

@@ -158,7 +158,15 @@ pub fn run(args: &Args) -> Result<Outcome> {
         input.moments,
         input.rows,
         &cfg,
-    )?;
+    )
+    .with_context(|| {
+        format!(
+            "{}: {} usable vectors ({} rejected)",
+            features.display(),
+            input.rows,
+            failures.len()
+        )
+    })?;
     crate::io::atomic::write_atomic(&args.out, &trained.model)?;
     let s = &trained.summary;
     eprintln!(

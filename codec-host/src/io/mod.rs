@@ -36,7 +36,16 @@ pub struct InputError {
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.problem)
+        // A control character in a file name (a line break, say) would split or garble the
+        // one `path: problem` line a listing promises: it is shown escaped.
+        for c in self.path.display().to_string().chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        write!(f, ": {}", self.problem)
     }
 }
 
@@ -60,4 +69,21 @@ pub fn row_source(input: &Path, name: &str) -> PathBuf {
 /// file name, a names file).
 pub(crate) fn has_line_break(name: &str) -> bool {
     name.contains(['\n', '\r'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listing_line_shows_control_characters_in_a_name_escaped() {
+        let e = InputError {
+            path: PathBuf::from("in/line\nbreak\t.dat"),
+            problem: "file name contains a line break".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "in/line\\nbreak\\t.dat: file name contains a line break"
+        );
+    }
 }
