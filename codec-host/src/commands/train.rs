@@ -57,13 +57,14 @@ pub struct Args {
     pub spread_exponent: f64,
     /// Low-rate step growth: a coefficient whose spread is below its step gets a step this
     /// many octaves coarser per octave of the gap, at every budget (0 = none, which with
-    /// --plain-step-prior keeps the model readable by format-2 decoders; 0.5 lowers dr by
-    /// 1-2.4% at 16-128 bytes on kind-A features)
+    /// --plain-step-prior --gain-coeffs 0 keeps the model readable by format-2 decoders; 0.5
+    /// lowers dr by 1-2.4% at 16-128 bytes on kind-A features)
     #[arg(long, default_value_t = crate::train::weights::DEFAULT_STEP_GROWTH)]
     pub step_growth: f64,
     /// Code the step index (the first symbol of every code) with one prior for every code
-    /// length, as format 3 and older did: codes then end at their last needed byte and older
-    /// decoders read the model. By default the prior is conditioned on the code's length
+    /// length, as format 3 and older did: codes then end at their last needed byte, and with
+    /// --gain-coeffs 0 as well (the gains need format 5) older decoders read the model. By
+    /// default the prior is conditioned on the code's length
     /// (format 4; codes are padded with zero bytes to their budget), which saves about 2.5
     /// bits per code at the trained budgets and 4-6 bits between them
     #[arg(long)]
