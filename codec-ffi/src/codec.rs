@@ -67,6 +67,9 @@ pub unsafe extern "C" fn naicfc_encode(
             out_span,
             &[x_span, handle_span, bytes_span, written_span]
         ));
+        // `*written` is an output too: written into the vector, the handle or the model bytes
+        // it would change an input behind the caller's back.
+        check!(disjoint(written_span, &[x_span, handle_span, bytes_span]));
         let m = &loaded.model;
         // The core refuses a budget below the minimum before it writes; checking here too
         // keeps "failures write nothing" independent of the order the core works in.

@@ -285,6 +285,22 @@ static void test_encode_errors(void) {
   CHECK_RESULT(naicfc_encode(&model, x, GOLDEN_DIM, 64, out, 64, len_inside),
                NAICFC_OVERLAPPING_BUFFERS);
   CHECK(all_bytes(out, sizeof out, 0xA5));
+  /* The length written into an input: the vector, the handle, the model bytes. */
+  /* Aligned for a size_t, inside each; the model bytes are 8-aligned read-only data, so a
+   * missed check would crash here rather than pass. */
+  size_t *len_in_x = (size_t *)(void *)(((uintptr_t)x + 15) & ~(uintptr_t)7);
+  size_t *len_in_handle = (size_t *)(void *)&model;
+  size_t *len_in_bytes = (size_t *)(void *)(uintptr_t)(naicfc_model_data + 64);
+  size_t *const inputs[] = {len_in_x, len_in_handle, len_in_bytes};
+  for (size_t i = 0; i < 3; i++) {
+    CHECK_RESULT(naicfc_encode(&model, x, GOLDEN_DIM, 64, out, 64, inputs[i]),
+                 NAICFC_OVERLAPPING_BUFFERS);
+  }
+  /* The handle still works (its bytes are not compared: they include padding). */
+  CHECK(naicfc_model_dim(&model) == GOLDEN_DIM);
+  CHECK(all_bytes(out, sizeof out, 0xA5));
+  load_x(0, x);
+  CHECK_RESULT(naicfc_encode(&model, x, GOLDEN_DIM, 64, out, 64, &written), NAICFC_OK);
 #undef EXPECT_ENCODE_FAILS
 }
 
