@@ -256,6 +256,50 @@ fn an_unusable_report_directory_fails_before_the_sweep() {
 }
 
 #[test]
+fn eval_reports_never_land_on_an_input_or_in_the_dataset() {
+    let f = fixture();
+    let model_before = std::fs::read(&f.model).unwrap();
+    let list = f.data.join("query_list.txt");
+    let list_before = std::fs::read(&list).unwrap();
+    // Links where the report's files go, pointing at the model and at a list.
+    let rep = f.path("rep");
+    std::fs::create_dir(&rep).unwrap();
+    std::os::unix::fs::symlink(&f.model, rep.join("report.json")).unwrap();
+    std::os::unix::fs::symlink(&list, rep.join("rate.svg")).unwrap();
+    let eval = |report: &Path| {
+        naicfc(&[
+            "eval",
+            "--model",
+            p(&f.model),
+            "--data",
+            p(&f.data),
+            "--budgets",
+            "16",
+            "--report",
+            p(report),
+        ])
+    };
+    expect(
+        &eval(&rep),
+        3,
+        &["rep/report.json: --report is the input --model"],
+    );
+    std::fs::remove_file(rep.join("report.json")).unwrap();
+    expect(
+        &eval(&rep),
+        3,
+        &["rep/rate.svg: --report is inside the input directory --data"],
+    );
+    // The dataset's root and any directory in it are inputs too.
+    for report in [f.data.clone(), f.data.join("train")] {
+        expect(&eval(&report), 3, &["--report", "--data"]);
+        assert!(!report.join("report.json").exists());
+    }
+    assert_eq!(std::fs::read(&f.model).unwrap(), model_before);
+    assert_eq!(std::fs::read(&list).unwrap(), list_before);
+}
+
+#[test]
 fn a_batch_that_could_write_nothing_exits_3() {
     let f = fixture();
     let q = f.queries();

@@ -78,12 +78,12 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let r = sweep(&model, &data, &cfg)?;
     print!("{}", report::table(&r));
     if let Some(dir) = &args.report {
-        crate::io::atomic::write_atomic(&dir.join("report.json"), report::json(&r).as_bytes())?;
-        crate::io::atomic::write_atomic(&dir.join("rate.svg"), plot::svg(&r)?.as_bytes())?;
+        crate::io::atomic::write_atomic(&dir.join(REPORT_JSON), report::json(&r).as_bytes())?;
+        crate::io::atomic::write_atomic(&dir.join(RATE_SVG), plot::svg(&r)?.as_bytes())?;
         eprintln!(
             "naicfc eval: wrote {} and {}",
-            dir.join("report.json").display(),
-            dir.join("rate.svg").display()
+            dir.join(REPORT_JSON).display(),
+            dir.join(RATE_SVG).display()
         );
     }
     Ok(if data.failures.is_empty() {
@@ -93,16 +93,29 @@ pub fn run(args: &Args) -> Result<Outcome> {
     })
 }
 
-/// Make sure the report can be written before the sweep, which can take long: the directory
-/// must not be (or lie inside) an input, and it is created now, so that a path that is a file
-/// (or under one) fails at once, by name.
+/// Make sure the report can be written before the sweep, which can take long: neither the
+/// directory nor the two files it gets (which may be links) may be an input or lie inside the
+/// dataset, and the directory is created now, so that a path that is a file (or under one)
+/// fails at once, by name.
 fn prepare_report_dir(dir: &std::path::Path, args: &Args) -> Result<()> {
     let data = Dataset::new(&args.data);
-    let mut inputs = vec![Place::new("--model", &args.model)];
+    let mut inputs = vec![
+        Place::new("--model", &args.model),
+        Place::new("--data", &args.data),
+    ];
     for split in Split::ALL {
         inputs.push(Place::new("--data", data.features_dir(split)));
         inputs.push(Place::new("--data", data.list_path(split)));
     }
-    check_outputs(&[Place::new("--report", dir)], &inputs)?;
+    let outputs = [
+        Place::new("--report", dir),
+        Place::new("--report", dir.join(REPORT_JSON)),
+        Place::new("--report", dir.join(RATE_SVG)),
+    ];
+    check_outputs(&outputs, &inputs)?;
     create_output_dir(dir)
 }
+
+/// The files `--report` writes.
+const REPORT_JSON: &str = "report.json";
+const RATE_SVG: &str = "rate.svg";
