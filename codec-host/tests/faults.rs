@@ -597,6 +597,18 @@ fn out_of_range_counts_are_usage_errors() {
             vec!["--dim", "1..=8192"],
         ),
         (
+            vec!["synth", "--out", out, "--cameras", "0"],
+            vec!["--cameras", "1..=10000"],
+        ),
+        (
+            vec!["synth", "--out", out, "--gallery", "4000000000"],
+            vec!["--gallery", "0..=100000000"],
+        ),
+        (
+            vec!["synth", "--out", out, "--queries", "18446744073709551615"],
+            vec!["--queries", "0..=100000000"],
+        ),
+        (
             vec![
                 "reid",
                 "--query",
@@ -663,6 +675,21 @@ fn out_of_range_counts_are_usage_errors() {
     ] {
         expect(&naicfc(&args), 2, &needles);
     }
+    // Each count in range, their product (the training split) not: refused before writing.
+    let too_many = naicfc(&[
+        "synth",
+        "--out",
+        out,
+        "--identities",
+        "100000",
+        "--images-per-identity",
+        "100000",
+    ]);
+    expect(
+        &too_many,
+        3,
+        &["10000000000 training vectors: at most 100000000 per split"],
+    );
     assert!(!dir.path().join("o").exists(), "nothing was written");
 }
 

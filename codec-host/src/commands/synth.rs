@@ -1,7 +1,9 @@
 //! `naicfc synth`: realistic synthetic re-ID features.
 
+use crate::commands::count_in;
 use crate::exit::Outcome;
 use crate::io::outputs::require_empty_dir;
+use crate::synth::dataset::{MAX_CAMERAS, MAX_SPLIT};
 use crate::synth::{Kind, SynthConfig, write_dataset};
 use anyhow::Result;
 use codec_core::model::MAX_DIM;
@@ -42,22 +44,22 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Scale::Default)]
     pub scale: Scale,
     /// Identities in the training split
-    #[arg(long)]
+    #[arg(long, value_parser = count_in(1..=MAX_SPLIT as u64))]
     pub identities: Option<usize>,
     /// Training images per identity (sets the training size to identities x this)
-    #[arg(long)]
+    #[arg(long, value_parser = count_in(1..=MAX_SPLIT as u64))]
     pub images_per_identity: Option<usize>,
     /// Identities in the query/gallery split (disjoint from training identities)
-    #[arg(long)]
+    #[arg(long, value_parser = count_in(1..=MAX_SPLIT as u64))]
     pub test_identities: Option<usize>,
     /// Number of queries
-    #[arg(long)]
+    #[arg(long, value_parser = count_in(0..=MAX_SPLIT as u64))]
     pub queries: Option<usize>,
     /// Gallery size
-    #[arg(long)]
+    #[arg(long, value_parser = count_in(0..=MAX_SPLIT as u64))]
     pub gallery: Option<usize>,
     /// Number of cameras
-    #[arg(long)]
+    #[arg(long, value_parser = count_in(1..=MAX_CAMERAS as u64))]
     pub cameras: Option<usize>,
 }
 
@@ -72,10 +74,10 @@ impl Args {
             // Keep the images per identity of the preset unless told otherwise.
             let per = cfg.train / cfg.train_identities.max(1);
             cfg.train_identities = v;
-            cfg.train = v * per;
+            cfg.train = v.saturating_mul(per);
         }
         if let Some(per) = self.images_per_identity {
-            cfg.train = cfg.train_identities * per;
+            cfg.train = cfg.train_identities.saturating_mul(per);
         }
         if let Some(v) = self.test_identities {
             cfg.test_identities = v;

@@ -10,6 +10,14 @@ use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+/// Most vectors (and identities) in one split: ten times the largest preset's splits and some,
+/// far beyond any disk's worth of `.dat` files, but small enough that the per-image records
+/// fit in memory instead of aborting the allocation.
+pub const MAX_SPLIT: usize = 100_000_000;
+
+/// Most cameras (each has its own latent offset).
+pub const MAX_CAMERAS: usize = 10_000;
+
 /// Sizes and shape of a synthetic dataset.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SynthConfig {
@@ -63,6 +71,18 @@ impl SynthConfig {
     }
 
     fn check(&self) -> Result<()> {
+        for (what, n) in [
+            ("training vectors", self.train),
+            ("queries", self.queries),
+            ("gallery vectors", self.gallery),
+        ] {
+            if n > MAX_SPLIT {
+                bail!("{n} {what}: at most {MAX_SPLIT} per split");
+            }
+        }
+        if self.cameras > MAX_CAMERAS {
+            bail!("--cameras must be at most {MAX_CAMERAS}");
+        }
         if !(1..=codec_core::model::MAX_DIM).contains(&self.dim) {
             bail!(
                 "--dim must be between 1 and {} (the most a model can code)",
@@ -75,7 +95,7 @@ impl SynthConfig {
         if self.train > 0 && self.train_identities == 0 {
             bail!("training vectors need at least one training identity");
         }
-        if self.queries + self.gallery > 0 && self.test_identities == 0 {
+        if self.queries.saturating_add(self.gallery) > 0 && self.test_identities == 0 {
             bail!("query/gallery vectors need at least one test identity");
         }
         if self.queries > 0 && self.gallery < self.test_identities.min(self.queries) {
