@@ -84,8 +84,9 @@ fn export_c_writes_the_model_as_an_aligned_array_and_fails_cleanly() {
     let mid = bad.len() / 2;
     bad[mid] ^= 1;
     std::fs::write(&corrupt, &bad).unwrap();
-    for args in [
-        vec!["export-c", "--model", s(&corrupt), "--out", s(&header)],
+    // A name that cannot be used is a wrong command line (2); a model that cannot be, a
+    // failure (3). Either way the header already there is kept.
+    let name = |n: &'static str| {
         vec![
             "export-c",
             "--model",
@@ -93,27 +94,31 @@ fn export_c_writes_the_model_as_an_aligned_array_and_fails_cleanly() {
             "--out",
             s(&header),
             "--name",
-            "2bad",
-        ],
-        vec![
-            "export-c",
-            "--model",
-            s(&model),
-            "--out",
-            s(&header),
-            "--name",
-            "static",
-        ],
-        vec![
-            "export-c",
-            "--model",
-            "/nonexistent/m.nfcm",
-            "--out",
-            s(&header),
-        ],
+            n,
+        ]
+    };
+    for (args, status) in [
+        (
+            vec!["export-c", "--model", s(&corrupt), "--out", s(&header)],
+            3,
+        ),
+        (name("2bad"), 2),
+        (name("static"), 2),
+        (name("naicfc"), 2),
+        (name("naicfc_model"), 2),
+        (
+            vec![
+                "export-c",
+                "--model",
+                "/nonexistent/m.nfcm",
+                "--out",
+                s(&header),
+            ],
+            3,
+        ),
     ] {
         let out = naicfc(&args);
-        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        assert_eq!(out.status.code(), Some(status), "{args:?}");
         assert_eq!(std::fs::read_to_string(&header).unwrap(), text, "{args:?}");
     }
     let leftovers: Vec<_> = std::fs::read_dir(header.parent().unwrap())

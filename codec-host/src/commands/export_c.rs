@@ -22,14 +22,14 @@ pub struct Args {
     /// Output C header
     #[arg(long)]
     pub out: PathBuf,
-    /// C identifier of the array; the length macro is its upper-case form plus `_LEN`
-    #[arg(long, default_value = "naicfc_model_data")]
+    /// C identifier of the array; the length macro is its upper-case form plus `_LEN` (none of
+    /// the names may be a C keyword or clash with a name of naicfc.h)
+    #[arg(long, default_value = "naicfc_model_data", value_parser = identifier)]
     pub name: String,
 }
 
 /// Run `naicfc export-c`.
 pub fn run(args: &Args) -> Result<Outcome> {
-    check_identifier(&args.name)?;
     check_outputs(
         &[Place::new("--out", &args.out)],
         &[Place::new("--model", &args.model)],
@@ -97,6 +97,43 @@ const RESERVED: &[&str] = &[
     "false",
 ];
 
+/// The C API's header: the generated header is included beside it, so none of the names it
+/// defines may be one of this header's (`--name naicfc` would reuse its include guard and
+/// make the array vanish; `--name naicfc_model` would redeclare the handle type).
+const API_HEADER: &str = include_str!("../../../include/naicfc.h");
+
+/// The identifiers of C source `text` outside its comments (the header's comments mention
+/// names, such as examples of `--name`, that it does not define).
+fn header_identifiers(text: &str) -> std::collections::HashSet<String> {
+    let mut code = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("/*") {
+        code.push_str(&rest[..start]);
+        code.push(' ');
+        rest = match rest[start..].find("*/") {
+            Some(end) => &rest[start + end + 2..],
+            None => "",
+        };
+    }
+    code.push_str(rest);
+    code.lines()
+        .flat_map(|line| {
+            let line = line.split("//").next().unwrap_or("");
+            line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The parser of `--name`: a usable C identifier whose generated names are free.
+fn identifier(name: &str) -> Result<String, String> {
+    check_identifier(name)
+        .map(|()| name.to_string())
+        .map_err(|e| e.to_string())
+}
+
 fn check_identifier(name: &str) -> Result<()> {
     let mut chars = name.chars();
     let valid = chars
@@ -104,9 +141,18 @@ fn check_identifier(name: &str) -> Result<()> {
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid || RESERVED.contains(&name) {
-        bail!(
-            "--name {name:?} is not a usable C identifier (letters, digits and _, not a keyword)"
-        );
+        bail!("{name:?} is not a usable C identifier (letters, digits and _, not a keyword)");
+    }
+    let upper = name.to_ascii_uppercase();
+    let generated = [
+        name.to_string(),
+        format!("{upper}_H"),
+        format!("{upper}_LEN"),
+        format!("{upper}_ALIGN"),
+    ];
+    let declared = header_identifiers(API_HEADER);
+    if let Some(clash) = generated.iter().find(|id| declared.contains(*id)) {
+        bail!("{name:?} would define `{clash}`, which naicfc.h already defines");
     }
     Ok(())
 }
@@ -232,6 +278,16 @@ mod tests {
         }
         for bad in ["", "2model", "my-model", "static", "mödel", "a b"] {
             assert!(check_identifier(bad).is_err(), "{bad}");
+        }
+        // Names whose array, guard or macros naicfc.h already defines.
+        for (clash, what) in [
+            ("naicfc", "NAICFC_H"),
+            ("naicfc_model", "naicfc_model"),
+            ("naicfc_encode", "naicfc_encode"),
+            ("NAICFC_MAX_BUDGET", "NAICFC_MAX_BUDGET"),
+        ] {
+            let err = check_identifier(clash).map(|()| "accepted").unwrap_err();
+            assert!(err.to_string().contains(what), "{clash}: {err}");
         }
     }
 }

@@ -28,8 +28,8 @@ pub struct Args {
     /// Results per query
     #[arg(long, default_value_t = 100, value_parser = crate::commands::at_least_one)]
     pub top: usize,
-    /// How to compare features
-    #[arg(long, value_enum, default_value_t = Metric::Cosine)]
+    /// How to compare features (the coefficient-domain search, --model, ranks by cosine)
+    #[arg(long, value_enum, default_value_t = Metric::Cosine, conflicts_with = "model")]
     pub metric: Metric,
     /// Query list (`<name> <identity> [camera]`): only listed queries are searched, under their
     /// list names
@@ -51,8 +51,8 @@ pub struct Args {
     /// Byte budget at which the queries (and with --coded both, the gallery) are coded
     #[arg(long, requires = "model", value_parser = crate::commands::budget())]
     pub budget: Option<usize>,
-    /// Which side is coded in the coefficient-domain search
-    #[arg(long, value_enum, default_value_t = CodedSide::Query)]
+    /// Which side is coded in the coefficient-domain search (needs --model)
+    #[arg(long, value_enum, default_value_t = CodedSide::Query, requires = "model")]
     pub coded: CodedSide,
     /// Gallery vectors read and scored at a time by the exact search (bounds memory)
     #[arg(long, default_value_t = 65_536)]
@@ -81,9 +81,6 @@ pub fn run(args: &Args) -> Result<Outcome> {
         prefer_dim: None,
     };
     let model = args.model.as_deref().map(ModelFile::read).transpose()?;
-    if model.is_some() && args.metric != Metric::Cosine {
-        bail!("the coefficient-domain search ranks by cosine; drop --metric");
-    }
     if let (Some(model), Some(budget)) = (&model, args.budget) {
         model.check_budget(budget)?;
     }
