@@ -152,7 +152,23 @@ impl Dataset {
         let m = match_list(&list, &entries, &set);
         let mut failures = loaded.failures;
         let first_list_failure = failures.len();
-        failures.extend(m.missing.iter().cloned());
+        // A rejected file is already reported: its list entry is not "missing" as well.
+        let rejected: std::collections::HashSet<String> = failures
+            .iter()
+            .filter_map(|f| super::rejected_row_name(&dir, &f.path))
+            .collect();
+        let entries_without_row = entries
+            .iter()
+            .zip(&m.rows)
+            .filter(|(_, row)| row.is_none())
+            .map(|(e, _)| e);
+        failures.extend(
+            m.missing
+                .iter()
+                .zip(entries_without_row)
+                .filter(|(_, e)| !rejected.contains(&e.stem))
+                .map(|(f, _)| f.clone()),
+        );
         failures.extend(
             m.unlisted
                 .iter()
@@ -248,6 +264,21 @@ mod tests {
         };
         let err = d.load_split(Split::Query, &strict).unwrap_err().to_string();
         assert!(err.contains("00009.png"), "{err}");
+    }
+
+    #[test]
+    fn a_rejected_file_is_reported_once_not_also_as_missing_from_the_list() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = Dataset::new(tmp.path());
+        let mut set = features(&["00001", "00002", "00003"], 4);
+        set.data[5] = f32::NAN;
+        write_rows_dat(&d.query_features(), &set).unwrap();
+        std::fs::write(d.query_list(), "00001.png 1\n00002.png 2\n00003.png 3\n").unwrap();
+        let s = d.load_split(Split::Query, &ReadOptions::default()).unwrap();
+        assert_eq!(s.features.names, ["00001", "00003"]);
+        let shown: Vec<String> = s.failures.iter().map(|f| f.to_string()).collect();
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert!(shown[0].contains("00002.dat: value 1 is NaN"), "{shown:?}");
     }
 
     #[test]

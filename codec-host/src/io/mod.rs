@@ -63,6 +63,21 @@ pub fn row_source(input: &Path, name: &str) -> PathBuf {
     }
 }
 
+/// The row name behind a rejected input of the features `input`, when `failure` is one of its
+/// rows (see [`row_source`]): for a list, the entry of a rejected file is not also "missing".
+pub fn rejected_row_name(input: &Path, failure: &Path) -> Option<String> {
+    if is_npy(input) {
+        let text = failure.to_str()?;
+        let rest = text.strip_prefix(input.to_str()?)?;
+        Some(rest.strip_prefix("[row ")?.strip_suffix(']')?.to_string())
+    } else {
+        let is_dat = failure.extension().is_some_and(|e| e == "dat");
+        (failure.parent() == Some(input) && is_dat)
+            .then(|| failure.file_stem()?.to_str().map(str::to_string))
+            .flatten()
+    }
+}
+
 /// Whether a row name holds a line break. Names files and lists hold one name per line, so
 /// such a name could not be read back (and a trailing `\r` would be taken for a CRLF ending):
 /// it is refused wherever a name enters (a directory entry, a names file) or leaves (an output
@@ -74,6 +89,26 @@ pub(crate) fn has_line_break(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rejected_rows_are_named_as_row_source_names_them() {
+        for input in [Path::new("feats"), Path::new("q.npy")] {
+            let failure = row_source(input, "00012");
+            assert_eq!(rejected_row_name(input, &failure).as_deref(), Some("00012"));
+        }
+        assert_eq!(
+            rejected_row_name(Path::new("feats"), Path::new("other/x.dat")),
+            None
+        );
+        assert_eq!(
+            rejected_row_name(Path::new("feats"), Path::new("feats/x.txt")),
+            None
+        );
+        assert_eq!(
+            rejected_row_name(Path::new("q.npy"), Path::new("q.npy")),
+            None
+        );
+    }
 
     #[test]
     fn a_listing_line_shows_control_characters_in_a_name_escaped() {

@@ -95,8 +95,15 @@ pub fn read_training_input(
         Ok(())
     })?;
     if let (Some(entries), Some(list)) = (&entries, list) {
+        // A rejected file is already reported: its list entry is not "missing" as well.
+        let rejected: std::collections::HashSet<String> = failures
+            .iter()
+            .filter_map(|f| crate::io::rejected_row_name(path, &f.path))
+            .collect();
         for (e, _) in entries.iter().zip(&seen).filter(|(_, s)| !**s) {
-            failures.push(no_feature_file(list, e));
+            if !rejected.contains(&e.stem) {
+                failures.push(no_feature_file(list, e));
+            }
         }
     }
     let acc = acc.unwrap_or_else(|| MomentsAcc::new(sample.dim));
@@ -132,6 +139,18 @@ mod tests {
 
     fn read(path: &Path, list: Option<&Path>, max_rows: usize, batch: usize) -> TrainingInput {
         read_training_input(path, list, &ReadOptions::default(), max_rows, batch).unwrap()
+    }
+
+    #[test]
+    fn a_rejected_listed_file_is_reported_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, path) = input(dir.path());
+        std::fs::write(path.join("r07.dat"), [0u8; 12]).unwrap();
+        let got = read(&path, Some(&dir.path().join("list.txt")), 100, 7);
+        let shown: Vec<String> = got.failures.iter().map(|f| f.to_string()).collect();
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert!(shown[0].contains("r07.dat: 12 bytes"), "{shown:?}");
+        assert_eq!(got.rows, 29);
     }
 
     #[test]
