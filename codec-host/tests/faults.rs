@@ -882,3 +882,50 @@ fn an_array_whose_names_file_cannot_be_written_is_not_replaced() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn eval_names_the_list_that_lacks_what_an_option_needs() {
+    let f = fixture();
+    let root = f.path("no-cams");
+    std::fs::create_dir(&root).unwrap();
+    for split in ["query_feature", "gallery_feature"] {
+        std::os::unix::fs::symlink(f.data.join(split), root.join(split)).unwrap();
+    }
+    // Lists without their camera column.
+    for list in ["query_list.txt", "gallery_list.txt"] {
+        let text = std::fs::read_to_string(f.data.join(list)).unwrap();
+        let short: String = text
+            .lines()
+            .map(|l| l.rsplit_once(' ').unwrap().0.to_string() + "\n")
+            .collect();
+        std::fs::write(root.join(list), short).unwrap();
+    }
+    let eval = |extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "--model",
+            p(&f.model),
+            "--data",
+            p(&root),
+            "--budgets",
+            "16",
+        ];
+        args.extend_from_slice(extra);
+        naicfc(&args)
+    };
+    expect(
+        &eval(&["--exclude-same-camera"]),
+        3,
+        &["query_list.txt: no camera column; --exclude-same-camera needs cameras"],
+    );
+    // Without lists: dr only, said so; the camera option has nothing to work on.
+    for list in ["query_list.txt", "gallery_list.txt"] {
+        std::fs::remove_file(root.join(list)).unwrap();
+    }
+    expect(&eval(&[]), 0, &["only dr is measured"]);
+    expect(
+        &eval(&["--exclude-same-camera"]),
+        3,
+        &["--exclude-same-camera needs both lists"],
+    );
+}

@@ -8,7 +8,7 @@ use crate::io::dataset::{Dataset, Split};
 use crate::io::outputs::{Place, check_outputs, create_output_dir};
 use crate::metrics::ScoreOptions;
 use crate::search::Metric;
-use anyhow::Result;
+use anyhow::{Result, bail};
 use std::path::PathBuf;
 
 /// Arguments of `naicfc eval`.
@@ -64,6 +64,51 @@ pub fn run(args: &Args) -> Result<Outcome> {
     )?;
     for f in &data.failures {
         eprintln!("{f}");
+    }
+    let ds = Dataset::new(&args.data);
+    match &data.labels {
+        None if args.exclude_same_camera => bail!(
+            "{} and {}: --exclude-same-camera needs both lists, with a camera column",
+            ds.list_path(Split::Query).display(),
+            ds.list_path(Split::Gallery).display()
+        ),
+        None => eprintln!(
+            "naicfc eval: no query and gallery lists in {}: only dr is measured (ACC_reid is NaN)",
+            args.data.display()
+        ),
+        Some((q, g)) if args.exclude_same_camera => {
+            for (split, labels) in [(Split::Query, q), (Split::Gallery, g)] {
+                if labels.iter().any(|l| l.cam.is_none()) {
+                    bail!(
+                        "{}: no camera column; --exclude-same-camera needs cameras in both lists",
+                        ds.list_path(split).display()
+                    );
+                }
+            }
+        }
+        Some(_) => {}
+    }
+    if args.scalable {
+        let m = model.model();
+        let trained: Vec<usize> = (0..m.budget_count()).filter_map(|i| m.budget(i)).collect();
+        let other: Vec<String> = args
+            .budgets
+            .iter()
+            .filter(|b| !trained.contains(b))
+            .map(ToString::to_string)
+            .collect();
+        if !other.is_empty() {
+            eprintln!(
+                "naicfc eval: --scalable: a scalable code has prefixes only at the model's \
+                 budgets ({}), not at {}",
+                trained
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other.join(", ")
+            );
+        }
     }
     let cfg = EvalConfig {
         budgets: args.budgets.clone(),

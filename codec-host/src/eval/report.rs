@@ -39,16 +39,22 @@ pub fn table(r: &Report) -> String {
         let (acc, ap1, map) = x.scores.map_or((f64::NAN, f64::NAN, f64::NAN), |sc| {
             (sc.acc_reid, sc.ap1, sc.map100)
         });
+        // Where the bound is (nearly) zero, a ratio says nothing.
+        let ratio = if x.bound_rmse > 1e-9 {
+            format!("{:.2}", x.rmse / x.bound_rmse)
+        } else {
+            "-".to_string()
+        };
         let _ = writeln!(
             s,
-            "{:>6} {:>5} {:>6.1} {:>8.4} {:>8.4} {:>8.4} {:>6.2} {:>7.4} {:>7.4} {:>8.4} {:>7.4} {:>7.4} {:>6.1}%",
+            "{:>6} {:>5} {:>6.1} {:>8.4} {:>8.4} {:>8.4} {:>6} {:>7.4} {:>7.4} {:>8.4} {:>7.4} {:>7.4} {:>6.1}%",
             x.budget,
             x.bytes_max,
             x.bytes_mean,
             x.dr,
             x.rmse,
             x.bound_rmse,
-            x.rmse / x.bound_rmse,
+            ratio,
             x.relative_error,
             x.cosine,
             acc,
