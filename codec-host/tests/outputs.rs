@@ -300,6 +300,28 @@ fn eval_reports_never_land_on_an_input_or_in_the_dataset() {
 }
 
 #[test]
+fn a_file_output_that_is_a_directory_fails_before_the_work() {
+    let f = fixture();
+    // pack and decode write a `.npy` here (a directory is decode's other mode).
+    let (dir, npy) = (f.path("taken"), f.path("taken.npy"));
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::create_dir(&npy).unwrap();
+    let (q, g, m) = (f.queries(), f.gallery(), p(&f.model));
+    let (q, g, d, n) = (p(&q), p(&g), p(&dir), p(&npy));
+    for args in [
+        vec!["reid", "--query", q, "--gallery", g, "--out", d],
+        vec!["train", "--features", g, "--out", d],
+        vec!["export-c", "--model", m, "--out", d],
+        vec!["pack", "--in", q, "--out", n],
+        vec!["decode", "--model", m, "--in", q, "--out", n],
+    ] {
+        let o = naicfc(&args);
+        expect(&o, 3, &["--out is a directory; give a file name"]);
+        assert!(o.stdout.is_empty(), "{args:?}: stopped before the work");
+    }
+}
+
+#[test]
 fn a_batch_that_could_write_nothing_exits_3() {
     let f = fixture();
     let q = f.queries();

@@ -4,7 +4,7 @@ use crate::codec::{ModelFile, decode_all};
 use crate::exit::{Outcome, batch_outcome};
 use crate::io::blobs::read_blobs;
 use crate::io::npy::{NpyDtype, NpyWriter};
-use crate::io::outputs::{Place, check_outputs};
+use crate::io::outputs::{Place, check_file_outputs, check_outputs};
 use crate::io::{FeatureSet, InputError, is_npy};
 use anyhow::{Result, bail};
 use codec_core::model::MAX_CODE_LEN;
@@ -42,7 +42,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
         Place::new("--in", &args.input),
         Place::new("--model", &args.model),
     ];
-    check_outputs(&Place::features("--out", &args.out), &inputs)?;
+    let outputs = Place::features("--out", &args.out);
+    check_outputs(&outputs, &inputs)?;
+    if is_npy(&args.out) {
+        check_file_outputs(&outputs)?;
+    }
     let model = ModelFile::read(&args.model)?;
     let m = model.model();
     let (blobs, mut failures) = read_blobs(&args.input, MAX_CODE_LEN)?;

@@ -8,7 +8,7 @@
 use crate::codec::ModelFile;
 use crate::exit::Outcome;
 use crate::io::atomic::write_atomic_with;
-use crate::io::outputs::{Place, check_outputs};
+use crate::io::outputs::{Place, check_file_outputs, check_outputs};
 use anyhow::{Result, bail};
 use std::io::Write;
 use std::path::PathBuf;
@@ -30,10 +30,9 @@ pub struct Args {
 
 /// Run `naicfc export-c`.
 pub fn run(args: &Args) -> Result<Outcome> {
-    check_outputs(
-        &[Place::new("--out", &args.out)],
-        &[Place::new("--model", &args.model)],
-    )?;
+    let outputs = [Place::new("--out", &args.out)];
+    check_outputs(&outputs, &[Place::new("--model", &args.model)])?;
+    check_file_outputs(&outputs)?;
     // Validating first means firmware never gets a model that `naicfc_model_init` rejects.
     let model = ModelFile::read(&args.model)?;
     let source = args.model.file_name().map_or_else(

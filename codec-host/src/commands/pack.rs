@@ -3,7 +3,7 @@
 use crate::exit::Outcome;
 use crate::io::npy::{NpyDtype, NpyWriter};
 use crate::io::npy_names::names_path;
-use crate::io::outputs::{Place, check_outputs};
+use crate::io::outputs::{Place, check_file_outputs, check_outputs};
 use crate::io::{ReadOptions, is_npy, read_in_batches, row_source};
 use anyhow::{Result, bail};
 use std::path::PathBuf;
@@ -40,10 +40,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
     if !is_npy(&args.out) {
         bail!("{}: the output must be a .npy file", args.out.display());
     }
-    check_outputs(
-        &Place::features("--out", &args.out),
-        &Place::features("--in", &args.input),
-    )?;
+    let outputs = Place::features("--out", &args.out);
+    check_outputs(&outputs, &Place::features("--in", &args.input))?;
+    check_file_outputs(&outputs)?;
     let read = ReadOptions {
         dim: args.dim,
         strict: args.strict,

@@ -4,7 +4,7 @@ use crate::codec::ModelFile;
 use crate::coded_search::{CodedSearch, CodedSide};
 use crate::exit::Outcome;
 use crate::io::lists::read_list;
-use crate::io::outputs::{Place, check_outputs};
+use crate::io::outputs::{Place, check_file_outputs, check_outputs};
 use crate::io::{FeatureSet, InputError, ReadOptions, read_features, read_in_batches};
 use crate::listed::restrict_to_list;
 use crate::metrics::results::results_json;
@@ -74,7 +74,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
     if args.top == 0 {
         bail!("--top must be at least 1");
     }
-    check_outputs(&[Place::new("--out", &args.out)], &inputs(args))?;
+    let outputs = [Place::new("--out", &args.out)];
+    check_outputs(&outputs, &inputs(args))?;
+    check_file_outputs(&outputs)?;
     let read = ReadOptions {
         dim: args.dim,
         strict: args.strict,

@@ -3,7 +3,7 @@
 use crate::exit::Outcome;
 use crate::io::ReadOptions;
 use crate::io::dataset::{Dataset, Split};
-use crate::io::outputs::{Place, check_outputs};
+use crate::io::outputs::{Place, check_file_outputs, check_outputs};
 use crate::train::input::read_training_input;
 use crate::train::{Quantiser, TrainConfig, tables::TableParams, train_on_sample};
 use anyhow::{Context, Result, bail};
@@ -132,7 +132,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
     };
     let mut inputs = Place::features(features_flag, &features);
     inputs.extend(Place::optional(labels_flag, list.as_deref()));
-    check_outputs(&[Place::new("--out", &args.out)], &inputs)?;
+    let outputs = [Place::new("--out", &args.out)];
+    check_outputs(&outputs, &inputs)?;
+    check_file_outputs(&outputs)?;
     let read = ReadOptions {
         dim: args.dim,
         strict: args.strict,

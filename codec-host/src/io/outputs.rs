@@ -126,6 +126,21 @@ pub fn create_output_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("{}: cannot create directory", dir.display()))
 }
 
+/// Refuse, before any work, a file output that is an existing directory (or a link to one):
+/// the rename that puts the file in place would fail only once the work is done.
+pub fn check_file_outputs(outputs: &[Place]) -> Result<()> {
+    for out in outputs {
+        if out.path.is_dir() {
+            bail!(
+                "{}: {} is a directory; give a file name",
+                out.path.display(),
+                out.flag
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Refuse an output directory that exists and holds anything: a command that lays out a whole
 /// tree (`naicfc synth`) would replace some files and leave others stale beside them.
 pub fn require_empty_dir(dir: &Path, flag: &str) -> Result<()> {
