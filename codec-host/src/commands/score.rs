@@ -2,7 +2,7 @@
 
 use crate::exit::Outcome;
 use crate::io::lists::{ListEntry, read_list};
-use crate::metrics::results::read_results;
+use crate::metrics::results::{missing_queries, read_results};
 use crate::metrics::{Label, ScoreOptions, Scores, score_ranking};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -41,7 +41,14 @@ pub fn run(args: &Args) -> Result<Outcome> {
         require_cameras(&args.query_list, &queries)?;
         require_cameras(&args.gallery_list, &gallery)?;
     }
-    let ranked = read_results(&args.results, &queries, &gallery, args.top)?;
+    let rows = read_results(&args.results, &queries, &gallery, args.top)?;
+    // A query without results (its feature file was rejected by the run, say) finds nothing:
+    // it scores 0, as a missing answer would in the competition, and is reported.
+    let missing = missing_queries(&rows, &queries);
+    if let Some(msg) = &missing {
+        eprintln!("{}: {msg} (each scored 0)", args.results.display());
+    }
+    let ranked: Vec<Vec<u32>> = rows.into_iter().map(Option::unwrap_or_default).collect();
     let labels = |list: &[ListEntry]| list.iter().map(Label::from).collect::<Vec<_>>();
     let opts = ScoreOptions {
         top: args.top,
@@ -59,7 +66,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
     } else {
         print!("{}", table(&scores, args.top));
     }
-    Ok(Outcome::Success)
+    Ok(if missing.is_some() {
+        Outcome::Partial
+    } else {
+        Outcome::Success
+    })
 }
 
 fn require_cameras(path: &Path, list: &[ListEntry]) -> Result<()> {
@@ -121,6 +132,29 @@ mod tests {
             e.contains("r.json: invalid results: query `q1.png`: 1 results, expected 2"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_query_without_results_scores_0_and_makes_the_status_partial() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("q.txt"), "q1.png 1\nq2.png 2\n").unwrap();
+        std::fs::write(d.join("g.txt"), "a.png 1\nb.png 2\n").unwrap();
+        std::fs::write(d.join("r.json"), r#"{"q1.png": ["a.png", "b.png"]}"#).unwrap();
+        assert_eq!(run(&args(d, false)).unwrap(), Outcome::Partial);
+        // What it is scored as: q1 finds its match first, q2 nothing.
+        let (q, g) = (
+            read_list(&d.join("q.txt")).unwrap(),
+            read_list(&d.join("g.txt")).unwrap(),
+        );
+        let labels = |l: &[ListEntry]| l.iter().map(Label::from).collect::<Vec<_>>();
+        let ranked: [&[u32]; 2] = [&[0, 1], &[]];
+        let opts = ScoreOptions {
+            top: 2,
+            exclude_same_camera: false,
+        };
+        let s = score_ranking(ranked, &labels(&q), &labels(&g), &opts).unwrap();
+        assert_eq!((s.acc_reid, s.ap1, s.queries), (0.5, 0.5, 2));
     }
 
     #[test]

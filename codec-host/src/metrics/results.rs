@@ -68,7 +68,7 @@ pub fn read_results(
     query_list: &[ListEntry],
     gallery_list: &[ListEntry],
     top: usize,
-) -> Result<Vec<Vec<u32>>> {
+) -> Result<Vec<Option<Vec<u32>>>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read", path.display()))?;
     parse_results(&text, query_list, gallery_list, top)
@@ -76,17 +76,18 @@ pub fn read_results(
 }
 
 /// Parse result JSON and turn it into ranked gallery-list rows, one list per query-list entry,
-/// in query-list order.
+/// in query-list order; `None` for a query the file has no results for (a run that rejected
+/// its feature file, say): the caller decides what that costs.
 ///
-/// Every query of the list must appear exactly once, with exactly `top` distinct gallery names
-/// that are all in the gallery list, and nothing else may appear. The first violation is
-/// returned as an error naming the query.
+/// A query may appear at most once, with exactly `top` distinct gallery names that are all in
+/// the gallery list, and nothing else may appear. The first violation is returned as an error
+/// naming the query.
 pub fn parse_results(
     text: &str,
     query_list: &[ListEntry],
     gallery_list: &[ListEntry],
     top: usize,
-) -> Result<Vec<Vec<u32>>> {
+) -> Result<Vec<Option<Vec<u32>>>> {
     let queries = index_list(query_list, "query list")?;
     let gallery = index_list(gallery_list, "gallery list")?;
     let Entries(entries) = serde_json::from_str(text).context("malformed JSON")?;
@@ -102,24 +103,27 @@ pub fn parse_results(
         }
         *slot = Some(ranked_rows(&key, &value, &gallery, top)?);
     }
+    Ok(out)
+}
 
-    let missing: Vec<&str> = out
+/// "N queries of the query list have no results: `a`, `b`, ..." for the queries of
+/// `query_list` whose `rows` are `None`, or `None` when every query has results.
+pub fn missing_queries(rows: &[Option<Vec<u32>>], query_list: &[ListEntry]) -> Option<String> {
+    let missing: Vec<&str> = rows
         .iter()
         .zip(query_list)
         .filter(|(o, _)| o.is_none())
         .map(|(_, e)| e.name.as_str())
         .collect();
-    if let Some(first) = missing.first() {
-        let mut msg = format!(
-            "{} queries of the query list have no results, starting with `{first}`",
-            missing.len()
-        );
-        for name in missing.iter().skip(1).take(MISSING_SHOWN - 1) {
-            msg.push_str(&format!(", `{name}`"));
-        }
-        bail!(msg);
+    let first = missing.first()?;
+    let mut msg = format!(
+        "{} queries of the query list have no results, starting with `{first}`",
+        missing.len()
+    );
+    for name in missing.iter().skip(1).take(MISSING_SHOWN - 1) {
+        msg.push_str(&format!(", `{name}`"));
     }
-    Ok(out.into_iter().flatten().collect())
+    Some(msg)
 }
 
 /// The gallery rows of one query's result list.
@@ -219,12 +223,12 @@ mod tests {
     }
 
     fn parse(text: &str, top: usize) -> Result<Vec<Vec<u32>>> {
-        parse_results(
-            text,
-            &list(&["q1.png", "q2.png"]),
-            &list(&["a.png", "b.png", "c.png"]),
-            top,
-        )
+        let queries = list(&["q1.png", "q2.png"]);
+        let rows = parse_results(text, &queries, &list(&["a.png", "b.png", "c.png"]), top)?;
+        if let Some(msg) = missing_queries(&rows, &queries) {
+            anyhow::bail!(msg);
+        }
+        Ok(rows.into_iter().flatten().collect())
     }
 
     fn err(text: &str, top: usize) -> String {
@@ -311,7 +315,7 @@ mod tests {
         );
         let glist = list(&["a.png", "b\"x.png", "c.png"]);
         let rows = parse_results(&json, &list(&["q1.png", "q2.png"]), &glist, 2).unwrap();
-        assert_eq!(rows, vec![vec![0, 2], vec![1, 2]]);
+        assert_eq!(rows, vec![Some(vec![0, 2]), Some(vec![1, 2])]);
     }
 
     #[test]

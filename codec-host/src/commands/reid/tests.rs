@@ -92,7 +92,11 @@ fn writes_ranked_list_names_and_scores_back() {
         read_list(&f.path("q.txt")).unwrap(),
         read_list(&f.path("g.txt")).unwrap(),
     );
-    let ranked = read_results(&f.path("out.json"), &ql, &gl, 3).unwrap();
+    let ranked: Vec<Vec<u32>> = read_results(&f.path("out.json"), &ql, &gl, 3)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.expect("every query has results"))
+        .collect();
     let labels = |l: &[crate::io::lists::ListEntry]| l.iter().map(Label::from).collect::<Vec<_>>();
     let opts = ScoreOptions {
         top: 3,
