@@ -9,6 +9,7 @@ pub mod choice;
 pub mod gains;
 pub mod input;
 pub mod pca;
+pub mod scale;
 pub mod steps;
 pub mod tables;
 mod trellis_tables;
@@ -149,19 +150,6 @@ pub struct Trained {
 /// How far beyond the training range (as a fraction of it) reconstructions may go.
 const CLAMP_MARGIN: f64 = 0.25;
 
-/// The largest training magnitude becomes about 2^INPUT_BITS fixed-point units: a resolution of
-/// 2^-20 of the range (finer than any budget below kilobytes can use), with 16x headroom below
-/// the input limit of 2^24 for test vectors beyond the training range.
-const INPUT_BITS: i32 = 20;
-
-/// Input shift that maps the largest training magnitude to about 2^INPUT_BITS units.
-fn input_shift(max_abs: f64) -> i32 {
-    if max_abs <= 0.0 || !max_abs.is_finite() {
-        return INPUT_BITS;
-    }
-    (INPUT_BITS - max_abs.log2().ceil() as i32).clamp(-40, 40)
-}
-
 fn to_fixed(v: f64, shift: i32) -> i32 {
     let limit = f64::from(codec_core::fixed::INPUT_LIMIT);
     (v * 2f64.powi(shift)).round().clamp(-limit, limit) as i32
@@ -221,8 +209,13 @@ pub fn train_on_sample(
         m.active = order;
     }
     let a = m.active.len();
-    let shift = input_shift(m.max_abs());
+    let shift = scale::input_shift(set, &m.active, m.max_abs())?;
     let scale = 2f64.powi(shift);
+    let saturated = scale::saturated(set, shift);
+    if let Some(s) = &saturated {
+        m.mean = pca::moments(s).mean;
+    }
+    let set = saturated.as_ref().unwrap_or(set);
 
     let rows = pca::subsample(set.len(), cfg.max_rows);
     let p = pca::pca(set, &m, &rows).context("PCA of the training set")?;
