@@ -94,13 +94,20 @@ fn auto_keeps_one_of_the_two_models_by_validation() {
     let explicit = train(&set, Some(&labels), &with(v.chosen)).unwrap();
     assert_eq!(auto.model, explicit.model);
     assert!(explicit.summary.validation.is_none());
-    // Only budgets both models can code are measured.
+    // Only budgets both models can code are measured (beyond the format's longest code is
+    // not); one below a model's minimum is refused, naming it.
     let odd = TrainConfig {
-        budgets: vec![1, 16, 100_000],
+        budgets: vec![16, 100_000],
         ..with(Quantiser::Auto)
     };
     let v = train(&set, Some(&labels), &odd).unwrap().summary.validation;
     assert_eq!(v.expect("16 bytes is codable").budgets, vec![16]);
+    let tiny = TrainConfig {
+        budgets: vec![1, 16],
+        ..with(Quantiser::Auto)
+    };
+    let err = train(&set, Some(&labels), &tiny).err().unwrap().to_string();
+    assert!(err.contains("--budgets: 1 is below"), "{err}");
     // Without labels there is nothing to measure: the trellis.
     let unlabelled = train(&set, None, &with(Quantiser::Auto)).unwrap();
     assert_eq!(unlabelled.summary.quantiser, Quantiser::Trellis);

@@ -30,6 +30,17 @@ pub fn budget() -> RangedU64ValueParser<usize> {
     count_in(1..=codec_core::model::MAX_CODE_LEN as u64)
 }
 
+/// The parser of a number flag that must lie in `lo..=hi` (`hi` may be infinite): NaN and
+/// anything outside are usage errors, as for counts ([`count_in`]).
+pub fn number_in(lo: f64, hi: f64) -> impl Fn(&str) -> Result<f64, String> + Clone {
+    move |value: &str| match value.parse::<f64>() {
+        Ok(v) if (lo..=hi).contains(&v) && v.is_finite() => Ok(v),
+        Ok(_) if hi.is_infinite() => Err(format!("must be a number of at least {lo}")),
+        Ok(_) => Err(format!("must be between {lo} and {hi}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// The parser of a count flag with no upper bound that must be at least 1, as [`count_in`]
 /// (whose message would print the largest `u64` as the bound).
 pub fn at_least_one(value: &str) -> Result<usize, String> {

@@ -34,12 +34,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         eprintln!("{f}");
     }
     let stats = feature_stats(&loaded.set).with_context(|| {
-        format!(
-            "{}: {} usable vectors ({} rejected)",
-            args.features.display(),
-            loaded.set.len(),
-            loaded.failures.len()
-        )
+        crate::io::input_summary(&args.features, loaded.set.len(), loaded.failures.len())
     })?;
     if args.json {
         println!("{}", serde_json::to_string(&stats)?);

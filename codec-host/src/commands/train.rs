@@ -1,5 +1,6 @@
 //! `naicfc train`: learn a codec model from training features.
 
+use crate::commands::{count_in, number_in};
 use crate::exit::Outcome;
 use crate::io::ReadOptions;
 use crate::io::dataset::{Dataset, Split};
@@ -48,18 +49,26 @@ pub struct Args {
     )]
     pub max_coeffs: usize,
     /// With labels: how strongly to favour identity-discriminative coefficients (0 = pure MSE)
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = number_in(0.0, f64::INFINITY))]
     pub reid_weight: f64,
     /// Rate allocation: steps grow as (spread / largest spread)^-exponent, so coefficients
     /// coded mostly as zeros get coarser steps (0 = one step for all; 0.1 lowers dr by 1-2% at
     /// 16-128 bytes on kind-A features)
-    #[arg(long, default_value_t = crate::train::weights::DEFAULT_SPREAD_EXPONENT)]
+    #[arg(
+        long,
+        default_value_t = crate::train::weights::DEFAULT_SPREAD_EXPONENT,
+        value_parser = number_in(0.0, 1.0)
+    )]
     pub spread_exponent: f64,
     /// Low-rate step growth: a coefficient whose spread is below its step gets a step this
     /// many octaves coarser per octave of the gap, at every budget (0 = none, which with
     /// --plain-step-prior --gain-coeffs 0 keeps the model readable by format-2 decoders; 0.5
     /// lowers dr by 1-2.4% at 16-128 bytes on kind-A features)
-    #[arg(long, default_value_t = crate::train::weights::DEFAULT_STEP_GROWTH)]
+    #[arg(
+        long,
+        default_value_t = crate::train::weights::DEFAULT_STEP_GROWTH,
+        value_parser = number_in(0.0, crate::train::weights::MAX_STEP_GROWTH)
+    )]
     pub step_growth: f64,
     /// Code the step index (the first symbol of every code) with one prior for every code
     /// length, as format 3 and older did: codes then end at their last needed byte, and with
@@ -77,7 +86,11 @@ pub struct Args {
     pub no_clamp: bool,
     /// Reconstruction points: 1 = cell centroids (least reconstruction error), 0 = cell
     /// middles (best re-ID ranking), or anything between
-    #[arg(long, default_value_t = crate::train::tables::DEFAULT_CENTROID_WEIGHT)]
+    #[arg(
+        long,
+        default_value_t = crate::train::tables::DEFAULT_CENTROID_WEIGHT,
+        value_parser = number_in(0.0, 1.0)
+    )]
     pub centroid_weight: f64,
     /// Quantiser: `trellis` (two interleaved quantisers, Viterbi search), `scalar` (one
     /// dead-zone quantiser), or `auto`: with identity labels, train both and keep the one with
@@ -90,11 +103,19 @@ pub struct Args {
     pub quantiser: Quantiser,
     /// Trellis search's rate-distortion slope (squared steps per bit) for finely coded
     /// coefficients; larger favours fewer bits, lowering dr at high budgets
-    #[arg(long, default_value_t = crate::train::tables::DEFAULT_TRELLIS_LAMBDA)]
+    #[arg(
+        long,
+        default_value_t = crate::train::tables::DEFAULT_TRELLIS_LAMBDA,
+        value_parser = number_in(0.0, crate::train::tables::MAX_TRELLIS_LAMBDA)
+    )]
     pub trellis_lambda: f64,
     /// The slope for coefficients coded with mostly zeros (the small budgets); smaller keeps
     /// more coefficients, raising ACC_reid there at some cost in dr
-    #[arg(long, default_value_t = crate::train::tables::DEFAULT_TRELLIS_LAMBDA_LOW)]
+    #[arg(
+        long,
+        default_value_t = crate::train::tables::DEFAULT_TRELLIS_LAMBDA_LOW,
+        value_parser = number_in(0.0, crate::train::tables::MAX_TRELLIS_LAMBDA)
+    )]
     pub trellis_lambda_low: f64,
     /// Decoder gains: how many leading coefficients (at most the model's) the decoder scales
     /// back by a gain per spread/step class, fitted on round trips of training vectors (0 =
@@ -107,7 +128,7 @@ pub struct Args {
     pub gain_coeffs: u16,
     /// Most training vectors held in memory: a larger set is read once for its mean and range,
     /// and an evenly spaced sample of this many learns the transform and tables
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 100_000, value_parser = count_in(2..))]
     pub max_rows: usize,
     /// Vectors read at a time
     #[arg(long, default_value_t = 65_536)]
@@ -162,14 +183,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         input.rows,
         &cfg,
     )
-    .with_context(|| {
-        format!(
-            "{}: {} usable vectors ({} rejected)",
-            features.display(),
-            input.rows,
-            failures.len()
-        )
-    })?;
+    .with_context(|| crate::io::input_summary(&features, input.rows, failures.len()))?;
     crate::io::atomic::write_atomic(&args.out, &trained.model)?;
     let s = &trained.summary;
     eprintln!(
@@ -195,6 +209,15 @@ pub fn run(args: &Args) -> Result<Outcome> {
         },
         start.elapsed().as_secs_f64()
     );
+    if let Some((n, share)) = s.dropped {
+        eprintln!(
+            "note: {n} of the {} varying dims are beyond the {} a model codes and are coded as \
+             their mean ({:.2}% of the training variance)",
+            s.active_dims + n,
+            s.active_dims,
+            100.0 * share
+        );
+    }
     eprintln!("{}", quantiser_line(s, args.quantiser));
     eprintln!(
         "model format {}{}",
@@ -238,30 +261,7 @@ fn config(args: &Args) -> Result<TrainConfig> {
             budgets.len()
         );
     }
-    if !(0.0..=1.0).contains(&args.centroid_weight) {
-        bail!("--centroid-weight must be between 0 and 1");
-    }
-    let max = crate::train::tables::MAX_TRELLIS_LAMBDA;
-    for (flag, v) in [
-        ("--trellis-lambda", args.trellis_lambda),
-        ("--trellis-lambda-low", args.trellis_lambda_low),
-    ] {
-        if !(0.0..=max).contains(&v) {
-            bail!("{flag} must be between 0 and {max}");
-        }
-    }
-    if !(args.reid_weight >= 0.0 && args.reid_weight.is_finite()) {
-        bail!("--reid-weight must be a number of at least 0");
-    }
-    if !(0.0..=1.0).contains(&args.spread_exponent) {
-        bail!("--spread-exponent must be between 0 and 1");
-    }
-    if !(0.0..=crate::train::weights::MAX_STEP_GROWTH).contains(&args.step_growth) {
-        bail!(
-            "--step-growth must be between 0 and {}",
-            crate::train::weights::MAX_STEP_GROWTH
-        );
-    }
+    // The number flags are checked by their parsers (usage errors, status 2).
     let cfg = TrainConfig {
         budgets,
         max_coeffs: args.max_coeffs,
@@ -375,10 +375,27 @@ mod tests {
     }
 
     #[test]
-    fn a_reid_weight_must_be_a_number_of_at_least_0() {
-        for w in ["NaN", "inf", "-1"] {
-            let err = config_of(&[&format!("--reid-weight={w}")]).unwrap_err();
-            assert!(err.to_string().contains("--reid-weight"), "{w}: {err}");
+    fn number_flags_out_of_range_are_usage_errors() {
+        for (flag, value) in [
+            ("--reid-weight", "NaN"),
+            ("--reid-weight", "inf"),
+            ("--reid-weight", "-1"),
+            ("--spread-exponent", "5"),
+            ("--spread-exponent", "nan"),
+            ("--trellis-lambda", "-1"),
+            ("--trellis-lambda-low", "1e9"),
+            ("--centroid-weight", "2"),
+            ("--step-growth", "-0.5"),
+            ("--max-rows", "1"),
+        ] {
+            let err = config_of(&[&format!("{flag}={value}")]).unwrap_err();
+            let clap = err.downcast_ref::<clap::Error>().expect("a usage error");
+            assert_eq!(
+                clap.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{flag} {value}"
+            );
+            assert!(clap.to_string().contains(flag), "{flag}: {clap}");
         }
         assert_eq!(
             config_of(&["--reid-weight", "1.5"]).unwrap().reid_weight,

@@ -78,6 +78,17 @@ pub fn rejected_row_name(input: &Path, failure: &Path) -> Option<String> {
     }
 }
 
+/// "`input`: N usable vectors (K problems listed above)", the context of an error about what
+/// was read (the problems part only when there were some).
+pub fn input_summary(input: &Path, usable: usize, problems: usize) -> String {
+    let listed = if problems > 0 {
+        format!(" ({problems} problems listed above)")
+    } else {
+        String::new()
+    };
+    format!("{}: {usable} usable vectors{listed}", input.display())
+}
+
 /// Whether a row name holds a line break. Names files and lists hold one name per line, so
 /// such a name could not be read back (and a trailing `\r` would be taken for a CRLF ending):
 /// it is refused wherever a name enters (a directory entry, a names file) or leaves (an output

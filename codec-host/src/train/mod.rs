@@ -113,6 +113,9 @@ pub struct TrainSummary {
     pub dim: usize,
     /// Dims coded.
     pub active_dims: usize,
+    /// Dims that vary but are coded as their mean, beyond the format's most varying dims
+    /// (`MAX_ACTIVE`), and their share of the training variance.
+    pub dropped: Option<(usize, f64)>,
     /// Transform coefficients.
     pub coeffs: usize,
     /// Fraction of the training variance the coefficients span.
@@ -199,11 +202,15 @@ pub fn train_on_sample(
     if m.active.is_empty() {
         bail!("every training vector is identical: nothing to learn");
     }
+    let mut dropped = None;
     if m.active.len() > MAX_ACTIVE {
         // Keep the dims that vary most; the others are coded as their mean.
         let var = dim_variances(set, &m);
         let mut order = m.active.clone();
         order.sort_by(|&a, &b| var[b].total_cmp(&var[a]));
+        let total: f64 = order.iter().map(|&d| var[d]).sum();
+        let lost: f64 = order[MAX_ACTIVE..].iter().map(|&d| var[d]).sum();
+        dropped = Some((order.len() - MAX_ACTIVE, lost / total.max(1e-300)));
         order.truncate(MAX_ACTIVE);
         order.sort_unstable();
         m.active = order;
@@ -346,12 +353,23 @@ pub fn train_on_sample(
         }
     };
     let parsed = codec_core::Model::parse(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // A trained budget the model cannot code at would only fail later (every code at it, and
+    // every scalable code, which spans the trained budgets).
+    if let Some(&b) = cfg.budgets.iter().find(|&&b| b < parsed.min_budget()) {
+        bail!(
+            "--budgets: {b} is below this model's minimum budget of {} bytes (the length of its \
+             coarsest code); train for budgets of at least {}",
+            parsed.min_budget(),
+            parsed.min_budget()
+        );
+    }
     Ok(Trained {
         summary: TrainSummary {
             rows: total_rows,
             sampled: set.len(),
             dim: set.dim,
             active_dims: a,
+            dropped,
             coeffs: k,
             explained_variance: explained,
             shift,
@@ -555,4 +573,61 @@ fn chosen_steps(
         });
     }
     Ok(chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn set(rows: usize, dim: usize, scale: f64) -> FeatureSet {
+        let mut rng = Rng::new(5);
+        FeatureSet {
+            names: (0..rows).map(|i| i.to_string()).collect(),
+            dim,
+            data: (0..rows * dim)
+                .map(|_| (rng.normal() * scale) as f32)
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_budget_below_the_models_minimum_is_refused() {
+        let cfg = |budgets: Vec<usize>| TrainConfig {
+            budgets,
+            max_coeffs: 8,
+            quantiser: Quantiser::Scalar,
+            ..TrainConfig::default()
+        };
+        let data = set(200, 32, 1.0);
+        // The step prior learned for the budgets sets the coarsest code's length: a model for
+        // 1 byte alone cannot make it that short, and says so; any model that trains codes at
+        // every budget it was trained for.
+        let err = train(&data, None, &cfg(vec![1])).err().unwrap().to_string();
+        assert!(
+            err.contains("--budgets: 1 is below this model's minimum budget"),
+            "{err}"
+        );
+        for budgets in [vec![2], vec![1, 16], vec![16, 64]] {
+            let model = train(&data, None, &cfg(budgets.clone())).unwrap().model;
+            let min = codec_core::Model::parse(&model).unwrap().min_budget();
+            assert!(budgets.iter().all(|&b| b >= min), "{budgets:?}: {min}");
+        }
+    }
+
+    #[test]
+    fn features_the_fixed_point_cannot_hold_are_refused() {
+        let cfg = TrainConfig {
+            max_coeffs: 8,
+            quantiser: Quantiser::Scalar,
+            ..TrainConfig::default()
+        };
+        for (scale, says) in [(1e-30, "too small"), (1e30, "too large")] {
+            let err = train(&set(50, 8, scale), None, &cfg)
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(err.contains(says), "{scale}: {err}");
+        }
+    }
 }
