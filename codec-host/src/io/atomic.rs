@@ -299,31 +299,26 @@ impl Prepared {
     }
 
     /// What the rename will replace, kept under a hidden name (a hard link: no copy) so that
-    /// [`Restore::undo`] can put it back: `None` for a direct output.
-    fn keep_old(&self) -> Result<Option<Restore>> {
-        let Some((_, target)) = &self.pending else {
-            return Ok(None);
-        };
-        let cannot = || format!("{}: cannot keep the old file aside", self.path.display());
-        match std::fs::symlink_metadata(target) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Ok(Some(Restore {
-                    target: target.clone(),
-                    old: None,
-                }));
-            }
-            other => other.with_context(cannot)?,
-        };
-        let (dir, name) = split_target(target)?;
+    /// [`Restore::undo`] can put it back. `None` where that cannot be done: a direct output, or
+    /// a file system without hard links (the commit then goes on without a way back).
+    fn keep_old(&self) -> Option<Restore> {
+        let (_, target) = self.pending.as_ref()?;
+        if let Err(e) = std::fs::symlink_metadata(target) {
+            return (e.kind() == io::ErrorKind::NotFound).then(|| Restore {
+                target: target.clone(),
+                old: None,
+            });
+        }
+        let (dir, name) = split_target(target).ok()?;
         // A hidden name of our own, then the old file linked to it in its place.
-        let (file, kept) = TempFile::create(dir, name).with_context(cannot)?;
+        let (file, kept) = TempFile::create(dir, name).ok()?;
         drop(file);
-        std::fs::remove_file(&kept.path).with_context(cannot)?;
-        std::fs::hard_link(target, &kept.path).with_context(cannot)?;
-        Ok(Some(Restore {
+        std::fs::remove_file(&kept.path).ok()?;
+        std::fs::hard_link(target, &kept.path).ok()?;
+        Some(Restore {
             target: target.clone(),
             old: Some(kept),
-        }))
+        })
     }
 }
 
@@ -350,19 +345,23 @@ impl Restore {
 /// array with the old names, as with any two files; a failed commit no longer leaves them so.
 pub fn commit_pair(first: AtomicFile, second: AtomicFile) -> Result<()> {
     let (first, second) = (first.prepare()?, second.prepare()?);
-    let restore = first.keep_old()?;
+    let restore = first.keep_old();
     let first_path = first.path.clone();
     first.rename()?;
-    match second.rename() {
-        Ok(()) => Ok(()),
-        Err(e) => match restore.map(Restore::undo) {
-            Some(Err(undo)) => Err(e.context(format!(
-                "{} was replaced but could not be put back ({undo}): it does not match",
-                first_path.display()
-            ))),
-            _ => Err(e.context(format!("{} left as it was", first_path.display()))),
-        },
-    }
+    let Err(e) = second.rename() else {
+        return Ok(());
+    };
+    let undone = match restore {
+        Some(r) => r.undo().map_err(|undo| undo.to_string()),
+        None => Err("it could not be kept aside".to_string()),
+    };
+    Err(match undone {
+        Ok(()) => e.context(format!("{} left as it was", first_path.display())),
+        Err(why) => e.context(format!(
+            "{} was replaced and could not be put back ({why}): it does not match",
+            first_path.display()
+        )),
+    })
 }
 
 /// Write one `<name>.dat` per row of `set` into `dir` (created if needed), in parallel: each row
