@@ -65,50 +65,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
     for f in &data.failures {
         eprintln!("{f}");
     }
-    let ds = Dataset::new(&args.data);
-    match &data.labels {
-        None if args.exclude_same_camera => bail!(
-            "{} and {}: --exclude-same-camera needs both lists, with a camera column",
-            ds.list_path(Split::Query).display(),
-            ds.list_path(Split::Gallery).display()
-        ),
-        None => eprintln!(
-            "naicfc eval: no query and gallery lists in {}: only dr is measured (ACC_reid is NaN)",
-            args.data.display()
-        ),
-        Some((q, g)) if args.exclude_same_camera => {
-            for (split, labels) in [(Split::Query, q), (Split::Gallery, g)] {
-                if labels.iter().any(|l| l.cam.is_none()) {
-                    bail!(
-                        "{}: no camera column; --exclude-same-camera needs cameras in both lists",
-                        ds.list_path(split).display()
-                    );
-                }
-            }
-        }
-        Some(_) => {}
-    }
+    check_labels(args, &data)?;
     if args.scalable {
-        let m = model.model();
-        let trained: Vec<usize> = (0..m.budget_count()).filter_map(|i| m.budget(i)).collect();
-        let other: Vec<String> = args
-            .budgets
-            .iter()
-            .filter(|b| !trained.contains(b))
-            .map(ToString::to_string)
-            .collect();
-        if !other.is_empty() {
-            eprintln!(
-                "naicfc eval: --scalable: a scalable code has prefixes only at the model's \
-                 budgets ({}), not at {}",
-                trained
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                other.join(", ")
-            );
-        }
+        note_budgets_without_prefix(args, &model);
     }
     let cfg = EvalConfig {
         budgets: args.budgets.clone(),
@@ -136,6 +95,59 @@ pub fn run(args: &Args) -> Result<Outcome> {
     } else {
         Outcome::Partial
     })
+}
+
+/// What the scores need of the lists: with `--exclude-same-camera`, both lists with cameras
+/// (an error naming the list otherwise); without lists, a note that only dr is measured.
+fn check_labels(args: &Args, data: &crate::eval::EvalData) -> Result<()> {
+    let ds = Dataset::new(&args.data);
+    match &data.labels {
+        None if args.exclude_same_camera => bail!(
+            "{} and {}: --exclude-same-camera needs both lists, with a camera column",
+            ds.list_path(Split::Query).display(),
+            ds.list_path(Split::Gallery).display()
+        ),
+        None => eprintln!(
+            "naicfc eval: no query and gallery lists in {}: only dr is measured (ACC_reid is NaN)",
+            args.data.display()
+        ),
+        Some((q, g)) if args.exclude_same_camera => {
+            for (split, labels) in [(Split::Query, q), (Split::Gallery, g)] {
+                if labels.iter().any(|l| l.cam.is_none()) {
+                    bail!(
+                        "{}: no camera column; --exclude-same-camera needs cameras in both lists",
+                        ds.list_path(split).display()
+                    );
+                }
+            }
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+/// A scalable code has prefixes only at the model's budgets: say which of the budgets asked
+/// for get no scalable row.
+fn note_budgets_without_prefix(args: &Args, model: &ModelFile) {
+    let m = model.model();
+    let trained: Vec<String> = (0..m.budget_count())
+        .filter_map(|i| m.budget(i))
+        .map(|b| b.to_string())
+        .collect();
+    let other: Vec<String> = args
+        .budgets
+        .iter()
+        .map(ToString::to_string)
+        .filter(|b| !trained.contains(b))
+        .collect();
+    if !other.is_empty() {
+        eprintln!(
+            "naicfc eval: --scalable: a scalable code has prefixes only at the model's budgets \
+             ({}), not at {}",
+            trained.join(", "),
+            other.join(", ")
+        );
+    }
 }
 
 /// Make sure the report can be written before the sweep, which can take long: neither the
