@@ -153,10 +153,7 @@ impl Dataset {
         let mut failures = loaded.failures;
         let first_list_failure = failures.len();
         // A rejected file is already reported: its list entry is not "missing" as well.
-        let rejected: std::collections::HashSet<String> = failures
-            .iter()
-            .filter_map(|f| super::rejected_row_name(&dir, &f.path))
-            .collect();
+        let rejected = super::rejected_row_names(&dir, &failures);
         let entries_without_row = entries
             .iter()
             .zip(&m.rows)

@@ -22,6 +22,7 @@ pub use features::{
 pub use lists::{ListEntry, ListMatch, match_list, read_list};
 pub use npy::NpyDtype;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -63,8 +64,17 @@ pub fn row_source(input: &Path, name: &str) -> PathBuf {
     }
 }
 
+/// The row names of the rejected inputs among `failures` of the features `input` (see
+/// [`rejected_row_name`]): a list entry of one of them is not also reported as missing.
+pub fn rejected_row_names(input: &Path, failures: &[InputError]) -> HashSet<String> {
+    failures
+        .iter()
+        .filter_map(|f| rejected_row_name(input, &f.path))
+        .collect()
+}
+
 /// The row name behind a rejected input of the features `input`, when `failure` is one of its
-/// rows (see [`row_source`]): for a list, the entry of a rejected file is not also "missing".
+/// rows (see [`row_source`]).
 pub fn rejected_row_name(input: &Path, failure: &Path) -> Option<String> {
     if is_npy(input) {
         let text = failure.to_str()?;

@@ -96,10 +96,7 @@ pub fn read_training_input(
     })?;
     if let (Some(entries), Some(list)) = (&entries, list) {
         // A rejected file is already reported: its list entry is not "missing" as well.
-        let rejected: std::collections::HashSet<String> = failures
-            .iter()
-            .filter_map(|f| crate::io::rejected_row_name(path, &f.path))
-            .collect();
+        let rejected = crate::io::rejected_row_names(path, &failures);
         for (e, _) in entries.iter().zip(&seen).filter(|(_, s)| !**s) {
             if !rejected.contains(&e.stem) {
                 failures.push(no_feature_file(list, e));
