@@ -744,15 +744,7 @@ fn eval_with_no_usable_training_vector_lists_them_and_uses_the_gallery_spectrum(
     for name in ["t1.dat", "t2.dat", "t3.dat"] {
         std::fs::write(train.join(name), &nan).unwrap();
     }
-    let o = naicfc(&[
-        "eval",
-        "--model",
-        p(&f.model),
-        "--data",
-        p(&root),
-        "--budgets",
-        "16",
-    ]);
+    let o = f.eval(&root, &[]);
     expect(
         &o,
         1,
@@ -773,15 +765,7 @@ fn eval_with_no_usable_training_vector_lists_them_and_uses_the_gallery_spectrum(
         std::fs::write(queries.join(name), [0u8; 12]).unwrap();
     }
     std::fs::remove_file(root.join("query_list.txt")).unwrap();
-    let o = naicfc(&[
-        "eval",
-        "--model",
-        p(&f.model),
-        "--data",
-        p(&root),
-        "--budgets",
-        "16",
-    ]);
+    let o = f.eval(&root, &[]);
     expect(
         &o,
         3,
@@ -899,19 +883,7 @@ fn eval_names_the_list_that_lacks_what_an_option_needs() {
             .collect();
         std::fs::write(root.join(list), short).unwrap();
     }
-    let eval = |extra: &[&str]| {
-        let mut args = vec![
-            "eval",
-            "--model",
-            p(&f.model),
-            "--data",
-            p(&root),
-            "--budgets",
-            "16",
-        ];
-        args.extend_from_slice(extra);
-        naicfc(&args)
-    };
+    let eval = |extra: &[&str]| f.eval(&root, extra);
     expect(
         &eval(&["--exclude-same-camera"]),
         3,

@@ -235,17 +235,7 @@ fn an_unusable_report_directory_fails_before_the_sweep() {
     let file = f.path("report");
     std::fs::write(&file, b"not a directory").unwrap();
     for report in [file.clone(), file.join("sub")] {
-        let o = naicfc(&[
-            "eval",
-            "--model",
-            p(&f.model),
-            "--data",
-            p(&f.data),
-            "--budgets",
-            "16",
-            "--report",
-            p(&report),
-        ]);
+        let o = f.eval(&f.data, &["--report", p(&report)]);
         expect(
             &o,
             3,
@@ -266,19 +256,7 @@ fn eval_reports_never_land_on_an_input_or_in_the_dataset() {
     std::fs::create_dir(&rep).unwrap();
     std::os::unix::fs::symlink(&f.model, rep.join("report.json")).unwrap();
     std::os::unix::fs::symlink(&list, rep.join("rate.svg")).unwrap();
-    let eval = |report: &Path| {
-        naicfc(&[
-            "eval",
-            "--model",
-            p(&f.model),
-            "--data",
-            p(&f.data),
-            "--budgets",
-            "16",
-            "--report",
-            p(report),
-        ])
-    };
+    let eval = |report: &Path| f.eval(&f.data, &["--report", p(report)]);
     expect(
         &eval(&rep),
         3,

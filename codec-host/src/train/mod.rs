@@ -575,20 +575,26 @@ fn chosen_steps(
     Ok(chosen)
 }
 
+/// `rows` vectors of `dim` independent Gaussian values of standard deviation `scale`, from
+/// `seed`, named by index: training input for tests.
+#[cfg(test)]
+pub(crate) fn gaussian_set(rows: usize, dim: usize, scale: f64, seed: u64) -> FeatureSet {
+    let mut rng = crate::rng::Rng::new(seed);
+    FeatureSet {
+        names: (0..rows).map(|i| i.to_string()).collect(),
+        dim,
+        data: (0..rows * dim)
+            .map(|_| (rng.normal() * scale) as f32)
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Rng;
 
     fn set(rows: usize, dim: usize, scale: f64) -> FeatureSet {
-        let mut rng = Rng::new(5);
-        FeatureSet {
-            names: (0..rows).map(|i| i.to_string()).collect(),
-            dim,
-            data: (0..rows * dim)
-                .map(|_| (rng.normal() * scale) as f32)
-                .collect(),
-        }
+        gaussian_set(rows, dim, scale, 5)
     }
 
     #[test]

@@ -112,17 +112,9 @@ fn robust_magnitude(set: &FeatureSet, active: &[usize]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Rng;
 
     fn gaussian(rows: usize, dim: usize, scale: f64) -> FeatureSet {
-        let mut rng = Rng::new(3);
-        FeatureSet {
-            names: (0..rows).map(|i| i.to_string()).collect(),
-            dim,
-            data: (0..rows * dim)
-                .map(|_| (rng.normal() * scale) as f32)
-                .collect(),
-        }
+        crate::train::gaussian_set(rows, dim, scale, 3)
     }
 
     fn max_abs(set: &FeatureSet) -> f64 {

@@ -105,6 +105,20 @@ impl Fixture {
             p(out),
         ])
     }
+    /// `naicfc eval` of the model on the dataset at `data` at 16 bytes, with `extra` flags.
+    pub fn eval(&self, data: &Path, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "eval",
+            "--model",
+            p(&self.model),
+            "--data",
+            p(data),
+            "--budgets",
+            "16",
+        ];
+        args.extend_from_slice(extra);
+        naicfc(&args)
+    }
     /// `naicfc decode` of the codes in `input` with the model into `out`.
     pub fn decode(&self, input: &Path, out: &Path) -> Output {
         naicfc(&[
