@@ -3,13 +3,11 @@
 //! Nothing is written to the output until the whole code has been read and checked: a
 //! corrupt stream leaves the caller's buffer untouched.
 
-use crate::error::Error;
-use crate::model::{MAX_ACTIVE, MAX_CODE_LEN, MAX_COEFFS, Model};
-use crate::quant::{max_magnitude, reconstruct_level};
-use crate::range_coder::Decoder;
-use crate::symbols::{decode_step, decode_value};
+use crate::entropy::{Decoder, decode_step, decode_value};
+use crate::error::{Error, StreamError};
+use crate::format::{MAX_ACTIVE, MAX_CODE_LEN, MAX_COEFFS, Model, ModelInternals, StepGrid};
+use crate::quant::{self, max_magnitude, reconstruct_level};
 use crate::transform::inverse;
-use crate::trellis;
 
 /// Decode `code` into `out` (at least `model.dim()` values; only those are written).
 pub fn decode(model: &Model<'_>, code: &[u8], out: &mut [f32]) -> Result<(), Error> {
@@ -40,18 +38,19 @@ pub fn decode_coefficients(
     coeffs: &mut [i32],
 ) -> Result<usize, Error> {
     match code {
-        [] => return Err(Error::StreamEmpty),
+        [] => return Err(StreamError::Empty.into()),
         _ if code.len() > MAX_CODE_LEN => {
-            return Err(Error::StreamTooLong {
+            return Err(StreamError::TooLong {
                 length: code.len(),
                 maximum: MAX_CODE_LEN,
-            });
+            }
+            .into());
         }
         // The encoder drops trailing zero bytes, so a longer code ending in zero is not one of
         // its codes (the all-zero code is the single byte 0), unless the model pads codes to
         // the length their step index was coded for.
-        [.., 0] if code.len() > 1 && !model.step_context() => {
-            return Err(Error::StreamCorrupt("trailing zero byte"));
+        [.., 0] if code.len() > 1 && !model.length_step_prior() => {
+            return Err(StreamError::TrailingZeroByte.into());
         }
         _ => {}
     }
@@ -64,26 +63,22 @@ pub fn decode_coefficients(
         }
     })?;
     if !dec.consistent() {
-        return Err(Error::StreamCorrupt(
-            "code does not end inside its last interval",
-        ));
+        return Err(StreamError::BadEnd.into());
     }
     // Past its symbols a padded code holds only zeros (format 4 and later); an unpadded one
     // holds nothing more. Bytes there mean a code cut short, extended or damaged: its length
     // or its content is not what the encoder wrote.
-    if model.step_context() && !dec.rest_is_zero() {
-        return Err(Error::StreamCorrupt(
-            "non-zero bytes after the code's symbols (truncated, extended or damaged?)",
-        ));
+    if model.length_step_prior() && !dec.rest_is_zero() {
+        return Err(StreamError::BytesAfterSymbols.into());
     }
-    if !model.step_context() && !dec.used_all_input() {
-        return Err(Error::StreamCorrupt("trailing bytes after the code"));
+    if !model.length_step_prior() && !dec.used_all_input() {
+        return Err(StreamError::TrailingBytes.into());
     }
     apply_gains(model, step, coeffs);
     Ok(step)
 }
 
-/// Scale each of the model's leading [`Model::gain_coeffs`] coefficients by the gain of the
+/// Scale each of the model's leading [`ModelInternals::gain_coeffs`] coefficients by the gain of the
 /// class it has at step index `step`: `(y * gain + 2^14) >> 15` (64-bit, arithmetic shift).
 ///
 /// A value reconstructed at its level over-shoots on average where the step is coarse against
@@ -109,16 +104,12 @@ pub fn decode_values(
     step: usize,
     spread: impl Fn(usize) -> i32,
     mut put: impl FnMut(usize, u64, i32),
-) -> Result<(), Error> {
+) -> Result<(), StreamError> {
     let alphabet = model.alphabet();
     let trellis = model.trellis();
-    let mut state = trellis::START;
+    let mut state = quant::START;
     for k in 0..model.coeffs() {
-        let q = if trellis {
-            trellis::quantiser(state)
-        } else {
-            0
-        };
+        let q = if trellis { quant::quantiser(state) } else { 0 };
         let class = model.table(model.class_for(spread(k), k, step), q);
         let (m, negative) = decode_value(dec, &class, alphabet)?;
         // Most values of a small code are zeros, which need no step: only the class.
@@ -127,13 +118,13 @@ pub fn decode_values(
         } else {
             let s = model.step(k, step);
             if m > max_magnitude(s) {
-                return Err(Error::StreamCorrupt("coefficient beyond the model's range"));
+                return Err(StreamError::CoefficientOutOfRange);
             }
-            let level = if trellis { trellis::level(q, m) } else { m };
+            let level = if trellis { quant::level(q, m) } else { m };
             reconstruct_level(level, m, negative, s, &class)
         };
         put(k, m, value);
-        state = trellis::next_state(state, m);
+        state = quant::next_state(state, m);
     }
     Ok(())
 }

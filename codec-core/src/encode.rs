@@ -15,14 +15,12 @@
 //! trellis code that leaves room gets one more trial at its step with cheaper bits
 //! ([`RELIEF_SLOPE`]), which fills part of the room the step grid leaves.
 
-use crate::error::Error;
-use crate::model::{MAX_ACTIVE, MAX_CODE_LEN, MAX_COEFFS, Model};
+use crate::entropy::{Encoder, encode_step, encode_value};
+use crate::error::{Error, ModelError};
+use crate::format::{MAX_ACTIVE, MAX_CODE_LEN, MAX_COEFFS, Model, ModelInternals, StepGrid};
 use crate::quant::quantise_values;
-use crate::range_coder::Encoder;
-use crate::symbols::{encode_step, encode_value};
+use crate::quant::trellis::{self, FULL_SLOPE};
 use crate::transform::{centre, forward};
-use crate::trellis;
-pub use crate::trellis::FULL_SLOPE;
 
 /// Encode `x` (`model.dim()` values) into at most `budget` bytes of `out` and return the
 /// code's length. `out` must hold at least `budget` bytes.
@@ -45,8 +43,7 @@ pub fn encode_coded(
 /// `Ok(None)` when that code would be longer than `budget`. Rate control's choice for a budget
 /// is a step whose code fits while the next finer step's does not; the code length is not
 /// monotone in the step (a coarser step can cost more bits when few coefficients change), so
-/// an even finer step can occasionally fit too. With a length-conditioned step prior (format
-/// 4), whether the step fits is decided by its code conditioned on `budget`, as rate control
+/// an even finer step can occasionally fit too. With a length step prior, whether the step fits is decided by its code conditioned on `budget`, as rate control
 /// decides; the code returned is conditioned on the first length, from that code's own up,
 /// that it fits (and padded with zero bytes to it).
 pub fn encode_at_step(
@@ -143,15 +140,6 @@ pub fn encode_coefficients(
     coeffs: &[i32],
     out: &mut [u8],
 ) -> Result<Coded, Error> {
-    // Refused for every input, as documented, even where some finer step's code would be
-    // shorter than the coarsest (code length is not monotone in the step, and rate control
-    // tries the coarsest step last).
-    if out.len() < model.min_budget() {
-        return Err(Error::BudgetTooSmall {
-            budget: out.len(),
-            minimum: model.min_budget(),
-        });
-    }
     let spread = |k| model.coef_spread_log(k);
     let hint = trellis_hint(model, coeffs, &spread, out.len());
     let predicted = model.step_prediction(out.len());
@@ -209,9 +197,11 @@ pub(crate) fn search_step(
     mut trial: impl FnMut(usize, u32, &mut [u8]) -> Option<usize>,
 ) -> Result<Coded, Error> {
     let coarsest = model.steps() - 1;
-    let too_small = Error::BudgetTooSmall {
-        budget: out.len(),
-        minimum: model.min_budget(),
+    let budget = out.len();
+    // Only on failure: the minimum is worked out for the message, not on every code.
+    let too_small = || match min_budget(model) {
+        Ok(minimum) => Error::BudgetTooSmall { budget, minimum },
+        Err(e) => Error::Model(e),
     };
     // The coarsest step is taken to fit until the end, and only coded then if nothing finer
     // fits: it saves a trial on nearly every code.
@@ -263,7 +253,7 @@ pub(crate) fn search_step(
     let best = match best {
         Some(len) if last_trial == Some(best_step) => len,
         Some(len) if kept_best && keep(out, &kept, len) => len,
-        _ => trial(best_step, FULL_SLOPE, out).ok_or(too_small)?,
+        _ => trial(best_step, FULL_SLOPE, out).ok_or_else(too_small)?,
     };
     let plain = Coded {
         len: best,
@@ -284,7 +274,7 @@ pub(crate) fn search_step(
         None if keep(out, &kept, best) => Ok(plain),
         None => trial(best_step, FULL_SLOPE, out)
             .map(|_| plain)
-            .ok_or(too_small),
+            .ok_or_else(too_small),
     }
 }
 
@@ -320,7 +310,7 @@ pub(crate) fn trellis_hint(
 
 /// Code `values` (one per coefficient, in order) at step index `step` into at most
 /// `out.len()` bytes: `spread(k)` picks coefficient `k`'s probability class, `predicted` is the
-/// step a length-conditioned prior expects ([`Model::step_prediction`] of the length the code
+/// step a length step prior expects ([`StepGrid::step_prediction`] of the length the code
 /// will be padded to; `None` for the plain prior). Returns the bytes used, `None` when the
 /// code does not fit.
 pub(crate) fn code_values(
@@ -357,11 +347,15 @@ pub(crate) fn code_values(
 }
 
 /// Longest minimum budget a model may have. Trained models need a few bytes; the bound keeps
-/// the scratch buffer of [`coarsest_code_len`] small on microcontroller stacks.
+/// the scratch buffer of [`min_budget`] small on microcontroller stacks.
 pub const MAX_MIN_BUDGET: usize = 128;
 
-/// Length of the code of the coarsest step, which is the same for every input.
-pub(crate) fn coarsest_code_len(model: &Model<'_>) -> Result<usize, Error> {
+/// The model's minimum budget: the length of the code of the coarsest step, which is the same
+/// for every input, so [`encode`] succeeds for every vector at any budget from here on (below
+/// it, it fails with [`Error::BudgetTooSmall`] unless some finer step's code fits). It costs
+/// about one trial of rate control: work it out once per model and keep it (the C library
+/// does so when a model is loaded). An error means the model is unusable for encoding.
+pub fn min_budget(model: &Model<'_>) -> Result<usize, ModelError> {
     let mut scratch = [0u8; MAX_MIN_BUDGET];
     let zeros = [0i32; MAX_COEFFS];
     let zeros = zeros.get(..model.coeffs()).unwrap_or(&zeros);
@@ -376,7 +370,5 @@ pub(crate) fn coarsest_code_len(model: &Model<'_>) -> Result<usize, Error> {
         model.step_prediction(MAX_MIN_BUDGET),
         &mut scratch,
     )
-    .ok_or(Error::ModelInvalid(
-        "the coarsest code is longer than 128 bytes",
-    ))
+    .ok_or(ModelError::CoarsestCodeTooLong)
 }

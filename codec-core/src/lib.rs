@@ -1,37 +1,42 @@
 //! naicfc codec core: compresses a feature vector into a hard byte budget and back.
 //!
 //! `#![no_std]`, no allocation, no floating-point arithmetic on the bit-exact path, no panics
-//! on any input. The pipeline: [`transform`] (exact f32 -> fixed point, centring, learned
-//! projection) -> [`quant`] (the model's quantiser: [`trellis`]-coded, or one dead-zone
-//! scalar quantiser) -> [`symbols`] + [`range_coder`]
-//! (static probability tables from the [`model`]) under the rate control of [`encode`]; and
-//! [`decode`] back. Working memory is on the stack, bounded by the constants of [`model`].
+//! on any input, no unsafe code. The pipeline: transform (exact f32 -> fixed point, centring,
+//! learned projection) -> quantisation (trellis-coded, or one dead-zone scalar quantiser) ->
+//! entropy coding (static tables from the model, range coder) under rate control; and back.
+//! Working memory is on the stack, bounded by the model format's constants.
 //!
 //! ```ignore
 //! let model = Model::parse(model_bytes)?;
+//! let minimum = min_budget(&model)?; // once per model
 //! let mut code = [0u8; 64];
 //! let len = encode(&model, &features, 64, &mut code)?;
 //! let mut back = [0f32; 2048];
 //! decode(&model, &code[..len], &mut back)?;
 //! ```
+//!
+//! The layers import one way: `fixed`, `crc`, `error` (leaves) <- `format` (the model's
+//! layout, parsing, writing, step grid) <- `transform`, `entropy` <- `quant` <- `encode`,
+//! `decode` <- `scalable`. `docs/architecture.md` draws it. What training and tools need
+//! beyond this surface is in [`internals`], which is not a stable interface.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod crc;
-pub mod decode;
-pub mod encode;
-pub mod error;
-pub mod fixed;
-pub mod model;
-pub mod quant;
-pub mod range_coder;
-pub mod scalable;
-pub mod symbols;
-pub mod transform;
-pub mod trellis;
+mod crc;
+mod decode;
+mod encode;
+mod entropy;
+mod error;
+mod fixed;
+mod format;
+pub mod internals;
+mod quant;
+mod scalable;
+mod transform;
 
 pub use decode::decode;
-pub use encode::encode;
-pub use error::Error;
-pub use model::Model;
+pub use encode::{encode, min_budget};
+pub use error::{Error, ModelError, Section, StreamError};
+pub use format::{FORMAT_VERSION, MAX_CODE_LEN, Model};
+pub use scalable::{decode_scalable, encode_scalable, scalable_len};

@@ -16,11 +16,10 @@
 
 use crate::decode::{apply_gains, decode_values};
 use crate::encode::{code_values, search_step, trellis_hint};
-use crate::error::Error;
-use crate::model::{COEFF_LIMIT, MAX_ACTIVE, MAX_COEFFS, Model};
+use crate::entropy::{Decoder, decode_step};
+use crate::error::{Error, StreamError};
+use crate::format::{COEFF_LIMIT, MAX_ACTIVE, MAX_COEFFS, Model, ModelInternals};
 use crate::quant::quantise_values;
-use crate::range_coder::Decoder;
-use crate::symbols::decode_step;
 use crate::transform::{centre, forward, inverse};
 
 /// `256 * log2(sqrt(12))`: a value known to lie in a cell of width `step` spreads `step/sqrt(12)`.
@@ -96,9 +95,7 @@ fn residual_of(target: &[i32], state: &Layered, i: usize) -> i32 {
 pub fn encode_scalable(model: &Model<'_>, x: &[f32], out: &mut [u8]) -> Result<usize, Error> {
     let total = scalable_len(model);
     if total == 0 {
-        return Err(Error::ModelInvalid(
-            "the model lists no budgets to cut layers at",
-        ));
+        return Err(Error::NoLayers);
     }
     if out.len() < total {
         return Err(Error::OutputTooSmall {
@@ -114,7 +111,8 @@ pub fn encode_scalable(model: &Model<'_>, x: &[f32], out: &mut [u8]) -> Result<u
     let mut state = Layered::new(model);
     for (start, end) in layers(model) {
         let Some(slot) = out.get_mut(start..end) else {
-            return Err(Error::ModelInvalid("budgets out of order"));
+            // Budgets are validated increasing, so every layer lies inside the code.
+            return Err(Error::NoLayers);
         };
         // Residuals of this layer, with the spreads both sides know.
         let mut residual = [0i32; MAX_COEFFS];
@@ -153,12 +151,10 @@ pub fn encode_scalable(model: &Model<'_>, x: &[f32], out: &mut [u8]) -> Result<u
 /// Returns the number of layers decoded.
 pub fn decode_scalable(model: &Model<'_>, code: &[u8], out: &mut [f32]) -> Result<usize, Error> {
     if code.is_empty() {
-        return Err(Error::StreamEmpty);
+        return Err(StreamError::Empty.into());
     }
     if !layers(model).any(|(_, end)| end == code.len()) {
-        return Err(Error::StreamCorrupt(
-            "length is not a layer boundary of this model",
-        ));
+        return Err(StreamError::NotALayerBoundary.into());
     }
     if out.len() < model.dim() {
         return Err(Error::OutputTooSmall {
@@ -171,7 +167,7 @@ pub fn decode_scalable(model: &Model<'_>, code: &[u8], out: &mut [f32]) -> Resul
     let mut last_step = 0;
     for (start, end) in layers(model).take_while(|&(_, end)| end <= code.len()) {
         let Some(bytes) = code.get(start..end) else {
-            return Err(Error::StreamCorrupt("layer outside the code"));
+            return Err(StreamError::NotALayerBoundary.into());
         };
         let mut dec = Decoder::new(bytes);
         let step = decode_step(&mut dec, model, None)?;
@@ -185,10 +181,11 @@ pub fn decode_scalable(model: &Model<'_>, code: &[u8], out: &mut [f32]) -> Resul
             |i| spread.get(i).copied().unwrap_or(0),
             |i, m, v| state.absorb(model, i, step, m, v),
         )?;
-        if !dec.consistent() || !dec.rest_is_zero() {
-            return Err(Error::StreamCorrupt(
-                "layer is not a code padded with zeros",
-            ));
+        if !dec.consistent() {
+            return Err(StreamError::BadEnd.into());
+        }
+        if !dec.rest_is_zero() {
+            return Err(StreamError::BytesAfterSymbols.into());
         }
         decoded += 1;
         last_step = step;

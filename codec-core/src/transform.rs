@@ -8,7 +8,7 @@
 
 use crate::error::Error;
 use crate::fixed::{OUTPUT_LIMIT, f32_to_fixed, fixed_to_f32};
-use crate::model::{COEFF_LIMIT, Model, TRANSFORM_BITS};
+use crate::format::{COEFF_LIMIT, Model, ModelInternals, TRANSFORM_BITS};
 
 /// Convert and centre the active dimensions of `x` into `centred` (`active_count` values).
 /// Every value of `x`, active or not, must be finite.

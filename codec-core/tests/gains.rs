@@ -3,10 +3,11 @@
 
 mod common;
 
-use codec_core::decode::decode_coefficients;
-use codec_core::model::{FLAG_GAINS, MAX_COEFFS};
-use codec_core::scalable::{decode_scalable, encode_scalable, scalable_len};
-use codec_core::{Error, Model, decode, encode};
+use codec_core::internals::decode_coefficients;
+use codec_core::internals::{FLAG_GAINS, MAX_COEFFS};
+use codec_core::internals::{ModelInternals, StepGrid};
+use codec_core::{Model, ModelError, decode, encode};
+use codec_core::{decode_scalable, encode_scalable, scalable_len};
 
 const LEADING: usize = 6;
 const GAIN: u16 = 29000;
@@ -14,7 +15,7 @@ const GAIN: u16 = 29000;
 fn spec(gains: Option<(usize, u16)>) -> common::Spec {
     common::Spec {
         gains,
-        ..common::small(true, common::DEFAULT_GROWTH).with_step_context()
+        ..common::small(true, common::DEFAULT_GROWTH).with_length_step_prior()
     }
 }
 
@@ -92,11 +93,11 @@ fn scalable_codes_take_the_gains_of_their_last_layer() {
 fn hostile_gain_fields_are_refused() {
     // A gain above 1, more gain coefficients than coefficients, none at all.
     let above_one = common::try_build(&spec(Some((LEADING, 32768 + 30)))).unwrap_err();
-    assert_eq!(above_one, Error::ModelInvalid("gain above 1"));
+    assert_eq!(above_one, ModelError::GainAboveOne);
     let too_many = common::try_build(&spec(Some((17, GAIN)))).unwrap_err();
-    assert_eq!(too_many, Error::ModelInvalid("gain coefficient count"));
+    assert_eq!(too_many, ModelError::GainCoefficientCount);
     let none = common::try_build(&spec(Some((0, GAIN)))).unwrap_err();
-    assert_eq!(none, Error::ModelInvalid("gain coefficient count"));
+    assert_eq!(none, ModelError::GainCoefficientCount);
 
     // Header fields are checked before the checksum: edit them in place.
     let v4 = common::build(&spec(None));
@@ -104,18 +105,18 @@ fn hostile_gain_fields_are_refused() {
     count_without_flag[36] = 3;
     assert_eq!(
         Model::parse(&count_without_flag).unwrap_err(),
-        Error::ModelInvalid("gain coefficient count without gains")
+        ModelError::GainCoefficientCount
     );
     let mut flag_in_v4 = v4;
     flag_in_v4[23] |= FLAG_GAINS;
     assert_eq!(
         Model::parse(&flag_in_v4).unwrap_err(),
-        Error::ModelInvalid("unknown flags")
+        ModelError::UnknownFlags
     );
     let mut reserved = common::build(&spec(Some((LEADING, GAIN))));
     reserved[38] = 1;
     assert_eq!(
         Model::parse(&reserved).unwrap_err(),
-        Error::ModelInvalid("reserved header bytes")
+        ModelError::ReservedBytes
     );
 }

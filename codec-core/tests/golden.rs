@@ -16,7 +16,8 @@
 
 mod common;
 
-use codec_core::model::{FORMAT_VERSION, OLDEST_FORMAT_VERSION, StepGrowth};
+use codec_core::internals::ModelInternals;
+use codec_core::internals::{FORMAT_VERSION, OLDEST_FORMAT_VERSION, StepGrowth};
 use codec_core::{Model, decode, encode};
 use std::path::PathBuf;
 
@@ -107,13 +108,13 @@ fn versions() -> [(u16, common::Spec); 5] {
         (3, common::small(true, common::DEFAULT_GROWTH)),
         (
             4,
-            common::small(true, common::DEFAULT_GROWTH).with_step_context(),
+            common::small(true, common::DEFAULT_GROWTH).with_length_step_prior(),
         ),
         (
             5,
             common::Spec {
                 gains: Some((8, 30000)),
-                ..common::small(true, common::DEFAULT_GROWTH).with_step_context()
+                ..common::small(true, common::DEFAULT_GROWTH).with_length_step_prior()
             },
         ),
     ]
@@ -166,10 +167,7 @@ fn step_growth_needs_version_3() {
     let mut bytes = std::fs::read(golden("model-v2.nfcm")).unwrap();
     bytes[32] = 128;
     let err = Model::parse(&bytes).unwrap_err();
-    assert_eq!(
-        err,
-        codec_core::Error::ModelInvalid("step growth needs format version 3")
-    );
+    assert_eq!(err, codec_core::ModelError::GrowthNeedsVersion3);
 }
 
 #[test]
@@ -199,7 +197,7 @@ fn other_versions_are_rejected_naming_them() {
 #[test]
 fn the_trellis_flag_needs_version_2() {
     let mut bytes = std::fs::read(golden("model-v1.nfcm")).unwrap();
-    bytes[23] |= codec_core::model::FLAG_TRELLIS;
+    bytes[23] |= codec_core::internals::FLAG_TRELLIS;
     let err = Model::parse(&bytes).unwrap_err();
-    assert_eq!(err, codec_core::Error::ModelInvalid("unknown flags"));
+    assert_eq!(err, codec_core::ModelError::UnknownFlags);
 }

@@ -2,9 +2,9 @@
 //! the edges of the coder's arithmetic. Test builds check overflow, so an intermediate that
 //! leaves its integer type fails here even where release builds would only wrap.
 
-use codec_core::model::STEP_LOG_LIMIT;
-use codec_core::scalable::{decode_scalable, scalable_len};
-use codec_core::{Error, Model, decode, encode};
+use codec_core::internals::STEP_LOG_LIMIT;
+use codec_core::{Model, decode, encode};
+use codec_core::{decode_scalable, scalable_len};
 
 mod common;
 
@@ -12,7 +12,7 @@ mod common;
 /// per octave and step growth: a scalable layer after a step logged at `-magnitude` leaves a
 /// spread near it, and the next layer's step logged at `+magnitude` doubles the spread/step
 /// difference that is multiplied by the classes per octave.
-fn extreme_step_logs(magnitude: u32) -> Result<Vec<u8>, Error> {
+fn extreme_step_logs(magnitude: u32) -> Result<Vec<u8>, codec_core::ModelError> {
     common::try_build(&common::Spec {
         extreme_step_logs: Some(magnitude as i32),
         ..common::small(true, common::DEFAULT_GROWTH)
@@ -43,7 +43,7 @@ fn the_largest_step_logs_decode_without_overflow() {
         let _ = decode_scalable(&model, &code, &mut out);
     }
     for x in common::vectors(3, 20) {
-        for budget in [model.min_budget(), 16, 64] {
+        for budget in [codec_core::min_budget(&model).unwrap(), 16, 64] {
             let mut code = vec![0u8; budget];
             if let Ok(len) = encode(&model, &x, budget, &mut code) {
                 decode(&model, &code[..len], &mut out).unwrap();
@@ -58,6 +58,6 @@ fn step_logs_beyond_the_limit_are_rejected() {
     // a scalable decode overflow. The writer refuses such a model as the parser does.
     assert_eq!(
         extreme_step_logs(STEP_LOG_LIMIT + 1),
-        Err(Error::ModelInvalid("step log out of range"))
+        Err(codec_core::ModelError::StepLogOutOfRange)
     );
 }

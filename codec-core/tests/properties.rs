@@ -3,9 +3,10 @@
 
 mod common;
 
-use codec_core::encode::{FULL_SLOPE, RELIEF_SLOPE, encode_at_step, encode_coded, relief_room};
-use codec_core::model::{MAX_CODE_LEN, StepGrowth};
-use codec_core::{Error, Model, decode, encode};
+use codec_core::internals::ModelInternals;
+use codec_core::internals::{FULL_SLOPE, RELIEF_SLOPE, encode_at_step, encode_coded, relief_room};
+use codec_core::internals::{MAX_CODE_LEN, StepGrowth};
+use codec_core::{Error, Model, StreamError, decode, encode};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
@@ -24,7 +25,7 @@ fn all_model_bytes() -> &'static [Vec<u8>; 3] {
         [
             common::build(&common::small(false, StepGrowth::default())),
             common::build(&trellis),
-            common::build(&trellis.with_step_context()),
+            common::build(&trellis.with_length_step_prior()),
         ]
     })
 }
@@ -63,13 +64,13 @@ proptest! {
             match encode(&m, &x, budget, &mut out) {
                 Ok(len) => {
                     prop_assert!(len >= 1 && len <= budget, "len {} budget {}", len, budget);
-                    // Below the minimum every input is refused, whatever its code would be.
-                    prop_assert!(budget >= m.min_budget(), "budget {} below the minimum", budget);
                     let mut back = vec![0f32; 48];
                     prop_assert!(decode(&m, &out[..len], &mut back).is_ok());
                     prop_assert!(back.iter().all(|v| v.is_finite()));
                 }
                 Err(Error::BudgetTooSmall { minimum, .. }) => {
+                    // At or above the minimum every input fits; below it, some may.
+                    prop_assert_eq!(minimum, codec_core::min_budget(&m).unwrap());
                     prop_assert!(budget < minimum, "budget {} refused though minimum is {}", budget, minimum);
                 }
                 Err(e) => prop_assert!(false, "unexpected error {}", e),
@@ -136,7 +137,7 @@ proptest! {
             let mut again = vec![0u8; budget];
             let c = encode_coded(&m, &x, budget, &mut code).unwrap();
             let plain = encode_at_step(&m, &x, c.step, budget, &mut again);
-            if m.step_context() {
+            if m.length_step_prior() {
                 // Codes are padded to the length their step index was coded for; at a fixed
                 // step the code may be conditioned on a shorter one.
                 prop_assert_eq!(c.len, budget);
@@ -271,10 +272,13 @@ fn budget_limits_are_errors() {
             })
         );
         assert_eq!(encode_at_step(&m, &x, 0, 0, &mut out), Ok(None));
-        assert_eq!(decode(&m, &[], &mut [0f32; 48]), Err(Error::StreamEmpty));
+        assert_eq!(
+            decode(&m, &[], &mut [0f32; 48]),
+            Err(Error::Stream(StreamError::Empty))
+        );
         assert!(matches!(
             decode(&m, &vec![1u8; MAX_CODE_LEN + 1], &mut [0f32; 48]),
-            Err(Error::StreamTooLong { .. })
+            Err(Error::Stream(StreamError::TooLong { .. }))
         ));
     }
 }
@@ -304,7 +308,7 @@ fn every_model_byte_flip_is_caught_or_harmless() {
 
 mod scalable {
     use super::*;
-    use codec_core::scalable::{decode_scalable, encode_scalable, scalable_len};
+    use codec_core::{decode_scalable, encode_scalable, scalable_len};
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(500))]
@@ -352,7 +356,10 @@ mod scalable {
                     "{len}"
                 );
             }
-            assert_eq!(decode_scalable(&m, &[], &mut back), Err(Error::StreamEmpty));
+            assert_eq!(
+                decode_scalable(&m, &[], &mut back),
+                Err(Error::Stream(StreamError::Empty))
+            );
         }
     }
 }

@@ -8,9 +8,10 @@
 mod common;
 
 use codec_core::Model;
-use codec_core::decode::decode_coefficients;
-use codec_core::encode::{FULL_SLOPE, RELIEF_SLOPE, encode_at_step, encode_coded, relief_room};
-use codec_core::transform::{centre, forward};
+use codec_core::internals::ModelInternals;
+use codec_core::internals::decode_coefficients;
+use codec_core::internals::{FULL_SLOPE, RELIEF_SLOPE, encode_at_step, encode_coded, relief_room};
+use codec_core::internals::{centre, forward};
 
 /// Squared error of the coefficients `code` decodes to against `y`.
 fn coefficient_error(m: &Model<'_>, y: &[i32], code: &[u8]) -> i128 {

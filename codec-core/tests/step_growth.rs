@@ -4,7 +4,8 @@
 mod common;
 
 use codec_core::Model;
-use codec_core::model::{MAX_GROWTH_LOG, StepGrowth};
+use codec_core::internals::{MAX_GROWTH_LOG, StepGrowth};
+use codec_core::internals::{ModelInternals, StepGrid};
 
 fn build(growth: StepGrowth) -> Vec<u8> {
     common::build(&common::small(true, growth))

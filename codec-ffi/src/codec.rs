@@ -73,7 +73,7 @@ pub unsafe extern "C" fn naicfc_encode(
         let m = &loaded.model;
         // The core refuses a budget below the minimum before it writes; checking here too
         // keeps "failures write nothing" independent of the order the core works in.
-        if budget < m.min_budget() {
+        if budget < loaded.min_budget {
             return NAICFC_BUDGET_TOO_SMALL;
         }
         // SAFETY: spans checked above; the caller promises the memory behind them.

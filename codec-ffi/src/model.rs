@@ -39,6 +39,9 @@ pub(crate) struct Loaded {
     /// The caller's model bytes, for overlap checks against output buffers.
     bytes: Span,
     pub model: Model<'static>,
+    /// The model's minimum budget, worked out once here ([`codec_core::min_budget`] costs a
+    /// trial of rate control).
+    pub min_budget: usize,
 }
 
 /// "NFCM" and a format generation, so a handle from a library build with a different layout
@@ -119,10 +122,13 @@ pub unsafe extern "C" fn naicfc_model_init(
         // what the 'static lifetime stands for here.
         let slice: &'static [u8] = check!(unsafe { input(bytes, len) });
         let parsed = check!(Model::parse(slice).map_err(naicfc_result::from));
+        // A model whose coarsest code exceeds the longest minimum budget cannot encode.
+        let min_budget = check!(codec_core::min_budget(&parsed).map_err(naicfc_result::from));
         let loaded = Loaded {
             tag: TAG,
             bytes: span,
             model: parsed,
+            min_budget,
         };
         // SAFETY: `model` is non-NULL, aligned and writable (caller's promise), large enough
         // for `Loaded` (asserted), and disjoint from the bytes the parsed model points into.
@@ -132,11 +138,11 @@ pub unsafe extern "C" fn naicfc_model_init(
 }
 
 /// Looks up a loaded model for the getters below, which answer 0 for an unusable handle.
-fn with_model(handle: *const naicfc_model, f: impl FnOnce(&Model<'_>) -> usize) -> usize {
+fn with_model(handle: *const naicfc_model, f: impl FnOnce(&Loaded) -> usize) -> usize {
     ffi_boundary!({
         // SAFETY: getters document that a non-NULL handle must be readable.
         match unsafe { Loaded::from_handle(handle) } {
-            Ok(loaded) => f(&loaded.model),
+            Ok(loaded) => f(loaded),
             Err(_) => 0,
         }
     })
@@ -149,7 +155,7 @@ fn with_model(handle: *const naicfc_model, f: impl FnOnce(&Model<'_>) -> usize) 
 /// `model`, if not NULL, must point to a readable `naicfc_model`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn naicfc_model_dim(model: *const naicfc_model) -> usize {
-    with_model(model, |m| m.dim())
+    with_model(model, |m| m.model.dim())
 }
 
 /// Smallest budget, in bytes, at which `naicfc_encode` succeeds for every vector (a few bytes
@@ -159,7 +165,7 @@ pub unsafe extern "C" fn naicfc_model_dim(model: *const naicfc_model) -> usize {
 /// `model`, if not NULL, must point to a readable `naicfc_model`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn naicfc_model_min_budget(model: *const naicfc_model) -> usize {
-    with_model(model, |m| m.min_budget())
+    with_model(model, |m| m.min_budget)
 }
 
 /// Number of budgets the model was tuned for (`naicfc train --budgets`), or 0 if `model` is
@@ -170,7 +176,7 @@ pub unsafe extern "C" fn naicfc_model_min_budget(model: *const naicfc_model) -> 
 /// `model`, if not NULL, must point to a readable `naicfc_model`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn naicfc_model_budget_count(model: *const naicfc_model) -> usize {
-    with_model(model, |m| m.budget_count())
+    with_model(model, |m| m.model.budget_count())
 }
 
 /// The `index`-th trained budget in bytes (increasing with `index`), or 0 if `index` is not
@@ -180,7 +186,7 @@ pub unsafe extern "C" fn naicfc_model_budget_count(model: *const naicfc_model) -
 /// `model`, if not NULL, must point to a readable `naicfc_model`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn naicfc_model_budget(model: *const naicfc_model, index: usize) -> usize {
-    with_model(model, |m| m.budget(index).unwrap_or(0))
+    with_model(model, |m| m.model.budget(index).unwrap_or(0))
 }
 
 /// Bytes of the model this handle was initialised with, or 0 if `model` is NULL or not

@@ -1,7 +1,7 @@
 //! Result codes: one number per thing a caller can act on, and a static text for each.
 
 use crate::guard::ffi_boundary;
-use codec_core::Error;
+use codec_core::{Error, ModelError, StreamError};
 use core::ffi::c_char;
 
 /// Outcome of a naicfc call. `NAICFC_OK` is 0 and every error is non-zero, so
@@ -167,24 +167,38 @@ impl naicfc_result {
 /// Returned by `naicfc_strerror` for a number that is no `naicfc_result`.
 const UNKNOWN: &str = "unknown naicfc result code\0";
 
+impl From<ModelError> for naicfc_result {
+    fn from(e: ModelError) -> Self {
+        match e {
+            ModelError::Truncated { .. } => NAICFC_MODEL_TRUNCATED,
+            ModelError::UnsupportedVersion { .. } => NAICFC_MODEL_VERSION,
+            ModelError::Checksum => NAICFC_MODEL_CHECKSUM,
+            // Every other cause is a field out of range, or the writer's: a C caller can only
+            // replace the model, whichever field it was.
+            _ => NAICFC_BAD_MODEL,
+        }
+    }
+}
+
+impl From<StreamError> for naicfc_result {
+    /// To the caller an empty or over-long code is as unusable as a corrupted one.
+    fn from(_: StreamError) -> Self {
+        NAICFC_CORRUPT_STREAM
+    }
+}
+
 impl From<Error> for naicfc_result {
     fn from(e: Error) -> Self {
         match e {
-            Error::ModelTruncated { .. } => NAICFC_MODEL_TRUNCATED,
-            Error::NotAModel | Error::ModelInvalid(_) => NAICFC_BAD_MODEL,
-            Error::UnsupportedModelVersion { .. } => NAICFC_MODEL_VERSION,
-            Error::ModelChecksum => NAICFC_MODEL_CHECKSUM,
+            Error::Model(e) => e.into(),
+            Error::Stream(e) => e.into(),
             Error::DimensionMismatch { .. } => NAICFC_BAD_LENGTH,
             Error::NonFinite { .. } => NAICFC_NON_FINITE,
             Error::BudgetTooSmall { .. } => NAICFC_BUDGET_TOO_SMALL,
             Error::BudgetTooLarge { .. } => NAICFC_BUDGET_TOO_LARGE,
             Error::OutputTooSmall { .. } => NAICFC_OUTPUT_TOO_SMALL,
-            // To the caller an empty or over-long code is as unusable as a corrupted one.
-            Error::StreamEmpty | Error::StreamTooLong { .. } | Error::StreamCorrupt(_) => {
-                NAICFC_CORRUPT_STREAM
-            }
-            // `Error` is non-exhaustive: a variant added to the core after this mapping was
-            // written still yields an error, never success.
+            // `Error` is non-exhaustive, and the C API codes nothing scalable or step-wise: a
+            // variant without a code still yields an error, never success.
             _ => NAICFC_INTERNAL_ERROR,
         }
     }
@@ -228,25 +242,32 @@ mod tests {
 
     #[test]
     fn every_core_error_maps_to_a_specific_code() {
-        let cases = [
+        let model_cases = [
             (
-                Error::ModelTruncated {
+                ModelError::Truncated {
                     expected: 64,
                     actual: 3,
                 },
                 NAICFC_MODEL_TRUNCATED,
             ),
-            (Error::NotAModel, NAICFC_BAD_MODEL),
-            (Error::ModelInvalid("x"), NAICFC_BAD_MODEL),
+            (ModelError::NotAModel, NAICFC_BAD_MODEL),
+            (ModelError::ClassTable, NAICFC_BAD_MODEL),
+            (ModelError::CoarsestCodeTooLong, NAICFC_BAD_MODEL),
             (
-                Error::UnsupportedModelVersion {
+                ModelError::UnsupportedVersion {
                     found: 9,
                     oldest: 1,
                     newest: 2,
                 },
                 NAICFC_MODEL_VERSION,
             ),
-            (Error::ModelChecksum, NAICFC_MODEL_CHECKSUM),
+            (ModelError::Checksum, NAICFC_MODEL_CHECKSUM),
+        ];
+        for (e, want) in model_cases {
+            assert_eq!(naicfc_result::from(e), want, "{e:?}");
+            assert_eq!(naicfc_result::from(Error::Model(e)), want, "{e:?}");
+        }
+        let cases = [
             (
                 Error::DimensionMismatch {
                     expected: 4,
@@ -276,15 +297,18 @@ mod tests {
                 },
                 NAICFC_OUTPUT_TOO_SMALL,
             ),
-            (Error::StreamEmpty, NAICFC_CORRUPT_STREAM),
+            (StreamError::Empty.into(), NAICFC_CORRUPT_STREAM),
             (
-                Error::StreamTooLong {
+                StreamError::TooLong {
                     length: 9000,
                     maximum: 8192,
-                },
+                }
+                .into(),
                 NAICFC_CORRUPT_STREAM,
             ),
-            (Error::StreamCorrupt("x"), NAICFC_CORRUPT_STREAM),
+            (StreamError::BadEnd.into(), NAICFC_CORRUPT_STREAM),
+            (StreamError::StepOutOfRange.into(), NAICFC_CORRUPT_STREAM),
+            (Error::NoLayers, NAICFC_INTERNAL_ERROR),
         ];
         for (e, want) in cases {
             assert_eq!(naicfc_result::from(e), want, "{e:?}");

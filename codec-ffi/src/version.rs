@@ -83,7 +83,7 @@ const _: () = {
         "the version must be MAJOR.MINOR.PATCH for NAICFC_VERSION_STRING"
     );
     assert!(
-        NAICFC_MAX_BUDGET == codec_core::model::MAX_CODE_LEN,
+        NAICFC_MAX_BUDGET == codec_core::MAX_CODE_LEN,
         "NAICFC_MAX_BUDGET differs from the codec's longest code"
     );
 };
@@ -112,5 +112,5 @@ pub extern "C" fn naicfc_version_number() -> u32 {
 /// are tied to their model, so the model's version is also the codes'.
 #[unsafe(no_mangle)]
 pub extern "C" fn naicfc_format_version() -> u32 {
-    ffi_boundary!(u32::from(codec_core::model::FORMAT_VERSION))
+    ffi_boundary!(u32::from(codec_core::FORMAT_VERSION))
 }

@@ -14,13 +14,9 @@
 //! ```
 
 use anyhow::{Context, Result, bail};
-use codec_core::Model;
-use codec_core::decode::decode_values;
-use codec_core::encode::encode;
-use codec_core::model::{Class, PROB_BITS};
-use codec_core::range_coder::Decoder;
-use codec_core::symbols::decode_step;
-use codec_core::trellis;
+use codec_core::internals::{self, ModelInternals, StepGrid};
+use codec_core::internals::{Class, Decoder, PROB_BITS, decode_step, decode_values};
+use codec_core::{Model, encode};
 use codec_host::codec::ModelFile;
 use codec_host::io::features::{FeatureSet, ReadOptions, read_features};
 use std::collections::HashMap;
@@ -50,17 +46,17 @@ fn symbols(model: &Model<'_>, code: &[u8]) -> Result<Vec<Symbol>> {
         |_, m, _| magnitudes.push(m),
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut state = trellis::START;
+    let mut state = internals::START;
     Ok(magnitudes
         .into_iter()
         .enumerate()
         .map(|(k, m)| {
             let quantiser = if model.trellis() {
-                trellis::quantiser(state)
+                internals::quantiser(state)
             } else {
                 0
             };
-            state = trellis::next_state(state, m);
+            state = internals::next_state(state, m);
             Symbol {
                 coeff: k,
                 quantiser,
@@ -143,7 +139,7 @@ fn main() -> Result<()> {
         "budget | bits used | coefficients under the model's tables | per-class tables fitted \
          on training codes | per-coefficient tables"
     );
-    for budget in BUDGETS.into_iter().filter(|&b| b >= model.min_budget()) {
+    for budget in BUDGETS.into_iter().filter(|&b| b >= file.min_budget()) {
         let mut code = vec![0u8; budget];
         let (mut per_class, mut per_coeff) = (Counts::default(), Counts::default());
         for x in rows(&train).step_by(stride).take(train_rows) {

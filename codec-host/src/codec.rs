@@ -2,15 +2,17 @@
 
 use crate::io::FeatureSet;
 use anyhow::{Context, Result};
-use codec_core::model::MAX_CODE_LEN;
-use codec_core::scalable::{decode_scalable, encode_scalable, scalable_len};
+use codec_core::MAX_CODE_LEN;
 use codec_core::{Error, Model};
+use codec_core::{decode_scalable, encode_scalable, scalable_len};
 use rayon::prelude::*;
 use std::path::Path;
 
 /// A model file held in memory.
 pub struct ModelFile {
     bytes: Vec<u8>,
+    /// Worked out once at load: [`codec_core::min_budget`] costs a trial of rate control.
+    min_budget: usize,
 }
 
 impl ModelFile {
@@ -23,14 +25,20 @@ impl ModelFile {
 
     /// Validate model bytes.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
-        Model::parse(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(ModelFile { bytes })
+        let model = Model::parse(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let min_budget = codec_core::min_budget(&model).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(ModelFile { bytes, min_budget })
     }
 
     /// The parsed model (parsing is cheap after validation... but validated again).
     pub fn model(&self) -> Model<'_> {
         // Validated in the constructor, so this cannot fail.
         Model::parse(&self.bytes).expect("model validated at load")
+    }
+
+    /// Smallest budget at which every vector can be encoded.
+    pub fn min_budget(&self) -> usize {
+        self.min_budget
     }
 
     /// The raw bytes.
@@ -41,7 +49,7 @@ impl ModelFile {
     /// A budget this model can code at: at least its minimum, at most the format's maximum.
     /// Checked once up front, so a bad `--budget` is one error instead of one per vector.
     pub fn check_budget(&self, budget: usize) -> Result<()> {
-        let minimum = self.model().min_budget();
+        let minimum = self.min_budget;
         if budget < minimum {
             anyhow::bail!("budget {budget} is below this model's minimum of {minimum} bytes");
         }

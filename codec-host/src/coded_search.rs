@@ -18,7 +18,7 @@ use crate::io::FeatureSet;
 use crate::search::{Metric, Ranking, SearchOptions, StreamingSearch, search};
 use anyhow::{Result, anyhow, bail};
 use codec_core::Model;
-use codec_core::model::{MAX_COEFFS, TRANSFORM_BITS};
+use codec_core::internals::{MAX_COEFFS, ModelInternals, TRANSFORM_BITS};
 use faer::Mat;
 use rayon::prelude::*;
 use std::time::Instant;
@@ -57,7 +57,7 @@ fn coefficients(model: &Model<'_>, set: &FeatureSet, budget: usize) -> Result<Ve
             let len = codec_core::encode(model, set.row(i), budget, &mut code)
                 .map_err(|e| anyhow!("{}: {e}", set.names[i]))?;
             let mut y = [0i32; MAX_COEFFS];
-            codec_core::decode::decode_coefficients(model, &code[..len], &mut y)
+            codec_core::internals::decode_coefficients(model, &code[..len], &mut y)
                 .map_err(|e| anyhow!("{}: {e}", set.names[i]))?;
             for (o, &v) in row.iter_mut().zip(&y) {
                 *o = v as f32 * unit;

@@ -149,7 +149,7 @@ fn models_of_another_dimension_version_or_damaged() {
 
     let bytes = std::fs::read(&f.model).unwrap();
     let mut future = bytes.clone();
-    future[4] = codec_core::model::FORMAT_VERSION as u8 + 1;
+    future[4] = codec_core::internals::FORMAT_VERSION as u8 + 1;
     let m = f.path("future.nfcm");
     std::fs::write(&m, &future).unwrap();
     let o = naicfc(&[
@@ -163,7 +163,7 @@ fn models_of_another_dimension_version_or_damaged() {
         "--out",
         p(&f.path("x")),
     ]);
-    let v = codec_core::model::FORMAT_VERSION;
+    let v = codec_core::internals::FORMAT_VERSION;
     expect(
         &o,
         3,

@@ -1,5 +1,6 @@
 //! The byte budget holds for a TRAINED model (kind A and kind B), whatever the vector.
 
+use codec_core::internals::ModelInternals;
 use codec_core::{Error, Model, decode, encode};
 use codec_host::io::{ReadOptions, read_features};
 use codec_host::synth::{Kind, SynthConfig, write_dataset};
@@ -170,7 +171,7 @@ fn the_trellis_has_less_error_than_one_quantiser() {
         Model::parse(scalar).unwrap(),
     );
     assert!(trellis.trellis() && !scalar.trellis());
-    assert!(trellis.step_context() && scalar.step_context());
+    assert!(trellis.length_step_prior() && scalar.length_step_prior());
     for budget in [16, 32] {
         let error = |m: &Model<'_>| {
             let mut total = 0.0;
@@ -237,7 +238,8 @@ proptest! {
 fn minimum_budget_is_small_and_all_zero_vector_codes() {
     for bytes in models() {
         let m = Model::parse(bytes).unwrap();
-        assert!(m.min_budget() <= 4, "minimum budget {}", m.min_budget());
+        let min = codec_core::min_budget(&m).unwrap();
+        assert!(min <= 4, "minimum budget {min}");
         let mut out = vec![0u8; 16];
         let len = encode(&m, &vec![0f32; DIM], 16, &mut out).unwrap();
         assert!(len <= 16);
@@ -259,7 +261,7 @@ fn training_writes_the_oldest_format_that_expresses_the_model() {
         };
         let bytes = train(&set, None, &tc).unwrap().model;
         let m = Model::parse(&bytes).unwrap();
-        assert_eq!(m.step_context(), length_step_prior);
+        assert_eq!(m.length_step_prior(), length_step_prior);
         assert_eq!(m.gain_coeffs(), gain_coeffs);
         m.format_version()
     };

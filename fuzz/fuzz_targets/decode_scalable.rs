@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, code)) = data.split_first() else { return };
     let model = models::pick(selector);
     let mut out = vec![1.5f32; model.dim()];
-    match codec_core::scalable::decode_scalable(&model, code, &mut out) {
+    match codec_core::decode_scalable(&model, code, &mut out) {
         Ok(_) => assert!(out.iter().all(|v| v.is_finite())),
         Err(_) => assert!(out.iter().all(|&v| v == 1.5), "output written on failure"),
     }

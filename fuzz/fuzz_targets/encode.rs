@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(Error::NonFinite { index }) => assert!(!x[index].is_finite()),
         Err(Error::BudgetTooSmall { minimum, .. }) => assert!(budget < minimum),
-        Err(Error::BudgetTooLarge { .. }) => assert!(budget > codec_core::model::MAX_CODE_LEN),
+        Err(Error::BudgetTooLarge { .. }) => assert!(budget > codec_core::MAX_CODE_LEN),
         Err(e) => panic!("unexpected error {e}"),
     }
 });

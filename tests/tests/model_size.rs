@@ -4,6 +4,7 @@
 mod support;
 
 use codec_core::Model;
+use codec_core::internals::ModelInternals;
 use support::{naicfc, work_dir};
 
 #[test]

@@ -1,8 +1,8 @@
 //! A small hand-built model for tests: a Hadamard transform, Laplacian tables, and a full step
 //! grid — valid by construction, built only through the public writer.
 
-use codec_core::model::{
-    self, ClassTable, ModelParts, STEP_RESIDUAL_SYMBOLS, StepContext, StepGrowth,
+use codec_core::internals::{
+    self, ClassTable, LengthStepPrior, ModelParts, STEP_RESIDUAL_SYMBOLS, StepGrowth,
 };
 
 /// Parameters of a test model.
@@ -18,7 +18,7 @@ pub struct Spec {
     /// Low-rate step growth (format version 3).
     pub growth: StepGrowth,
     /// A step prior conditioned on the code length (format version 4).
-    pub step_context: bool,
+    pub length_step_prior: bool,
     /// Magnitude of every transform entry (Q15); `None` for unit-norm Hadamard rows.
     pub transform_entry: Option<i16>,
     /// The trellis tables' rate-distortion slope (Q16).
@@ -37,9 +37,9 @@ impl Spec {
     /// The same model with a length-conditioned step prior, centred on the steps rate control
     /// chooses for test vectors at the model's budgets.
     #[allow(dead_code)]
-    pub fn with_step_context(self) -> Spec {
+    pub fn with_length_step_prior(self) -> Spec {
         Spec {
-            step_context: true,
+            length_step_prior: true,
             ..self
         }
     }
@@ -61,7 +61,7 @@ pub fn small(trellis: bool, growth: StepGrowth) -> Spec {
         shift: 12,
         trellis,
         growth,
-        step_context: false,
+        length_step_prior: false,
         transform_entry: None,
         trellis_slope: 6554,
         recon_offset: [0, 0],
@@ -91,7 +91,7 @@ fn laplace_tail(t: f64) -> f64 {
 }
 
 fn cdf_from(p: &[f64]) -> Vec<u16> {
-    let total = 1u32 << model::PROB_BITS;
+    let total = 1u32 << internals::PROB_BITS;
     let spare = f64::from(total) - p.len() as f64;
     let sum: f64 = p.iter().sum();
     let mut f: Vec<u32> = p
@@ -115,7 +115,7 @@ pub fn build(spec: &Spec) -> Vec<u8> {
 }
 
 /// Serialise the test model, or say why the writer refuses it.
-pub fn try_build(spec: &Spec) -> Result<Vec<u8>, codec_core::Error> {
+pub fn try_build(spec: &Spec) -> Result<Vec<u8>, codec_core::ModelError> {
     let a = spec.active;
     assert!(a.is_power_of_two() && a <= spec.dim);
     let active_sorted: Vec<u16> = (0..a).map(|i| (i * spec.dim / a) as u16).collect();
@@ -146,7 +146,7 @@ pub fn try_build(spec: &Spec) -> Result<Vec<u8>, codec_core::Error> {
             (sigma.log2() * 256.0).round() as i16
         })
         .collect();
-    let coef_weight = vec![1u16 << model::WEIGHT_BITS; a];
+    let coef_weight = vec![1u16 << internals::WEIGHT_BITS; a];
     let mut step_size = Vec::new();
     let mut step_log = Vec::new();
     let mut s = 4.0f64;
@@ -205,9 +205,9 @@ pub fn try_build(spec: &Spec) -> Result<Vec<u8>, codec_core::Error> {
         })
         .collect();
     let budgets = [16u16, 32, 64];
-    let centres: Vec<i32> = if spec.step_context {
+    let centres: Vec<i32> = if spec.length_step_prior {
         let plain = build(&Spec {
-            step_context: false,
+            length_step_prior: false,
             gains: None,
             ..*spec
         });
@@ -220,7 +220,7 @@ pub fn try_build(spec: &Spec) -> Result<Vec<u8>, codec_core::Error> {
                     .iter()
                     .map(|x| {
                         let mut code = vec![0u8; usize::from(b)];
-                        codec_core::encode::encode_coded(&m, x, code.len(), &mut code)
+                        codec_core::internals::encode_coded(&m, x, code.len(), &mut code)
                             .unwrap()
                             .step
                     })
@@ -233,7 +233,7 @@ pub fn try_build(spec: &Spec) -> Result<Vec<u8>, codec_core::Error> {
     };
     // Residuals fall off by half per step; the escape gets 1/16.
     let mut residual: Vec<f64> = (0..STEP_RESIDUAL_SYMBOLS - 1)
-        .map(|s| 0.5f64.powi((s as i32 - model::STEP_REACH as i32).abs()))
+        .map(|s| 0.5f64.powi((s as i32 - internals::STEP_REACH as i32).abs()))
         .collect();
     let sum: f64 = residual.iter().sum();
     residual.push(sum / 15.0);
@@ -264,18 +264,18 @@ pub fn try_build(spec: &Spec) -> Result<Vec<u8>, codec_core::Error> {
         step_size: &step_size,
         step_log: &step_log,
         step_cdf: &step_cdf,
-        step_context: spec.step_context.then_some(StepContext {
+        length_step_prior: spec.length_step_prior.then_some(LengthStepPrior {
             centres: &centres,
             residual_cdf: &residual_cdf,
         }),
         classes: &classes,
-        gains: spec.gains.map(|(coeffs, _)| model::Gains {
+        gains: spec.gains.map(|(coeffs, _)| internals::Gains {
             coeffs,
             per_class: &gains,
         }),
     };
     let mut out = vec![0u8; parts.encoded_len()];
-    let n = model::write(&parts, &mut out)?;
+    let n = internals::write(&parts, &mut out)?;
     out.truncate(n);
     Ok(out)
 }

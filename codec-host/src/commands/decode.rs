@@ -7,7 +7,7 @@ use crate::io::npy::{NpyDtype, NpyWriter};
 use crate::io::outputs::{Place, check_file_outputs, check_outputs};
 use crate::io::{FeatureSet, InputError, is_npy};
 use anyhow::{Result, bail};
-use codec_core::model::MAX_CODE_LEN;
+use codec_core::internals::MAX_CODE_LEN;
 use std::path::PathBuf;
 use std::time::Instant;
 

@@ -5,7 +5,7 @@ use crate::exit::{Outcome, batch_outcome};
 use crate::io::outputs::{Place, check_outputs};
 use crate::io::{InputError, ReadOptions, read_in_batches, row_source};
 use anyhow::{Result, bail};
-use codec_core::scalable::scalable_len;
+use codec_core::scalable_len;
 use std::path::PathBuf;
 use std::time::Instant;
 

@@ -175,7 +175,7 @@ fn write_header(w: &mut dyn Write, name: &str, source: &str, model: &ModelFile) 
          * The array must stay where it is while the model is used (it is read in place). */",
         m.format_version(),
         m.dim(),
-        m.min_budget(),
+        model.min_budget(),
         if budgets.is_empty() {
             "none".to_string()
         } else {

@@ -27,7 +27,7 @@ pub fn count_in(range: impl RangeBounds<u64>) -> RangedU64ValueParser<usize> {
 /// The parser of a byte budget: 1 to the stream format's longest code. Whether a model can
 /// code at it (its minimum) is checked against the model, as a "cannot proceed" error.
 pub fn budget() -> RangedU64ValueParser<usize> {
-    count_in(1..=codec_core::model::MAX_CODE_LEN as u64)
+    count_in(1..=codec_core::internals::MAX_CODE_LEN as u64)
 }
 
 /// The parser of a number flag that must lie in `lo..=hi` (`hi` may be infinite): NaN and

@@ -6,7 +6,7 @@ use crate::io::outputs::require_empty_dir;
 use crate::synth::dataset::{MAX_CAMERAS, MAX_SPLIT};
 use crate::synth::{Kind, SynthConfig, write_dataset};
 use anyhow::Result;
-use codec_core::model::MAX_DIM;
+use codec_core::internals::MAX_DIM;
 use std::path::PathBuf;
 use std::time::Instant;
 

@@ -8,7 +8,7 @@ use crate::io::outputs::{Place, check_file_outputs, check_outputs};
 use crate::train::input::read_training_input;
 use crate::train::{Quantiser, TrainConfig, tables::TableParams, train_on_sample};
 use anyhow::{Context, Result, bail};
-use codec_core::model::{MAX_BUDGETS, MAX_COEFFS};
+use codec_core::internals::{MAX_BUDGETS, MAX_COEFFS};
 use std::path::PathBuf;
 use std::time::Instant;
 

@@ -45,7 +45,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
             ))
         } else if let Some(m) = &model {
             let decoded = if args.scalable {
-                codec_core::scalable::decode_scalable(&m.model(), bytes, &mut out).map(|_| ())
+                codec_core::decode_scalable(&m.model(), bytes, &mut out).map(|_| ())
             } else {
                 codec_core::decode(&m.model(), bytes, &mut out)
             };

@@ -314,7 +314,7 @@ pub fn run(model: &ModelFile, data: &EvalData, cfg: &EvalConfig) -> Result<Repor
         gallery: data.gallery.len(),
         dim: m.dim(),
         model_bytes: model.bytes().len(),
-        min_budget: m.min_budget(),
+        min_budget: model.min_budget(),
         mean_norm,
         uncompressed,
         rates,

@@ -83,10 +83,10 @@ impl SynthConfig {
         if self.cameras > MAX_CAMERAS {
             bail!("--cameras must be at most {MAX_CAMERAS}");
         }
-        if !(1..=codec_core::model::MAX_DIM).contains(&self.dim) {
+        if !(1..=codec_core::internals::MAX_DIM).contains(&self.dim) {
             bail!(
                 "--dim must be between 1 and {} (the most a model can code)",
-                codec_core::model::MAX_DIM
+                codec_core::internals::MAX_DIM
             );
         }
         if self.cameras == 0 {

@@ -24,7 +24,7 @@ use crate::io::FeatureSet;
 use crate::metrics::{Label, ScoreOptions, evaluate};
 use crate::search::Metric;
 use anyhow::Result;
-use codec_core::model::MAX_CODE_LEN;
+use codec_core::internals::MAX_CODE_LEN;
 use serde::Serialize;
 
 /// Training rows looked at for the validation split.
@@ -109,11 +109,7 @@ pub fn validate(
         ModelFile::from_bytes(scalar.to_vec())?,
     ];
     // Budgets both models can code (`--budgets` may name any).
-    let least = models
-        .iter()
-        .map(|m| m.model().min_budget())
-        .max()
-        .unwrap_or(1);
+    let least = models.iter().map(|m| m.min_budget()).max().unwrap_or(1);
     let budgets: Vec<usize> = budgets
         .iter()
         .copied()

@@ -15,7 +15,7 @@
 
 use anyhow::{Result, anyhow};
 use codec_core::Model;
-use codec_core::model::{MAX_ACTIVE, MAX_COEFFS};
+use codec_core::internals::{MAX_ACTIVE, MAX_COEFFS, ModelInternals, StepGrid};
 use rayon::prelude::*;
 
 use crate::io::FeatureSet;
@@ -82,16 +82,16 @@ fn round_trip(model: &Model<'_>, x: &[f32], budget: usize, leading: usize, sums:
         return;
     };
     let mut decoded = [0i32; MAX_COEFFS];
-    let Ok(step) = codec_core::decode::decode_coefficients(model, &code[..len], &mut decoded)
+    let Ok(step) = codec_core::internals::decode_coefficients(model, &code[..len], &mut decoded)
     else {
         return;
     };
     let mut centred = [0i32; MAX_ACTIVE];
     let mut target = [0i32; MAX_COEFFS];
-    if codec_core::transform::centre(model, x, &mut centred).is_err() {
+    if codec_core::internals::centre(model, x, &mut centred).is_err() {
         return;
     }
-    codec_core::transform::forward(model, &centred, &mut target);
+    codec_core::internals::forward(model, &centred, &mut target);
     for k in 0..leading {
         let (y, yhat) = (f64::from(target[k]), f64::from(decoded[k]));
         if yhat != 0.0 {

@@ -17,9 +17,9 @@ pub mod weights;
 
 use crate::io::FeatureSet;
 use anyhow::{Context, Result, bail};
-use codec_core::model::{
-    self, ClassTable, MAX_ACTIVE, MAX_COEFFS, MAX_DIM, ModelParts, StepGrowth, TRANSFORM_BITS,
-    WEIGHT_BITS,
+use codec_core::internals::{
+    self, ClassTable, MAX_ACTIVE, MAX_COEFFS, MAX_DIM, ModelInternals, ModelParts, StepGrowth,
+    TRANSFORM_BITS, WEIGHT_BITS,
 };
 use faer::Mat;
 use rayon::prelude::*;
@@ -154,7 +154,7 @@ pub struct Trained {
 const CLAMP_MARGIN: f64 = 0.25;
 
 fn to_fixed(v: f64, shift: i32) -> i32 {
-    let limit = f64::from(codec_core::fixed::INPUT_LIMIT);
+    let limit = f64::from(codec_core::internals::INPUT_LIMIT);
     (v * 2f64.powi(shift)).round().clamp(-limit, limit) as i32
 }
 
@@ -309,7 +309,7 @@ pub fn train_on_sample(
     let budgets: Vec<u16> = cfg
         .budgets
         .iter()
-        .map(|&b| b.min(model::MAX_CODE_LEN) as u16)
+        .map(|&b| b.min(internals::MAX_CODE_LEN) as u16)
         .collect();
     // What does not depend on the quantiser; `assemble` fills in the steps and tables.
     let basis = ModelParts {
@@ -331,7 +331,7 @@ pub fn train_on_sample(
         step_size: &[],
         step_log: &[],
         step_cdf: &[],
-        step_context: None,
+        length_step_prior: None,
         classes: &[],
         gains: None,
     };
@@ -353,14 +353,15 @@ pub fn train_on_sample(
         }
     };
     let parsed = codec_core::Model::parse(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let min_budget = codec_core::min_budget(&parsed).map_err(|e| anyhow::anyhow!("{e}"))?;
     // A trained budget the model cannot code at would only fail later (every code at it, and
     // every scalable code, which spans the trained budgets).
-    if let Some(&b) = cfg.budgets.iter().find(|&&b| b < parsed.min_budget()) {
+    if let Some(&b) = cfg.budgets.iter().find(|&&b| b < min_budget) {
         bail!(
             "--budgets: {b} is below this model's minimum budget of {} bytes (the length of its \
              coarsest code); train for budgets of at least {}",
-            parsed.min_budget(),
-            parsed.min_budget()
+            min_budget,
+            min_budget
         );
     }
     Ok(Trained {
@@ -374,7 +375,7 @@ pub fn train_on_sample(
             explained_variance: explained,
             shift,
             steps: parsed.steps(),
-            min_budget: parsed.min_budget(),
+            min_budget,
             discriminative,
             eigenvalues: p.values.clone(),
             model_bytes: bytes.len(),
@@ -466,7 +467,7 @@ fn assemble(
         cfg.gain_coeffs,
     )?;
     write_model(&ModelParts {
-        gains: Some(model::Gains {
+        gains: Some(internals::Gains {
             coeffs: cfg.gain_coeffs.min(basis.coef_weight.len()),
             per_class: &gains,
         }),
@@ -478,7 +479,7 @@ fn assemble(
 fn with_prior<'p>(parts: ModelParts<'p>, prior: &'p steps::StepPrior) -> ModelParts<'p> {
     ModelParts {
         step_cdf: &prior.cdf,
-        step_context: prior.context(),
+        length_step_prior: prior.context(),
         ..parts
     }
 }
@@ -486,7 +487,7 @@ fn with_prior<'p>(parts: ModelParts<'p>, prior: &'p steps::StepPrior) -> ModelPa
 /// The bytes of a model.
 fn write_model(parts: &ModelParts<'_>) -> Result<Vec<u8>> {
     let mut bytes = vec![0u8; parts.encoded_len()];
-    let len = model::write(parts, &mut bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let len = internals::write(parts, &mut bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     bytes.truncate(len);
     Ok(bytes)
 }
@@ -534,7 +535,8 @@ fn chosen_steps(
 ) -> Result<Vec<steps::Chosen>> {
     let model = codec_core::Model::parse(model_bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     let fill = if fill {
-        steps::fill_budgets(budgets, model.min_budget())
+        let min_budget = codec_core::min_budget(&model).map_err(|e| anyhow::anyhow!("{e}"))?;
+        steps::fill_budgets(budgets, min_budget)
     } else {
         Vec::new()
     };
@@ -560,7 +562,7 @@ fn chosen_steps(
             .par_iter()
             .filter_map(|&r| {
                 let mut out = vec![0u8; budget];
-                codec_core::encode::encode_coded(&model, set.row(r), budget, &mut out)
+                codec_core::internals::encode_coded(&model, set.row(r), budget, &mut out)
                     .ok()
                     .map(|c| c.step)
             })
@@ -616,7 +618,7 @@ mod tests {
         );
         for budgets in [vec![2], vec![1, 16], vec![16, 64]] {
             let model = train(&data, None, &cfg(budgets.clone())).unwrap().model;
-            let min = codec_core::Model::parse(&model).unwrap().min_budget();
+            let min = codec_core::min_budget(&codec_core::Model::parse(&model).unwrap()).unwrap();
             assert!(budgets.iter().all(|&b| b >= min), "{budgets:?}: {min}");
         }
     }

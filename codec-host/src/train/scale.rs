@@ -74,7 +74,7 @@ pub fn input_shift(set: &FeatureSet, active: &[usize], max_abs: f64) -> Result<i
 /// they do not pull the mean and the principal axes away from every other vector. `None` when
 /// nothing needs it (the common case: no copy).
 pub fn saturated(set: &FeatureSet, shift: i32) -> Option<FeatureSet> {
-    let limit = (f64::from(codec_core::fixed::INPUT_LIMIT) * 2f64.powi(-shift)) as f32;
+    let limit = (f64::from(codec_core::internals::INPUT_LIMIT) * 2f64.powi(-shift)) as f32;
     if set.data.iter().all(|v| v.abs() <= limit) {
         return None;
     }

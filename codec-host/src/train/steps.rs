@@ -7,8 +7,8 @@
 //! vectors at the trained budgets and, with a fifth of the weight, at budgets between and
 //! around them ([`fill_budgets`]).
 
-use codec_core::model::{STEP_RESIDUAL_SYMBOLS, StepContext, predict_step};
-use codec_core::symbols::step_residual;
+use codec_core::internals::step_residual;
+use codec_core::internals::{LengthStepPrior, STEP_RESIDUAL_SYMBOLS, predict_step};
 
 /// Steps per octave: adjacent steps differ by 4.4%, so rate control leaves little of a budget
 /// unused (the finer grid costs under a bit of step prior per code).
@@ -139,8 +139,8 @@ impl StepPrior {
     }
 
     /// The length-conditioned part, for the model writer.
-    pub fn context(&self) -> Option<StepContext<'_>> {
-        (!self.centres.is_empty()).then_some(StepContext {
+    pub fn context(&self) -> Option<LengthStepPrior<'_>> {
+        (!self.centres.is_empty()).then_some(LengthStepPrior {
             centres: &self.centres,
             residual_cdf: &self.residual_cdf,
         })
@@ -154,7 +154,7 @@ impl StepPrior {
 pub const FILL_SHARE: f64 = 0.2;
 
 /// Budgets between and around the trained ones, with their share of the fill weight (summing
-/// to 1; sorted, distinct, from `min_budget` to [`codec_core::model::MAX_CODE_LEN`], none of
+/// to 1; sorted, distinct, from `min_budget` to [`codec_core::internals::MAX_CODE_LEN`], none of
 /// them trained). Half the weight goes to the points a quarter, half and three quarters of the
 /// way (geometrically) from each trained budget to the next, a quarter to points a quarter
 /// octave apart up to two octaves below the smallest, and a quarter to points an eighth of an
@@ -177,7 +177,7 @@ pub fn fill_budgets(budgets: &[u16], min_budget: usize) -> Vec<(usize, f64)> {
         .collect();
     let usable = |p: &f64| {
         let p = p.round() as usize;
-        (min_budget..=codec_core::model::MAX_CODE_LEN).contains(&p)
+        (min_budget..=codec_core::internals::MAX_CODE_LEN).contains(&p)
             && !budgets.iter().any(|&b| usize::from(b) == p)
     };
     let groups: Vec<(Vec<usize>, f64)> = [(between, 0.5), (below, 0.25), (above, 0.25)]
@@ -280,6 +280,6 @@ mod tests {
         assert!(s.windows(2).all(|w| w[1] > w[0]));
         assert!(u64::from(*s.last().unwrap()) > 1 << 30);
         assert_eq!(s.len(), l.len());
-        assert!(s.len() <= codec_core::model::MAX_STEPS);
+        assert!(s.len() <= codec_core::internals::MAX_STEPS);
     }
 }

@@ -9,7 +9,7 @@
 //! `lambda = ln(2)/6 * step^2`, the slope of uniform quantisation at high rate, so that every
 //! class quantised with the same step works at the same rate-distortion slope.
 
-use codec_core::model::PROB_BITS;
+use codec_core::internals::PROB_BITS;
 use rayon::prelude::*;
 
 /// Classes per octave of the spread/step ratio.

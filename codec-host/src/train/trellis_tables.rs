@@ -12,7 +12,7 @@ use super::tables::{
     ALPHABET, ClassTable, Escapes, MAX_TRELLIS_LAMBDA, TableParams, raw_bits_for, recon_q15,
     symbol_bits, to_cdf,
 };
-use codec_core::trellis::{level, next_state};
+use codec_core::internals::{level, next_state};
 
 /// Values of the pool simulated per class: plenty for 24-symbol tables, and quick.
 const SAMPLES: usize = 60_000;
@@ -232,7 +232,7 @@ pub fn build_pair(pool: &[f64], ratio: f64, params: &TableParams) -> [ClassTable
 mod tests {
     use super::*;
     use crate::train::tables::gaussian_pool;
-    use codec_core::model::PROB_BITS;
+    use codec_core::internals::PROB_BITS;
 
     #[test]
     fn trellis_beats_the_dead_zone_quantiser_at_the_same_rate() {

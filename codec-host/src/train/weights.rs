@@ -17,7 +17,7 @@
 //! step is scaled by `(fisher / geometric mean)^(-alpha / 2)`: with `alpha = 0` nothing
 //! changes; larger `alpha` shifts bits to discriminative coefficients.
 
-use codec_core::model::{MAX_GROWTH_SLOPE, StepGrowth};
+use codec_core::internals::{MAX_GROWTH_SLOPE, StepGrowth};
 use std::collections::HashMap;
 
 /// Clamp of a weight relative to the geometric mean, so no coefficient is starved entirely.
@@ -38,7 +38,7 @@ pub const MAX_STEP_GROWTH: f64 = MAX_GROWTH_SLOPE as f64 / 256.0;
 /// budgets, but the best step depends on how the coefficient's spread compares with the step
 /// of the moment: at 16 bytes most coefficients sit far below it, at 256 bytes few do. With
 /// the growth the step of a coefficient whose spread is below its step grows by `slope`
-/// octaves per octave of the gap, at whatever budget (see `codec_core::model::StepGrowth`).
+/// octaves per octave of the gap, at whatever budget (see `codec_core::internals::StepGrowth`).
 /// Kind-A default set (`naicfc train` + `naicfc eval`, trellis, spread exponent 0.1), slope 0.5
 /// against none: dr -1.9 / -2.4 / -1.5 / -1.1 / -0.2% at 16 / 32 / 64 / 128 / 256 B, ACC_reid
 /// within 0.12 point. Slope 1: a little less dr at 16-64 B, 0.2-0.5 point less ACC_reid at

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 use clap::Parser;
+use codec_core::internals::ModelInternals;
 use codec_host::commands::{decode, encode, export_c, synth, train};
 use codec_host::exit::Outcome;
 use std::fmt::Write as _;
@@ -289,7 +290,7 @@ pub fn fixture(dim: usize, name: &str, quantiser: &str) -> Fixture {
     let model_bytes = std::fs::read(&model).unwrap();
     let padded = codec_core::Model::parse(&model_bytes)
         .unwrap()
-        .step_context();
+        .length_step_prior();
     std::fs::write(
         headers.join("golden.h"),
         golden_header(dim, padded, &inputs, &codes, &decoded),

@@ -1,14 +1,14 @@
-//! Dead-zone scalar quantisation with per-class rounding and reconstruction points.
+//! Quantiser levels: dead-zone scalar quantisation with per-class rounding, and where a
+//! magnitude on a grid level reconstructs (shared by the scalar quantiser and the trellis).
 //!
 //! A coefficient `y` with step `s` becomes the magnitude `m = floor(|y| / s + r)` and a sign;
 //! `r <= 1/2` is the class's rounding offset (smaller than 1/2 widens the zero bin, which pays
 //! off at low rates). The decoder puts it back at `(m - d) * s`, where `d` is the class's
 //! offset for `m`, learned in training (between the cell's centroid, best for the error, and
 //! its middle, best for ranking). A model with the trellis flag quantises with two interleaved
-//! quantisers instead ([`crate::trellis`]); `quantise_values` serves both.
+//! quantisers instead (`trellis.rs`), whose levels reconstruct here too.
 
-use crate::model::{COEFF_LIMIT, Class, MAX_COEFFS, Model};
-use crate::trellis;
+use crate::format::{COEFF_LIMIT, Class};
 
 /// Magnitude of `|y|` quantised with step `step` and rounding `rounding` (Q16).
 #[inline]
@@ -48,7 +48,7 @@ pub fn reconstruct_level(level: u64, m: u64, negative: bool, step: u64, class: &
 /// `(level - offset / 2^15) * step`, rounded, for a grid level `level >= 1` and a class's
 /// offset (Q15, `|offset| < 2^15`), clamped to `2 * COEFF_LIMIT`.
 #[inline]
-pub(crate) fn level_magnitude(level: u64, offset: i32, step: u64) -> u32 {
+pub fn level_magnitude(level: u64, offset: i32, step: u64) -> u32 {
     // (level * 2^15 - offset) is positive. Every caller's level times the step stays below
     // 2^42: a decoded magnitude is at most 2^30 / step + 1 (`max_magnitude`, checked by the
     // decoder), a dead-zone magnitude at most |y| / step + 1, a trellis candidate at most
@@ -57,59 +57,6 @@ pub(crate) fn level_magnitude(level: u64, offset: i32, step: u64) -> u32 {
     // where saturating 64-bit products cost a 32-bit core 3-6% of an encode.
     let scaled = ((level << 15) as i64 - i64::from(offset)) as u64;
     ((scaled * step + (1 << 14)) >> 15).min(2 * COEFF_LIMIT as u64) as u32
-}
-
-/// Quantise `values` (one per coefficient, in order) at step index `step` the way the model
-/// says (one dead-zone quantiser, or the trellis), handing `emit` each coefficient's index,
-/// class table, magnitude, sign and reconstruction. Stops as soon as `emit` returns `false`.
-/// `spread(k)` is the spread log that picks coefficient `k`'s class. With `budget_bytes`, the
-/// trellis gives up early (emitting nothing) once no path can fit that many bytes;
-/// `slope_scale` scales its rate-distortion slopes (see [`trellis::search`]; the dead-zone
-/// quantiser ignores it).
-pub(crate) fn quantise_values(
-    model: &Model<'_>,
-    values: &[i32],
-    spread: impl Fn(usize) -> i32,
-    step: usize,
-    budget_bytes: Option<usize>,
-    slope_scale: u32,
-    mut emit: impl FnMut(usize, &Class<'_>, u64, bool, i32) -> bool,
-) {
-    if !model.trellis() {
-        for (k, &y) in values.iter().enumerate() {
-            let (s, c) = model.step_and_class(spread(k), k, step);
-            let class = model.class(c);
-            let m = quantise(y, s, class.rounding);
-            if !emit(k, &class, m, y < 0, reconstruct(m, y < 0, s, &class)) {
-                return;
-            }
-        }
-        return;
-    }
-    let mut path = [0u8; MAX_COEFFS];
-    if !trellis::search(
-        model,
-        values,
-        &spread,
-        step,
-        budget_bytes,
-        &mut path,
-        slope_scale,
-    ) {
-        return;
-    }
-    let mut state = trellis::START;
-    for ((k, &y), &choice) in values.iter().enumerate().zip(path.iter()) {
-        let q = trellis::quantiser(state);
-        let (s, c) = model.step_and_class(spread(k), k, step);
-        let class = model.table(c, q);
-        let m = trellis::candidate(q, y.unsigned_abs(), s, choice);
-        let v = reconstruct_level(trellis::level(q, m), m, y < 0, s, &class);
-        if !emit(k, &class, m, y < 0, v) {
-            return;
-        }
-        state = trellis::next_state(state, m);
-    }
 }
 
 #[cfg(test)]

@@ -8,9 +8,9 @@
 //! or with the step context (format 4 and later) a residual from the step its length predicts
 //! (or an escape).
 
-use crate::error::Error;
-use crate::model::{Class, Model, PROB_BITS, STEP_REACH, STEP_RESIDUAL_SYMBOLS};
-use crate::range_coder::{Decoder, Encoder};
+use super::range_coder::{Decoder, Encoder};
+use crate::error::StreamError;
+use crate::format::{Class, Model, ModelInternals, PROB_BITS, STEP_REACH, STEP_RESIDUAL_SYMBOLS};
 
 /// Longest Exp-Golomb prefix a decoder accepts: a valid escape needs at most 31, and with
 /// escape orders up to 30 the decoded value stays below 2^62.
@@ -36,37 +36,6 @@ pub fn encode_value(
     if m != 0 {
         enc.encode_bits(u32::from(negative), 1);
     }
-}
-
-/// Approximate cost in 1/256 bit of coding magnitude `m` (and its sign) with `class`, as
-/// [`encode_value`] would: for the encoder's rate-distortion decisions, never for the stream.
-#[inline]
-pub fn cost_q8(class: &Class<'_>, alphabet: usize, m: u64) -> u64 {
-    let esc = alphabet - 1;
-    let high = m >> class.raw_bits;
-    let s = (high.min(esc as u64)) as usize;
-    let freq = class.cdf(s + 1).saturating_sub(class.cdf(s)).max(1);
-    let mut bits = (u64::from(PROB_BITS) << 8).saturating_sub(log2_q8(freq));
-    if s == esc {
-        let w = (high - esc as u64).saturating_add(1u64 << class.escape_order);
-        let n = u64::from(64 - w.leading_zeros());
-        // Prefix of n - 1 - order ones, a zero, then n - 1 bits.
-        bits += (2 * n - 1 - u64::from(class.escape_order)) << 8;
-    }
-    bits += u64::from(class.raw_bits) << 8;
-    if m != 0 {
-        bits += 256;
-    }
-    bits
-}
-
-/// `256 * log2(f)` for `f >= 1`, with the mantissa's logarithm taken as linear (off by at most
-/// 0.09 bit, the same on every platform).
-#[inline]
-pub(crate) fn log2_q8(f: u32) -> u64 {
-    let n = 31 - f.leading_zeros();
-    let frac = if n >= 8 { f >> (n - 8) } else { f << (8 - n) } & 0xFF;
-    (u64::from(n) << 8) + u64::from(frac)
 }
 
 fn encode_escape(enc: &mut Encoder<'_>, excess: u64, order: u32) {
@@ -107,7 +76,7 @@ pub fn decode_value(
     dec: &mut Decoder<'_>,
     class: &Class<'_>,
     alphabet: usize,
-) -> Result<(u64, bool), Error> {
+) -> Result<(u64, bool), StreamError> {
     let s = read_symbol(dec, alphabet, |i| class.cdf(i));
     let mut high = s as u64;
     if s == alphabet - 1 {
@@ -120,12 +89,12 @@ pub fn decode_value(
     Ok((m, negative))
 }
 
-fn decode_escape(dec: &mut Decoder<'_>, order: u32) -> Result<u64, Error> {
+fn decode_escape(dec: &mut Decoder<'_>, order: u32) -> Result<u64, StreamError> {
     let mut prefix = 0;
     while dec.decode_bits(1) == 1 {
         prefix += 1;
         if prefix > MAX_ESCAPE_PREFIX {
-            return Err(Error::StreamCorrupt("escape code too long"));
+            return Err(StreamError::EscapeTooLong);
         }
     }
     let n = prefix + order;
@@ -185,14 +154,14 @@ pub fn decode_step(
     dec: &mut Decoder<'_>,
     model: &Model<'_>,
     predicted: Option<usize>,
-) -> Result<usize, Error> {
+) -> Result<usize, StreamError> {
     if let Some(predicted) = predicted {
         let symbol = read_symbol(dec, STEP_RESIDUAL_SYMBOLS, |i| model.step_residual_cdf(i));
         if symbol + 1 < STEP_RESIDUAL_SYMBOLS {
             return (predicted + symbol)
                 .checked_sub(STEP_REACH)
                 .filter(|&j| j < model.steps())
-                .ok_or(Error::StreamCorrupt("step index out of range"));
+                .ok_or(StreamError::StepOutOfRange);
         }
     }
     Ok(plain_step(dec, model))
@@ -214,22 +183,4 @@ fn plain_step(dec: &mut Decoder<'_>, model: &Model<'_>) -> usize {
     let start = model.step_cdf(lo);
     dec.consume(start, model.step_cdf(lo + 1) - start, PROB_BITS);
     lo
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn log2_estimate_is_never_above_and_at_most_0_09_bit_below() {
-        for f in (1u32..=1 << PROB_BITS)
-            .step_by(7)
-            .chain([1, 2, 3, 255, 256, 32767, 32768])
-        {
-            let estimate = log2_q8(f) as f64 / 256.0;
-            let exact = f64::from(f).log2();
-            assert!(estimate <= exact + 1e-9, "{f}: {estimate} > {exact}");
-            assert!(exact - estimate < 0.09, "{f}: {estimate} vs {exact}");
-        }
-    }
 }

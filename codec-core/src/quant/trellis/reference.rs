@@ -3,12 +3,13 @@
 //! early stops and rate-control hints, on random models and values (ties, saturated costs,
 //! escapes, raw bits and steps beyond 32 bits included).
 
-use crate::model::{
-    self, Class, ClassTable, MAX_CLASSES, MAX_COEFFS, Model, ModelParts, StepGrowth,
+use crate::entropy::cost_q8;
+use crate::format::{
+    Class, ClassTable, MAX_CLASSES, MAX_COEFFS, Model, ModelInternals, ModelParts, StepGrid,
+    StepGrowth,
 };
-use crate::quant::reconstruct_level;
-use crate::symbols::cost_q8;
-use crate::trellis::{START, level, next_state, quantiser};
+use crate::quant::levels::reconstruct_level;
+use crate::quant::trellis::{START, level, next_state, quantiser};
 
 /// Magnitude of candidate `choice` for the value `a = |y|` under quantiser `q`: 0 for
 /// choice 0, else the level just below `a` (choice 1) or just above it (choice 2).
@@ -390,12 +391,12 @@ fn random_model(rng: &mut Rng) -> Vec<u8> {
         step_size: &ss,
         step_log: &step_log,
         step_cdf: &step_cdf,
-        step_context: None,
+        length_step_prior: None,
         classes: &tables,
         gains: None,
     };
     let mut out = vec![0u8; parts.encoded_len()];
-    match model::write(&parts, &mut out) {
+    match crate::format::write(&parts, &mut out) {
         Ok(n) => {
             out.truncate(n);
             out

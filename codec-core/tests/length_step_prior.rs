@@ -3,21 +3,32 @@
 
 mod common;
 
-use codec_core::encode::{encode_at_step, encode_coded};
-use codec_core::{Error, Model, decode};
+use codec_core::internals::ModelInternals;
+use codec_core::internals::{encode_at_step, encode_coded};
+use codec_core::{Error, Model, StreamError, decode};
 
 fn model_bytes() -> Vec<u8> {
-    common::build(&common::small(true, common::DEFAULT_GROWTH).with_step_context())
+    common::build(&common::small(true, common::DEFAULT_GROWTH).with_length_step_prior())
 }
 
 #[test]
 fn codes_fill_their_budget_and_decode() {
     let bytes = model_bytes();
     let m = Model::parse(&bytes).unwrap();
-    assert!(m.step_context());
+    assert!(m.length_step_prior());
     assert_eq!(m.format_version(), 4);
     for x in common::vectors(5, 50) {
-        for budget in [m.min_budget(), 12, 16, 20, 32, 48, 64, 100, 300] {
+        for budget in [
+            codec_core::min_budget(&m).unwrap(),
+            12,
+            16,
+            20,
+            32,
+            48,
+            64,
+            100,
+            300,
+        ] {
             let mut code = vec![0u8; budget];
             let c = encode_coded(&m, &x, budget, &mut code).unwrap();
             assert_eq!(c.len, budget);
@@ -43,7 +54,7 @@ fn a_fixed_step_code_is_conditioned_on_its_own_length() {
         decode(&m, &code, &mut a).unwrap();
         decode(&m, &at_step[..len], &mut b).unwrap();
         // The same step and slope: the same values, whatever the length.
-        if c.slope_scale == codec_core::encode::FULL_SLOPE {
+        if c.slope_scale == codec_core::internals::FULL_SLOPE {
             assert_eq!(a, b);
         }
     }
@@ -65,8 +76,6 @@ fn padding_must_be_zero() {
     code[63] = 1;
     assert_eq!(
         decode(&m, &code, &mut back),
-        Err(Error::StreamCorrupt(
-            "non-zero bytes after the code's symbols (truncated, extended or damaged?)"
-        ))
+        Err(Error::Stream(StreamError::BytesAfterSymbols))
     );
 }

@@ -15,9 +15,9 @@
 //! Only the encoder searches; a decoder needs [`START`], [`quantiser`], [`next_state`] and
 //! [`level`]. Every quantity is an integer, so the search gives the same path everywhere.
 
-use crate::model::{Class, MAX_COEFFS, Model};
-use crate::quant::level_magnitude;
-use crate::symbols::cost_q8;
+use super::levels::level_magnitude;
+use crate::entropy::cost_q8;
+use crate::format::{Class, MAX_COEFFS, Model, ModelInternals, StepGrid};
 
 /// State of the machine before the first coefficient.
 pub const START: usize = 0;

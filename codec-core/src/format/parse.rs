@@ -1,0 +1,336 @@
+//! Reading a model: every count, index and table is checked before [`Model::parse`] returns,
+//! so a truncated, corrupted or hostile model is an error, never a panic or an out-of-bounds
+//! read later.
+
+use super::grid::StepGrid;
+use super::layout::*;
+use crate::crc::crc32;
+use crate::error::ModelError;
+use crate::fixed::{INPUT_LIMIT, MAX_SHIFT};
+
+/// Splits a byte slice into consecutive sections, failing cleanly when it runs out.
+struct Cursor<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ModelError> {
+        if n > self.rest.len() {
+            return Err(ModelError::LengthField);
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Ok(head)
+    }
+}
+
+/// A cumulative frequency table: starts at 0, ends at `1 << PROB_BITS`, strictly increasing
+/// (every symbol has a non-zero probability, so any symbol can be coded).
+fn check_cdf(cdf: &[u8], entries: usize, what: ModelError) -> Result<(), ModelError> {
+    check(u16_at(cdf, 0) == 0, what)?;
+    check(u32::from(u16_at(cdf, entries - 1)) == 1 << PROB_BITS, what)?;
+    for i in 1..entries {
+        check(u16_at(cdf, i) > u16_at(cdf, i - 1), what)?;
+    }
+    Ok(())
+}
+
+impl<'a> Model<'a> {
+    /// Parse and validate a model.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, ModelError> {
+        if bytes.len() < 8 || bytes[..4] != MAGIC {
+            return Err(if bytes.len() >= 4 && bytes[..4] != MAGIC {
+                ModelError::NotAModel
+            } else {
+                ModelError::Truncated {
+                    expected: HEADER_LEN,
+                    actual: bytes.len(),
+                }
+            });
+        }
+        let version = u16_at(bytes, 2);
+        if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
+            return Err(ModelError::UnsupportedVersion {
+                found: version,
+                oldest: OLDEST_FORMAT_VERSION,
+                newest: FORMAT_VERSION,
+            });
+        }
+        if bytes.len() < HEADER_LEN {
+            return Err(ModelError::Truncated {
+                expected: HEADER_LEN,
+                actual: bytes.len(),
+            });
+        }
+        let header = &bytes[..HEADER_LEN];
+        check(
+            usize::from(u16_at(header, 3)) == HEADER_LEN,
+            ModelError::HeaderLength,
+        )?;
+        let total = u32_at(header, 2) as usize;
+        let flags = header[23];
+        let tables_per_class = if flags & FLAG_TRELLIS != 0 { 2 } else { 1 };
+        let shape = Shape {
+            dim: usize::from(u16_at(header, 6)),
+            active: usize::from(u16_at(header, 7)),
+            coeffs: usize::from(u16_at(header, 8)),
+            tables: usize::from(u16_at(header, 10)) * tables_per_class,
+            alphabet: usize::from(header[22]),
+            steps: usize::from(u16_at(header, 12)),
+            budgets: usize::from(u16_at(header, 13)),
+            length_step_prior: flags & FLAG_LENGTH_STEP_PRIOR != 0,
+            gains: if flags & FLAG_GAINS != 0 {
+                usize::from(u16_at(header, 10))
+            } else {
+                0
+            },
+        };
+        let gain_coeffs = usize::from(u16_at(header, 18));
+        let shift = i32::from(header[18] as i8);
+        let classes_per_octave = i32::from(header[19]);
+        let class_offset = i32_at(header, 7);
+
+        check((1..=MAX_DIM).contains(&shape.dim), ModelError::Dimension)?;
+        check(
+            (1..=MAX_ACTIVE.min(shape.dim)).contains(&shape.active),
+            ModelError::ActiveCount,
+        )?;
+        check(
+            (1..=MAX_COEFFS.min(shape.active)).contains(&shape.coeffs),
+            ModelError::CoefficientCount,
+        )?;
+        check(
+            (1..=MAX_CLASSES).contains(&(shape.tables / tables_per_class)),
+            ModelError::ClassCount,
+        )?;
+        check(
+            (2..=MAX_ALPHABET).contains(&shape.alphabet),
+            ModelError::AlphabetSize,
+        )?;
+        check(
+            (1..=MAX_STEPS).contains(&shape.steps),
+            ModelError::StepCount,
+        )?;
+        check(shape.budgets <= MAX_BUDGETS, ModelError::BudgetCount)?;
+        check(
+            shift.unsigned_abs() <= MAX_SHIFT.unsigned_abs(),
+            ModelError::InputShift,
+        )?;
+        check(
+            (1..=64).contains(&classes_per_octave),
+            ModelError::ClassesPerOctave,
+        )?;
+        // unsigned_abs: `abs` of i32::MIN overflows, and this field comes from the file.
+        check(
+            class_offset.unsigned_abs() <= 1 << 20,
+            ModelError::ClassOffset,
+        )?;
+        let known = match version {
+            1 => FLAG_CLAMP,
+            2 | 3 => FLAG_CLAMP | FLAG_TRELLIS,
+            4 => FLAG_CLAMP | FLAG_TRELLIS | FLAG_LENGTH_STEP_PRIOR,
+            _ => FLAG_CLAMP | FLAG_TRELLIS | FLAG_LENGTH_STEP_PRIOR | FLAG_GAINS,
+        };
+        check(flags & !known == 0, ModelError::UnknownFlags)?;
+        check(
+            !shape.length_step_prior || shape.budgets > 0,
+            ModelError::StepContextNeedsBudgets,
+        )?;
+        let growth = StepGrowth {
+            slope: u16_at(header, 16),
+            threshold: i16_at(header, 17),
+        };
+        check(
+            version >= 3 || growth == StepGrowth::default(),
+            ModelError::GrowthNeedsVersion3,
+        )?;
+        check(growth.slope <= MAX_GROWTH_SLOPE, ModelError::GrowthSlope)?;
+        check(
+            growth.threshold.unsigned_abs() <= MAX_GROWTH_THRESHOLD.unsigned_abs(),
+            ModelError::GrowthThreshold,
+        )?;
+        if shape.gains > 0 {
+            check(
+                (1..=shape.coeffs).contains(&gain_coeffs),
+                ModelError::GainCoefficientCount,
+            )?;
+        } else {
+            check(gain_coeffs == 0, ModelError::GainCoefficientCount)?;
+        }
+        check(
+            header[38..].iter().all(|&b| b == 0),
+            ModelError::ReservedBytes,
+        )?;
+
+        let expected = shape.total_len();
+        if total != expected {
+            return Err(ModelError::LengthField);
+        }
+        if bytes.len() < expected {
+            return Err(ModelError::Truncated {
+                expected,
+                actual: bytes.len(),
+            });
+        }
+        check(bytes.len() == expected, ModelError::TrailingBytes)?;
+        let (content, sum) = bytes.split_at(expected - 4);
+        if crc32(content) != u32_at(sum, 0) {
+            return Err(ModelError::Checksum);
+        }
+
+        // `get`: the sizes add up to at least the header, but the compiler cannot see it.
+        let mut cur = Cursor {
+            rest: content.get(HEADER_LEN..).ok_or(ModelError::LengthField)?,
+        };
+        let model = Model {
+            dim: shape.dim,
+            active_count: shape.active,
+            coeffs: shape.coeffs,
+            shift,
+            classes_per_octave,
+            class_offset,
+            tables: shape.tables,
+            alphabet: shape.alphabet,
+            flags,
+            version,
+            steps: shape.steps,
+            budget_count: shape.budgets,
+            budgets: cur.take(2 * shape.budgets)?,
+            active: cur.take(2 * shape.active)?,
+            mean: cur.take(4 * shape.dim)?,
+            lower: cur.take(4 * shape.active)?,
+            upper: cur.take(4 * shape.active)?,
+            transform: cur.take(2 * shape.coeffs * shape.active)?,
+            coef_class_log: cur.take(2 * shape.coeffs)?,
+            coef_weight: cur.take(2 * shape.coeffs)?,
+            step_size: cur.take(4 * shape.steps)?,
+            step_log: cur.take(4 * shape.steps)?,
+            step_cdf: cur.take(2 * (shape.steps + 1))?,
+            step_centre: cur.take(if shape.length_step_prior {
+                4 * shape.budgets
+            } else {
+                0
+            })?,
+            step_residual_cdf: cur.take(if shape.length_step_prior {
+                2 * (STEP_RESIDUAL_SYMBOLS + 1)
+            } else {
+                0
+            })?,
+            class_tables: cur.take(shape.tables * class_table_len(shape.alphabet))?,
+            gain_coeffs,
+            gains: cur.take(2 * shape.gains)?,
+            growth,
+        };
+        check(cur.rest.is_empty(), ModelError::LengthField)?;
+        model.validate_sections()?;
+        Ok(model)
+    }
+
+    fn validate_sections(&self) -> Result<(), ModelError> {
+        for i in 0..self.budget_count {
+            let b = usize::from(u16_at(self.budgets, i));
+            check(
+                (1..=MAX_CODE_LEN).contains(&b),
+                ModelError::BudgetOutOfRange,
+            )?;
+            check(
+                i == 0 || b > usize::from(u16_at(self.budgets, i - 1)),
+                ModelError::BudgetsNotIncreasing,
+            )?;
+        }
+        for i in 0..self.active_count {
+            let a = usize::from(u16_at(self.active, i));
+            check(a < self.dim, ModelError::ActiveIndexOutOfRange)?;
+            check(
+                i == 0 || a > usize::from(u16_at(self.active, i - 1)),
+                ModelError::ActiveNotIncreasing,
+            )?;
+            let (lo, hi) = (i32_at(self.lower, i), i32_at(self.upper, i));
+            check(lo <= hi, ModelError::ClampRangeEmpty)?;
+            check(
+                lo.unsigned_abs() <= INPUT_LIMIT.unsigned_abs()
+                    && hi.unsigned_abs() <= INPUT_LIMIT.unsigned_abs(),
+                ModelError::ClampMagnitude,
+            )?;
+        }
+        for i in 0..self.dim {
+            check(
+                i32_at(self.mean, i).unsigned_abs() <= INPUT_LIMIT.unsigned_abs(),
+                ModelError::MeanMagnitude,
+            )?;
+        }
+        for k in 0..self.coeffs {
+            check(
+                u16_at(self.coef_weight, k) >= 1,
+                ModelError::CoefficientWeight,
+            )?;
+        }
+        for j in 0..self.steps {
+            let s = u32_at(self.step_size, j);
+            check((1..=1 << 31).contains(&s), ModelError::StepSizeOutOfRange)?;
+            check(
+                j == 0 || s > u32_at(self.step_size, j - 1),
+                ModelError::StepSizesNotIncreasing,
+            )?;
+            check(
+                i32_at(self.step_log, j).unsigned_abs() <= STEP_LOG_LIMIT,
+                ModelError::StepLogOutOfRange,
+            )?;
+        }
+        // The coarsest step must quantise every possible coefficient to zero, so that some
+        // code always fits: |y| <= COEFF_LIMIT and rounding <= 1/2 need a step above 2^30.
+        let last = self.steps - 1;
+        for k in 0..self.coeffs {
+            check(
+                self.step(k, last) > 1 << 30,
+                ModelError::CoarsestStepTooFine,
+            )?;
+        }
+        check_cdf(self.step_cdf, self.steps + 1, ModelError::StepPrior)?;
+        if self.flags & FLAG_LENGTH_STEP_PRIOR != 0 {
+            for i in 0..self.budget_count {
+                let c = i32_at(self.step_centre, i);
+                check(
+                    (0..=256 * (self.steps as i32 - 1)).contains(&c),
+                    ModelError::PredictedStepOutOfRange,
+                )?;
+            }
+            check_cdf(
+                self.step_residual_cdf,
+                STEP_RESIDUAL_SYMBOLS + 1,
+                ModelError::StepResidualTable,
+            )?;
+        }
+        for c in 0..self.tables {
+            let t = self.class_bytes(c);
+            // `get` rather than indexing, here and below: every length is known to fit, but
+            // the compiler cannot see it, and an index would link panic formatting into
+            // firmware.
+            check_cdf(
+                t.get(..2 * (self.alphabet + 1)).unwrap_or(&[]),
+                self.alphabet + 1,
+                ModelError::ClassTable,
+            )?;
+            let tail = t.get(class_table_len(self.alphabet) - 4..).unwrap_or(&[]);
+            check(
+                u32::from(u16_at(tail, 0)) <= 1 << 15,
+                ModelError::RoundingAboveHalf,
+            )?;
+            check(
+                tail.get(2).is_some_and(|&o| o <= MAX_ESCAPE_ORDER),
+                ModelError::EscapeOrder,
+            )?;
+            check(
+                tail.get(3).is_some_and(|&b| b <= MAX_RAW_BITS),
+                ModelError::RawBits,
+            )?;
+        }
+        for c in 0..self.gains.len() / 2 {
+            check(
+                u32::from(u16_at(self.gains, c)) <= 1 << 15,
+                ModelError::GainAboveOne,
+            )?;
+        }
+        Ok(())
+    }
+}

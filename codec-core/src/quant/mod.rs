@@ -1,0 +1,63 @@
+//! Quantisation: coefficient values to magnitudes and signs at a step, with one dead-zone
+//! scalar quantiser (`levels`) or trellis-coded quantisation (`trellis`), as the model says.
+
+mod levels;
+pub(crate) mod trellis;
+
+pub use levels::{level_magnitude, max_magnitude, quantise, reconstruct, reconstruct_level};
+pub use trellis::{FULL_SLOPE, START, candidate, level, next_state, quantiser};
+
+use crate::format::{Class, MAX_COEFFS, Model, ModelInternals, StepGrid};
+
+/// Quantise `values` (one per coefficient, in order) at step index `step` the way the model
+/// says (one dead-zone quantiser, or the trellis), handing `emit` each coefficient's index,
+/// class table, magnitude, sign and reconstruction. Stops as soon as `emit` returns `false`.
+/// `spread(k)` is the spread log that picks coefficient `k`'s class. With `budget_bytes`, the
+/// trellis gives up early (emitting nothing) once no path can fit that many bytes;
+/// `slope_scale` scales its rate-distortion slopes (see [`trellis::search`]; the dead-zone
+/// quantiser ignores it).
+pub(crate) fn quantise_values(
+    model: &Model<'_>,
+    values: &[i32],
+    spread: impl Fn(usize) -> i32,
+    step: usize,
+    budget_bytes: Option<usize>,
+    slope_scale: u32,
+    mut emit: impl FnMut(usize, &Class<'_>, u64, bool, i32) -> bool,
+) {
+    if !model.trellis() {
+        for (k, &y) in values.iter().enumerate() {
+            let (s, c) = model.step_and_class(spread(k), k, step);
+            let class = model.table(c, 0);
+            let m = quantise(y, s, class.rounding);
+            if !emit(k, &class, m, y < 0, reconstruct(m, y < 0, s, &class)) {
+                return;
+            }
+        }
+        return;
+    }
+    let mut path = [0u8; MAX_COEFFS];
+    if !trellis::search(
+        model,
+        values,
+        &spread,
+        step,
+        budget_bytes,
+        &mut path,
+        slope_scale,
+    ) {
+        return;
+    }
+    let mut state = trellis::START;
+    for ((k, &y), &choice) in values.iter().enumerate().zip(path.iter()) {
+        let q = trellis::quantiser(state);
+        let (s, c) = model.step_and_class(spread(k), k, step);
+        let class = model.table(c, q);
+        let m = trellis::candidate(q, y.unsigned_abs(), s, choice);
+        let v = reconstruct_level(trellis::level(q, m), m, y < 0, s, &class);
+        if !emit(k, &class, m, y < 0, v) {
+            return;
+        }
+        state = trellis::next_state(state, m);
+    }
+}
