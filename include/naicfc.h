@@ -180,13 +180,9 @@ extern "C" {
  * - `budget`: the most bytes the code may take, from `naicfc_model_min_budget(model)` to
  *   `NAICFC_MAX_BUDGET`. Any value in that range works, not only the trained budgets.
  * - `out`, `out_len`: where the code goes; `out_len` must be at least `budget`.
- * - `written`: receives the code's length, 1 to `budget` bytes; with a model that has the
- *   step context (format 4 and later, the default of `naicfc train`) always `budget`, as the
- *   code is padded to the length its step index was coded for. Send or store exactly those
- *   bytes: the decoder needs the length. Codes of models without it never end in a zero
- *   byte except the one-byte code `0x00` (every coefficient zero at the finest step), so a
- *   transport that pads them can strip trailing zeros to recover the length, reading an
- *   empty result as that code; a step-context code is as long as its budget.
+ * - `written`: receives the code's length: always `budget`, as the code is padded to the
+ *   length its step index was coded for. Send or store exactly those bytes: the decoder
+ *   needs the length.
  *
  * On success `out[0 .. *written]` holds the code and `out[*written .. budget]` is set to
  * zero; bytes past `budget` are never touched. On error neither `out` nor `*written` is
@@ -328,9 +324,8 @@ const char *naicfc_version(void);
 uint32_t naicfc_version_number(void);
 
 /**
- * The newest model (and code) format version this library reads; it also reads every older
- * version back to 1. `naicfc train` of the same release writes the oldest version that
- * expresses the model it trained (this one with its defaults).
+ * The model (and code) format version this library reads, the one `naicfc train` of the same
+ * release writes.
  * `naicfc_model_init` returns `NAICFC_MODEL_VERSION` for a model of any other version; codes
  * are tied to their model, so the model's version is also the codes'.
  */

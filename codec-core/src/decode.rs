@@ -46,12 +46,6 @@ pub fn decode_coefficients(
             }
             .into());
         }
-        // The encoder drops trailing zero bytes, so a longer code ending in zero is not one of
-        // its codes (the all-zero code is the single byte 0), unless the model pads codes to
-        // the length their step index was coded for.
-        [.., 0] if code.len() > 1 && !model.length_step_prior() => {
-            return Err(StreamError::TrailingZeroByte.into());
-        }
         _ => {}
     }
     let mut dec = Decoder::new(code);
@@ -65,14 +59,11 @@ pub fn decode_coefficients(
     if !dec.consistent() {
         return Err(StreamError::BadEnd.into());
     }
-    // Past its symbols a padded code holds only zeros (format 4 and later); an unpadded one
-    // holds nothing more. Bytes there mean a code cut short, extended or damaged: its length
-    // or its content is not what the encoder wrote.
-    if model.length_step_prior() && !dec.rest_is_zero() {
+    // Past its symbols a code is padded with zeros to the length its step index was coded
+    // for. Other bytes there mean a code cut short, extended or damaged: its length or its
+    // content is not what the encoder wrote.
+    if !dec.rest_is_zero() {
         return Err(StreamError::BytesAfterSymbols.into());
-    }
-    if !model.length_step_prior() && !dec.used_all_input() {
-        return Err(StreamError::TrailingBytes.into());
     }
     apply_gains(model, step, coeffs);
     Ok(step)

@@ -3,10 +3,9 @@
 //! Rate control searches the model's steps for the finest one whose code fits the budget
 //! (`search_step`). Code length falls with the step almost everywhere but not strictly (a
 //! coarser step can cost more when few coefficients change magnitude, since the tables then
-//! make each non-zero dearer), so the search guarantees a boundary: the chosen step fits and
-//! the next finer one does not. On 1,000 kind-A queries an exhaustive scan found a finer
-//! fitting step for 2% of 16-byte codes (two steps finer, typically), 0.6% and 0.4% at 32 and
-//! 64 bytes, none at 128 and 256 (default trellis model). The coarsest step quantises every
+//! make each non-zero dearer), so the search guarantees a boundary, not the optimum: the
+//! chosen step fits and the next finer one does not (`docs/decisions/core-rate-control.md`
+//! has what an exhaustive scan finds). The coarsest step quantises every
 //! coefficient to zero, so its code has the same length for every input: that length is the
 //! model's minimum budget, and any budget at or above it always succeeds. Each trial codes
 //! into the caller's output buffer and stops as soon as it overflows, so a failed trial costs
@@ -82,7 +81,7 @@ pub fn encode_at_step(
 }
 
 /// Fill `code` after its first `used` bytes with zeros and return its length: a code of a
-/// length-conditioned model is as long as the length its step index was coded for.
+/// code is as long as the length its step index was coded for.
 fn pad(code: &mut [u8], used: usize) -> usize {
     if let Some(rest) = code.get_mut(used..) {
         rest.fill(0);
@@ -157,19 +156,14 @@ pub fn encode_coefficients(
 }
 
 /// Rate-distortion slope scale (Q8) of the trellis search that rate control tries last, at
-/// the chosen step, when the code leaves [`relief_room`] unused: the step grid leaves on
-/// average about a byte of the budget unused (neighbouring steps are 1/16 octave apart, a few
-/// bytes of code at 64 B), and a path with cheaper bits fills part of it. Measured on the
-/// default kind-A set (`naicfc eval`, default model): dr -0.4% at 16-64 B and -0.3% at 128 B,
-/// ACC_reid +1.0 point at 16 B and +0.5 at 32 B. 160 (longer codes, so fewer fit) gained less
-/// (dr 3.296 against 3.293 at 16 B); trying 128 before 192 gained another 0.06-0.1% for a
-/// second trial.
+/// the chosen step, when the code leaves [`relief_room`] unused: the step grid leaves about a
+/// byte of the budget unused on average, and a path with cheaper bits fills part of it (the
+/// measurements behind 192 are in `docs/decisions/core-rate-control.md`).
 pub const RELIEF_SLOPE: u32 = 192;
 
 /// Bytes of `budget` a code must leave unused for the relief trial: 1/64 of the budget, at
-/// least one. The trial costs as much at every budget, but a byte buys less the larger the
-/// budget: tried on every code with a byte to spare, it gained 0.1% of dr at 256 B for 10%
-/// of the encoding speed; from 1/64 on, encoding is as fast as without it at 64-256 B.
+/// least one. The trial costs as much at every budget but a byte buys less the larger the
+/// budget, so large budgets only try it when much is left.
 pub fn relief_room(budget: usize) -> usize {
     (budget / 64).max(1)
 }
@@ -295,8 +289,8 @@ const KEEP_LEN: usize = 256;
 
 /// Rate control's starting guess: for a trellis model, one step finer than
 /// [`trellis::estimate_step`] (its quick path spends bits the search saves, so it lands about
-/// one step coarse: on kind-A features at 256 bytes 70% of codes end one step finer than it);
-/// `None` for a model without the trellis, whose trials are cheap enough to bisect directly.
+/// one step coarse); `None` for a model without the trellis, whose trials are cheap enough to
+/// bisect directly.
 pub(crate) fn trellis_hint(
     model: &Model<'_>,
     values: &[i32],

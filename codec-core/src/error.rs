@@ -22,10 +22,8 @@ pub enum ModelError {
     UnsupportedVersion {
         /// Version found in the model.
         found: u16,
-        /// The oldest version this build reads.
-        oldest: u16,
-        /// The newest version this build reads (and the one it writes).
-        newest: u16,
+        /// The one version this build reads and writes.
+        supported: u16,
     },
     /// The model's checksum does not match its content (corrupted in storage or transit).
     Checksum,
@@ -39,10 +37,6 @@ pub enum ModelError {
     UnknownFlags,
     /// A reserved header byte is not zero.
     ReservedBytes,
-    /// Step growth is set in a model of format version 1 or 2.
-    GrowthNeedsVersion3,
-    /// The length-conditioned step prior is flagged in a model that lists no budgets.
-    StepContextNeedsBudgets,
     /// The input dimension is 0 or above [`crate::internals::MAX_DIM`].
     Dimension,
     /// The active dimension count is 0 or above the dimension or `MAX_ACTIVE`.
@@ -55,7 +49,8 @@ pub enum ModelError {
     AlphabetSize,
     /// The step count is 0 or above `MAX_STEPS`.
     StepCount,
-    /// The budget count is above `MAX_BUDGETS`.
+    /// The budget count is 0 (the budgets are the knots of the length step prior) or above
+    /// `MAX_BUDGETS`.
     BudgetCount,
     /// The input shift is beyond ±64.
     InputShift,
@@ -96,7 +91,7 @@ pub enum ModelError {
     CoarsestStepTooFine,
     /// The step prior is not a valid cumulative frequency table.
     StepPrior,
-    /// A predicted step (a knot of the length-conditioned prior) is beyond the step grid.
+    /// A predicted step (a knot of the length step prior) is beyond the step grid.
     PredictedStepOutOfRange,
     /// The step residual table is not a valid cumulative frequency table.
     StepResidualTable,
@@ -178,11 +173,6 @@ pub enum StreamError {
     BadEnd,
     /// Non-zero bytes follow the code's symbols (cut short, extended or damaged).
     BytesAfterSymbols,
-    /// An unpadded code (a model without the length-conditioned prior) ends in a zero byte,
-    /// which the encoder drops.
-    TrailingZeroByte,
-    /// Bytes follow the end of an unpadded code.
-    TrailingBytes,
     /// (Scalable codes) the length is not a layer boundary of the model.
     NotALayerBoundary,
 }
@@ -262,14 +252,10 @@ impl fmt::Display for ModelError {
                     "model truncated: header announces {expected} bytes, {actual} available"
                 );
             }
-            E::UnsupportedVersion {
-                found,
-                oldest,
-                newest,
-            } => {
+            E::UnsupportedVersion { found, supported } => {
                 return write!(
                     f,
-                    "model format version {found} is not supported (this build reads versions {oldest} to {newest})"
+                    "model format version {found} is not supported (this build reads version {supported})"
                 );
             }
             E::OutputTooSmall { needed, actual } => {
@@ -288,8 +274,6 @@ impl fmt::Display for ModelError {
             E::TrailingBytes => "trailing bytes after the checksum",
             E::UnknownFlags => "unknown flags",
             E::ReservedBytes => "reserved header bytes",
-            E::GrowthNeedsVersion3 => "step growth needs format version 3",
-            E::StepContextNeedsBudgets => "a length-conditioned step prior needs budgets",
             E::Dimension => "dimension",
             E::ActiveCount => "active dimension count",
             E::CoefficientCount => "coefficient count",
@@ -365,8 +349,6 @@ impl fmt::Display for StreamError {
             StreamError::BytesAfterSymbols => {
                 "non-zero bytes after the code's symbols (truncated, extended or damaged?)"
             }
-            StreamError::TrailingZeroByte => "trailing zero byte",
-            StreamError::TrailingBytes => "trailing bytes after the code",
             StreamError::NotALayerBoundary => "length is not a layer boundary of this model",
         };
         write!(f, "corrupt compressed stream: {what}")

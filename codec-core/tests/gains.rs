@@ -3,8 +3,8 @@
 
 mod common;
 
+use codec_core::internals::MAX_COEFFS;
 use codec_core::internals::decode_coefficients;
-use codec_core::internals::{FLAG_GAINS, MAX_COEFFS};
 use codec_core::internals::{ModelInternals, StepGrid};
 use codec_core::{Model, ModelError, decode, encode};
 use codec_core::{decode_scalable, encode_scalable, scalable_len};
@@ -15,7 +15,7 @@ const GAIN: u16 = 29000;
 fn spec(gains: Option<(usize, u16)>) -> common::Spec {
     common::Spec {
         gains,
-        ..common::small(true, common::DEFAULT_GROWTH).with_length_step_prior()
+        ..common::small(true, common::DEFAULT_GROWTH)
     }
 }
 
@@ -32,7 +32,7 @@ fn codes_are_the_same_and_leading_coefficients_shrink_by_their_class_gain() {
     let (plain_bytes, gained_bytes) = models();
     let plain = Model::parse(&plain_bytes).unwrap();
     let gained = Model::parse(&gained_bytes).unwrap();
-    assert_eq!(gained.format_version(), 5);
+    assert_eq!(gained.format_version(), 1);
     assert_eq!(gained.gain_coeffs(), LEADING);
     let mut shrunk = 0;
     for x in common::vectors(5, 30) {
@@ -91,26 +91,28 @@ fn scalable_codes_take_the_gains_of_their_last_layer() {
 
 #[test]
 fn hostile_gain_fields_are_refused() {
-    // A gain above 1, more gain coefficients than coefficients, none at all.
+    // A gain above 1, more gain coefficients than coefficients; none at all is a model
+    // without gains.
     let above_one = common::try_build(&spec(Some((LEADING, 32768 + 30)))).unwrap_err();
     assert_eq!(above_one, ModelError::GainAboveOne);
     let too_many = common::try_build(&spec(Some((17, GAIN)))).unwrap_err();
     assert_eq!(too_many, ModelError::GainCoefficientCount);
-    let none = common::try_build(&spec(Some((0, GAIN)))).unwrap_err();
-    assert_eq!(none, ModelError::GainCoefficientCount);
+    let none = common::build(&spec(Some((0, GAIN))));
+    assert_eq!(Model::parse(&none).unwrap().gain_coeffs(), 0);
 
     // Header fields are checked before the checksum: edit them in place.
-    let v4 = common::build(&spec(None));
-    let mut count_without_flag = v4.clone();
-    count_without_flag[36] = 3;
+    let plain = common::build(&spec(None));
+    let mut count_above_coefficients = plain.clone();
+    count_above_coefficients[36] = 17;
     assert_eq!(
-        Model::parse(&count_without_flag).unwrap_err(),
+        Model::parse(&count_above_coefficients).unwrap_err(),
         ModelError::GainCoefficientCount
     );
-    let mut flag_in_v4 = v4;
-    flag_in_v4[23] |= FLAG_GAINS;
+    // The bit that flagged gains before the format was frozen is no flag of version 1.
+    let mut old_gains_flag = plain;
+    old_gains_flag[23] |= 8;
     assert_eq!(
-        Model::parse(&flag_in_v4).unwrap_err(),
+        Model::parse(&old_gains_flag).unwrap_err(),
         ModelError::UnknownFlags
     );
     let mut reserved = common::build(&spec(Some((LEADING, GAIN))));

@@ -1,23 +1,25 @@
 //! Golden files pin the model and stream formats: a silent change to either fails here.
 //!
-//! - `model-vN.nfcm`: the test model as the writer wrote it when version N was current.
-//! - `streams-vN.bin`: codes of that model made when version N was current, at each budget,
-//!   with the values they decode to. Decoding is the format: these codes decode to these
-//!   values forever.
-//! - `encoder.bin`: what the reference encoder makes of the same vectors with each version's
-//!   model today. How it chooses a code is not part of the format (`docs/stream-format.md`),
+//! - `model-v1.nfcm`, `model-v1-scalar.nfcm`: the test models (trellis with every default
+//!   feature; one dead-zone quantiser) as the writer writes them in format version 1.
+//! - `streams-v1*.bin`: codes of those models at each budget, with the values they decode
+//!   to. Decoding is the format: these codes decode to these values forever.
+//!   (`streams-v1.bin` holds the codes made in the last draft before the freeze, format 5,
+//!   whose layout version 1 kept: they still decode as they did.)
+//! - `encoder.bin`: what the reference encoder makes of the same vectors with each model
+//!   today. How it chooses a code is not part of the format (`docs/stream-format.md`),
 //!   so it may improve: then its output is re-blessed, and the stored streams must still
 //!   decode as they did.
 //!
 //! After an intentional change (a new format version, or a better encoder), regenerate with
 //! `NAICFC_BLESS=1 cargo test -p codec-core --test golden` and commit the files: blessing
-//! writes the model and streams of the current version only when they are missing, and
+//! writes the models and streams only when they are missing, and
 //! rewrites `encoder.bin`.
 
 mod common;
 
 use codec_core::internals::ModelInternals;
-use codec_core::internals::{FORMAT_VERSION, OLDEST_FORMAT_VERSION, StepGrowth};
+use codec_core::internals::{FORMAT_VERSION, StepGrowth};
 use codec_core::{Model, decode, encode};
 use std::path::PathBuf;
 
@@ -98,46 +100,35 @@ fn check_or_bless(name: &str, bytes: &[u8], rewrite: bool) {
     );
 }
 
-/// Each format version's model: whether it has the trellis, its step growth, a
-/// length-conditioned step prior and decoder gains (version 1 had no trellis, version 2 no
-/// step growth, version 3 no length-conditioned step prior, version 4 no decoder gains).
-fn versions() -> [(u16, common::Spec); 5] {
+/// The models the golden files hold, by name: the trellis model with the default features
+/// (low-rate step growth, the length step prior, decoder gains) and the one-quantiser model
+/// without growth or gains, the two kinds `naicfc train` makes.
+fn models() -> [(&'static str, common::Spec); 2] {
     [
-        (1, common::small(false, StepGrowth::default())),
-        (2, common::small(true, StepGrowth::default())),
-        (3, common::small(true, common::DEFAULT_GROWTH)),
         (
-            4,
-            common::small(true, common::DEFAULT_GROWTH).with_length_step_prior(),
-        ),
-        (
-            5,
+            "v1",
             common::Spec {
                 gains: Some((8, 30000)),
-                ..common::small(true, common::DEFAULT_GROWTH).with_length_step_prior()
+                ..common::small(true, common::DEFAULT_GROWTH)
             },
         ),
+        ("v1-scalar", common::small(false, StepGrowth::default())),
     ]
 }
 
 #[test]
 fn model_writer_matches_golden_files() {
-    // A model without the newer features is still written in its old version, byte for byte.
-    for (version, spec) in versions() {
-        check_or_bless(
-            &format!("model-v{version}.nfcm"),
-            &common::build(&spec),
-            false,
-        );
+    for (name, spec) in models() {
+        check_or_bless(&format!("model-{name}.nfcm"), &common::build(&spec), false);
     }
 }
 
 #[test]
 fn stored_streams_still_decode_as_they_did() {
-    for (version, _) in versions() {
-        let model = std::fs::read(golden(&format!("model-v{version}.nfcm"))).unwrap();
+    for (name, _) in models() {
+        let model = std::fs::read(golden(&format!("model-{name}.nfcm"))).unwrap();
         let m = Model::parse(&model).unwrap();
-        let name = format!("streams-v{version}.bin");
+        let name = format!("streams-{name}.bin");
         if std::env::var_os("NAICFC_BLESS").is_some() && !golden(&name).exists() {
             std::fs::write(golden(&name), produce(&model)).unwrap();
         }
@@ -155,49 +146,56 @@ fn stored_streams_still_decode_as_they_did() {
 #[test]
 fn reference_encoder_matches_golden_codes() {
     let mut all = Vec::new();
-    for (version, _) in versions() {
-        let model = std::fs::read(golden(&format!("model-v{version}.nfcm"))).unwrap();
+    for (name, _) in models() {
+        let model = std::fs::read(golden(&format!("model-{name}.nfcm"))).unwrap();
         all.extend(produce(&model));
     }
     check_or_bless("encoder.bin", &all, true);
 }
 
 #[test]
-fn step_growth_needs_version_3() {
-    let mut bytes = std::fs::read(golden("model-v2.nfcm")).unwrap();
-    bytes[32] = 128;
-    let err = Model::parse(&bytes).unwrap_err();
-    assert_eq!(err, codec_core::ModelError::GrowthNeedsVersion3);
-}
-
-#[test]
 fn golden_model_of_this_version_parses() {
-    let bytes = std::fs::read(golden(&format!("model-v{FORMAT_VERSION}.nfcm"))).unwrap();
+    let bytes = std::fs::read(golden("model-v1.nfcm")).unwrap();
     let m = Model::parse(&bytes).unwrap();
     assert_eq!(m.dim(), 48);
     assert_eq!(m.format_version(), FORMAT_VERSION);
+    assert!(m.trellis());
     assert_eq!(m.step_growth(), common::DEFAULT_GROWTH);
     assert_eq!(m.gain_coeffs(), 8);
+    let scalar = std::fs::read(golden("model-v1-scalar.nfcm")).unwrap();
+    let s = Model::parse(&scalar).unwrap();
+    assert!(!s.trellis());
+    assert_eq!(s.gain_coeffs(), 0);
 }
 
 #[test]
 fn other_versions_are_rejected_naming_them() {
-    for version in [0, FORMAT_VERSION + 1] {
-        let mut bytes = std::fs::read(golden(&format!("model-v{FORMAT_VERSION}.nfcm"))).unwrap();
+    // 5 was the last draft before the freeze: its models are not read either.
+    for version in [0, 2, 5, FORMAT_VERSION + 1] {
+        let mut bytes = std::fs::read(golden("model-v1.nfcm")).unwrap();
         bytes[4..6].copy_from_slice(&version.to_le_bytes());
-        let text = Model::parse(&bytes).unwrap_err().to_string();
+        let err = Model::parse(&bytes).unwrap_err();
+        assert_eq!(
+            err,
+            codec_core::ModelError::UnsupportedVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            }
+        );
+        let text = err.to_string();
         assert!(
-            text.contains(&format!("version {version} "))
-                && text.contains(&format!("{OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}")),
+            text.contains(&format!("version {version} ")) && text.contains("reads version 1"),
             "{text}"
         );
     }
 }
 
 #[test]
-fn the_trellis_flag_needs_version_2() {
-    let mut bytes = std::fs::read(golden("model-v1.nfcm")).unwrap();
-    bytes[23] |= codec_core::internals::FLAG_TRELLIS;
-    let err = Model::parse(&bytes).unwrap_err();
-    assert_eq!(err, codec_core::ModelError::UnknownFlags);
+fn flags_other_than_clamp_and_trellis_are_refused() {
+    for bit in 2..8 {
+        let mut bytes = std::fs::read(golden("model-v1.nfcm")).unwrap();
+        bytes[23] |= 1 << bit;
+        let err = Model::parse(&bytes).unwrap_err();
+        assert_eq!(err, codec_core::ModelError::UnknownFlags);
+    }
 }

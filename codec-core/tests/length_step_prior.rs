@@ -1,22 +1,22 @@
-//! Format 4: the step index is coded with a prior conditioned on the code's length, and codes
-//! are padded with zero bytes to the length they were coded for.
+//! The length step prior: the step index is coded with a prior conditioned on the code's
+//! length, and codes are padded with zero bytes to the length they were coded for.
 
 mod common;
 
-use codec_core::internals::ModelInternals;
+use codec_core::internals::StepGrid;
 use codec_core::internals::{encode_at_step, encode_coded};
 use codec_core::{Error, Model, StreamError, decode};
 
 fn model_bytes() -> Vec<u8> {
-    common::build(&common::small(true, common::DEFAULT_GROWTH).with_length_step_prior())
+    common::build(&common::small(true, common::DEFAULT_GROWTH))
 }
 
 #[test]
 fn codes_fill_their_budget_and_decode() {
     let bytes = model_bytes();
     let m = Model::parse(&bytes).unwrap();
-    assert!(m.length_step_prior());
-    assert_eq!(m.format_version(), 4);
+    assert!(m.step_prediction(16).is_some());
+    assert_eq!(m.format_version(), 1);
     for x in common::vectors(5, 50) {
         for budget in [
             codec_core::min_budget(&m).unwrap(),

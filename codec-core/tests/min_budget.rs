@@ -19,7 +19,6 @@ fn hostile() -> Vec<u8> {
         shift: 12,
         trellis: true,
         growth: StepGrowth::default(),
-        length_step_prior: false,
         transform_entry: Some(32767),
         trellis_slope: 0,
         recon_offset: [32735, 18000],

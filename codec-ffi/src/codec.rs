@@ -23,13 +23,9 @@ fn disjoint(out: Span, inputs: &[Span]) -> Result<(), naicfc_result> {
 /// - `budget`: the most bytes the code may take, from `naicfc_model_min_budget(model)` to
 ///   `NAICFC_MAX_BUDGET`. Any value in that range works, not only the trained budgets.
 /// - `out`, `out_len`: where the code goes; `out_len` must be at least `budget`.
-/// - `written`: receives the code's length, 1 to `budget` bytes; with a model that has the
-///   step context (format 4 and later, the default of `naicfc train`) always `budget`, as the
-///   code is padded to the length its step index was coded for. Send or store exactly those
-///   bytes: the decoder needs the length. Codes of models without it never end in a zero
-///   byte except the one-byte code `0x00` (every coefficient zero at the finest step), so a
-///   transport that pads them can strip trailing zeros to recover the length, reading an
-///   empty result as that code; a step-context code is as long as its budget.
+/// - `written`: receives the code's length: always `budget`, as the code is padded to the
+///   length its step index was coded for. Send or store exactly those bytes: the decoder
+///   needs the length.
 ///
 /// On success `out[0 .. *written]` holds the code and `out[*written .. budget]` is set to
 /// zero; bytes past `budget` are never touched. On error neither `out` nor `*written` is

@@ -26,6 +26,7 @@ mod model;
 #[cfg(all(target_os = "none", feature = "panic-handler"))]
 mod panic;
 mod result;
+mod strerror;
 mod version;
 
 pub use codec::{naicfc_decode, naicfc_encode};
@@ -33,7 +34,8 @@ pub use model::{
     NAICFC_MODEL_WORDS, naicfc_model, naicfc_model_budget, naicfc_model_budget_count,
     naicfc_model_dim, naicfc_model_init, naicfc_model_min_budget, naicfc_model_size,
 };
-pub use result::{naicfc_result, naicfc_result_value, naicfc_strerror};
+pub use result::{naicfc_result, naicfc_result_value};
+pub use strerror::naicfc_strerror;
 pub use version::{
     NAICFC_MAX_BUDGET, NAICFC_VERSION_MAJOR, NAICFC_VERSION_MINOR, NAICFC_VERSION_NUMBER,
     NAICFC_VERSION_PATCH, naicfc_format_version, naicfc_version, naicfc_version_number,

@@ -1,6 +1,5 @@
 //! Result codes: one number per thing a caller can act on, and a static text for each.
 
-use crate::guard::ffi_boundary;
 use codec_core::{Error, ModelError, StreamError};
 use core::ffi::c_char;
 
@@ -164,9 +163,6 @@ impl naicfc_result {
     }
 }
 
-/// Returned by `naicfc_strerror` for a number that is no `naicfc_result`.
-const UNKNOWN: &str = "unknown naicfc result code\0";
-
 impl From<ModelError> for naicfc_result {
     fn from(e: ModelError) -> Self {
         match e {
@@ -211,16 +207,6 @@ impl From<Error> for naicfc_result {
 #[allow(non_camel_case_types)]
 pub type naicfc_result_value = u32;
 
-/// A static, NUL-terminated, one-line English description of `result` (never NULL, never to
-/// be freed). Numbers that are no `naicfc_result` get a text saying so.
-#[unsafe(no_mangle)]
-pub extern "C" fn naicfc_strerror(result: naicfc_result_value) -> *const c_char {
-    ffi_boundary!(match naicfc_result::from_u32(result) {
-        Some(r) => r.c_message(),
-        None => UNKNOWN.as_ptr().cast(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,8 +242,7 @@ mod tests {
             (
                 ModelError::UnsupportedVersion {
                     found: 9,
-                    oldest: 1,
-                    newest: 2,
+                    supported: 1,
                 },
                 NAICFC_MODEL_VERSION,
             ),

@@ -105,9 +105,8 @@ pub extern "C" fn naicfc_version_number() -> u32 {
     ffi_boundary!(NAICFC_VERSION_NUMBER)
 }
 
-/// The newest model (and code) format version this library reads; it also reads every older
-/// version back to 1. `naicfc train` of the same release writes the oldest version that
-/// expresses the model it trained (this one with its defaults).
+/// The model (and code) format version this library reads, the one `naicfc train` of the same
+/// release writes.
 /// `naicfc_model_init` returns `NAICFC_MODEL_VERSION` for a model of any other version; codes
 /// are tied to their model, so the model's version is also the codes'.
 #[unsafe(no_mangle)]

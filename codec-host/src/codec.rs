@@ -1,12 +1,13 @@
 //! The codec core driven from the host: batch encode and decode in parallel.
 
 use crate::io::FeatureSet;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use codec_core::MAX_CODE_LEN;
 use codec_core::{Error, Model};
 use codec_core::{decode_scalable, encode_scalable, scalable_len};
 use rayon::prelude::*;
 use std::path::Path;
+use std::time::Instant;
 
 /// A model file held in memory.
 pub struct ModelFile {
@@ -115,4 +116,65 @@ pub fn decode_all(
         })
         .collect();
     (data, results)
+}
+
+/// Encode and decode every row of `set` at `budget`; the reconstruction, the code lengths and
+/// the two wall times.
+pub fn round_trip(
+    model: &ModelFile,
+    set: &FeatureSet,
+    budget: usize,
+) -> Result<(FeatureSet, Vec<usize>, f64, f64)> {
+    let (codes, encode_seconds) = encode_set(model, set, CodeKind::Budget(budget))?;
+    let refs: Vec<&[u8]> = codes.iter().map(Vec::as_slice).collect();
+    let (rec, decode_seconds) = decode_set(model, set, &refs, false)?;
+    Ok((
+        rec,
+        codes.iter().map(Vec::len).collect(),
+        encode_seconds,
+        decode_seconds,
+    ))
+}
+
+/// Every row's code, failing on the first row that does not encode; and the wall time.
+pub fn encode_set(
+    model: &ModelFile,
+    set: &FeatureSet,
+    kind: CodeKind,
+) -> Result<(Vec<Vec<u8>>, f64)> {
+    let t = Instant::now();
+    let codes = encode_all(&model.model(), set, kind);
+    let seconds = t.elapsed().as_secs_f64();
+    let mut owned = Vec::with_capacity(codes.len());
+    for (name, c) in set.names.iter().zip(codes) {
+        owned.push(c.map_err(|e| anyhow::anyhow!("{name}: {e}"))?);
+    }
+    Ok((owned, seconds))
+}
+
+/// Decode codes made from the rows of `set` (same order), failing on the first that does not
+/// decode; and the wall time.
+pub fn decode_set(
+    model: &ModelFile,
+    set: &FeatureSet,
+    codes: &[&[u8]],
+    scalable: bool,
+) -> Result<(FeatureSet, f64)> {
+    let t = Instant::now();
+    let (data, results) = decode_all(&model.model(), codes, scalable);
+    let seconds = t.elapsed().as_secs_f64();
+    if let Some((name, e)) = set
+        .names
+        .iter()
+        .zip(&results)
+        .find_map(|(n, r)| r.as_ref().err().map(|e| (n, e)))
+    {
+        bail!("{name}: own code does not decode: {e}");
+    }
+    let rec = FeatureSet {
+        names: set.names.clone(),
+        dim: set.dim,
+        data,
+    };
+    Ok((rec, seconds))
 }

@@ -322,10 +322,10 @@ pub fn reconstructed_search(
     side: CodedSide,
     k: usize,
 ) -> Result<Ranking> {
-    let (rq, ..) = crate::eval::round_trip(model, query, budget)?;
+    let (rq, ..) = crate::codec::round_trip(model, query, budget)?;
     let g = match side {
         CodedSide::Query => gallery.clone(),
-        CodedSide::Both => crate::eval::round_trip(model, gallery, budget)?.0,
+        CodedSide::Both => crate::codec::round_trip(model, gallery, budget)?.0,
     };
     search(&rq, &g, k, Metric::Cosine)
 }

@@ -2,8 +2,8 @@
 //! vectors): train on every other one, measure dr on the rest. Skipped, with a message, when
 //! the samples are not there.
 
-use codec_host::codec::ModelFile;
-use codec_host::eval::{ErrorStats, round_trip};
+use codec_host::codec::{ModelFile, round_trip};
+use codec_host::eval::ErrorStats;
 use codec_host::io::{FeatureSet, ReadOptions, read_features};
 use codec_host::train::{TrainConfig, train};
 use std::path::PathBuf;

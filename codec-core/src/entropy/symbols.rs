@@ -5,7 +5,7 @@
 //! high parts send the escape symbol and then the excess in Exp-Golomb code of the class's
 //! order. The low bits, the escape's bits and the sign of a non-zero magnitude are
 //! equiprobable bits. The step index that opens every code is one symbol of the step prior,
-//! or with the step context (format 4 and later) a residual from the step its length predicts
+//! or with the length step prior a residual from the step its length predicts
 //! (or an escape).
 
 use super::range_coder::{Decoder, Encoder};
@@ -122,7 +122,7 @@ fn read_symbol(dec: &mut Decoder<'_>, count: usize, cdf: impl Fn(usize) -> u32) 
     s
 }
 
-/// Code the step index `j`. With a length-conditioned prior (`predicted`: the step
+/// Code the step index `j`. With the length step prior (`predicted`: the step
 /// [`Model::step_prediction`] gives for the code's length) an index within [`STEP_REACH`] of
 /// the prediction is coded as its residual; any other index, and always the coarsest (so that
 /// the coarsest code has one length whatever the budget), as the escape followed by the index

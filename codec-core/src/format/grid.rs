@@ -23,8 +23,8 @@ pub trait StepGrid {
     /// coefficient's step, growth included.
     fn class_for(&self, spread_log: i32, k: usize, j: usize) -> usize;
     /// The step index a code of `length` bytes is predicted to have: the trained centres
-    /// interpolated (see [`predict_step`]); `None` for a model without the length-conditioned
-    /// step prior.
+    /// interpolated (see [`predict_step`]); `None` only for
+    /// `ModelInternals::with_plain_step_prior`.
     fn step_prediction(&self, length: usize) -> Option<usize>;
 }
 
@@ -63,7 +63,7 @@ impl StepGrid for Model<'_> {
         grown_class(self, spread_log, self.growth_log(k, j), j)
     }
     fn step_prediction(&self, length: usize) -> Option<usize> {
-        (self.flags & FLAG_LENGTH_STEP_PRIOR != 0).then(|| {
+        (!self.plain_step_prior).then(|| {
             predict_step(
                 self.budget_count,
                 |i| {

@@ -5,15 +5,9 @@
 
 /// First four bytes of every model.
 pub const MAGIC: [u8; 4] = *b"NFCM";
-/// The newest model (and stream) format version: this build reads it, and writes it for
-/// models that need it (decoder gains); other models are written in the oldest version that
-/// expresses them (4 with a step prior conditioned on the code length, 3 with low-rate step
-/// growth, 2 with the trellis, else 1).
-pub const FORMAT_VERSION: u16 = 5;
-/// The oldest format version this build still reads (version 1 is version 2 without the
-/// trellis flag; version 2 is version 3 without low-rate step growth; version 3 is version 4
-/// without the length-conditioned step prior; version 4 is version 5 without decoder gains).
-pub const OLDEST_FORMAT_VERSION: u16 = 1;
+/// The model (and stream) format version this build reads and writes: the one frozen for 1.0
+/// (`docs/decisions/core-format-freeze.md`).
+pub const FORMAT_VERSION: u16 = 1;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 64;
 
@@ -63,18 +57,10 @@ pub const MAX_RAW_BITS: u8 = 24;
 
 /// Header flag: clamp reconstructions to the per-dimension range seen in training.
 pub const FLAG_CLAMP: u8 = 1;
-/// Header flag (version 2): trellis-coded (dependent) quantisation with two quantisers, each
-/// with its own class tables, whose `rounding` field then holds the class's rate-distortion
-/// slope for the encoder's search; see `quant/trellis.rs`.
+/// Header flag: trellis-coded (dependent) quantisation with two quantisers, each with its own
+/// class tables, whose `rounding` field then holds the class's rate-distortion slope for the
+/// encoder's search (`quant/trellis.rs`); without it, one dead-zone scalar quantiser.
 pub const FLAG_TRELLIS: u8 = 2;
-
-/// Header flag (version 4 and later): the step index is coded with a prior conditioned on the code's
-/// length (see `StepGrid::step_prediction`), and codes are padded with zero bytes to the length
-/// they were coded for.
-pub const FLAG_LENGTH_STEP_PRIOR: u8 = 4;
-/// Header flag (version 5): the decoder scales the leading coefficients by a gain of their
-/// class (see [`ModelInternals::gain`]).
-pub const FLAG_GAINS: u8 = 8;
 /// Step indices within this distance of the predicted one are coded as a residual.
 pub const STEP_REACH: usize = 15;
 /// Symbols of the step residual table: residuals `-STEP_REACH..=STEP_REACH`, then the escape
@@ -115,9 +101,11 @@ pub struct Model<'a> {
     pub(super) gain_coeffs: usize,
     pub(super) gains: &'a [u8],
     pub(super) growth: StepGrowth,
+    /// Set only by [`ModelInternals::with_plain_step_prior`], never by parsing.
+    pub(super) plain_step_prior: bool,
 }
 
-/// Low-rate step growth (format version 3): a coefficient whose spread is small against its
+/// Low-rate step growth: a coefficient whose spread is small against its
 /// step gets a coarser step still. At the rates of small budgets such a coefficient is coded
 /// mostly as zeros, and a rare non-zero is worth more when it carries a larger value; with the
 /// growth the best step of each coefficient follows its spread-to-step ratio, which a fixed
@@ -193,9 +181,7 @@ pub(super) struct Shape {
     pub(super) alphabet: usize,
     pub(super) steps: usize,
     pub(super) budgets: usize,
-    /// With the length-conditioned step prior: a centre per budget and the residual table.
-    pub(super) length_step_prior: bool,
-    /// Gains stored: one per class (of one quantiser), or 0 without decoder gains.
+    /// Gains stored: one per class (of one quantiser).
     pub(super) gains: usize,
 }
 
@@ -209,17 +195,10 @@ impl Shape {
             + 4 * self.coeffs
             + 8 * self.steps
             + 2 * (self.steps + 1)
-            + self.step_prior_len()
+            + 4 * self.budgets
+            + 2 * (STEP_RESIDUAL_SYMBOLS + 1)
             + self.tables * class_table_len(self.alphabet)
             + 2 * self.gains
-    }
-
-    fn step_prior_len(&self) -> usize {
-        if self.length_step_prior {
-            4 * self.budgets + 2 * (STEP_RESIDUAL_SYMBOLS + 1)
-        } else {
-            0
-        }
     }
 
     pub(super) fn total_len(&self) -> usize {
@@ -309,13 +288,15 @@ pub trait ModelInternals<'a> {
     fn gain(&self, c: usize) -> u32;
     /// Cumulative frequency `i` of the plain step-index prior.
     fn step_cdf(&self, i: usize) -> u32;
-    /// Whether the step index is coded with the length-conditioned step prior.
-    fn length_step_prior(&self) -> bool;
-    /// Cumulative frequency `i` of the step residual table (`0..=STEP_RESIDUAL_SYMBOLS`; 0 for
-    /// a model without the length-conditioned step prior).
+    /// This model with its step index coded by the plain step prior alone, as scalable layers
+    /// code it, instead of the length step prior: what rate control chooses without the
+    /// latter, which training learns the latter from. Codes made with it are not codes of the
+    /// model.
+    fn with_plain_step_prior(&self) -> Model<'a>;
+    /// Cumulative frequency `i` of the step residual table (`0..=STEP_RESIDUAL_SYMBOLS`).
     fn step_residual_cdf(&self, i: usize) -> u32;
-    /// The trained budget `i` and the step index (Q8) predicted there: a knot of the
-    /// length-conditioned step prior.
+    /// The trained budget `i` and the step index (Q8) predicted there: a knot of the length
+    /// step prior.
     fn step_knot(&self, i: usize) -> (usize, i32);
 }
 
@@ -386,8 +367,11 @@ impl<'a> ModelInternals<'a> for Model<'a> {
     fn step_cdf(&self, i: usize) -> u32 {
         u32::from(u16_at(self.step_cdf, i))
     }
-    fn length_step_prior(&self) -> bool {
-        self.flags & FLAG_LENGTH_STEP_PRIOR != 0
+    fn with_plain_step_prior(&self) -> Model<'a> {
+        Model {
+            plain_step_prior: true,
+            ..*self
+        }
     }
     fn step_residual_cdf(&self, i: usize) -> u32 {
         u32::from(u16_at(self.step_residual_cdf, i))
@@ -400,7 +384,26 @@ impl<'a> ModelInternals<'a> for Model<'a> {
     }
 }
 
-impl Class<'_> {
+impl<'a> Class<'a> {
+    /// A class from its table's bytes as the model stores them (`cdf`: `alphabet + 1` u16 LE,
+    /// `recon`: `alphabet - 1` i16 LE): for tools that price symbols with the coder's costs
+    /// (training's cost model is pinned to [`crate::internals::cost_q8`] this way).
+    pub fn from_table(
+        cdf: &'a [u8],
+        recon: &'a [u8],
+        rounding: u32,
+        escape_order: u32,
+        raw_bits: u32,
+    ) -> Self {
+        Class {
+            cdf,
+            recon,
+            rounding,
+            escape_order,
+            raw_bits,
+        }
+    }
+
     /// Cumulative frequency of symbol `s` (`cdf(alphabet) == 1 << PROB_BITS`).
     #[inline]
     pub fn cdf(&self, s: usize) -> u32 {

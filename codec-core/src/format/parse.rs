@@ -49,11 +49,10 @@ impl<'a> Model<'a> {
             });
         }
         let version = u16_at(bytes, 2);
-        if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
+        if version != FORMAT_VERSION {
             return Err(ModelError::UnsupportedVersion {
                 found: version,
-                oldest: OLDEST_FORMAT_VERSION,
-                newest: FORMAT_VERSION,
+                supported: FORMAT_VERSION,
             });
         }
         if bytes.len() < HEADER_LEN {
@@ -78,12 +77,7 @@ impl<'a> Model<'a> {
             alphabet: usize::from(header[22]),
             steps: usize::from(u16_at(header, 12)),
             budgets: usize::from(u16_at(header, 13)),
-            length_step_prior: flags & FLAG_LENGTH_STEP_PRIOR != 0,
-            gains: if flags & FLAG_GAINS != 0 {
-                usize::from(u16_at(header, 10))
-            } else {
-                0
-            },
+            gains: usize::from(u16_at(header, 10)),
         };
         let gain_coeffs = usize::from(u16_at(header, 18));
         let shift = i32::from(header[18] as i8);
@@ -111,7 +105,11 @@ impl<'a> Model<'a> {
             (1..=MAX_STEPS).contains(&shape.steps),
             ModelError::StepCount,
         )?;
-        check(shape.budgets <= MAX_BUDGETS, ModelError::BudgetCount)?;
+        // The budgets are the knots of the length step prior: at least one.
+        check(
+            (1..=MAX_BUDGETS).contains(&shape.budgets),
+            ModelError::BudgetCount,
+        )?;
         check(
             shift.unsigned_abs() <= MAX_SHIFT.unsigned_abs(),
             ModelError::InputShift,
@@ -125,38 +123,23 @@ impl<'a> Model<'a> {
             class_offset.unsigned_abs() <= 1 << 20,
             ModelError::ClassOffset,
         )?;
-        let known = match version {
-            1 => FLAG_CLAMP,
-            2 | 3 => FLAG_CLAMP | FLAG_TRELLIS,
-            4 => FLAG_CLAMP | FLAG_TRELLIS | FLAG_LENGTH_STEP_PRIOR,
-            _ => FLAG_CLAMP | FLAG_TRELLIS | FLAG_LENGTH_STEP_PRIOR | FLAG_GAINS,
-        };
-        check(flags & !known == 0, ModelError::UnknownFlags)?;
         check(
-            !shape.length_step_prior || shape.budgets > 0,
-            ModelError::StepContextNeedsBudgets,
+            flags & !(FLAG_CLAMP | FLAG_TRELLIS) == 0,
+            ModelError::UnknownFlags,
         )?;
         let growth = StepGrowth {
             slope: u16_at(header, 16),
             threshold: i16_at(header, 17),
         };
-        check(
-            version >= 3 || growth == StepGrowth::default(),
-            ModelError::GrowthNeedsVersion3,
-        )?;
         check(growth.slope <= MAX_GROWTH_SLOPE, ModelError::GrowthSlope)?;
         check(
             growth.threshold.unsigned_abs() <= MAX_GROWTH_THRESHOLD.unsigned_abs(),
             ModelError::GrowthThreshold,
         )?;
-        if shape.gains > 0 {
-            check(
-                (1..=shape.coeffs).contains(&gain_coeffs),
-                ModelError::GainCoefficientCount,
-            )?;
-        } else {
-            check(gain_coeffs == 0, ModelError::GainCoefficientCount)?;
-        }
+        check(
+            gain_coeffs <= shape.coeffs,
+            ModelError::GainCoefficientCount,
+        )?;
         check(
             header[38..].iter().all(|&b| b == 0),
             ModelError::ReservedBytes,
@@ -206,20 +189,13 @@ impl<'a> Model<'a> {
             step_size: cur.take(4 * shape.steps)?,
             step_log: cur.take(4 * shape.steps)?,
             step_cdf: cur.take(2 * (shape.steps + 1))?,
-            step_centre: cur.take(if shape.length_step_prior {
-                4 * shape.budgets
-            } else {
-                0
-            })?,
-            step_residual_cdf: cur.take(if shape.length_step_prior {
-                2 * (STEP_RESIDUAL_SYMBOLS + 1)
-            } else {
-                0
-            })?,
+            step_centre: cur.take(4 * shape.budgets)?,
+            step_residual_cdf: cur.take(2 * (STEP_RESIDUAL_SYMBOLS + 1))?,
             class_tables: cur.take(shape.tables * class_table_len(shape.alphabet))?,
             gain_coeffs,
             gains: cur.take(2 * shape.gains)?,
             growth,
+            plain_step_prior: false,
         };
         check(cur.rest.is_empty(), ModelError::LengthField)?;
         model.validate_sections()?;
@@ -287,20 +263,18 @@ impl<'a> Model<'a> {
             )?;
         }
         check_cdf(self.step_cdf, self.steps + 1, ModelError::StepPrior)?;
-        if self.flags & FLAG_LENGTH_STEP_PRIOR != 0 {
-            for i in 0..self.budget_count {
-                let c = i32_at(self.step_centre, i);
-                check(
-                    (0..=256 * (self.steps as i32 - 1)).contains(&c),
-                    ModelError::PredictedStepOutOfRange,
-                )?;
-            }
-            check_cdf(
-                self.step_residual_cdf,
-                STEP_RESIDUAL_SYMBOLS + 1,
-                ModelError::StepResidualTable,
+        for i in 0..self.budget_count {
+            let c = i32_at(self.step_centre, i);
+            check(
+                (0..=256 * (self.steps as i32 - 1)).contains(&c),
+                ModelError::PredictedStepOutOfRange,
             )?;
         }
+        check_cdf(
+            self.step_residual_cdf,
+            STEP_RESIDUAL_SYMBOLS + 1,
+            ModelError::StepResidualTable,
+        )?;
         for c in 0..self.tables {
             let t = self.class_bytes(c);
             // `get` rather than indexing, here and below: every length is known to fit, but

@@ -20,7 +20,7 @@ pub struct ClassTable<'p> {
     pub raw_bits: u8,
 }
 
-/// The length-conditioned step prior, for [`write`].
+/// The length step prior (the step index predicted at each budget), for [`write`].
 #[derive(Debug, Clone, Copy)]
 pub struct LengthStepPrior<'p> {
     /// Predicted step index (Q8) at each of the model's budgets.
@@ -45,9 +45,9 @@ pub struct ModelParts<'p> {
     /// Trellis-coded quantisation: `classes` then holds the tables of the first quantiser
     /// followed by those of the second, each with its rate-distortion slope in `rounding`.
     pub trellis: bool,
-    /// Low-rate step growth (none: the model stays readable by version-2 decoders).
+    /// Low-rate step growth (zero: none).
     pub growth: StepGrowth,
-    /// Trained budgets, increasing.
+    /// Trained budgets, increasing (at least one: the knots of the length step prior).
     pub budgets: &'p [u16],
     /// Active dimension indices, increasing.
     pub active: &'p [u16],
@@ -69,18 +69,18 @@ pub struct ModelParts<'p> {
     pub step_log: &'p [i32],
     /// Step-index prior, `steps + 1` cumulative frequencies.
     pub step_cdf: &'p [u16],
-    /// The length-conditioned step prior (format 4), or none.
-    pub length_step_prior: Option<LengthStepPrior<'p>>,
+    /// The length step prior: the step index predicted at each budget.
+    pub length_step_prior: LengthStepPrior<'p>,
     /// Class tables.
     pub classes: &'p [ClassTable<'p>],
-    /// Decoder gains (format 5), or none.
-    pub gains: Option<Gains<'p>>,
+    /// Decoder gains (`coeffs` 0: none).
+    pub gains: Gains<'p>,
 }
 
 /// Decoder gains of the leading coefficients, for [`write`].
 #[derive(Debug, Clone, Copy)]
 pub struct Gains<'p> {
-    /// How many leading coefficients get them (1 ..= coefficients).
+    /// How many leading coefficients get them (0 ..= coefficients).
     pub coeffs: usize,
     /// One gain per class (of one quantiser), Q15, at most `1 << 15`.
     pub per_class: &'p [u16],
@@ -99,8 +99,7 @@ impl ModelParts<'_> {
                 .map_or(2, |c| c.cdf.len().saturating_sub(1)),
             steps: self.step_size.len(),
             budgets: self.budgets.len(),
-            length_step_prior: self.length_step_prior.is_some(),
-            gains: self.gains.map_or(0, |g| g.per_class.len()),
+            gains: self.gains.per_class.len(),
         }
     }
 
@@ -137,6 +136,12 @@ impl Writer<'_> {
 /// that [`Model::parse`] accepts.
 pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, ModelError> {
     let shape = parts.shape();
+    // Before any size arithmetic: a first class table of fewer than 3 frequencies means an
+    // alphabet below 2, which no size formula should see.
+    check(
+        (2..=MAX_ALPHABET).contains(&shape.alphabet),
+        ModelError::AlphabetSize,
+    )?;
     let total = shape.total_len();
     if out.len() < total {
         return Err(ModelError::OutputTooSmall {
@@ -169,21 +174,16 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, ModelError
         parts.step_cdf.len() == shape.steps + 1,
         ModelError::SectionLength(Section::StepPrior),
     )?;
-    if let Some(c) = parts.length_step_prior {
-        check(
-            c.centres.len() == shape.budgets,
-            ModelError::SectionLength(Section::StepCentres),
-        )?;
-        check(
-            c.residual_cdf.len() == STEP_RESIDUAL_SYMBOLS + 1,
-            ModelError::SectionLength(Section::StepResidual),
-        )?;
-    }
-    let alphabet = shape.alphabet;
+    let prior = parts.length_step_prior;
     check(
-        (2..=MAX_ALPHABET).contains(&alphabet),
-        ModelError::AlphabetSize,
+        prior.centres.len() == shape.budgets,
+        ModelError::SectionLength(Section::StepCentres),
     )?;
+    check(
+        prior.residual_cdf.len() == STEP_RESIDUAL_SYMBOLS + 1,
+        ModelError::SectionLength(Section::StepResidual),
+    )?;
+    let alphabet = shape.alphabet;
     for c in parts.classes {
         check(
             c.cdf.len() == alphabet + 1 && c.recon.len() == alphabet - 1,
@@ -192,20 +192,7 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, ModelError
     }
     let mut header = [0u8; HEADER_LEN];
     header[..4].copy_from_slice(&MAGIC);
-    // The oldest version that can express the model, so that models without the newer
-    // features stay readable by older decoders.
-    let version = if parts.gains.is_some() {
-        5
-    } else if parts.length_step_prior.is_some() {
-        4
-    } else if parts.growth != StepGrowth::default() {
-        3
-    } else if parts.trellis {
-        2
-    } else {
-        OLDEST_FORMAT_VERSION
-    };
-    header[4..6].copy_from_slice(&version.to_le_bytes());
+    header[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     header[6..8].copy_from_slice(&(HEADER_LEN as u16).to_le_bytes());
     header[8..12].copy_from_slice(&(total as u32).to_le_bytes());
     header[12..14].copy_from_slice(&fits_u16(shape.dim)?.to_le_bytes());
@@ -217,29 +204,20 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, ModelError
         return Err(ModelError::TrellisTableCount);
     }
     let class_count = shape.tables / if parts.trellis { 2 } else { 1 };
-    if let Some(g) = parts.gains {
-        check(
-            g.per_class.len() == class_count,
-            ModelError::SectionLength(Section::Gains),
-        )?;
-    }
+    check(
+        parts.gains.per_class.len() == class_count,
+        ModelError::SectionLength(Section::Gains),
+    )?;
     header[20..22].copy_from_slice(&fits_u16(class_count)?.to_le_bytes());
     header[22] = u8::try_from(alphabet).map_err(|_| ModelError::AlphabetSize)?;
-    header[23] = if parts.clamp { FLAG_CLAMP } else { 0 }
-        | if parts.trellis { FLAG_TRELLIS } else { 0 }
-        | if parts.length_step_prior.is_some() {
-            FLAG_LENGTH_STEP_PRIOR
-        } else {
-            0
-        }
-        | if parts.gains.is_some() { FLAG_GAINS } else { 0 };
+    header[23] =
+        if parts.clamp { FLAG_CLAMP } else { 0 } | if parts.trellis { FLAG_TRELLIS } else { 0 };
     header[24..26].copy_from_slice(&fits_u16(shape.steps)?.to_le_bytes());
     header[26..28].copy_from_slice(&fits_u16(shape.budgets)?.to_le_bytes());
     header[28..32].copy_from_slice(&parts.class_offset.to_le_bytes());
     header[32..34].copy_from_slice(&parts.growth.slope.to_le_bytes());
     header[34..36].copy_from_slice(&parts.growth.threshold.to_le_bytes());
-    let gain_coeffs = parts.gains.map_or(0, |g| g.coeffs);
-    header[36..38].copy_from_slice(&fits_u16(gain_coeffs)?.to_le_bytes());
+    header[36..38].copy_from_slice(&fits_u16(parts.gains.coeffs)?.to_le_bytes());
 
     let mut w = Writer { out, pos: 0 };
     w.bytes(&header)?;
@@ -261,19 +239,15 @@ pub fn write(parts: &ModelParts<'_>, out: &mut [u8]) -> Result<usize, ModelError
     put!(parts.step_size);
     put!(parts.step_log);
     put!(parts.step_cdf);
-    if let Some(c) = parts.length_step_prior {
-        put!(c.centres);
-        put!(c.residual_cdf);
-    }
+    put!(prior.centres);
+    put!(prior.residual_cdf);
     for c in parts.classes {
         put!(c.cdf);
         put!(c.recon);
         w.bytes(&c.rounding.to_le_bytes())?;
         w.bytes(&[c.escape_order, c.raw_bits])?;
     }
-    if let Some(g) = parts.gains {
-        put!(g.per_class);
-    }
+    put!(parts.gains.per_class);
     let sum = crc32(w.out.get(..w.pos).unwrap_or(&[]));
     w.bytes(&sum.to_le_bytes())?;
     let len = w.pos;

@@ -2,7 +2,8 @@
 //! grid — valid by construction, built only through the public writer.
 
 use codec_core::internals::{
-    self, ClassTable, LengthStepPrior, ModelParts, STEP_RESIDUAL_SYMBOLS, StepGrowth,
+    self, ClassTable, LengthStepPrior, ModelInternals, ModelParts, STEP_RESIDUAL_SYMBOLS,
+    StepGrowth,
 };
 
 /// Parameters of a test model.
@@ -17,8 +18,6 @@ pub struct Spec {
     pub trellis: bool,
     /// Low-rate step growth (format version 3).
     pub growth: StepGrowth,
-    /// A step prior conditioned on the code length (format version 4).
-    pub length_step_prior: bool,
     /// Magnitude of every transform entry (Q15); `None` for unit-norm Hadamard rows.
     pub transform_entry: Option<i16>,
     /// The trellis tables' rate-distortion slope (Q16).
@@ -31,18 +30,6 @@ pub struct Spec {
     /// Decoder gains (format version 5): how many leading coefficients, and the gain (Q15)
     /// of class `c`, `gain - c` (floored at 0), so that classes differ.
     pub gains: Option<(usize, u16)>,
-}
-
-impl Spec {
-    /// The same model with a length-conditioned step prior, centred on the steps rate control
-    /// chooses for test vectors at the model's budgets.
-    #[allow(dead_code)]
-    pub fn with_length_step_prior(self) -> Spec {
-        Spec {
-            length_step_prior: true,
-            ..self
-        }
-    }
 }
 
 /// The step growth `naicfc train` gives trellis models by default (slope 0.5 from ratio 1).
@@ -61,7 +48,6 @@ pub fn small(trellis: bool, growth: StepGrowth) -> Spec {
         shift: 12,
         trellis,
         growth,
-        length_step_prior: false,
         transform_entry: None,
         trellis_slope: 6554,
         recon_offset: [0, 0],
@@ -110,12 +96,45 @@ fn cdf_from(p: &[f64]) -> Vec<u16> {
 }
 
 /// Serialise the test model.
+#[allow(dead_code)] // not every test crate that includes this module uses every item
 pub fn build(spec: &Spec) -> Vec<u8> {
     try_build(spec).expect("test model is valid")
 }
 
-/// Serialise the test model, or say why the writer refuses it.
+/// Serialise the test model, or say why the writer refuses it. Its length step prior is
+/// centred on the steps rate control chooses for test vectors at the model's budgets under
+/// the plain step prior.
 pub fn try_build(spec: &Spec) -> Result<Vec<u8>, codec_core::ModelError> {
+    let budgets = [16u16, 32, 64];
+    let plain = try_build_with(spec, &[0; 3])?;
+    let m = codec_core::Model::parse(&plain)
+        .unwrap()
+        .with_plain_step_prior();
+    let centres: Vec<i32> = budgets
+        .iter()
+        .map(|&b| {
+            // The 48-d test vectors, repeated to the model's dimension.
+            let xs: Vec<Vec<f32>> = vectors(99, 40)
+                .into_iter()
+                .map(|v| v.into_iter().cycle().take(spec.dim).collect())
+                .collect();
+            let sum: usize = xs
+                .iter()
+                .map(|x| {
+                    let mut code = vec![0u8; usize::from(b)];
+                    codec_core::internals::encode_coded(&m, x, code.len(), &mut code)
+                        .unwrap()
+                        .step
+                })
+                .sum();
+            (256 * sum / xs.len()) as i32
+        })
+        .collect();
+    try_build_with(spec, &centres)
+}
+
+/// The test model with the length step prior's centres `centres` (one per budget).
+fn try_build_with(spec: &Spec, centres: &[i32]) -> Result<Vec<u8>, codec_core::ModelError> {
     let a = spec.active;
     assert!(a.is_power_of_two() && a <= spec.dim);
     let active_sorted: Vec<u16> = (0..a).map(|i| (i * spec.dim / a) as u16).collect();
@@ -205,32 +224,6 @@ pub fn try_build(spec: &Spec) -> Result<Vec<u8>, codec_core::ModelError> {
         })
         .collect();
     let budgets = [16u16, 32, 64];
-    let centres: Vec<i32> = if spec.length_step_prior {
-        let plain = build(&Spec {
-            length_step_prior: false,
-            gains: None,
-            ..*spec
-        });
-        let m = codec_core::Model::parse(&plain).unwrap();
-        budgets
-            .iter()
-            .map(|&b| {
-                let xs = vectors(99, 40);
-                let sum: usize = xs
-                    .iter()
-                    .map(|x| {
-                        let mut code = vec![0u8; usize::from(b)];
-                        codec_core::internals::encode_coded(&m, x, code.len(), &mut code)
-                            .unwrap()
-                            .step
-                    })
-                    .sum();
-                (256 * sum / xs.len()) as i32
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
     // Residuals fall off by half per step; the escape gets 1/16.
     let mut residual: Vec<f64> = (0..STEP_RESIDUAL_SYMBOLS - 1)
         .map(|s| 0.5f64.powi((s as i32 - internals::STEP_REACH as i32).abs()))
@@ -238,9 +231,10 @@ pub fn try_build(spec: &Spec) -> Result<Vec<u8>, codec_core::ModelError> {
     let sum: f64 = residual.iter().sum();
     residual.push(sum / 15.0);
     let residual_cdf = cdf_from(&residual);
-    let gains: Vec<u16> = spec.gains.map_or_else(Vec::new, |(_, g)| {
-        (0..CLASSES).map(|c| g.saturating_sub(c as u16)).collect()
-    });
+    let gains: Vec<u16> = spec.gains.map_or_else(
+        || vec![1 << 15; CLASSES],
+        |(_, g)| (0..CLASSES).map(|c| g.saturating_sub(c as u16)).collect(),
+    );
     let parts = ModelParts {
         dim: spec.dim,
         shift: spec.shift,
@@ -264,15 +258,15 @@ pub fn try_build(spec: &Spec) -> Result<Vec<u8>, codec_core::ModelError> {
         step_size: &step_size,
         step_log: &step_log,
         step_cdf: &step_cdf,
-        length_step_prior: spec.length_step_prior.then_some(LengthStepPrior {
-            centres: &centres,
+        length_step_prior: LengthStepPrior {
+            centres,
             residual_cdf: &residual_cdf,
-        }),
+        },
         classes: &classes,
-        gains: spec.gains.map(|(coeffs, _)| internals::Gains {
-            coeffs,
+        gains: internals::Gains {
+            coeffs: spec.gains.map_or(0, |(coeffs, _)| coeffs),
             per_class: &gains,
-        }),
+        },
     };
     let mut out = vec![0u8; parts.encoded_len()];
     let n = internals::write(&parts, &mut out)?;

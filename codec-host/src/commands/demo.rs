@@ -70,7 +70,6 @@ pub fn run(args: &Args) -> Result<Outcome> {
         step_growth: crate::train::weights::DEFAULT_STEP_GROWTH,
         centroid_weight: crate::train::tables::DEFAULT_CENTROID_WEIGHT,
         quantiser: crate::train::Quantiser::Auto,
-        plain_step_prior: false,
         no_clamp: false,
         trellis_lambda: crate::train::tables::DEFAULT_TRELLIS_LAMBDA,
         trellis_lambda_low: crate::train::tables::DEFAULT_TRELLIS_LAMBDA_LOW,

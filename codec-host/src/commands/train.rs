@@ -60,24 +60,15 @@ pub struct Args {
         value_parser = number_in(0.0, 1.0)
     )]
     pub spread_exponent: f64,
-    /// Low-rate step growth: a coefficient whose spread is below its step gets a step this
-    /// many octaves coarser per octave of the gap, at every budget (0 = none, which with
-    /// --plain-step-prior --gain-coeffs 0 keeps the model readable by format-2 decoders; 0.5
-    /// lowers dr by 1-2.4% at 16-128 bytes on kind-A features)
+    /// Low-rate step growth (trellis models): a coefficient whose spread is below its step
+    /// gets a step this many octaves coarser per octave of the gap, at every budget (0 = none;
+    /// 0.5 lowers dr by 1-2.4% at 16-128 bytes on kind-A features)
     #[arg(
         long,
         default_value_t = crate::train::weights::DEFAULT_STEP_GROWTH,
         value_parser = number_in(0.0, crate::train::weights::MAX_STEP_GROWTH)
     )]
     pub step_growth: f64,
-    /// Code the step index (the first symbol of every code) with one prior for every code
-    /// length, as format 3 and older did: codes then end at their last needed byte, and with
-    /// --gain-coeffs 0 as well (the gains need format 5) older decoders read the model. By
-    /// default the prior is conditioned on the code's length
-    /// (format 4; codes are padded with zero bytes to their budget), which saves about 2.5
-    /// bits per code at the trained budgets and 4-6 bits between them
-    #[arg(long)]
-    pub plain_step_prior: bool,
     /// Do not clamp reconstructions to the training range. Clamping lowers the reconstruction
     /// error and keeps non-negative features non-negative, but the values it cuts would have
     /// helped the ranking: on kind-B (non-negative) features, no clamping gives 0.35-0.7
@@ -95,10 +86,7 @@ pub struct Args {
     /// Quantiser: `trellis` (two interleaved quantisers, Viterbi search), `scalar` (one
     /// dead-zone quantiser), or `auto`: with identity labels, train both and keep the one with
     /// the better re-ID on a validation split of the training set; without labels, the
-    /// trellis. The model is format 5 with either quantiser (format 4 with --gain-coeffs 0);
-    /// with --gain-coeffs 0 and --plain-step-prior a trellis model is format 3 (format 2 with
-    /// --step-growth 0) and a scalar model format 1, so that decoders of those older formats
-    /// read it
+    /// trellis
     #[arg(long, value_enum, default_value_t = Quantiser::Auto)]
     pub quantiser: Quantiser,
     /// Trellis search's rate-distortion slope (squared steps per bit) for finely coded
@@ -119,7 +107,7 @@ pub struct Args {
     pub trellis_lambda_low: f64,
     /// Decoder gains: how many leading coefficients (at most the model's) the decoder scales
     /// back by a gain per spread/step class, fitted on round trips of training vectors (0 =
-    /// none, which keeps the model in format 4 or older)
+    /// none)
     #[arg(
         long,
         default_value_t = crate::train::gains::DEFAULT_COEFFS,
@@ -270,7 +258,6 @@ fn config(args: &Args) -> Result<TrainConfig> {
         step_growth: args.step_growth,
         max_rows: args.max_rows,
         quantiser: args.quantiser,
-        length_step_prior: !args.plain_step_prior,
         clamp: !args.no_clamp,
         gain_coeffs: usize::from(args.gain_coeffs),
         tables: TableParams {
@@ -310,50 +297,12 @@ fn quantiser_line(s: &crate::train::TrainSummary, asked: Quantiser) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::FeatureSet;
-    use crate::rng::Rng;
-    use crate::train::train;
-    use crate::train::weights::DEFAULT_STEP_GROWTH;
-    use clap::Args as _;
 
-    /// The `--quantiser` help as `naicfc train --help` prints it, on one line.
-    fn quantiser_help() -> String {
-        let cmd = Args::augment_args(clap::Command::new("train"));
-        let arg = cmd
-            .get_arguments()
-            .find(|a| a.get_id() == "quantiser")
-            .expect("a --quantiser flag");
-        let help = arg.get_long_help().or(arg.get_help()).expect("help text");
-        help.to_string()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-
-    /// The format version of a tiny model trained with these options.
-    fn format_of(
-        quantiser: Quantiser,
-        plain_step_prior: bool,
-        step_growth: f64,
-        gain_coeffs: usize,
-    ) -> u16 {
-        let (rows, dim) = (64, 12);
-        let mut rng = Rng::new(7);
-        let set = FeatureSet {
-            names: (0..rows).map(|i| i.to_string()).collect(),
-            dim,
-            data: (0..rows * dim).map(|_| rng.normal() as f32).collect(),
-        };
-        let cfg = TrainConfig {
-            max_coeffs: 6,
-            quantiser,
-            length_step_prior: !plain_step_prior,
-            step_growth,
-            gain_coeffs,
-            ..TrainConfig::default()
-        };
-        let bytes = train(&set, None, &cfg).unwrap().model;
-        codec_core::Model::parse(&bytes).unwrap().format_version()
+    #[test]
+    fn no_flag_selects_an_old_format() {
+        // One model format: the flag that kept a model readable by older drafts is gone.
+        assert!(config_of(&["--plain-step-prior"]).is_err());
+        assert_eq!(config_of(&[]).unwrap().gain_coeffs, 24);
     }
 
     /// The checked options of `naicfc train` with these flags (and `--features`, `--out`).
@@ -401,68 +350,5 @@ mod tests {
             config_of(&["--reid-weight", "1.5"]).unwrap().reid_weight,
             1.5
         );
-    }
-
-    #[test]
-    fn the_quantiser_help_states_the_formats_training_writes() {
-        let help = quantiser_help();
-        let g = DEFAULT_STEP_GROWTH;
-        let gains = usize::from(crate::train::gains::DEFAULT_COEFFS);
-        for (quantiser, plain, growth, gains, format, claim) in [
-            (
-                Quantiser::Trellis,
-                false,
-                g,
-                gains,
-                5,
-                "The model is format 5 with either quantiser",
-            ),
-            (
-                Quantiser::Scalar,
-                false,
-                g,
-                gains,
-                5,
-                "The model is format 5 with either quantiser",
-            ),
-            (
-                Quantiser::Trellis,
-                true,
-                g,
-                gains,
-                5,
-                "The model is format 5 with either quantiser",
-            ),
-            (
-                Quantiser::Trellis,
-                false,
-                g,
-                0,
-                4,
-                "(format 4 with --gain-coeffs 0)",
-            ),
-            (
-                Quantiser::Trellis,
-                true,
-                g,
-                0,
-                3,
-                "a trellis model is format 3",
-            ),
-            (
-                Quantiser::Trellis,
-                true,
-                0.0,
-                0,
-                2,
-                "(format 2 with --step-growth 0)",
-            ),
-            (Quantiser::Scalar, true, g, 0, 1, "a scalar model format 1"),
-        ] {
-            let case =
-                format!("{quantiser:?}, plain prior {plain}, growth {growth}, gains {gains}");
-            assert_eq!(format_of(quantiser, plain, growth, gains), format, "{case}");
-            assert!(help.contains(claim), "{case}: {claim:?} not in {help:?}");
-        }
     }
 }

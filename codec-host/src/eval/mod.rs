@@ -6,7 +6,7 @@ pub mod bound;
 pub mod plot;
 pub mod report;
 
-use crate::codec::{CodeKind, ModelFile, decode_all, encode_all};
+use crate::codec::{CodeKind, ModelFile, decode_set, encode_set, round_trip};
 use crate::io::dataset::{Dataset, Split, SplitData};
 use crate::io::{FeatureSet, InputError, ReadOptions};
 use crate::metrics::{Label, ScoreOptions, Scores, evaluate};
@@ -15,7 +15,6 @@ use crate::train::input::read_training_input;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use std::path::Path;
-use std::time::Instant;
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -171,63 +170,6 @@ pub struct Report {
     pub uncompressed: Option<Scores>,
     /// One entry per budget.
     pub rates: Vec<RateResult>,
-}
-
-/// Encode and decode every row of `set` at `budget`; the reconstruction, the code lengths and
-/// the two wall times.
-pub fn round_trip(
-    model: &ModelFile,
-    set: &FeatureSet,
-    budget: usize,
-) -> Result<(FeatureSet, Vec<usize>, f64, f64)> {
-    let (codes, encode_seconds) = encode_set(model, set, CodeKind::Budget(budget))?;
-    let refs: Vec<&[u8]> = codes.iter().map(Vec::as_slice).collect();
-    let (rec, decode_seconds) = decode_set(model, set, &refs, false)?;
-    Ok((
-        rec,
-        codes.iter().map(Vec::len).collect(),
-        encode_seconds,
-        decode_seconds,
-    ))
-}
-
-/// Every row's code, failing on the first row that does not encode; and the wall time.
-fn encode_set(model: &ModelFile, set: &FeatureSet, kind: CodeKind) -> Result<(Vec<Vec<u8>>, f64)> {
-    let t = Instant::now();
-    let codes = encode_all(&model.model(), set, kind);
-    let seconds = t.elapsed().as_secs_f64();
-    let mut owned = Vec::with_capacity(codes.len());
-    for (name, c) in set.names.iter().zip(codes) {
-        owned.push(c.map_err(|e| anyhow::anyhow!("{name}: {e}"))?);
-    }
-    Ok((owned, seconds))
-}
-
-/// Decode codes made from the rows of `set` (same order), failing on the first that does not
-/// decode; and the wall time.
-fn decode_set(
-    model: &ModelFile,
-    set: &FeatureSet,
-    codes: &[&[u8]],
-    scalable: bool,
-) -> Result<(FeatureSet, f64)> {
-    let t = Instant::now();
-    let (data, results) = decode_all(&model.model(), codes, scalable);
-    let seconds = t.elapsed().as_secs_f64();
-    if let Some((name, e)) = set
-        .names
-        .iter()
-        .zip(&results)
-        .find_map(|(n, r)| r.as_ref().err().map(|e| (n, e)))
-    {
-        bail!("{name}: own code does not decode: {e}");
-    }
-    let rec = FeatureSet {
-        names: set.names.clone(),
-        dim: set.dim,
-        data,
-    };
-    Ok((rec, seconds))
 }
 
 /// Run the sweep.

@@ -19,7 +19,7 @@
 
 use super::Quantiser;
 use crate::codec::ModelFile;
-use crate::eval::round_trip;
+use crate::codec::round_trip;
 use crate::io::FeatureSet;
 use crate::metrics::{Label, ScoreOptions, evaluate};
 use crate::search::Metric;

@@ -1,4 +1,4 @@
-//! Decoder gains of the leading coefficients (model format 5), fitted on round trips.
+//! Decoder gains of the leading coefficients (`docs/model-format.md`), fitted on round trips.
 //!
 //! A quantised coefficient is put back at its level. Where the step is coarse against the
 //! coefficient's spread that over-shoots on average (on the default kind-A set at 16 bytes,

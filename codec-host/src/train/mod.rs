@@ -18,8 +18,8 @@ pub mod weights;
 use crate::io::FeatureSet;
 use anyhow::{Context, Result, bail};
 use codec_core::internals::{
-    self, ClassTable, MAX_ACTIVE, MAX_COEFFS, MAX_DIM, ModelInternals, ModelParts, StepGrowth,
-    TRANSFORM_BITS, WEIGHT_BITS,
+    self, ClassTable, Gains, LengthStepPrior, MAX_ACTIVE, MAX_COEFFS, MAX_DIM, ModelInternals,
+    ModelParts, StepGrowth, TRANSFORM_BITS, WEIGHT_BITS,
 };
 use faer::Mat;
 use rayon::prelude::*;
@@ -38,16 +38,12 @@ pub struct TrainConfig {
     /// [`weights`].
     pub spread_exponent: f64,
     /// Low-rate step growth: octaves of coarser step per octave of spread below the step (0 =
-    /// none: with a plain step prior the model stays readable by format-2 decoders); see
-    /// [`weights::step_growth`].
+    /// none); see [`weights::step_growth`].
     pub step_growth: f64,
     /// Most training rows for the covariance.
     pub max_rows: usize,
     /// Rows whose encodings tune the step prior.
     pub prior_rows: usize,
-    /// Condition the step prior on the code's length (format 4; codes are then padded to
-    /// their budget); off keeps one prior for every length, readable by older decoders.
-    pub length_step_prior: bool,
     /// Which quantiser the model uses.
     pub quantiser: Quantiser,
     /// Clamp reconstructions to the (widened) training range: less reconstruction error, and
@@ -55,7 +51,7 @@ pub struct TrainConfig {
     pub clamp: bool,
     /// Quantiser trade-offs.
     pub tables: tables::TableParams,
-    /// Leading coefficients that get decoder gains ([`gains`]; 0 = none, format 4 or older).
+    /// Leading coefficients that get decoder gains ([`gains`]; 0 = none).
     pub gain_coeffs: usize,
 }
 
@@ -93,7 +89,6 @@ impl Default for TrainConfig {
             step_growth: weights::DEFAULT_STEP_GROWTH,
             max_rows: 100_000,
             prior_rows: 2000,
-            length_step_prior: true,
             quantiser: Quantiser::Auto,
             clamp: true,
             tables: tables::TableParams::default(),
@@ -331,9 +326,16 @@ pub fn train_on_sample(
         step_size: &[],
         step_log: &[],
         step_cdf: &[],
-        length_step_prior: None,
+        // Placeholders: `assemble` fills in the prior, the tables and their gains.
+        length_step_prior: LengthStepPrior {
+            centres: &[],
+            residual_cdf: &[],
+        },
         classes: &[],
-        gains: None,
+        gains: Gains {
+            coeffs: 0,
+            per_class: &[],
+        },
     };
     let build = |trellis: bool| assemble(&basis, &pool, set, trellis, cfg);
     let (quantiser, bytes, validation) = match (cfg.quantiser, labels) {
@@ -397,7 +399,7 @@ fn assemble(
     trellis: bool,
     cfg: &TrainConfig,
 ) -> Result<Vec<u8>> {
-    let tables = tables::build_tables(pool, &cfg.tables, trellis);
+    let tables = build_tables(pool, &cfg.tables, trellis);
     let finest = if trellis {
         steps::FINEST_STEP / 2.0
     } else {
@@ -418,7 +420,9 @@ fn assemble(
         })
         .collect();
 
-    let mut prior = steps::StepPrior::uniform(step_size.len());
+    let mut prior = steps::StepPrior::uniform(step_size.len(), basis.budgets.len());
+    // Gains of 1 until they are fitted: they change what codes decode to, not the codes.
+    let unit_gains = vec![1u16 << 15; class_tables.len() / if trellis { 2 } else { 1 }];
     // Everything but the step prior, which the loop below learns.
     let fixed = ModelParts {
         trellis,
@@ -431,13 +435,17 @@ fn assemble(
         step_size: &step_size,
         step_log: &step_log,
         classes: &class_tables,
+        gains: Gains {
+            coeffs: 0,
+            per_class: &unit_gains,
+        },
         ..*basis
     };
     let mut bytes = Vec::new();
     // The prior is estimated twice: it changes code lengths a little, hence which steps fit.
     for round in 0..3 {
         bytes = write_model(&with_prior(fixed, &prior))?;
-        if round == 2 || basis.budgets.is_empty() {
+        if round == 2 {
             break;
         }
         // The budgets between and around the trained ones only matter in the final prior.
@@ -447,15 +455,11 @@ fn assemble(
             &pca::subsample(set.len(), cfg.prior_rows),
             basis.budgets,
             round == 1,
+            !prior.learned,
         )?;
-        prior = steps::StepPrior::learn(
-            &chosen,
-            basis.budgets,
-            step_size.len(),
-            cfg.length_step_prior,
-        );
+        prior = steps::StepPrior::learn(&chosen, basis.budgets, step_size.len());
     }
-    if cfg.gain_coeffs == 0 || basis.budgets.is_empty() {
+    if cfg.gain_coeffs == 0 {
         return Ok(bytes);
     }
     // The gains change what codes decode to, not the codes: the step prior stays valid.
@@ -467,19 +471,45 @@ fn assemble(
         cfg.gain_coeffs,
     )?;
     write_model(&ModelParts {
-        gains: Some(internals::Gains {
+        gains: Gains {
             coeffs: cfg.gain_coeffs.min(basis.coef_weight.len()),
             per_class: &gains,
-        }),
+        },
         ..with_prior(fixed, &prior)
     })
+}
+
+/// Build all class tables from a pool of standardised magnitudes `|y / sigma|`: one per class,
+/// or with the trellis two per class (every class of quantiser 0, then of quantiser 1).
+fn build_tables(
+    pool: &[f64],
+    params: &tables::TableParams,
+    trellis: bool,
+) -> Vec<tables::ClassTable> {
+    let (count, offset) = tables::class_layout();
+    let ratio = |c: usize| {
+        2f64.powf((c as f64 - f64::from(offset)) / f64::from(tables::CLASSES_PER_OCTAVE))
+    };
+    if trellis {
+        let pairs: Vec<[tables::ClassTable; 2]> = (0..count)
+            .into_par_iter()
+            .map(|c| trellis_tables::build_pair(pool, ratio(c), params))
+            .collect();
+        let (q0, q1): (Vec<tables::ClassTable>, Vec<tables::ClassTable>) =
+            pairs.into_iter().map(|[a, b]| (a, b)).unzip();
+        return q0.into_iter().chain(q1).collect();
+    }
+    (0..count)
+        .into_par_iter()
+        .map(|c| tables::build_class(pool, ratio(c), params))
+        .collect()
 }
 
 /// `parts` with the step prior `prior`.
 fn with_prior<'p>(parts: ModelParts<'p>, prior: &'p steps::StepPrior) -> ModelParts<'p> {
     ModelParts {
         step_cdf: &prior.cdf,
-        length_step_prior: prior.context(),
+        length_step_prior: prior.length_step_prior(),
         ..parts
     }
 }
@@ -532,8 +562,15 @@ fn chosen_steps(
     rows: &[usize],
     budgets: &[u16],
     fill: bool,
+    plain_step_prior: bool,
 ) -> Result<Vec<steps::Chosen>> {
     let model = codec_core::Model::parse(model_bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The first round learns the length step prior from rate control without one.
+    let model = if plain_step_prior {
+        model.with_plain_step_prior()
+    } else {
+        model
+    };
     let fill = if fill {
         let min_budget = codec_core::min_budget(&model).map_err(|e| anyhow::anyhow!("{e}"))?;
         steps::fill_budgets(budgets, min_budget)

@@ -55,33 +55,38 @@ pub struct Chosen {
     pub steps: Vec<usize>,
 }
 
-/// The prior over step indices: the plain one, and the length-conditioned one of format 4.
+/// The prior over step indices: the plain one (scalable layers), and the length step prior.
 #[derive(Debug, Clone)]
 pub struct StepPrior {
     /// Cumulative frequencies over every step index.
     pub cdf: Vec<u16>,
-    /// Predicted step index (Q8) at each budget; empty without the length-conditioned prior.
+    /// Predicted step index (Q8) at each budget.
     centres: Vec<i32>,
     /// Cumulative frequencies of the residual from the predicted step, and of the escape.
     residual_cdf: Vec<u16>,
+    /// Whether the length step prior was learned from rate control's choices; the uniform
+    /// starting prior has a placeholder, and rate control runs on its model with the plain
+    /// step prior alone.
+    pub learned: bool,
 }
 
 impl StepPrior {
-    /// Every step index equally likely, one prior for every length.
-    pub fn uniform(steps: usize) -> Self {
+    /// Every step index equally likely; a placeholder length step prior for `budgets`
+    /// budgets (the format always holds one).
+    pub fn uniform(steps: usize, budgets: usize) -> Self {
         StepPrior {
             cdf: prior_from_counts(&vec![1.0; steps]),
-            centres: Vec::new(),
-            residual_cdf: Vec::new(),
+            centres: vec![0; budgets],
+            residual_cdf: prior_from_counts(&[1.0; STEP_RESIDUAL_SYMBOLS]),
+            learned: false,
         }
     }
 
-    /// The prior of the steps rate control `chosen`, conditioned on the code length when
-    /// `by_length` (and the model has budgets): the predicted step at each budget is the mean
-    /// of the steps chosen there, and the residual table counts every code's distance from the
+    /// The prior of the steps rate control `chosen`, and the length step prior: the predicted
+    /// step at each budget is the mean of the steps chosen there, and the residual table counts every code's distance from the
     /// prediction for its budget (fill budgets included, so that it knows how far the
     /// interpolation between budgets misses).
-    pub fn learn(chosen: &[Chosen], budgets: &[u16], steps: usize, by_length: bool) -> Self {
+    pub fn learn(chosen: &[Chosen], budgets: &[u16], steps: usize) -> Self {
         // `to_cdf`'s pseudo-count is per observation: count in codes.
         let codes: f64 = chosen
             .iter()
@@ -97,13 +102,6 @@ impl StepPrior {
             }
         }
         let cdf = prior_from_counts(&counts);
-        if !by_length || budgets.is_empty() {
-            return StepPrior {
-                cdf,
-                centres: Vec::new(),
-                residual_cdf: Vec::new(),
-            };
-        }
         let coarsest = 256 * (steps as i32 - 1);
         let centres: Vec<i32> = budgets
             .iter()
@@ -135,15 +133,16 @@ impl StepPrior {
             cdf,
             centres,
             residual_cdf: prior_from_counts(&residual),
+            learned: true,
         }
     }
 
-    /// The length-conditioned part, for the model writer.
-    pub fn context(&self) -> Option<LengthStepPrior<'_>> {
-        (!self.centres.is_empty()).then_some(LengthStepPrior {
+    /// The length step prior, for the model writer.
+    pub fn length_step_prior(&self) -> LengthStepPrior<'_> {
+        LengthStepPrior {
             centres: &self.centres,
             residual_cdf: &self.residual_cdf,
-        })
+        }
     }
 }
 
@@ -251,8 +250,8 @@ mod tests {
         let at_16 = chosen(16, vec![99, 100, 100, 101]);
         // One code took the coarsest step (index 199 of 200): it must be escaped.
         let at_32 = chosen(32, vec![80, 80, 80, 199]);
-        let prior = StepPrior::learn(&[at_16, at_32], &[16, 32], 200, true);
-        let context = prior.context().expect("conditioned on the length");
+        let prior = StepPrior::learn(&[at_16, at_32], &[16, 32], 200);
+        let context = prior.length_step_prior();
         assert_eq!(context.centres, [100 * 256, (80 * 3 + 199) * 256 / 4]);
         let frequency = |s: usize| context.residual_cdf[s + 1] - context.residual_cdf[s];
         let most = (0..STEP_RESIDUAL_SYMBOLS)
@@ -261,9 +260,10 @@ mod tests {
         // At 32 B three codes sit 30 steps below the mean: escaped, like the coarsest one.
         assert_eq!(most, STEP_RESIDUAL_SYMBOLS - 1);
         assert!(frequency(15) > frequency(14) && frequency(14) > frequency(0));
-        let plain = StepPrior::learn(&[chosen(16, vec![100])], &[16], 200, false);
-        assert!(plain.context().is_none());
-        assert_eq!(plain.cdf.len(), 201);
+        assert_eq!(prior.cdf.len(), 201);
+        let start = StepPrior::uniform(200, 2);
+        assert!(!start.learned && prior.learned);
+        assert_eq!(start.length_step_prior().centres.len(), 2);
     }
 
     #[test]

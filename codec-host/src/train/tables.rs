@@ -10,7 +10,6 @@
 //! class quantised with the same step works at the same rate-distortion slope.
 
 use codec_core::internals::PROB_BITS;
-use rayon::prelude::*;
 
 /// Classes per octave of the spread/step ratio.
 pub const CLASSES_PER_OCTAVE: u8 = 4;
@@ -116,27 +115,6 @@ impl TableParams {
         let w = ((ratio.log2() + 1.0) / 3.0).clamp(0.0, 1.0);
         self.trellis_lambda_low + w * (self.trellis_lambda - self.trellis_lambda_low)
     }
-}
-
-/// Build all class tables from a pool of standardised magnitudes `|y / sigma|`: one per class,
-/// or with the trellis two per class (every class of quantiser 0, then of quantiser 1).
-pub fn build_tables(pool: &[f64], params: &TableParams, trellis: bool) -> Vec<ClassTable> {
-    let (count, offset) = class_layout();
-    let ratio =
-        |c: usize| 2f64.powf((c as f64 - f64::from(offset)) / f64::from(CLASSES_PER_OCTAVE));
-    if trellis {
-        let pairs: Vec<[ClassTable; 2]> = (0..count)
-            .into_par_iter()
-            .map(|c| super::trellis_tables::build_pair(pool, ratio(c), params))
-            .collect();
-        let (q0, q1): (Vec<ClassTable>, Vec<ClassTable>) =
-            pairs.into_iter().map(|[a, b]| (a, b)).unzip();
-        return q0.into_iter().chain(q1).collect();
-    }
-    (0..count)
-        .into_par_iter()
-        .map(|c| build_class(pool, ratio(c), params))
-        .collect()
 }
 
 /// Raw low bits for a ratio: keep the table's part of a magnitude within about 4 sigma /

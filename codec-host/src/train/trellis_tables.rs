@@ -232,7 +232,45 @@ pub fn build_pair(pool: &[f64], ratio: f64, params: &TableParams) -> [ClassTable
 mod tests {
     use super::*;
     use crate::train::tables::gaussian_pool;
-    use codec_core::internals::PROB_BITS;
+    use codec_core::internals::{Class, PROB_BITS, cost_q8};
+
+    #[test]
+    fn training_prices_magnitudes_as_the_coder_does() {
+        // Training's f64 bit costs and the core's Q8 estimate (which the encoder's trellis
+        // search uses) must describe the same code: the estimate takes log2 with a linear
+        // mantissa, so it may overstate a table symbol by up to 0.09 bit, never understate it.
+        // A change to how the coder sends escapes, raw bits or signs breaks this.
+        let pool = gaussian_pool(50_000, 3);
+        let params = TableParams::default();
+        for ratio in [0.25, 1.0, 4.0, 16.0, 64.0, 1024.0] {
+            for t in build_pair(&pool, ratio, &params) {
+                let cdf: Vec<u8> = t.cdf.iter().flat_map(|v| v.to_le_bytes()).collect();
+                let recon: Vec<u8> = t.recon.iter().flat_map(|v| v.to_le_bytes()).collect();
+                let class = Class::from_table(
+                    &cdf,
+                    &recon,
+                    u32::from(t.rounding),
+                    u32::from(t.escape_order),
+                    u32::from(t.raw_bits),
+                );
+                let rates = Rates {
+                    symbol_bits: symbol_bits(&t.cdf),
+                    cdf: t.cdf.clone(),
+                    raw: u32::from(t.raw_bits),
+                    escape_order: u32::from(t.escape_order),
+                    offsets: Vec::new(),
+                };
+                for m in (0..300u64).chain([1000, 65_535, 1 << 20, 1 << 30]) {
+                    let core = cost_q8(&class, ALPHABET, m) as f64 / 256.0;
+                    let ours = rates.bits(m);
+                    assert!(
+                        core >= ours - 1e-9 && core - ours < 0.09,
+                        "ratio {ratio}, m {m}: core {core} bits, training {ours}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn trellis_beats_the_dead_zone_quantiser_at_the_same_rate() {

@@ -5,8 +5,8 @@
 
 use crate::entropy::cost_q8;
 use crate::format::{
-    Class, ClassTable, MAX_CLASSES, MAX_COEFFS, Model, ModelInternals, ModelParts, StepGrid,
-    StepGrowth,
+    self, Class, ClassTable, MAX_CLASSES, MAX_COEFFS, Model, ModelInternals, ModelParts,
+    STEP_RESIDUAL_SYMBOLS, StepGrid, StepGrowth,
 };
 use crate::quant::levels::reconstruct_level;
 use crate::quant::trellis::{START, level, next_state, quantiser};
@@ -364,6 +364,10 @@ fn random_model(rng: &mut Rng) -> Vec<u8> {
             },
         })
         .collect();
+    let residual_cdf: Vec<u16> = (0..=STEP_RESIDUAL_SYMBOLS as u32)
+        .map(|i| (i * 32768 / STEP_RESIDUAL_SYMBOLS as u32) as u16)
+        .collect();
+    let unit_gains = vec![1u16 << 15; tables.len() / 2];
     let parts = ModelParts {
         dim,
         shift: 0,
@@ -380,7 +384,7 @@ fn random_model(rng: &mut Rng) -> Vec<u8> {
                 threshold: rng.below(2049) as i16 - 1024,
             }
         },
-        budgets: &[],
+        budgets: &[16],
         active: &act,
         mean: &mean,
         lower: &lower,
@@ -391,12 +395,19 @@ fn random_model(rng: &mut Rng) -> Vec<u8> {
         step_size: &ss,
         step_log: &step_log,
         step_cdf: &step_cdf,
-        length_step_prior: None,
+        // The search does not read the length step prior or the gains: placeholders.
+        length_step_prior: format::LengthStepPrior {
+            centres: &[0],
+            residual_cdf: &residual_cdf,
+        },
         classes: &tables,
-        gains: None,
+        gains: format::Gains {
+            coeffs: 0,
+            per_class: &unit_gains,
+        },
     };
     let mut out = vec![0u8; parts.encoded_len()];
-    match crate::format::write(&parts, &mut out) {
+    match format::write(&parts, &mut out) {
         Ok(n) => {
             out.truncate(n);
             out
