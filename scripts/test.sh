@@ -45,6 +45,9 @@ step "C header is up to date (cbindgen, pinned)"
 step "format"
 cargo fmt --all -- --check
 
+step "no import cycle between the files or modules of any crate"
+python3 scripts/check-cycles.py
+
 step "lint"
 cargo clippy --workspace --all-targets -- -D warnings
 # The bare-metal build has its own cfg (no_std, panic handler): lint it too.
