@@ -163,11 +163,11 @@ fn models_of_another_dimension_version_or_damaged() {
         "--out",
         p(&f.path("x")),
     ]);
-    let v = codec_core::internals::FORMAT_VERSION;
+    let v = codec_core::FORMAT_VERSION;
     expect(
         &o,
         3,
-        &[&format!("version {}", v + 1), &format!("versions 1 to {v}")],
+        &[&format!("version {}", v + 1), &format!("reads version {v}")],
     );
 
     std::fs::write(&m, &bytes[..bytes.len() / 2]).unwrap();
