@@ -89,20 +89,14 @@ impl Default for TableParams {
     }
 }
 
-/// The trellis's default rate-distortion slope (squared steps per bit). On kind-A features,
-/// one slope of 0.1 for all classes gave the lowest dr at 16 and 32 bytes; 0.2 for all classes
-/// left codes of small budgets short (its low-rate tables make every non-zero value
-/// expensive), and 0.2 for the finely coded classes only lowers dr by 0.3-0.4% at 64-256 bytes
-/// for 0.2-0.3 points less ACC_reid at 32-64 bytes. See the README's results.
+/// The trellis's default rate-distortion slope (squared steps per bit): the lowest dr at
+/// small budgets on kind-A features; larger slopes trade re-ID accuracy for dr at large ones
+/// (README, `naicfc train`, `--trellis-lambda`).
 pub const DEFAULT_TRELLIS_LAMBDA: f64 = 0.1;
 /// The default slope where most values are zero. Smaller keeps more small coefficients, which
 /// costs reconstruction error but spreads a tiny budget over more directions, and cosine
-/// ranking rewards that. With decoder gains on the leading 24 coefficients (`naicfc train` +
-/// `naicfc eval`), default kind-A set, 16 B dr / ACC_reid: 0.1 3.2526 / 0.5509, 0.08 3.2559 /
-/// 0.5558, 0.07 3.2593 / 0.5587; 32 B ACC_reid 0.7769 / 0.7806 / 0.7814; dr at 32-128 B
-/// +0.2-0.3% with 0.08, +0.4-0.5% with 0.07. On the real kind-A sample (`tests/real_data.rs`, 268 training
-/// vectors) the smaller slopes cost more: dr at 64 B +1.4 / +2.0%. Kind B (trellis): ACC_reid
-/// at 16 B 0.4446 / 0.4603 / 0.4690 for dr within 0.05%.
+/// ranking rewards that; 0.08 is the compromise between the synthetic sets' re-ID gain and the
+/// real sample's dr loss (README, `--trellis-lambda-low`, has the figures).
 pub const DEFAULT_TRELLIS_LAMBDA_LOW: f64 = 0.08;
 
 /// Largest slope a class table can hold (its Q16 field is at most 1/2).
