@@ -364,6 +364,47 @@ fn every_subcommand_speaks_one_grammar() {
     assert!(!dir.path().join("-").exists());
     let o = ok(&["-q", "-j", "1", "info", p(&model)]);
     assert!(o.stderr.is_empty(), "{}", stderr(&o));
+
+    // Reporting commands speak JSON on stdout; --quiet leaves stderr empty.
+    let input = dir.path().join("in.npy");
+    write_npy(&input, &values(4, 16, 9), 16, false);
+    let codes = dir.path().join("codes");
+    let o = ok(&[
+        "-q",
+        "encode",
+        "-m",
+        p(&model),
+        "-b",
+        "32",
+        "-i",
+        p(&input),
+        "-o",
+        p(&codes),
+        "--json",
+    ]);
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["written"], 4);
+    let rec = dir.path().join("rec.npy");
+    let o = ok(&[
+        "decode",
+        "-m",
+        p(&model),
+        "-i",
+        p(&codes),
+        "-o",
+        p(&rec),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (v["written"].as_u64(), v["dim"].as_u64()),
+        (Some(4), Some(16))
+    );
+    let o = ok(&["validate", "-b", "32", "-i", p(&codes), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["files"], 4);
+    assert_eq!(v["offenders"].as_array().unwrap().len(), 0);
 }
 
 /// Finding 8: Ctrl-C ends a run with a message and status 130.

@@ -23,15 +23,8 @@ pub struct Args {
     /// Vectors coded per measurement (the first ones read)
     #[arg(long, default_value_t = 2000, value_parser = crate::commands::at_least_one)]
     pub rows: usize,
-    /// Budgets in bytes (1 to 8192 each)
-    #[arg(
-        short,
-        long,
-        value_delimiter = ',',
-        default_value = "16,32,64,128,256",
-        value_parser = crate::commands::budget()
-    )]
-    pub budgets: Vec<usize>,
+    #[command(flatten)]
+    pub sweep: crate::commands::Budgets,
     /// Least time spent per measurement, in seconds (above 0, at most a day)
     #[arg(long, default_value_t = 1.0, value_parser = seconds)]
     pub seconds: f64,
@@ -106,7 +99,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let model_file = args.model.as_deref().map(ModelFile::read).transpose()?;
     let model = model_file.as_ref().map(ModelFile::model);
     if let Some(file) = &model_file {
-        for &budget in &args.budgets {
+        for &budget in &args.sweep.budgets {
             file.check_budget(budget)?;
         }
     }
@@ -197,7 +190,7 @@ fn coding(m: &Model<'_>, set: &crate::io::FeatureSet, args: &Args) -> Result<Vec
     let min = Duration::from_secs_f64(args.seconds.max(0.01));
     let mut results = Vec::new();
     let mut out = vec![0f32; m.dim()];
-    for &budget in &args.budgets {
+    for &budget in &args.sweep.budgets {
         let mut codes: Vec<Vec<u8>> = vec![Vec::new(); set.len()];
         let mut buf = vec![0u8; budget];
         let mut failure = None;
@@ -244,7 +237,7 @@ mod tests {
             model: Some(model_path),
             features,
             rows: 10,
-            budgets: vec![16],
+            sweep: crate::commands::Budgets { budgets: vec![16] },
             seconds: 0.01,
             json: true,
         };

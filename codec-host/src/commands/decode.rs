@@ -29,19 +29,28 @@ pub struct Args {
     /// `<stem>.names.txt` beside it)
     #[arg(short, long)]
     pub out: PathBuf,
-    /// Vectors decoded and written at a time (bounds memory)
-    #[arg(long, default_value_t = 65_536)]
-    pub batch_rows: usize,
+    #[command(flatten)]
+    pub batch: crate::commands::Batch,
     /// The codes are scalable codes (`naicfc encode --scalable`) or prefixes of them
     #[arg(long)]
     pub scalable: bool,
-    /// Stop at the first bad code
-    #[arg(long)]
-    pub strict: bool,
     /// Delete the .dat files (and names.txt) already in an output directory first, instead of
     /// refusing a directory that is not empty
     #[arg(long)]
     pub overwrite: bool,
+    /// Print the summary as one JSON object on stdout (vectors written, rejected, time)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `naicfc decode --json` prints.
+#[derive(Debug, serde::Serialize)]
+struct Summary {
+    written: usize,
+    dim: usize,
+    rejected: usize,
+    unwritten: usize,
+    seconds: f64,
 }
 
 /// Run `naicfc decode`.
@@ -61,7 +70,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let model = ModelFile::read(&args.model)?;
     let m = model.model();
     let (blobs, mut failures) = read_blobs(&args.input, MAX_CODE_LEN)?;
-    if args.strict {
+    if args.batch.strict {
         if let Some(f) = failures.first() {
             bail!("{f}");
         }
@@ -71,7 +80,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     }
     let dim = m.dim();
     let is_npy = is_npy(&args.out);
-    let step = args.batch_rows.max(1);
+    let step = args.batch.batch_rows.max(1);
     let mut npy = if is_npy {
         Some(NpyWriter::create(
             &args.out,
@@ -119,7 +128,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
                         args.input.join(format!("{name}.dat")),
                         format!("{e}{}", other_kind_hint(&m, code, args.scalable)),
                     );
-                    if args.strict {
+                    if args.batch.strict {
                         bail!("{f}");
                     }
                     eprintln!("{f}");
@@ -162,6 +171,16 @@ pub fn run(args: &Args) -> Result<Outcome> {
         }
     }
     let (rejected, unwritten) = (failures.len(), write_failures.len() + order_failed);
+    if args.json {
+        let summary = Summary {
+            written: decoded - write_failures.len(),
+            dim,
+            rejected,
+            unwritten,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        println!("{}", serde_json::to_string(&summary)?);
+    }
     if rejected + unwritten > 0 {
         eprintln!(
             "naicfc decode: {rejected} codes rejected, {unwritten} outputs not written (listed above)"

@@ -38,16 +38,28 @@ pub struct Args {
     /// Output directory: one `<name>.dat` code per input vector
     #[arg(short, long)]
     pub out: PathBuf,
-    /// Vectors held in memory at once (bounds memory on large directories)
-    #[arg(long, default_value_t = 65_536)]
-    pub batch_rows: usize,
-    /// Stop at the first bad input
-    #[arg(long)]
-    pub strict: bool,
+    #[command(flatten)]
+    pub batch: crate::commands::Batch,
     /// Delete the .dat files (and names.txt) already in the output directory first, instead of
     /// refusing a directory that is not empty
     #[arg(long)]
     pub overwrite: bool,
+    /// Print the summary as one JSON object on stdout (codes written, rejected, bytes, speed)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `naicfc encode --json` prints.
+#[derive(Debug, serde::Serialize)]
+struct Summary {
+    written: usize,
+    rejected: usize,
+    unwritten: usize,
+    budget: usize,
+    bytes_mean: f64,
+    bytes_max: usize,
+    vectors_per_sec: u64,
+    seconds: f64,
 }
 
 /// Run `naicfc encode`.
@@ -70,7 +82,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     // every file rejected.
     let read = ReadOptions {
         dim: None,
-        strict: args.strict,
+        strict: args.batch.strict,
         prefer_dim: Some(m.dim()),
     };
     let (mut rejected, mut unwritten, mut written) = (0usize, 0usize, 0usize);
@@ -82,7 +94,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let mut first = 0usize;
     let input = FeatureInput::open(&args.input, &read)?;
     let job = crate::progress::job(input.rows() as u64, "encode");
-    input.for_each_batch(args.batch_rows, |loaded| {
+    input.for_each_batch(args.batch.batch_rows, |loaded| {
         job.advance(loaded.inputs());
         if !loaded.set.is_empty() && loaded.set.dim != m.dim() {
             bail!(
@@ -110,7 +122,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
                 Err(e) => {
                     let f = row_error(&args.input, index, name, e.to_string());
                     eprintln!("{f}");
-                    if args.strict {
+                    if args.batch.strict {
                         bail!("{f}");
                     }
                     rejected += 1;
@@ -139,6 +151,19 @@ pub fn run(args: &Args) -> Result<Outcome> {
             eprintln!("{e:#} (the codes will be read back in name order)");
             unwritten += 1;
         }
+    }
+    if args.json {
+        let summary = Summary {
+            written,
+            rejected,
+            unwritten,
+            budget,
+            bytes_mean: total_bytes as f64 / (written + unwritten).max(1) as f64,
+            bytes_max: longest,
+            vectors_per_sec: ((written + unwritten) as f64 / encode_secs.max(1e-9)) as u64,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        println!("{}", serde_json::to_string(&summary)?);
     }
     crate::summary!(
         "naicfc encode: {written} codes in {} (budget {} bytes, mean {:.1}, longest {longest}); \

@@ -30,15 +30,8 @@ pub struct Args {
     /// features' own)
     #[arg(long, requires = "test")]
     pub train: Option<PathBuf>,
-    /// Budgets in bytes (1 to 8192 each)
-    #[arg(
-        short,
-        long,
-        value_delimiter = ',',
-        default_value = "16,32,64,128,256",
-        value_parser = crate::commands::budget()
-    )]
-    pub budgets: Vec<usize>,
+    #[command(flatten)]
+    pub sweep: crate::commands::Budgets,
     /// Directory for report.json and rate.svg (created, with its parents, before the sweep)
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -71,14 +64,15 @@ fn help_epilogue() -> String {
 /// Run `naicfc eval`.
 pub fn run(args: &Args) -> Result<Outcome> {
     let model = ModelFile::read(&args.model)?;
-    for &budget in &args.budgets {
+    let m = model.model();
+    for &budget in &args.sweep.budgets {
         model.check_budget(budget)?;
     }
     if let Some(dir) = &args.report {
         prepare_report_dir(dir, args)?;
     }
     let read = ReadOptions {
-        dim: Some(model.model().dim()),
+        dim: Some(m.dim()),
         strict: false,
         prefer_dim: None,
     };
@@ -99,10 +93,10 @@ pub fn run(args: &Args) -> Result<Outcome> {
         check_labels(args, root, &data)?;
     }
     if args.scalable {
-        note_budgets_without_prefix(args, &model);
+        note_budgets_without_prefix(args, &m);
     }
     let cfg = EvalConfig {
-        budgets: args.budgets.clone(),
+        budgets: args.sweep.budgets.clone(),
         symmetric: args.symmetric,
         score: ScoreOptions {
             exclude_same_camera: args.exclude_same_camera,
@@ -164,13 +158,13 @@ fn check_labels(args: &Args, root: &std::path::Path, data: &crate::eval::EvalDat
 
 /// A scalable code has prefixes only at the model's budgets: say which of the budgets asked
 /// for get no scalable row.
-fn note_budgets_without_prefix(args: &Args, model: &ModelFile) {
-    let m = model.model();
+fn note_budgets_without_prefix(args: &Args, m: &codec_core::Model<'_>) {
     let trained: Vec<String> = (0..m.budget_count())
         .filter_map(|i| m.budget(i))
         .map(|b| b.to_string())
         .collect();
     let other: Vec<String> = args
+        .sweep
         .budgets
         .iter()
         .map(ToString::to_string)

@@ -27,12 +27,8 @@ pub struct Args {
     /// Expected feature dimension (default: the most common file size)
     #[arg(long)]
     pub dim: Option<usize>,
-    /// Vectors held in memory at once (bounds memory)
-    #[arg(long, default_value_t = 65_536)]
-    pub batch_rows: usize,
-    /// Stop at the first bad input instead of reporting it and going on
-    #[arg(long)]
-    pub strict: bool,
+    #[command(flatten)]
+    pub batch: crate::commands::Batch,
 }
 
 /// Run `naicfc pack`.
@@ -46,7 +42,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     check_file_outputs(&outputs)?;
     let read = ReadOptions {
         dim: args.dim,
-        strict: args.strict,
+        strict: args.batch.strict,
         prefer_dim: None,
     };
     let dtype = if args.f16 {
@@ -58,7 +54,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let mut first = 0usize;
     let input = FeatureInput::open(&args.input, &read)?;
     let job = crate::progress::job(input.rows() as u64, "pack");
-    input.for_each_batch(args.batch_rows, |mut loaded| {
+    input.for_each_batch(args.batch.batch_rows, |mut loaded| {
         job.advance(loaded.inputs());
         dim = loaded.set.dim;
         let w = match &mut writer {
@@ -71,7 +67,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         let unwritable = w.take_unwritable(&mut loaded.set, |i, name, p| {
             row_error(&args.input, indices[i], name, p)
         });
-        if let (true, Some(first)) = (args.strict, unwritable.first()) {
+        if let (true, Some(first)) = (args.batch.strict, unwritable.first()) {
             bail!("{first}");
         }
         for f in loaded.failures.iter().chain(&unwritable) {
