@@ -24,7 +24,7 @@ enum Command {
     Synth(commands::synth::Args),
     /// Rank the gallery for every query (exact top-k) and write competition JSON
     Reid(commands::reid::Args),
-    /// Score a re-ID result file: ACC_reid, AP@1, mAP@100, CMC
+    /// Score a re-ID result file: ACC_reid, AP@1, mAP@100, CMC, full mAP and mINP
     Score(commands::score::Args),
     /// Learn a codec model from training features
     Train(commands::train::Args),
@@ -34,7 +34,7 @@ enum Command {
     Decode(commands::decode::Args),
     /// Check that codes respect a budget (and decode)
     Validate(commands::validate::Args),
-    /// Measure error and re-ID accuracy at every budget
+    /// Measure error at every budget (and re-ID accuracy, given identities)
     Eval(commands::eval::Args),
     /// Encode/decode throughput of a model, one thread
     Bench(commands::bench::Args),
