@@ -46,6 +46,24 @@ struct Offender<'a> {
     problem: &'a str,
 }
 
+/// Put offenders (unreadable files and bad codes, found apart) in the order of the directory
+/// (its `names.txt`, else name order), as every listing follows the input order.
+fn in_input_order(dir: &std::path::Path, offenders: &mut [InputError]) -> Result<()> {
+    let position: std::collections::HashMap<std::ffi::OsString, usize> =
+        crate::io::features::list_dat_files(dir)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| (f.file_name, i))
+            .collect();
+    offenders.sort_by_key(|f| {
+        f.path
+            .file_name()
+            .and_then(|n| position.get(n).copied())
+            .unwrap_or(usize::MAX)
+    });
+    Ok(())
+}
+
 /// Run `naicfc validate`.
 pub fn run(args: &Args) -> Result<Outcome> {
     let model_file = args.model.as_deref().map(ModelFile::read).transpose()?;
@@ -82,7 +100,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
             offenders.push(InputError::new(path, problem));
         }
     }
-    offenders.sort_by(|a, b| a.path.cmp(&b.path));
+    in_input_order(&args.input, &mut offenders)?;
     let total = blobs.names.len() + unreadable;
     let longest = blobs.bytes.iter().map(Vec::len).max().unwrap_or(0);
     if args.json {
@@ -127,6 +145,25 @@ mod tests {
     use super::*;
     use crate::codec::test_support::{gaussian, parses_in, tiny_model};
     use crate::codec::{CodeKind, encode_all};
+
+    #[test]
+    fn offenders_are_listed_in_the_input_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["a", "b", "c"] {
+            std::fs::write(dir.path().join(format!("{n}.dat")), [1u8]).unwrap();
+        }
+        crate::io::order::write_order(dir.path(), &["c".into(), "a".into(), "b".into()]).unwrap();
+        let mut offenders: Vec<InputError> = ["a", "b", "c"]
+            .iter()
+            .map(|n| InputError::new(dir.path().join(format!("{n}.dat")), "bad"))
+            .collect();
+        in_input_order(dir.path(), &mut offenders).unwrap();
+        let names: Vec<_> = offenders
+            .iter()
+            .map(|f| f.path.file_stem().unwrap().to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, ["c", "a", "b"]);
+    }
 
     #[test]
     fn the_model_is_parsed_once_whatever_the_number_of_codes() {
