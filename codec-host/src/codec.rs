@@ -11,6 +11,8 @@ use std::path::Path;
 /// A model file held in memory.
 pub struct ModelFile {
     bytes: Vec<u8>,
+    /// The model's smallest budget, kept from validation so that budget checks need no parse.
+    min_budget: usize,
 }
 
 impl ModelFile {
@@ -23,12 +25,17 @@ impl ModelFile {
 
     /// Validate model bytes.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
-        Model::parse(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(ModelFile { bytes })
+        let min_budget = Model::parse(&bytes)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .min_budget();
+        Ok(ModelFile { bytes, min_budget })
     }
 
-    /// The parsed model (parsing is cheap after validation... but validated again).
+    /// The parsed model. Each call parses (and checks) the whole model again, a few
+    /// milliseconds for a large one: call it once per command, not once per vector.
     pub fn model(&self) -> Model<'_> {
+        #[cfg(test)]
+        test_support::PARSES.with(|p| p.set(p.get() + 1));
         // Validated in the constructor, so this cannot fail.
         Model::parse(&self.bytes).expect("model validated at load")
     }
@@ -41,7 +48,7 @@ impl ModelFile {
     /// A budget this model can code at: at least its minimum, at most the format's maximum.
     /// Checked once up front, so a bad `--budget` is one error instead of one per vector.
     pub fn check_budget(&self, budget: usize) -> Result<()> {
-        let minimum = self.model().min_budget();
+        let minimum = self.min_budget;
         if budget < minimum {
             anyhow::bail!("budget {budget} is below this model's minimum of {minimum} bytes");
         }
@@ -107,4 +114,47 @@ pub fn decode_all(
         })
         .collect();
     (data, results)
+}
+
+/// What the unit tests of the commands share: a small trained model, and a count of the
+/// model parses made on the calling thread.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::ModelFile;
+    use crate::io::FeatureSet;
+    use crate::rng::Rng;
+    use crate::train::{TrainConfig, train};
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Calls of [`ModelFile::model`] on this thread.
+        pub(crate) static PARSES: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Calls of [`ModelFile::model`] made on this thread by `f`.
+    pub(crate) fn parses_in<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        let before = PARSES.with(Cell::get);
+        let out = f();
+        (out, PARSES.with(Cell::get) - before)
+    }
+
+    /// `rows` Gaussian vectors of `dim` values.
+    pub(crate) fn gaussian(rows: usize, dim: usize, seed: u64) -> FeatureSet {
+        let mut rng = Rng::new(seed);
+        FeatureSet {
+            names: (0..rows).map(|i| format!("{i:04}")).collect(),
+            dim,
+            data: (0..rows * dim).map(|_| rng.normal() as f32).collect(),
+        }
+    }
+
+    /// A model trained on 64 Gaussian vectors of `dim` values.
+    pub(crate) fn tiny_model(dim: usize) -> ModelFile {
+        let cfg = TrainConfig {
+            max_coeffs: 6.min(dim),
+            ..TrainConfig::default()
+        };
+        let set = gaussian(64, dim, 5);
+        ModelFile::from_bytes(train(&set, None, &cfg).unwrap().model).unwrap()
+    }
 }

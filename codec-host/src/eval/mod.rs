@@ -13,6 +13,7 @@ use crate::metrics::{Label, ScoreOptions, Scores, evaluate};
 use crate::search::Metric;
 use crate::train::input::read_training_input;
 use anyhow::{Context, Result, bail};
+use codec_core::Model;
 use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
@@ -117,6 +118,50 @@ pub fn load(root: &Path, read: &ReadOptions) -> Result<EvalData> {
     })
 }
 
+/// Load unlabelled features for evaluation: the vectors at `test` (a directory of `.dat`
+/// files or a `.npy`) are coded and compared with their reconstructions (dr, rmse and the
+/// bound; no re-ID, which needs identities); the bound's spectrum comes from an even sample of
+/// `train` when given, else from the test vectors themselves.
+pub fn load_unlabelled(test: &Path, train: Option<&Path>, read: &ReadOptions) -> Result<EvalData> {
+    let loaded = crate::io::read_features(test, read)?;
+    let mut failures = loaded.failures;
+    if loaded.set.is_empty() {
+        bail!(
+            "{}: no usable vector ({} rejected)",
+            test.display(),
+            failures.len()
+        );
+    }
+    let training = match train {
+        Some(path) => {
+            let input = read_training_input(path, None, read, SPECTRUM_ROWS, 65_536)
+                .with_context(|| format!("loading {}", path.display()))?;
+            failures.extend(input.failures);
+            if input.sample.len() < 2 {
+                bail!(
+                    "{}: fewer than 2 usable vectors for the bound's spectrum",
+                    path.display()
+                );
+            }
+            input.sample
+        }
+        None => loaded.set.clone(),
+    };
+    let active: Vec<usize> = (0..training.dim).collect();
+    let eigenvalues = crate::stats::pca_eigenvalues(&training, &active)
+        .context("spectrum for the Gaussian bound")?;
+    Ok(EvalData {
+        gallery: FeatureSet {
+            dim: loaded.set.dim,
+            ..FeatureSet::default()
+        },
+        query: loaded.set,
+        labels: None,
+        eigenvalues,
+        failures,
+    })
+}
+
 /// Results at one budget.
 #[derive(Debug, Clone, Serialize)]
 pub struct RateResult {
@@ -180,6 +225,15 @@ pub fn round_trip(
     set: &FeatureSet,
     budget: usize,
 ) -> Result<(FeatureSet, Vec<usize>, f64, f64)> {
+    round_trip_with(&model.model(), set, budget)
+}
+
+/// [`round_trip`] with the model parsed once by the caller, for a sweep over budgets.
+fn round_trip_with(
+    model: &Model<'_>,
+    set: &FeatureSet,
+    budget: usize,
+) -> Result<(FeatureSet, Vec<usize>, f64, f64)> {
     let (codes, encode_seconds) = encode_set(model, set, CodeKind::Budget(budget))?;
     let refs: Vec<&[u8]> = codes.iter().map(Vec::as_slice).collect();
     let (rec, decode_seconds) = decode_set(model, set, &refs, false)?;
@@ -192,9 +246,9 @@ pub fn round_trip(
 }
 
 /// Every row's code, failing on the first row that does not encode; and the wall time.
-fn encode_set(model: &ModelFile, set: &FeatureSet, kind: CodeKind) -> Result<(Vec<Vec<u8>>, f64)> {
+fn encode_set(model: &Model<'_>, set: &FeatureSet, kind: CodeKind) -> Result<(Vec<Vec<u8>>, f64)> {
     let t = Instant::now();
-    let codes = encode_all(&model.model(), set, kind);
+    let codes = encode_all(model, set, kind);
     let seconds = t.elapsed().as_secs_f64();
     let mut owned = Vec::with_capacity(codes.len());
     for (name, c) in set.names.iter().zip(codes) {
@@ -206,13 +260,13 @@ fn encode_set(model: &ModelFile, set: &FeatureSet, kind: CodeKind) -> Result<(Ve
 /// Decode codes made from the rows of `set` (same order), failing on the first that does not
 /// decode; and the wall time.
 fn decode_set(
-    model: &ModelFile,
+    model: &Model<'_>,
     set: &FeatureSet,
     codes: &[&[u8]],
     scalable: bool,
 ) -> Result<(FeatureSet, f64)> {
     let t = Instant::now();
-    let (data, results) = decode_all(&model.model(), codes, scalable);
+    let (data, results) = decode_all(model, codes, scalable);
     let seconds = t.elapsed().as_secs_f64();
     if let Some((name, e)) = set
         .names
@@ -255,17 +309,17 @@ pub fn run(model: &ModelFile, data: &EvalData, cfg: &EvalConfig) -> Result<Repor
     };
     let uncompressed = scores(&data.query, &data.gallery)?;
     let scalable_codes = if cfg.scalable {
-        Some(encode_set(model, &data.query, CodeKind::Scalable)?.0)
+        Some(encode_set(&m, &data.query, CodeKind::Scalable)?.0)
     } else {
         None
     };
     let mut rates = Vec::new();
     for &budget in &cfg.budgets {
-        let (rec, lens, encode_seconds, decode_seconds) = round_trip(model, &data.query, budget)?;
+        let (rec, lens, encode_seconds, decode_seconds) = round_trip_with(&m, &data.query, budget)?;
         let errors = ErrorStats::between(&data.query, &rec);
         let rate_scores = scores(&rec, &data.gallery)?;
         let symmetric_scores = if cfg.symmetric && data.labels.is_some() {
-            let (gallery_rec, ..) = round_trip(model, &data.gallery, budget)?;
+            let (gallery_rec, ..) = round_trip_with(&m, &data.gallery, budget)?;
             scores(&rec, &gallery_rec)?
         } else {
             None
@@ -274,7 +328,7 @@ pub fn run(model: &ModelFile, data: &EvalData, cfg: &EvalConfig) -> Result<Repor
             Some(codes) if (0..m.budget_count()).any(|i| m.budget(i) == Some(budget)) => {
                 let prefixes: Vec<&[u8]> =
                     codes.iter().map(|c| c.get(..budget).unwrap_or(c)).collect();
-                let (rec, _) = decode_set(model, &data.query, &prefixes, true)?;
+                let (rec, _) = decode_set(&m, &data.query, &prefixes, true)?;
                 (
                     Some(ErrorStats::between(&data.query, &rec).dr),
                     scores(&rec, &data.gallery)?,
