@@ -99,8 +99,10 @@ pub struct Model<'a> {
     class_offset: i32,
     classes: usize,
     alphabet: usize,
-    flags: u8,
-    version: u16,
+    // u32 rather than the file's u8 and u16: with them the struct has no padding on 32- and
+    // 64-bit targets, so a copy (the C API's handle) holds no uninitialised bytes.
+    flags: u32,
+    version: u32,
     steps: usize,
     budget_count: usize,
     budgets: &'a [u8],
@@ -270,6 +272,52 @@ fn check_cdf(cdf: &[u8], entries: usize, what: &'static str) -> Result<(), Error
 impl<'a> Model<'a> {
     /// Parse and validate a model.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+        Self::parse_with(bytes, true)
+    }
+
+    /// Parse and validate a model without comparing its checksum, for an image whose
+    /// integrity the caller has already verified (secure boot): the checksum pass is most of
+    /// the cost of [`Model::parse`]. Every other check still runs, so a damaged model is still
+    /// an error or a valid but different model, never an out-of-bounds read.
+    pub fn parse_trusted(bytes: &'a [u8]) -> Result<Self, Error> {
+        Self::parse_with(bytes, false)
+    }
+
+    /// The length of the model that starts `bytes`, as its header declares it, so that a
+    /// model can be found at the start of a larger buffer (a padded flash partition). Checks
+    /// the magic, the format version and the header length only; [`Model::parse`] of
+    /// `&bytes[..len]` validates the rest.
+    pub fn declared_len(bytes: &[u8]) -> Result<usize, Error> {
+        if bytes.len() >= 4 && bytes[..4] != MAGIC {
+            return Err(Error::NotAModel);
+        }
+        if bytes.len() < HEADER_LEN {
+            return Err(Error::ModelTruncated {
+                expected: HEADER_LEN,
+                actual: bytes.len(),
+            });
+        }
+        let version = u16_at(bytes, 2);
+        if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
+            return Err(Error::UnsupportedModelVersion {
+                found: version,
+                oldest: OLDEST_FORMAT_VERSION,
+                newest: FORMAT_VERSION,
+            });
+        }
+        check(usize::from(u16_at(bytes, 3)) == HEADER_LEN, "header length")?;
+        let total = u32_at(bytes, 2) as usize;
+        check(total >= HEADER_LEN + 4, "model length field")?;
+        if bytes.len() < total {
+            return Err(Error::ModelTruncated {
+                expected: total,
+                actual: bytes.len(),
+            });
+        }
+        Ok(total)
+    }
+
+    fn parse_with(bytes: &'a [u8], verify_checksum: bool) -> Result<Self, Error> {
         if bytes.len() < 8 || bytes[..4] != MAGIC {
             return Err(if bytes.len() >= 4 && bytes[..4] != MAGIC {
                 Error::NotAModel
@@ -399,7 +447,7 @@ impl<'a> Model<'a> {
         }
         check(bytes.len() == expected, "trailing bytes after the checksum")?;
         let (content, sum) = bytes.split_at(expected - 4);
-        if crc32(content) != u32_at(sum, 0) {
+        if verify_checksum && crc32(content) != u32_at(sum, 0) {
             return Err(Error::ModelChecksum);
         }
 
@@ -418,8 +466,8 @@ impl<'a> Model<'a> {
             class_offset,
             classes: shape.classes,
             alphabet: shape.alphabet,
-            flags,
-            version,
+            flags: u32::from(flags),
+            version: u32::from(version),
             steps: shape.steps,
             budget_count: shape.budgets,
             budgets: cur.take(2 * shape.budgets)?,
@@ -582,15 +630,16 @@ impl<'a> Model<'a> {
     }
     /// Whether reconstructions are clamped to the training range.
     pub fn clamps(&self) -> bool {
-        self.flags & FLAG_CLAMP != 0
+        self.flags & u32::from(FLAG_CLAMP) != 0
     }
     /// The model's format version.
     pub fn format_version(&self) -> u16 {
-        self.version
+        // Set from a u16 in `parse`.
+        self.version as u16
     }
     /// Whether values are trellis-coded (two quantisers chosen by a state machine).
     pub fn trellis(&self) -> bool {
-        self.flags & FLAG_TRELLIS != 0
+        self.flags & u32::from(FLAG_TRELLIS) != 0
     }
     /// Probability classes per quantiser.
     pub fn classes(&self) -> usize {
@@ -741,7 +790,7 @@ impl<'a> Model<'a> {
     }
     /// Whether the step index is coded with a prior conditioned on the code's length (format 4).
     pub fn step_context(&self) -> bool {
-        self.flags & FLAG_STEP_CONTEXT != 0
+        self.flags & u32::from(FLAG_STEP_CONTEXT) != 0
     }
     /// Cumulative frequency `i` of the step residual table (`0..=STEP_RESIDUAL_SYMBOLS`; 0 for
     /// a model without the length-conditioned prior).
@@ -1102,5 +1151,70 @@ mod tests {
         // Two budgets with the same (approximate) logarithm: no division by zero.
         let same = [(512usize, 10 * 256), (513, 9 * 256)];
         assert_eq!(predict_step(2, |i| same[i], 1024, 200), 10);
+    }
+
+    const GOLDEN: &[u8] = include_bytes!("../tests/golden/model-v5.nfcm");
+
+    #[test]
+    fn declared_len_finds_a_model_at_the_start_of_a_padded_buffer() {
+        let mut padded = [0xFFu8; 6000];
+        padded[..GOLDEN.len()].copy_from_slice(GOLDEN);
+        assert_eq!(Model::declared_len(&padded), Ok(GOLDEN.len()));
+        assert_eq!(Model::declared_len(GOLDEN), Ok(GOLDEN.len()));
+        assert!(Model::parse(&padded[..GOLDEN.len()]).is_ok());
+        assert_eq!(
+            Model::declared_len(&GOLDEN[..GOLDEN.len() - 1]),
+            Err(Error::ModelTruncated {
+                expected: GOLDEN.len(),
+                actual: GOLDEN.len() - 1
+            })
+        );
+        assert!(matches!(
+            Model::declared_len(&GOLDEN[..HEADER_LEN - 1]),
+            Err(Error::ModelTruncated { .. })
+        ));
+        assert!(matches!(
+            Model::declared_len(&GOLDEN[..2]),
+            Err(Error::ModelTruncated { .. })
+        ));
+        padded[0] ^= 1;
+        assert_eq!(Model::declared_len(&padded), Err(Error::NotAModel));
+        padded[0] ^= 1;
+        padded[4] = 0xEE;
+        assert!(matches!(
+            Model::declared_len(&padded),
+            Err(Error::UnsupportedModelVersion { found: 0xEE, .. })
+        ));
+        padded[4] = GOLDEN[4];
+        // A length field too short to hold a header and a checksum.
+        padded[8..12].copy_from_slice(&10u32.to_le_bytes());
+        assert!(matches!(
+            Model::declared_len(&padded),
+            Err(Error::ModelInvalid(_))
+        ));
+    }
+
+    #[test]
+    fn parse_trusted_skips_the_checksum_and_nothing_else() {
+        let mut bytes = [0u8; 6000];
+        let bytes = &mut bytes[..GOLDEN.len()];
+        bytes.copy_from_slice(GOLDEN);
+        let n = bytes.len();
+        bytes[n - 1] ^= 0x80;
+        assert_eq!(Model::parse(bytes).err(), Some(Error::ModelChecksum));
+        let trusted = Model::parse_trusted(bytes).unwrap();
+        let checked = Model::parse(GOLDEN).unwrap();
+        assert_eq!(trusted.dim(), checked.dim());
+        assert_eq!(trusted.min_budget(), checked.min_budget());
+        // Validation other than the checksum still runs: an alphabet of 1 is refused.
+        bytes[22] = 1;
+        assert!(matches!(
+            Model::parse_trusted(bytes),
+            Err(Error::ModelInvalid(_))
+        ));
+        assert!(matches!(
+            Model::parse_trusted(&GOLDEN[..n - 1]),
+            Err(Error::ModelTruncated { .. })
+        ));
     }
 }
