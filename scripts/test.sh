@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "toolchain: rustfmt, clippy, thumbv7em-none-eabihf"
+step "toolchain: rustfmt, clippy, thumbv7em-none-eabihf, thumbv8m.main-none-eabihf, aarch64-unknown-linux-gnu"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
-rustup target add thumbv7em-none-eabihf
+rustup target add thumbv7em-none-eabihf thumbv8m.main-none-eabihf aarch64-unknown-linux-gnu
 
 step "system tools: C compiler, valgrind, ARM toolchain, QEMU"
 # command -> Debian package. Checked first so a machine that has them skips apt entirely.
@@ -18,6 +18,9 @@ declare -A packages=(
     [valgrind]=valgrind
     [arm-none-eabi-gcc]=gcc-arm-none-eabi
     [qemu-system-arm]=qemu-system-arm
+    [readelf]=binutils
+    [aarch64-linux-gnu-gcc]=gcc-aarch64-linux-gnu
+    [qemu-aarch64]=qemu-user
 )
 missing=()
 for tool in "${!packages[@]}"; do

@@ -32,7 +32,8 @@ mod version;
 pub use codec::{naicfc_decode, naicfc_encode};
 pub use model::{
     NAICFC_MODEL_WORDS, naicfc_model, naicfc_model_budget, naicfc_model_budget_count,
-    naicfc_model_dim, naicfc_model_init, naicfc_model_min_budget, naicfc_model_size,
+    naicfc_model_dim, naicfc_model_init, naicfc_model_init_trusted, naicfc_model_length,
+    naicfc_model_min_budget, naicfc_model_size,
 };
 pub use result::{naicfc_result, naicfc_result_value};
 pub use strerror::naicfc_strerror;

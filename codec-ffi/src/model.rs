@@ -55,6 +55,9 @@ const _: () = {
     assert!(align_of::<Loaded>() <= align_of::<naicfc_model>());
     // Nothing is ever dropped: a handle is plain memory the caller may discard at any time.
     assert!(!needs_drop::<Loaded>());
+    // No padding between or after the fields (codec-core keeps `Model` free of it), so a
+    // written handle holds no uninitialised bytes for C code that copies or compares it.
+    assert!(size_of::<Loaded>() == 4 * size_of::<usize>() + size_of::<Model<'static>>());
 };
 
 impl Loaded {
@@ -88,11 +91,17 @@ impl Loaded {
 ///
 /// - `model`: caller-allocated handle to set up (not NULL).
 /// - `bytes`, `len`: the model, as written by `naicfc train` (embed it with
-///   `naicfc export-c`). Not copied: the handle points into these bytes, so they must stay
-///   valid and unchanged for as long as `model` is used. Any alignment.
+///   `naicfc export-c`), exactly `len` bytes long: for a model at the start of a larger
+///   region (a padded flash partition) get its length with `naicfc_model_length` first. Not
+///   copied: the handle points into these bytes, so they must stay valid and unchanged for as
+///   long as `model` is used. Any alignment.
 ///
 /// Validation checks the whole model, its checksum included, so this costs roughly one pass
-/// over the bytes; do it once at start-up, not per vector.
+/// over the bytes; do it once at start-up, not per vector. Where secure boot has already
+/// verified the image, `naicfc_model_init_trusted` skips the checksum.
+///
+/// On success every byte of `*model` is written (the parts the library does not use are set
+/// to zero), so the handle may be copied, hashed or compared byte by byte.
 ///
 /// Returns `NAICFC_OK`, `NAICFC_NULL_POINTER`, `NAICFC_MISALIGNED_POINTER`,
 /// `NAICFC_BAD_LENGTH`, `NAICFC_OVERLAPPING_BUFFERS` (the handle lies inside the bytes),
@@ -108,6 +117,43 @@ pub unsafe extern "C" fn naicfc_model_init(
     bytes: *const u8,
     len: usize,
 ) -> naicfc_result {
+    // SAFETY: the caller's obligations are those of `init`.
+    unsafe { init(model, bytes, len, Model::parse) }
+}
+
+/// `naicfc_model_init` without the checksum comparison, for a model whose integrity the
+/// firmware has already verified (secure boot, a signed update): the checksum is most of the
+/// cost of an init (about 4.5 million instructions on a Cortex-M4 for the default model).
+///
+/// Every other check still runs, so damaged bytes are still an error or a valid but different
+/// model, never a crash or an out-of-bounds read; but a damaged model that passes them encodes
+/// and decodes wrongly without any error. Use `naicfc_model_init` unless the bytes are
+/// verified by other means. Arguments, results and the handle are as for `naicfc_model_init`,
+/// except that `NAICFC_MODEL_CHECKSUM` is never returned.
+///
+/// # Safety
+/// As for `naicfc_model_init`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn naicfc_model_init_trusted(
+    model: *mut naicfc_model,
+    bytes: *const u8,
+    len: usize,
+) -> naicfc_result {
+    // SAFETY: the caller's obligations are those of `init`.
+    unsafe { init(model, bytes, len, Model::parse_trusted) }
+}
+
+/// The two inits, which differ only in how the bytes are parsed.
+///
+/// # Safety
+/// `model` must point to a writable `naicfc_model`; `bytes` to `len` readable bytes that
+/// outlive every use of `model`.
+unsafe fn init(
+    model: *mut naicfc_model,
+    bytes: *const u8,
+    len: usize,
+    parse: fn(&'static [u8]) -> Result<Model<'static>, codec_core::ModelError>,
+) -> naicfc_result {
     ffi_boundary!({
         let handle = try_ptr!(model.cast_const());
         let span = check!(checked_range(bytes, len));
@@ -121,7 +167,7 @@ pub unsafe extern "C" fn naicfc_model_init(
         // SAFETY: checked above; the caller promises the bytes outlive the handle, which is
         // what the 'static lifetime stands for here.
         let slice: &'static [u8] = check!(unsafe { input(bytes, len) });
-        let parsed = check!(Model::parse(slice).map_err(naicfc_result::from));
+        let parsed = check!(parse(slice).map_err(naicfc_result::from));
         // A model whose coarsest code exceeds the longest minimum budget cannot encode.
         let min_budget = check!(codec_core::min_budget(&parsed).map_err(naicfc_result::from));
         let loaded = Loaded {
@@ -132,7 +178,51 @@ pub unsafe extern "C" fn naicfc_model_init(
         };
         // SAFETY: `model` is non-NULL, aligned and writable (caller's promise), large enough
         // for `Loaded` (asserted), and disjoint from the bytes the parsed model points into.
-        unsafe { model.cast::<Loaded>().write(loaded) };
+        // Zeroing first defines the bytes past `Loaded`; `Loaded` itself has no padding
+        // (asserted above), so after the write no byte of the handle is uninitialised.
+        unsafe {
+            model.write_bytes(0, 1);
+            model.cast::<Loaded>().write(loaded);
+        }
+        NAICFC_OK
+    })
+}
+
+/// The exact length of the model at the start of `bytes`, read from its header: firmware that
+/// keeps the model in a flash partition larger than the model passes the partition here and
+/// the length it gets to `naicfc_model_init`.
+///
+/// - `bytes`, `len`: the start of the region holding the model, at least its 64-byte header
+///   (any alignment); `len` may exceed the model.
+/// - `out`: receives the model's length in bytes, at most `len`.
+///
+/// Only the header's magic, format version and lengths are checked; `naicfc_model_init`
+/// validates the rest. Returns `NAICFC_OK`, `NAICFC_NULL_POINTER`, `NAICFC_MISALIGNED_POINTER`,
+/// `NAICFC_BAD_LENGTH`, `NAICFC_OVERLAPPING_BUFFERS` (`out` lies inside the bytes),
+/// `NAICFC_BAD_MODEL`, `NAICFC_MODEL_VERSION` or `NAICFC_MODEL_TRUNCATED`
+/// (`len` is shorter than the header or than the length it declares). On error `*out` is not
+/// written.
+///
+/// # Safety
+/// `bytes` must point to `len` readable bytes; `out` to a writable `size_t`. NULL is detected.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn naicfc_model_length(
+    bytes: *const u8,
+    len: usize,
+    out: *mut usize,
+) -> naicfc_result {
+    ffi_boundary!({
+        let out = try_ptr!(out.cast_const()).cast_mut();
+        let span = check!(checked_range(bytes, len));
+        let out_span = check!(checked_range(out.cast_const(), 1));
+        if out_span.overlaps(span) {
+            return NAICFC_OVERLAPPING_BUFFERS;
+        }
+        // SAFETY: checked above; the caller promises `len` readable bytes.
+        let slice = check!(unsafe { input(bytes, len) });
+        let n = check!(Model::declared_len(slice).map_err(naicfc_result::from));
+        // SAFETY: non-NULL, aligned (try_ptr!) and disjoint from the bytes (checked).
+        unsafe { out.write(n) };
         NAICFC_OK
     })
 }

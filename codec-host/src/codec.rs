@@ -9,10 +9,18 @@ use rayon::prelude::*;
 use std::path::Path;
 use std::time::Instant;
 
+#[cfg(test)]
+thread_local! {
+    /// Calls of [`ModelFile::model`] on this thread, which the commands' unit tests count
+    /// (`crate::test_support::parses_in`).
+    pub(crate) static PARSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// A model file held in memory.
 pub struct ModelFile {
     bytes: Vec<u8>,
-    /// Worked out once at load: [`codec_core::min_budget`] costs a trial of rate control.
+    /// Worked out once at load ([`codec_core::min_budget`] costs a trial of rate control), so
+    /// that budget checks need no parse.
     min_budget: usize,
 }
 
@@ -31,8 +39,11 @@ impl ModelFile {
         Ok(ModelFile { bytes, min_budget })
     }
 
-    /// The parsed model (parsing is cheap after validation... but validated again).
+    /// The parsed model. Each call parses (and checks) the whole model again, a few
+    /// milliseconds for a large one: call it once per command, not once per vector.
     pub fn model(&self) -> Model<'_> {
+        #[cfg(test)]
+        PARSES.with(|p| p.set(p.get() + 1));
         // Validated in the constructor, so this cannot fail.
         Model::parse(&self.bytes).expect("model validated at load")
     }
@@ -125,6 +136,15 @@ pub fn round_trip(
     set: &FeatureSet,
     budget: usize,
 ) -> Result<(FeatureSet, Vec<usize>, f64, f64)> {
+    round_trip_with(&model.model(), set, budget)
+}
+
+/// [`round_trip`] with the model parsed once by the caller, for a sweep over budgets.
+pub fn round_trip_with(
+    model: &Model<'_>,
+    set: &FeatureSet,
+    budget: usize,
+) -> Result<(FeatureSet, Vec<usize>, f64, f64)> {
     let (codes, encode_seconds) = encode_set(model, set, CodeKind::Budget(budget))?;
     let refs: Vec<&[u8]> = codes.iter().map(Vec::as_slice).collect();
     let (rec, decode_seconds) = decode_set(model, set, &refs, false)?;
@@ -138,12 +158,12 @@ pub fn round_trip(
 
 /// Every row's code, failing on the first row that does not encode; and the wall time.
 pub fn encode_set(
-    model: &ModelFile,
+    model: &Model<'_>,
     set: &FeatureSet,
     kind: CodeKind,
 ) -> Result<(Vec<Vec<u8>>, f64)> {
     let t = Instant::now();
-    let codes = encode_all(&model.model(), set, kind);
+    let codes = encode_all(model, set, kind);
     let seconds = t.elapsed().as_secs_f64();
     let mut owned = Vec::with_capacity(codes.len());
     for (name, c) in set.names.iter().zip(codes) {
@@ -155,13 +175,13 @@ pub fn encode_set(
 /// Decode codes made from the rows of `set` (same order), failing on the first that does not
 /// decode; and the wall time.
 pub fn decode_set(
-    model: &ModelFile,
+    model: &Model<'_>,
     set: &FeatureSet,
     codes: &[&[u8]],
     scalable: bool,
 ) -> Result<(FeatureSet, f64)> {
     let t = Instant::now();
-    let (data, results) = decode_all(&model.model(), codes, scalable);
+    let (data, results) = decode_all(model, codes, scalable);
     let seconds = t.elapsed().as_secs_f64();
     if let Some((name, e)) = set
         .names

@@ -17,4 +17,6 @@ pub mod rng;
 pub mod search;
 pub mod stats;
 pub mod synth;
+#[cfg(test)]
+mod test_support;
 pub mod train;

@@ -59,6 +59,7 @@ pub fn restrict_to_list(
         .filter(|(e, p)| !**p && !failed.contains(&e.stem))
         .map(|(e, _)| InputError {
             path: list_path.to_path_buf(),
+            row: None,
             problem: format!("`{}` has no features in {}", e.name, features.display()),
         })
         .collect();
@@ -116,6 +117,7 @@ mod tests {
         ];
         let rejected = [InputError {
             path: PathBuf::from("feats/y.dat"),
+            row: None,
             problem: "too short".into(),
         }];
         let l = restrict_to_list(

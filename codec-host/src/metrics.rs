@@ -36,6 +36,17 @@ pub struct Scores {
     pub rank5: f64,
     /// CMC rank-10.
     pub rank10: f64,
+    /// Mean average precision over each query's whole ranked list, with every gallery match
+    /// counted (fast-reid's mAP, not cut at N); averaged over the queries with at least one
+    /// match in the gallery, as fast-reid does.
+    pub map: f64,
+    /// Mean inverse negative penalty (fast-reid's mINP): per query, its matches divided by
+    /// the position of the last (hardest) one; over the queries with a match.
+    pub minp: f64,
+    /// Queries whose ranked list does not hold all their gallery matches (lists cut at N):
+    /// for them the missing matches count as never found in `map` and as ranked last in
+    /// `minp`, so both are then lower bounds. 0 when every list is complete.
+    pub incomplete: usize,
     /// Number of queries scored.
     pub queries: usize,
 }
@@ -110,6 +121,7 @@ where
     // Generation stamps instead of a per-query set: duplicate detection stays O(list length).
     let mut seen = vec![u32::MAX; gallery.len()];
     let (mut ap1, mut map, mut cmc) = (0.0, 0.0, [0usize; 3]);
+    let (mut full_ap, mut inp, mut with_match, mut incomplete) = (0.0, 0.0, 0usize, 0usize);
     let mut lists = 0;
     for (qi, list) in ranked.into_iter().enumerate() {
         let Some(q) = query.get(qi) else {
@@ -128,6 +140,12 @@ where
         let s = score_one(list, q, gallery, &per_id, &per_id_cam, opts);
         ap1 += s.ap1;
         map += s.ap;
+        if let Some(full) = &s.full {
+            full_ap += full.ap;
+            inp += full.inp;
+            with_match += 1;
+            incomplete += usize::from(full.incomplete);
+        }
         for (c, k) in cmc.iter_mut().zip([1, 5, 10]) {
             *c += usize::from(s.first_hit.is_some_and(|p| p <= k));
         }
@@ -145,6 +163,9 @@ where
         rank1: cmc[0] as f64 / n,
         rank5: cmc[1] as f64 / n,
         rank10: cmc[2] as f64 / n,
+        map: full_ap / with_match.max(1) as f64,
+        minp: inp / with_match.max(1) as f64,
+        incomplete,
         queries: query.len(),
     })
 }
@@ -187,6 +208,16 @@ struct QueryScore {
     ap: f64,
     /// 1-based position of the first relevant item, if any made the cut.
     first_hit: Option<usize>,
+    /// Over the whole list, for a query with at least one match in the gallery.
+    full: Option<FullScore>,
+}
+
+/// A query's fast-reid scores over its whole ranked list.
+struct FullScore {
+    ap: f64,
+    inp: f64,
+    /// Some matches are not in the list.
+    incomplete: bool,
 }
 
 fn score_one(
@@ -221,7 +252,44 @@ fn score_one(
         ap1: if first_hit == Some(1) { 1.0 } else { 0.0 },
         ap: if denom == 0 { 0.0 } else { sum / denom as f64 },
         first_hit,
+        full: full_score(list, q, gallery, relevant, &same_cam),
     }
+}
+
+/// fast-reid's AP and INP of one query over its whole list (not cut at N); `None` for a query
+/// without any match, which fast-reid leaves out. Matches missing from a cut list count as
+/// never found (AP) and as the last of the gallery (INP): lower bounds, flagged incomplete.
+fn full_score(
+    list: &[u32],
+    q: &Label,
+    gallery: &[Label],
+    relevant: usize,
+    same_cam: &dyn Fn(&Label) -> bool,
+) -> Option<FullScore> {
+    if relevant == 0 {
+        return None;
+    }
+    let (mut hits, mut sum, mut last) = (0usize, 0.0, 0usize);
+    let kept = list
+        .iter()
+        .map(|&g| &gallery[g as usize])
+        .filter(|g| !same_cam(g));
+    for (pos, g) in (1..).zip(kept) {
+        if g.id == q.id {
+            hits += 1;
+            sum += hits as f64 / pos as f64;
+            last = pos;
+        }
+    }
+    let incomplete = hits < relevant;
+    if incomplete {
+        last = gallery.iter().filter(|g| !same_cam(g)).count();
+    }
+    Some(FullScore {
+        ap: sum / relevant as f64,
+        inp: relevant as f64 / last.max(1) as f64,
+        incomplete,
+    })
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ const OK: naicfc_result = naicfc_result::NAICFC_OK;
 
 fuzz_target!(|data: &[u8]| {
     let [selector, b0, b1, o0, rest @ ..] = data else { return };
-    let bytes = if selector & 1 == 0 { models::GOLDEN } else { models::TRAINED };
-    let core = codec_core::Model::parse(bytes).unwrap();
+    let bytes = models::bytes(*selector);
+    let core = models::pick(*selector);
     let mut model = core::mem::MaybeUninit::<naicfc_model>::uninit();
     // SAFETY: valid pointers and lengths; the model bytes outlive every use of the handle.
     let r = unsafe { naicfc_model_init(model.as_mut_ptr(), bytes.as_ptr(), bytes.len()) };

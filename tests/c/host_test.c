@@ -110,6 +110,113 @@ static void test_model(void) {
   CHECK(naicfc_model_dim(&copy) == GOLDEN_DIM);
 }
 
+/* Sums every byte of a handle and branches on the sum: valgrind reports the branch if any
+ * byte is uninitialised (padding copied from the library's stack). */
+static int handle_bytes_defined(const naicfc_model *m) {
+  const unsigned char *b = (const unsigned char *)m;
+  uint32_t sum = 0;
+  for (size_t i = 0; i < sizeof *m; i++) sum = sum * 31u + b[i];
+  return sum != 0u || b[0] == 0u;
+}
+
+/* After a successful init every byte of the handle is written: the words the library does
+ * not use are zero, and nothing is left uninitialised (checked by valgrind). */
+static void test_handle_fully_written(void) {
+  naicfc_model m;
+  memset(&m, 0x5A, sizeof m);
+  CHECK_RESULT(naicfc_model_init(&m, naicfc_model_data, NAICFC_MODEL_DATA_LEN), NAICFC_OK);
+  /* The last eight words are room for later versions today (about 40 of 64 are used). */
+  CHECK(all_bytes((const uint8_t *)&m + sizeof m - 8 * sizeof(size_t), 8 * sizeof(size_t), 0));
+  CHECK(handle_bytes_defined(&m));
+  naicfc_model again;
+  memset(&again, 0xA5, sizeof again);
+  CHECK_RESULT(naicfc_model_init_trusted(&again, naicfc_model_data, NAICFC_MODEL_DATA_LEN),
+               NAICFC_OK);
+  /* Two inits of the same bytes give the same handle, byte for byte. */
+  CHECK(memcmp(&m, &again, sizeof m) == 0);
+}
+
+/* naicfc_model_length: a model at the start of a larger region (a padded flash partition). */
+static void test_model_length(void) {
+  const size_t n = NAICFC_MODEL_DATA_LEN;
+  const size_t pad = 4096;
+  uint8_t *region = malloc(n + pad);
+  memcpy(region, naicfc_model_data, n);
+  memset(region + n, 0xFF, pad); /* erased flash */
+  size_t len = 12345;
+  naicfc_model m;
+
+  CHECK_RESULT(naicfc_model_init(&m, region, n + pad), NAICFC_BAD_MODEL);
+  CHECK_RESULT(naicfc_model_length(region, n + pad, &len), NAICFC_OK);
+  CHECK(len == n);
+  CHECK_RESULT(naicfc_model_init(&m, region, len), NAICFC_OK);
+  CHECK(naicfc_model_size(&m) == n);
+  len = 0;
+  CHECK_RESULT(naicfc_model_length(region, n, &len), NAICFC_OK);
+  CHECK(len == n);
+
+  len = 12345;
+  CHECK_RESULT(naicfc_model_length(region, n - 1, &len), NAICFC_MODEL_TRUNCATED);
+  CHECK_RESULT(naicfc_model_length(region, 63, &len), NAICFC_MODEL_TRUNCATED);
+  CHECK_RESULT(naicfc_model_length(NULL, 0, &len), NAICFC_MODEL_TRUNCATED);
+  CHECK_RESULT(naicfc_model_length(NULL, 64, &len), NAICFC_NULL_POINTER);
+  CHECK_RESULT(naicfc_model_length(region, n, NULL), NAICFC_NULL_POINTER);
+  CHECK_RESULT(naicfc_model_length(region, SIZE_MAX, &len), NAICFC_BAD_LENGTH);
+  CHECK_RESULT(naicfc_model_length(region, n, (size_t *)((char *)&len + 1)),
+               NAICFC_MISALIGNED_POINTER);
+  CHECK_RESULT(naicfc_model_length(region, n + pad, (size_t *)(region + 64)),
+               NAICFC_OVERLAPPING_BUFFERS);
+  region[1] ^= 0x01; /* magic */
+  CHECK_RESULT(naicfc_model_length(region, n + pad, &len), NAICFC_BAD_MODEL);
+  region[1] ^= 0x01;
+  region[4] ^= 0x40; /* format version */
+  CHECK_RESULT(naicfc_model_length(region, n + pad, &len), NAICFC_MODEL_VERSION);
+  region[4] ^= 0x40;
+  CHECK(len == 12345); /* no error wrote it */
+  free(region);
+}
+
+/* naicfc_model_init_trusted: no checksum, every other check, the same codes. */
+static void test_init_trusted(void) {
+  const size_t n = NAICFC_MODEL_DATA_LEN;
+  uint8_t *bytes = malloc(n);
+  memcpy(bytes, naicfc_model_data, n);
+  naicfc_model m, before;
+  memset(&m, 0x5A, sizeof m);
+  before = m;
+
+  bytes[n - 1] ^= 0x80; /* the checksum only */
+  CHECK_RESULT(naicfc_model_init(&m, bytes, n), NAICFC_MODEL_CHECKSUM);
+  CHECK_RESULT(naicfc_model_init_trusted(NULL, bytes, n), NAICFC_NULL_POINTER);
+  CHECK_RESULT(naicfc_model_init_trusted(&m, bytes, n - 1), NAICFC_MODEL_TRUNCATED);
+  CHECK_RESULT(naicfc_model_init_trusted(&m, bytes, SIZE_MAX), NAICFC_BAD_LENGTH);
+  bytes[0] ^= 0xFF;
+  CHECK_RESULT(naicfc_model_init_trusted(&m, bytes, n), NAICFC_BAD_MODEL);
+  bytes[0] ^= 0xFF;
+  bytes[22] = 1; /* alphabet of one symbol: refused by validation, not by the checksum */
+  CHECK_RESULT(naicfc_model_init_trusted(&m, bytes, n), NAICFC_BAD_MODEL);
+  bytes[22] = naicfc_model_data[22];
+  CHECK(memcmp(&m, &before, sizeof m) == 0); /* untouched by every failure */
+
+  CHECK_RESULT(naicfc_model_init_trusted(&m, bytes, n), NAICFC_OK);
+  CHECK(naicfc_model_dim(&m) == GOLDEN_DIM);
+  CHECK(naicfc_model_size(&m) == n);
+  float x[GOLDEN_DIM], y[GOLDEN_DIM];
+  uint8_t out[GOLDEN_MAX_BUDGET];
+  for (size_t v = 0; v < GOLDEN_VECTORS; v++) {
+    load_x(v, x);
+    for (size_t b = 0; b < GOLDEN_BUDGETS; b++) {
+      size_t written = 0;
+      CHECK_RESULT(naicfc_encode(&m, x, GOLDEN_DIM, golden_budget[b], out, sizeof out, &written),
+                   NAICFC_OK);
+      CHECK(written == golden_code_len[v][b] && memcmp(out, golden_code[v][b], written) == 0);
+      CHECK_RESULT(naicfc_decode(&m, out, written, y, GOLDEN_DIM), NAICFC_OK);
+      CHECK(memcmp(y, golden_decoded[v][b], sizeof y) == 0);
+    }
+  }
+  free(bytes);
+}
+
 /* Every init failure, on a heap copy so ASan and valgrind see any read past the end. */
 static void test_model_errors(void) {
   const size_t n = NAICFC_MODEL_DATA_LEN;
@@ -420,6 +527,9 @@ int main(int argc, char **argv) {
   test_strerror();
   test_model();
   test_model_errors();
+  test_handle_fully_written();
+  test_model_length();
+  test_init_trusted();
   test_golden(&model);
   test_any_budget();
   test_encode_errors();

@@ -1,4 +1,6 @@
-/* Vector table and reset handler for the mps2-an386 test firmware (Cortex-M4F). */
+/* Vector table and reset handler of the test firmware, for the mps2-an386 (Cortex-M4F) and the
+ * mps2-an505 (Cortex-M33, Secure state): the first 16 entries and the FPU enable are the same
+ * on both. */
 #include <stdint.h>
 
 #include "semihost.h"
@@ -37,7 +39,8 @@ __attribute__((section(".vectors"), used)) static void (*const vectors[16])(void
     fault, /* MemManage */
     fault, /* BusFault */
     fault, /* UsageFault */
-    0,     0, 0, 0,
+    fault, /* SecureFault (v8-M; reserved on v7-M) */
+    0,     0, 0,
     fault, /* SVCall */
     fault, /* DebugMonitor */
     0,

@@ -1,13 +1,17 @@
 //! The C API on the host: `tests/c/host_test.c` against `libnaicfc.a`, under ASan + UBSan and
-//! under valgrind, with a model trained and golden codes made by `naicfc` during the test; the
-//! README's C example; and instruction counts (callgrind).
+//! under valgrind, and against the shared `libnaicfc.so`, with a model trained and golden codes
+//! made by `naicfc` during the test; the same test cross-built for AArch64 Linux and run under
+//! `qemu-aarch64`, which checks its codes and floats against the x86-64 ones; the README's C
+//! example; and instruction counts (callgrind).
 
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use support::{Fixture, HOST_SYSTEM_LIBS, build_staticlib, figures_dir, require, run};
+use support::{
+    Fixture, HOST_SYSTEM_LIBS, build_cdylib, build_staticlib, figures_dir, require, run,
+};
 
 const DIM: usize = 2048;
 
@@ -93,6 +97,157 @@ fn host_test_passes_under_valgrind() {
         text.contains(" 0 failed"),
         "host test reported failures:\n{text}"
     );
+}
+
+/// The shared library, as a host that links it dynamically (or loads it with `dlopen`, ctypes)
+/// uses it: the whole host test against `libnaicfc.so`, and only the C API exported from it.
+#[test]
+fn host_test_passes_against_the_shared_library() {
+    if !require(&["cc", "nm", "readelf"], "C host test against libnaicfc.so") {
+        return;
+    }
+    let (fx, _) = setup();
+    let so = build_cdylib(None);
+    let lib_dir = so.parent().unwrap();
+    let exe = fx.dir.join("host_test_shared");
+    run(Command::new("cc")
+        .args([
+            "-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-pthread",
+        ])
+        .arg("-I")
+        .arg(support::workspace_root().join("include"))
+        .arg("-I")
+        .arg(&fx.headers)
+        .arg(c_dir().join("host_test.c"))
+        .arg("-L")
+        .arg(lib_dir)
+        .arg("-l:libnaicfc.so")
+        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+        .arg("-o")
+        .arg(&exe));
+    let dynamic = stdout(&run(Command::new("readelf").arg("-d").arg(&exe)));
+    assert!(
+        dynamic.contains("Shared library: [libnaicfc.so]"),
+        "the test program does not load libnaicfc.so:\n{dynamic}"
+    );
+    let out = run(Command::new(&exe).arg("--quick"));
+    let text = stdout(&out);
+    assert!(
+        text.contains(" 0 failed"),
+        "host test against libnaicfc.so reported failures:\n{text}"
+    );
+
+    // The dynamic symbol table is the library's whole surface for dlopen and ctypes users:
+    // the C API and nothing of Rust's internals.
+    let symbols = stdout(&run(Command::new("nm")
+        .args(["-D", "--defined-only", "--format=posix"])
+        .arg(&so)));
+    let exported: Vec<&str> = symbols
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(exported.contains(&"naicfc_encode") && exported.contains(&"naicfc_model_length"));
+    let foreign: Vec<&&str> = exported
+        .iter()
+        .filter(|s| !s.starts_with("naicfc_"))
+        .collect();
+    assert!(
+        foreign.is_empty(),
+        "libnaicfc.so exports more than the C API: {foreign:?}"
+    );
+}
+
+const AARCH64: &str = "aarch64-unknown-linux-gnu";
+/// The Debian cross toolchain's sysroot, where `qemu-aarch64` finds the dynamic loader.
+const AARCH64_SYSROOT: &str = "/usr/aarch64-linux-gnu";
+
+/// AArch64 Linux, the SoC class of IP cameras: the host test, built with the cross compiler
+/// against `libnaicfc.a` and `libnaicfc.so` for `aarch64-unknown-linux-gnu`, runs under QEMU's
+/// user mode. Its golden data is what `naicfc` made on this (x86-64) machine, so passing means
+/// the same code bytes and decoded float bits on both. Figures go to
+/// target/naicfc-figures/aarch64.txt.
+#[test]
+fn host_test_is_bit_exact_on_aarch64_linux() {
+    let tools = [
+        "aarch64-linux-gnu-gcc",
+        "aarch64-linux-gnu-size",
+        "qemu-aarch64",
+    ];
+    if !require(&tools, "AArch64 host test") {
+        return;
+    }
+    let (fx, _) = setup();
+    let static_lib = build_staticlib(Some(AARCH64));
+    let shared_lib = build_cdylib(Some(AARCH64));
+    let compile = |exe: &Path, link: &[std::ffi::OsString]| {
+        run(Command::new("aarch64-linux-gnu-gcc")
+            .args([
+                "-std=c11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pthread",
+            ])
+            .arg("-I")
+            .arg(support::workspace_root().join("include"))
+            .arg("-I")
+            .arg(&fx.headers)
+            .arg(c_dir().join("host_test.c"))
+            .args(link)
+            .arg("-o")
+            .arg(exe));
+    };
+    let static_exe = fx.dir.join("host_test_aarch64");
+    let mut link: Vec<std::ffi::OsString> = vec![static_lib.clone().into()];
+    link.extend(HOST_SYSTEM_LIBS.iter().map(Into::into));
+    compile(&static_exe, &link);
+    let shared_exe = fx.dir.join("host_test_aarch64_shared");
+    let lib_dir = shared_lib.parent().unwrap();
+    compile(
+        &shared_exe,
+        &[
+            "-L".into(),
+            lib_dir.into(),
+            "-l:libnaicfc.so".into(),
+            format!("-Wl,-rpath,{}", lib_dir.display()).into(),
+        ],
+    );
+
+    let mut report = String::from(
+        "AArch64 Linux (aarch64-unknown-linux-gnu, release, aarch64-linux-gnu-gcc, qemu-aarch64 \
+         user mode)\n",
+    );
+    // --quick: the damage sweep over one code only (QEMU is slow); every golden code and
+    // decoded vector is still compared.
+    for (exe, what) in [(&static_exe, "libnaicfc.a"), (&shared_exe, "libnaicfc.so")] {
+        let out = run(Command::new("qemu-aarch64")
+            .args(["-L", AARCH64_SYSROOT])
+            .arg(exe)
+            .arg("--quick"));
+        let text = stdout(&out);
+        println!("{text}");
+        let summary = text
+            .lines()
+            .find(|l| l.starts_with("host_test: "))
+            .unwrap_or_else(|| panic!("no summary line:\n{text}"));
+        assert!(
+            summary.ends_with(" 0 failed"),
+            "host test on AArch64 ({what}) reported failures:\n{text}"
+        );
+        report.push_str(&format!(
+            "host test (--quick) against {what}: {} (codes and decoded floats identical to \
+             x86-64's at every budget)\n",
+            summary.trim_start_matches("host_test: ")
+        ));
+    }
+    let size = stdout(&run(Command::new("aarch64-linux-gnu-size").arg(&shared_lib)));
+    let text_bytes = size
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or("?");
+    report.push_str(&format!(
+        "libnaicfc.so: {} bytes on disk, .text {text_bytes} bytes\n",
+        std::fs::metadata(&shared_lib).unwrap().len()
+    ));
+    println!("{report}");
+    std::fs::write(figures_dir().join("aarch64.txt"), report).unwrap();
 }
 
 #[test]

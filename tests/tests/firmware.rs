@@ -1,22 +1,60 @@
-//! The C API on a Cortex-M4F: `libnaicfc.a` built for `thumbv7em-none-eabihf`, linked into the
-//! test firmware of `tests/firmware/` with `arm-none-eabi-gcc` and run on QEMU's mps2-an386.
+//! The C API on Cortex-M: `libnaicfc.a` built for `thumbv7em-none-eabihf` (Cortex-M4F) and
+//! for `thumbv8m.main-none-eabihf` (Cortex-M33), linked into the test firmware of
+//! `tests/firmware/` with `arm-none-eabi-gcc` and run on QEMU's mps2-an386 and mps2-an505.
 //! The firmware must reproduce, bit for bit, the codes and floats the host's `naicfc encode`
 //! and `naicfc decode` made; the image must hold no allocator and no panic formatting. Sizes,
-//! stack depth and instruction counts go to target/naicfc-figures/firmware.txt.
+//! stack depth and instruction counts go to target/naicfc-figures/firmware*.txt.
 
 mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
-use support::{BUDGETS, build_staticlib, figures_dir, fixture, require, run, workspace_root};
+use std::sync::OnceLock;
+use support::{
+    BUDGETS, Fixture, build_staticlib, figures_dir, fixture, require, run, workspace_root,
+};
 
-const TARGET: &str = "thumbv7em-none-eabihf";
+/// A core, the Rust target and C flags for it, and the QEMU board that runs it.
+struct Core {
+    /// For the figures: the core and how it was run.
+    label: &'static str,
+    target: &'static str,
+    cpu_flags: &'static [&'static str],
+    /// QEMU machine, and the linker script of its memory map in `tests/firmware/`.
+    machine: &'static str,
+    linker_script: &'static str,
+}
+
+const CORTEX_M4F: Core = Core {
+    label: "Cortex-M4F (thumbv7em-none-eabihf, release, QEMU mps2-an386)",
+    target: "thumbv7em-none-eabihf",
+    cpu_flags: &[
+        "-mcpu=cortex-m4",
+        "-mthumb",
+        "-mfloat-abi=hard",
+        "-mfpu=fpv4-sp-d16",
+    ],
+    machine: "mps2-an386",
+    linker_script: "mps2-an386.ld",
+};
+
+/// Armv8-M Mainline: the core of current camera MCUs, with its own target (other instruction
+/// selection, the v8-M FPU), so bit-exactness is checked on it separately.
+const CORTEX_M33: Core = Core {
+    label: "Cortex-M33 (thumbv8m.main-none-eabihf, release, QEMU mps2-an505, Secure state)",
+    target: "thumbv8m.main-none-eabihf",
+    cpu_flags: &[
+        "-mcpu=cortex-m33",
+        "-mthumb",
+        "-mfloat-abi=hard",
+        "-mfpu=fpv5-sp-d16",
+    ],
+    machine: "mps2-an505",
+    linker_script: "mps2-an505.ld",
+};
+
 const CFLAGS: &[&str] = &[
-    "-mcpu=cortex-m4",
-    "-mthumb",
-    "-mfloat-abi=hard",
-    "-mfpu=fpv4-sp-d16",
     "-O2",
     "-g",
     "-std=c11",
@@ -124,18 +162,37 @@ fn library_sections(map: &Path) -> BTreeMap<&'static str, u64> {
 
 #[test]
 fn firmware_reproduces_the_host_bit_for_bit_on_a_cortex_m4() {
-    firmware_matches_host("trellis", "firmware.txt");
+    firmware_matches_host(&CORTEX_M4F, "trellis", "firmware.txt");
 }
 
 #[test]
 fn firmware_reproduces_the_host_with_one_quantiser_too() {
-    firmware_matches_host("scalar", "firmware-scalar.txt");
+    firmware_matches_host(&CORTEX_M4F, "scalar", "firmware-scalar.txt");
 }
 
-/// Build the test firmware around a model with `quantiser`, run it on QEMU, check that it
-/// reproduces the host's codes and reconstructions bit for bit, and write its figures to
-/// `figures` in the figures directory.
-fn firmware_matches_host(quantiser: &str, figures: &str) {
+#[test]
+fn firmware_reproduces_the_host_bit_for_bit_on_a_cortex_m33() {
+    firmware_matches_host(&CORTEX_M33, "trellis", "firmware-m33.txt");
+}
+
+/// The model and golden data for `quantiser`, made once and shared by the cores' tests (which
+/// run in parallel): training is the slow part, and every core must match the same host
+/// output.
+fn shared_fixture(quantiser: &str) -> &'static Fixture {
+    static TRELLIS: OnceLock<Fixture> = OnceLock::new();
+    static SCALAR: OnceLock<Fixture> = OnceLock::new();
+    let cell = if quantiser == "scalar" {
+        &SCALAR
+    } else {
+        &TRELLIS
+    };
+    cell.get_or_init(|| fixture(2048, &format!("firmware-{quantiser}"), quantiser))
+}
+
+/// Build the test firmware for `core` around a model with `quantiser`, run it on QEMU, check
+/// that it reproduces the host's codes and reconstructions bit for bit, and write its figures
+/// to `figures` in the figures directory.
+fn firmware_matches_host(core: &Core, quantiser: &str, figures: &str) {
     let tools = [
         "arm-none-eabi-gcc",
         "arm-none-eabi-nm",
@@ -146,18 +203,22 @@ fn firmware_matches_host(quantiser: &str, figures: &str) {
     if !require(&tools, "firmware test") {
         return;
     }
-    let fx = fixture(2048, &format!("firmware-{quantiser}"), quantiser);
-    let lib = build_staticlib(Some(TARGET));
+    let fx = shared_fixture(quantiser);
+    let lib = build_staticlib(Some(core.target));
     let root = workspace_root();
     let fw = root.join("tests/firmware");
-    let elf = fx.dir.join("fw.elf");
+    let elf = fx.dir.join(format!("fw-{}.elf", core.machine));
+    let map = fx.dir.join(format!("fw-{}.map", core.machine));
 
     run(Command::new("arm-none-eabi-gcc")
+        .args(core.cpu_flags)
         .args(CFLAGS)
         .args(["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections"])
-        .arg(format!("-Wl,-Map={}", fx.dir.join("fw.map").display()))
+        .arg(format!("-Wl,-Map={}", map.display()))
+        .arg("-L")
+        .arg(&fw)
         .arg("-T")
-        .arg(fw.join("link.ld"))
+        .arg(fw.join(core.linker_script))
         .arg("-I")
         .arg(root.join("include"))
         .arg("-I")
@@ -187,7 +248,7 @@ fn firmware_matches_host(quantiser: &str, figures: &str) {
     // through SysTick to count instructions. The timeout catches a hang (a fault handler that
     // does not exit, a wrong exit call).
     let out = Command::new("timeout")
-        .args(["300", "qemu-system-arm", "-M", "mps2-an386", "-nographic"])
+        .args(["300", "qemu-system-arm", "-M", core.machine, "-nographic"])
         .args(["-icount", "shift=0"])
         .args(["-semihosting-config", "enable=on,target=native"])
         .arg("-kernel")
@@ -230,15 +291,14 @@ fn firmware_matches_host(quantiser: &str, figures: &str) {
     assert!(calibration > 0, "the SysTick counter did not run");
 
     let (text_all, data_all, bss_all) = sizes(&elf);
-    let lib_sections = library_sections(&fx.dir.join("fw.map"));
+    let lib_sections = library_sections(&map);
     let lib_text = lib_sections.get(".text").copied().unwrap_or(0);
     assert!(lib_text > 1000, "no library code found in the linker map");
     let mean = |v: &[u64]| v.iter().sum::<u64>() / v.len() as u64;
     let mut report = String::new();
     report.push_str(&format!(
-        "Cortex-M4F (thumbv7em-none-eabihf, release, QEMU mps2-an386), dimension {}, {quantiser} \
-         model {} bytes\n",
-        fx.dim, fx.model_bytes
+        "{}, dimension {}, {quantiser} model {} bytes\n",
+        core.label, fx.dim, fx.model_bytes
     ));
     report.push_str(&format!(
         "linked test firmware (arm-none-eabi-size): text {text_all} (model and golden data \
@@ -256,8 +316,9 @@ fn firmware_matches_host(quantiser: &str, figures: &str) {
         value("decode_stack_max")
     ));
     report.push_str(&format!(
-        "naicfc_model_init: {} instructions\n",
-        value("model_init_insns")
+        "naicfc_model_init: {} instructions; naicfc_model_init_trusted (no checksum): {}\n",
+        value("model_init_insns"),
+        value("model_init_trusted_insns")
     ));
     report.push_str(
         "Thumb-2 instructions per call (QEMU -icount via SysTick, mean of the test vectors)\n",

@@ -63,7 +63,7 @@ impl StepGrid for Model<'_> {
         grown_class(self, spread_log, self.growth_log(k, j), j)
     }
     fn step_prediction(&self, length: usize) -> Option<usize> {
-        (!self.plain_step_prior).then(|| {
+        (self.flags & PLAIN_STEP_PRIOR == 0).then(|| {
             predict_step(
                 self.budget_count,
                 |i| {
@@ -102,7 +102,7 @@ fn grown_class(m: &Model<'_>, spread_log: i32, g: i32, j: usize) -> usize {
     let spread_log = spread_log.clamp(-(1 << 24), 1 << 24) - g;
     let d = spread_log - i32_at(m.step_log, j);
     let c = m.class_offset + ((d * m.classes_per_octave + 128) >> 8);
-    let classes = if m.flags & FLAG_TRELLIS != 0 {
+    let classes = if m.flags & u32::from(FLAG_TRELLIS) != 0 {
         m.tables / 2
     } else {
         m.tables

@@ -79,8 +79,11 @@ pub struct Model<'a> {
     /// Class tables stored: the class count, twice over with the trellis.
     pub(super) tables: usize,
     pub(super) alphabet: usize,
-    pub(super) flags: u8,
-    pub(super) version: u16,
+    // u32 rather than the file's u8 and u16: with them the struct has no padding on 32- and
+    // 64-bit targets, so a copy (the C API's handle) holds no uninitialised bytes. `flags` also
+    // carries [`PLAIN_STEP_PRIOR`], which no file can set.
+    pub(super) flags: u32,
+    pub(super) version: u32,
     pub(super) steps: usize,
     pub(super) budget_count: usize,
     pub(super) budgets: &'a [u8],
@@ -101,9 +104,21 @@ pub struct Model<'a> {
     pub(super) gain_coeffs: usize,
     pub(super) gains: &'a [u8],
     pub(super) growth: StepGrowth,
-    /// Set only by [`ModelInternals::with_plain_step_prior`], never by parsing.
-    pub(super) plain_step_prior: bool,
 }
+
+// No padding: the fields' sizes add up to the struct's (see `flags`). A new field must keep
+// this so, or the C API's handle copies uninitialised bytes.
+const _: () = assert!(
+    core::mem::size_of::<Model<'static>>()
+        == 8 * core::mem::size_of::<usize>()
+            + 15 * core::mem::size_of::<&[u8]>()
+            + 5 * 4
+            + core::mem::size_of::<StepGrowth>()
+);
+
+/// A bit of [`Model`]'s `flags` above the file's byte: set only by
+/// [`ModelInternals::with_plain_step_prior`], never by parsing.
+pub(super) const PLAIN_STEP_PRIOR: u32 = 1 << 8;
 
 /// Low-rate step growth: a coefficient whose spread is small against its
 /// step gets a coarser step still. At the rates of small budgets such a coefficient is coded
@@ -229,12 +244,13 @@ impl<'a> Model<'a> {
     }
     /// The model's format version.
     pub fn format_version(&self) -> u16 {
-        self.version
+        // Set from a u16 in `parse`.
+        self.version as u16
     }
     /// Whether values are trellis-coded (two quantisers chosen by a state machine) rather
     /// than coded with one dead-zone scalar quantiser.
     pub fn trellis(&self) -> bool {
-        self.flags & FLAG_TRELLIS != 0
+        self.flags & u32::from(FLAG_TRELLIS) != 0
     }
     /// Number of budgets the model was trained for.
     pub fn budget_count(&self) -> usize {
@@ -311,7 +327,7 @@ impl<'a> ModelInternals<'a> for Model<'a> {
         self.alphabet
     }
     fn clamps(&self) -> bool {
-        self.flags & FLAG_CLAMP != 0
+        self.flags & u32::from(FLAG_CLAMP) != 0
     }
     fn classes(&self) -> usize {
         if self.trellis() {
@@ -369,7 +385,7 @@ impl<'a> ModelInternals<'a> for Model<'a> {
     }
     fn with_plain_step_prior(&self) -> Model<'a> {
         Model {
-            plain_step_prior: true,
+            flags: self.flags | PLAIN_STEP_PRIOR,
             ..*self
         }
     }

@@ -38,6 +38,54 @@ fn check_cdf(cdf: &[u8], entries: usize, what: ModelError) -> Result<(), ModelEr
 impl<'a> Model<'a> {
     /// Parse and validate a model.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, ModelError> {
+        Self::parse_with(bytes, true)
+    }
+
+    /// Parse and validate a model without comparing its checksum, for an image whose
+    /// integrity the caller has already verified (secure boot): the checksum pass is most of
+    /// the cost of [`Model::parse`]. Every other check still runs, so a damaged model is still
+    /// an error or a valid but different model, never an out-of-bounds read.
+    pub fn parse_trusted(bytes: &'a [u8]) -> Result<Self, ModelError> {
+        Self::parse_with(bytes, false)
+    }
+
+    /// The length of the model that starts `bytes`, as its header declares it, so that a
+    /// model can be found at the start of a larger buffer (a padded flash partition). Checks
+    /// the magic, the format version and the header length only; [`Model::parse`] of
+    /// `&bytes[..len]` validates the rest.
+    pub fn declared_len(bytes: &[u8]) -> Result<usize, ModelError> {
+        if bytes.len() >= 4 && bytes[..4] != MAGIC {
+            return Err(ModelError::NotAModel);
+        }
+        if bytes.len() < HEADER_LEN {
+            return Err(ModelError::Truncated {
+                expected: HEADER_LEN,
+                actual: bytes.len(),
+            });
+        }
+        let version = u16_at(bytes, 2);
+        if version != FORMAT_VERSION {
+            return Err(ModelError::UnsupportedVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        check(
+            usize::from(u16_at(bytes, 3)) == HEADER_LEN,
+            ModelError::HeaderLength,
+        )?;
+        let total = u32_at(bytes, 2) as usize;
+        check(total >= HEADER_LEN + 4, ModelError::LengthField)?;
+        if bytes.len() < total {
+            return Err(ModelError::Truncated {
+                expected: total,
+                actual: bytes.len(),
+            });
+        }
+        Ok(total)
+    }
+
+    fn parse_with(bytes: &'a [u8], verify_checksum: bool) -> Result<Self, ModelError> {
         if bytes.len() < 8 || bytes[..4] != MAGIC {
             return Err(if bytes.len() >= 4 && bytes[..4] != MAGIC {
                 ModelError::NotAModel
@@ -157,7 +205,7 @@ impl<'a> Model<'a> {
         }
         check(bytes.len() == expected, ModelError::TrailingBytes)?;
         let (content, sum) = bytes.split_at(expected - 4);
-        if crc32(content) != u32_at(sum, 0) {
+        if verify_checksum && crc32(content) != u32_at(sum, 0) {
             return Err(ModelError::Checksum);
         }
 
@@ -174,8 +222,8 @@ impl<'a> Model<'a> {
             class_offset,
             tables: shape.tables,
             alphabet: shape.alphabet,
-            flags,
-            version,
+            flags: u32::from(flags),
+            version: u32::from(version),
             steps: shape.steps,
             budget_count: shape.budgets,
             budgets: cur.take(2 * shape.budgets)?,
@@ -195,7 +243,6 @@ impl<'a> Model<'a> {
             gain_coeffs,
             gains: cur.take(2 * shape.gains)?,
             growth,
-            plain_step_prior: false,
         };
         check(cur.rest.is_empty(), ModelError::LengthField)?;
         model.validate_sections()?;
@@ -306,5 +353,72 @@ impl<'a> Model<'a> {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOLDEN: &[u8] = include_bytes!("../../tests/golden/model-v1.nfcm");
+
+    #[test]
+    fn declared_len_finds_a_model_at_the_start_of_a_padded_buffer() {
+        let mut padded = [0xFFu8; 6000];
+        padded[..GOLDEN.len()].copy_from_slice(GOLDEN);
+        assert_eq!(Model::declared_len(&padded), Ok(GOLDEN.len()));
+        assert_eq!(Model::declared_len(GOLDEN), Ok(GOLDEN.len()));
+        assert!(Model::parse(&padded[..GOLDEN.len()]).is_ok());
+        assert_eq!(
+            Model::declared_len(&GOLDEN[..GOLDEN.len() - 1]),
+            Err(ModelError::Truncated {
+                expected: GOLDEN.len(),
+                actual: GOLDEN.len() - 1
+            })
+        );
+        assert!(matches!(
+            Model::declared_len(&GOLDEN[..HEADER_LEN - 1]),
+            Err(ModelError::Truncated { .. })
+        ));
+        assert!(matches!(
+            Model::declared_len(&GOLDEN[..2]),
+            Err(ModelError::Truncated { .. })
+        ));
+        padded[0] ^= 1;
+        assert_eq!(Model::declared_len(&padded), Err(ModelError::NotAModel));
+        padded[0] ^= 1;
+        padded[4] = 0xEE;
+        assert!(matches!(
+            Model::declared_len(&padded),
+            Err(ModelError::UnsupportedVersion { found: 0xEE, .. })
+        ));
+        padded[4] = GOLDEN[4];
+        // A length field too short to hold a header and a checksum.
+        padded[8..12].copy_from_slice(&10u32.to_le_bytes());
+        assert_eq!(Model::declared_len(&padded), Err(ModelError::LengthField));
+    }
+
+    #[test]
+    fn parse_trusted_skips_the_checksum_and_nothing_else() {
+        let mut bytes = [0u8; 6000];
+        let bytes = &mut bytes[..GOLDEN.len()];
+        bytes.copy_from_slice(GOLDEN);
+        let n = bytes.len();
+        bytes[n - 1] ^= 0x80;
+        assert_eq!(Model::parse(bytes).err(), Some(ModelError::Checksum));
+        let trusted = Model::parse_trusted(bytes).unwrap();
+        let checked = Model::parse(GOLDEN).unwrap();
+        assert_eq!(trusted.dim(), checked.dim());
+        assert_eq!(trusted.coeffs(), checked.coeffs());
+        // Validation other than the checksum still runs: an alphabet of 1 is refused.
+        bytes[22] = 1;
+        assert_eq!(
+            Model::parse_trusted(bytes).err(),
+            Some(ModelError::AlphabetSize)
+        );
+        assert!(matches!(
+            Model::parse_trusted(&GOLDEN[..n - 1]),
+            Err(ModelError::Truncated { .. })
+        ));
     }
 }

@@ -5,30 +5,26 @@ use crate::codec::ModelFile;
 use crate::exit::Outcome;
 use crate::io::{ReadOptions, read_features};
 use anyhow::{Result, bail};
+use codec_core::Model;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Arguments of `naicfc bench`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  naicfc bench -m model.nfcm -i data-a/query_feature -b 32,64")]
 pub struct Args {
     /// Model file (without one, only reading is measured)
-    #[arg(long)]
+    #[arg(short, long)]
     pub model: Option<PathBuf>,
     /// Features to read and code (directory of .dat or .npy)
-    #[arg(long)]
+    #[arg(short = 'i', long = "in", visible_alias = "features")]
     pub features: PathBuf,
     /// Vectors coded per measurement (the first ones read)
     #[arg(long, default_value_t = 2000, value_parser = crate::commands::at_least_one)]
     pub rows: usize,
-    /// Budgets in bytes (1 to 8192 each)
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "16,32,64,128,256",
-        value_parser = crate::commands::budget()
-    )]
-    pub budgets: Vec<usize>,
+    #[command(flatten)]
+    pub sweep: crate::commands::Budgets,
     /// Least time spent per measurement, in seconds (above 0, at most a day)
     #[arg(long, default_value_t = 1.0, value_parser = seconds)]
     pub seconds: f64,
@@ -100,21 +96,35 @@ fn rate(min: Duration, n: usize, mut f: impl FnMut(usize)) -> f64 {
 
 /// Run `naicfc bench`.
 pub fn run(args: &Args) -> Result<Outcome> {
-    let model = args.model.as_deref().map(ModelFile::read).transpose()?;
-    if let Some(model) = &model {
-        for &budget in &args.budgets {
-            model.check_budget(budget)?;
+    let model_file = args.model.as_deref().map(ModelFile::read).transpose()?;
+    let model = model_file.as_ref().map(ModelFile::model);
+    if let Some(file) = &model_file {
+        for &budget in &args.sweep.budgets {
+            file.check_budget(budget)?;
         }
     }
     let started = Instant::now();
+    // As in `encode`: files of the model's size are preferred, so a directory of another
+    // dimension is one error below rather than every file reported on its own line.
     let loaded = read_features(
         &args.features,
         &ReadOptions {
-            dim: model.as_ref().map(|m| m.model().dim()),
+            dim: None,
             strict: false,
-            prefer_dim: None,
+            prefer_dim: model.as_ref().map(Model::dim),
         },
     )?;
+    if let (Some(m), Some(path)) = (&model, &args.model) {
+        if !loaded.set.is_empty() && loaded.set.dim != m.dim() {
+            bail!(
+                "{}: the features have {} values, the model {} expects {}",
+                args.features.display(),
+                loaded.set.dim,
+                path.display(),
+                m.dim()
+            );
+        }
+    }
     let seconds = started.elapsed().as_secs_f64();
     // Skipped files are reported like in every other command, and make the status 1.
     for f in &loaded.failures {
@@ -146,12 +156,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
             "read {} files in {:.2} s: {:.0} files/s, {:.0} MB/s (all cores)",
             r.files, r.seconds, r.files_per_sec, r.mb_per_sec
         );
-        if let Some(model) = &model {
-            let m = model.model();
+        if let (Some(m), Some(file)) = (&model, &model_file) {
             println!(
                 "one thread, {rows} vectors of {} values, model {} bytes",
                 m.dim(),
-                model.bytes().len()
+                file.bytes().len()
             );
             println!(
                 "{:>6} {:>14} {:>14} {:>8}",
@@ -177,17 +186,16 @@ pub fn run(args: &Args) -> Result<Outcome> {
 }
 
 /// One-thread encode and decode throughput per budget over the rows of `set`.
-fn coding(model: &ModelFile, set: &crate::io::FeatureSet, args: &Args) -> Result<Vec<Throughput>> {
-    let m = model.model();
+fn coding(m: &Model<'_>, set: &crate::io::FeatureSet, args: &Args) -> Result<Vec<Throughput>> {
     let min = Duration::from_secs_f64(args.seconds.max(0.01));
     let mut results = Vec::new();
     let mut out = vec![0f32; m.dim()];
-    for &budget in &args.budgets {
+    for &budget in &args.sweep.budgets {
         let mut codes: Vec<Vec<u8>> = vec![Vec::new(); set.len()];
         let mut buf = vec![0u8; budget];
         let mut failure = None;
         let encode_per_sec = rate(min, set.len(), |i| {
-            match codec_core::encode(&m, set.row(i), budget, &mut buf) {
+            match codec_core::encode(m, set.row(i), budget, &mut buf) {
                 Ok(len) => codes[i] = buf[..len].to_vec(),
                 Err(e) => failure = Some(e),
             }
@@ -196,7 +204,7 @@ fn coding(model: &ModelFile, set: &crate::io::FeatureSet, args: &Args) -> Result
             bail!("encoding at {budget} bytes: {e}");
         }
         let decode_per_sec = rate(min, set.len(), |i| {
-            if let Err(e) = codec_core::decode(&m, &codes[i], &mut out) {
+            if let Err(e) = codec_core::decode(m, &codes[i], &mut out) {
                 failure = Some(e);
             }
         });
@@ -211,4 +219,36 @@ fn coding(model: &ModelFile, set: &crate::io::FeatureSet, args: &Args) -> Result
         });
     }
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{gaussian, parses_in, tiny_model};
+
+    #[test]
+    fn features_of_another_dimension_are_one_error_and_the_model_is_parsed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let model_path = dir.path().join("m.nfcm");
+        std::fs::write(&model_path, tiny_model(12).bytes()).unwrap();
+        let features = dir.path().join("f");
+        crate::io::write_rows_dat(&features, &gaussian(30, 8, 3)).unwrap();
+        let mut args = Args {
+            model: Some(model_path),
+            features,
+            rows: 10,
+            sweep: crate::commands::Budgets { budgets: vec![16] },
+            seconds: 0.01,
+            json: true,
+        };
+        let err = run(&args).unwrap_err().to_string();
+        assert!(err.contains("the features have 8 values"), "{err}");
+        assert!(err.contains("expects 12"), "{err}");
+
+        crate::io::write_rows_dat(&dir.path().join("g"), &gaussian(30, 12, 3)).unwrap();
+        args.features = dir.path().join("g");
+        let (outcome, parses) = parses_in(|| run(&args).unwrap());
+        assert_eq!(outcome, Outcome::Success);
+        assert_eq!(parses, 1);
+    }
 }

@@ -4,35 +4,51 @@ use crate::codec::{ModelFile, decode_all};
 use crate::exit::{Outcome, batch_outcome};
 use crate::io::blobs::read_blobs;
 use crate::io::npy::{NpyDtype, NpyWriter};
-use crate::io::outputs::{Place, check_file_outputs, check_outputs};
+use crate::io::order::write_order;
+use crate::io::outputs::{Place, check_file_outputs, check_outputs, prepare_output_dir};
 use crate::io::{FeatureSet, InputError, is_npy};
 use anyhow::{Result, bail};
-use codec_core::internals::MAX_CODE_LEN;
-use std::path::PathBuf;
+use codec_core::{MAX_CODE_LEN, Model, decode_scalable};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Arguments of `naicfc decode`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  naicfc decode -m model.nfcm -i codes/64 -o rec64.npy")]
 pub struct Args {
     /// Model file the codes were made with
-    #[arg(long)]
+    #[arg(short, long)]
     pub model: PathBuf,
     /// Directory of codes (`<name>.dat`)
-    #[arg(long = "in")]
+    #[arg(short, long = "in")]
     pub input: PathBuf,
-    /// Output: a directory of `<name>.dat` features, or a `.npy` file (rows in name order, the
-    /// names in `<stem>.names.txt` beside it)
-    #[arg(long)]
+    /// Output: a directory of `<name>.dat` features, or a `.npy` file (rows in the order of
+    /// the codes' names.txt as `encode` wrote it, else in name order; the names in
+    /// `<stem>.names.txt` beside it)
+    #[arg(short, long)]
     pub out: PathBuf,
-    /// Vectors decoded and written at a time (bounds memory)
-    #[arg(long, default_value_t = 65_536)]
-    pub batch_rows: usize,
+    #[command(flatten)]
+    pub batch: crate::commands::Batch,
     /// The codes are scalable codes (`naicfc encode --scalable`) or prefixes of them
     #[arg(long)]
     pub scalable: bool,
-    /// Stop at the first bad code
+    /// Delete the .dat files (and names.txt) already in an output directory first, instead of
+    /// refusing a directory that is not empty
     #[arg(long)]
-    pub strict: bool,
+    pub overwrite: bool,
+    /// Print the summary as one JSON object on stdout (vectors written, rejected, time)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `naicfc decode --json` prints.
+#[derive(Debug, serde::Serialize)]
+struct Summary {
+    written: usize,
+    dim: usize,
+    rejected: usize,
+    unwritten: usize,
+    seconds: f64,
 }
 
 /// Run `naicfc decode`.
@@ -46,11 +62,13 @@ pub fn run(args: &Args) -> Result<Outcome> {
     check_outputs(&outputs, &inputs)?;
     if is_npy(&args.out) {
         check_file_outputs(&outputs)?;
+    } else {
+        prepare_output_dir(&args.out, "--out", args.overwrite)?;
     }
     let model = ModelFile::read(&args.model)?;
     let m = model.model();
     let (blobs, mut failures) = read_blobs(&args.input, MAX_CODE_LEN)?;
-    if args.strict {
+    if args.batch.strict {
         if let Some(f) = failures.first() {
             bail!("{f}");
         }
@@ -60,7 +78,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     }
     let dim = m.dim();
     let is_npy = is_npy(&args.out);
-    let step = args.batch_rows.max(1);
+    let step = args.batch.batch_rows.max(1);
     let mut npy = if is_npy {
         Some(NpyWriter::create(
             &args.out,
@@ -73,18 +91,30 @@ pub fn run(args: &Args) -> Result<Outcome> {
     };
     let mut write_failures = Vec::new();
     let mut decoded = 0usize;
-    for (names, codes) in blobs.names.chunks(step).zip(blobs.bytes.chunks(step)) {
+    let mut order = Vec::new();
+    let job = crate::progress::job(blobs.names.len() as u64, "decode");
+    for (batch, (names, codes)) in blobs
+        .names
+        .chunks(step)
+        .zip(blobs.bytes.chunks(step))
+        .enumerate()
+    {
         let refs: Vec<&[u8]> = codes.iter().map(Vec::as_slice).collect();
         let (data, results) = decode_all(&m, &refs, args.scalable);
+        if batch == 0 {
+            // Before anything is written: codes of another model or kind are one error.
+            check_codes_fit(&model, &refs, &results, args.scalable, &args.model)?;
+        }
         let mut set = FeatureSet {
             names: Vec::with_capacity(names.len()),
             dim,
             data: Vec::with_capacity(data.len()),
         };
-        for ((name, r), row) in names
+        for (((name, r), row), code) in names
             .iter()
             .zip(&results)
             .zip(data.chunks_exact(dim.max(1)))
+            .zip(&refs)
         {
             match r {
                 Ok(()) => {
@@ -92,11 +122,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
                     set.data.extend_from_slice(row);
                 }
                 Err(e) => {
-                    let f = InputError {
-                        path: args.input.join(format!("{name}.dat")),
-                        problem: e.to_string(),
-                    };
-                    if args.strict {
+                    let f = InputError::new(
+                        args.input.join(format!("{name}.dat")),
+                        format!("{e}{}", other_kind_hint(&m, code, args.scalable)),
+                    );
+                    if args.batch.strict {
                         bail!("{f}");
                     }
                     eprintln!("{f}");
@@ -105,35 +135,121 @@ pub fn run(args: &Args) -> Result<Outcome> {
             }
         }
         decoded += set.len();
+        job.advance(names.len());
         match &mut npy {
             Some(npy) => {
-                let source = |name: &str| args.input.join(format!("{name}.dat"));
+                let source =
+                    |_, name: &str, p| InputError::new(args.input.join(format!("{name}.dat")), p);
                 write_failures.extend(npy.take_unwritable(&mut set, source));
                 npy.write(&set)?;
             }
             None if set.is_empty() => {}
-            None => write_failures.extend(crate::io::atomic::write_rows_dat(&args.out, &set)?),
+            None => {
+                write_failures.extend(crate::io::atomic::write_rows_dat(&args.out, &set)?);
+                order.extend(set.names.iter().cloned());
+            }
         }
     }
+    drop(job);
     for f in &write_failures {
         eprintln!("{f}");
     }
-    eprintln!(
+    crate::summary!(
         "naicfc decode: {} vectors of {dim} values to {} in {:.1} s",
         decoded - write_failures.len(),
         args.out.display(),
         start.elapsed().as_secs_f64()
     );
-    let (rejected, unwritten) = (failures.len(), write_failures.len());
+    let mut order_failed = 0;
+    if npy.is_none() && !order.is_empty() {
+        // Without it the vectors are still good, in name order: reported, not a failure.
+        if let Err(e) = write_order(&args.out, &order) {
+            eprintln!("{e:#} (the vectors will be read back in name order)");
+            order_failed = 1;
+        }
+    }
+    let (rejected, unwritten) = (failures.len(), write_failures.len() + order_failed);
+    if args.json {
+        let summary = Summary {
+            written: decoded - write_failures.len(),
+            dim,
+            rejected,
+            unwritten,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        println!("{}", serde_json::to_string(&summary)?);
+    }
     if rejected + unwritten > 0 {
         eprintln!(
             "naicfc decode: {rejected} codes rejected, {unwritten} outputs not written (listed above)"
         );
     }
-    let outcome = batch_outcome(&args.out, rejected, unwritten, decoded - unwritten)?;
+    let outcome = batch_outcome(
+        &args.out,
+        rejected,
+        unwritten,
+        decoded - write_failures.len(),
+    )?;
     // Only now, so that a batch that was refused whole leaves no array behind.
     if let Some(npy) = npy {
         npy.finish()?;
     }
     Ok(outcome)
+}
+
+/// Codes made with another model or of the other kind must not pass for this model's codes:
+/// checked on the first batch, before anything is written. Where some codes fail and all of a
+/// sample decode as the other kind (scalable prefixes decoded as plain codes mostly "succeed"
+/// into wrong vectors), or where most fail, that is one error naming what they look like,
+/// rather than a partial run that quietly writes whatever did decode.
+fn check_codes_fit(
+    model: &ModelFile,
+    codes: &[&[u8]],
+    results: &[Result<(), codec_core::Error>],
+    scalable: bool,
+    model_path: &Path,
+) -> Result<()> {
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    if failed == 0 {
+        return Ok(());
+    }
+    let sample = &codes[..codes.len().min(64)];
+    let m = model.model();
+    let (_, other) = decode_all(&m, sample, !scalable);
+    let hint = if other.iter().all(Result::is_ok) {
+        if scalable {
+            "they decode as plain codes: drop --scalable".to_string()
+        } else {
+            "they decode as scalable codes or prefixes of them: add --scalable".to_string()
+        }
+    } else if codes.len() >= 2 && failed * 2 > codes.len() {
+        format!(
+            "were they made with another model? This one codes vectors of {} values, at {} \
+             bytes or more",
+            m.dim(),
+            model.min_budget()
+        )
+    } else {
+        return Ok(());
+    };
+    bail!(
+        "{}: {failed} of the first {} codes do not decode with this model; {hint}",
+        model_path.display(),
+        codes.len()
+    )
+}
+
+/// For a code that failed to decode as one kind, a note when it decodes as the other kind.
+fn other_kind_hint(m: &Model<'_>, code: &[u8], scalable: bool) -> &'static str {
+    let mut out = vec![0f32; m.dim()];
+    let other = if scalable {
+        codec_core::decode(m, code, &mut out)
+    } else {
+        decode_scalable(m, code, &mut out).map(|_| ())
+    };
+    match (other, scalable) {
+        (Err(_), _) => "",
+        (Ok(()), true) => " (it decodes as a plain code: without --scalable?)",
+        (Ok(()), false) => " (it decodes as a scalable code: add --scalable)",
+    }
 }

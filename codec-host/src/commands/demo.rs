@@ -17,9 +17,15 @@ use std::time::Instant;
 
 /// Arguments of `naicfc demo`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  naicfc demo -o /tmp/naicfc-demo")]
 pub struct Args {
     /// Working directory for the generated data, model, results and reports
-    #[arg(long, default_value = "naicfc-demo")]
+    #[arg(
+        short,
+        long = "out",
+        visible_alias = "dir",
+        default_value = "naicfc-demo"
+    )]
     pub dir: PathBuf,
     /// Seed of the synthetic data
     #[arg(long, default_value_t = 1)]

@@ -2,8 +2,9 @@
 
 use crate::codec::{CodeKind, ModelFile, encode_all};
 use crate::exit::{Outcome, batch_outcome};
-use crate::io::outputs::{Place, check_outputs};
-use crate::io::{InputError, ReadOptions, read_in_batches, row_source};
+use crate::io::order::write_order;
+use crate::io::outputs::{Place, check_outputs, prepare_output_dir};
+use crate::io::{FeatureInput, ReadOptions, row_error};
 use anyhow::{Result, bail};
 use codec_core::scalable_len;
 use std::path::PathBuf;
@@ -11,12 +12,16 @@ use std::time::Instant;
 
 /// Arguments of `naicfc encode`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  naicfc encode -m model.nfcm -b 64 -i data-a/query_feature -o codes/64\n  naicfc encode -m model.nfcm --scalable -i features.npy -o codes/scalable"
+)]
 pub struct Args {
     /// Model file from `naicfc train`
-    #[arg(long)]
+    #[arg(short, long)]
     pub model: PathBuf,
     /// Byte budget per vector (every code is at most this long)
     #[arg(
+        short,
         long,
         required_unless_present = "scalable",
         conflicts_with = "scalable",
@@ -28,17 +33,33 @@ pub struct Args {
     #[arg(long)]
     pub scalable: bool,
     /// Directory of .dat features, or a .npy file (rows named by its `.names.txt`, else by index)
-    #[arg(long = "in")]
+    #[arg(short, long = "in")]
     pub input: PathBuf,
     /// Output directory: one `<name>.dat` code per input vector
-    #[arg(long)]
+    #[arg(short, long)]
     pub out: PathBuf,
-    /// Vectors held in memory at once (bounds memory on large directories)
-    #[arg(long, default_value_t = 65_536)]
-    pub batch_rows: usize,
-    /// Stop at the first bad input
+    #[command(flatten)]
+    pub batch: crate::commands::Batch,
+    /// Delete the .dat files (and names.txt) already in the output directory first, instead of
+    /// refusing a directory that is not empty
     #[arg(long)]
-    pub strict: bool,
+    pub overwrite: bool,
+    /// Print the summary as one JSON object on stdout (codes written, rejected, bytes, speed)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `naicfc encode --json` prints.
+#[derive(Debug, serde::Serialize)]
+struct Summary {
+    written: usize,
+    rejected: usize,
+    unwritten: usize,
+    budget: usize,
+    bytes_mean: f64,
+    bytes_max: usize,
+    vectors_per_sec: u64,
+    seconds: f64,
 }
 
 /// Run `naicfc encode`.
@@ -47,6 +68,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let mut inputs = Place::features("--in", &args.input);
     inputs.push(Place::new("--model", &args.model));
     check_outputs(&[Place::new("--out", &args.out)], &inputs)?;
+    prepare_output_dir(&args.out, "--out", args.overwrite)?;
     let model = ModelFile::read(&args.model)?;
     let m = model.model();
     let (kind, budget) = match args.budget {
@@ -60,13 +82,20 @@ pub fn run(args: &Args) -> Result<Outcome> {
     // every file rejected.
     let read = ReadOptions {
         dim: None,
-        strict: args.strict,
+        strict: args.batch.strict,
         prefer_dim: Some(m.dim()),
     };
     let (mut rejected, mut unwritten, mut written) = (0usize, 0usize, 0usize);
     let (mut total_bytes, mut longest) = (0usize, 0usize);
     let mut encode_secs = 0.0;
-    read_in_batches(&args.input, &read, args.batch_rows, |loaded| {
+    // The input order of the codes written, kept beside them: a directory has no order of its
+    // own, and `decode` into a `.npy` must give the rows back in this one.
+    let mut order = Vec::new();
+    let mut first = 0usize;
+    let input = FeatureInput::open(&args.input, &read)?;
+    let job = crate::progress::job(input.rows() as u64, "encode");
+    input.for_each_batch(args.batch.batch_rows, |loaded| {
+        job.advance(loaded.inputs());
         if !loaded.set.is_empty() && loaded.set.dim != m.dim() {
             bail!(
                 "{}: the features have {} values, the model {} expects {}",
@@ -80,21 +109,20 @@ pub fn run(args: &Args) -> Result<Outcome> {
             eprintln!("{f}");
         }
         rejected += loaded.failures.len();
+        let indices = loaded.row_indices(first);
+        first += loaded.inputs();
         let set = loaded.set;
         let coded = Instant::now();
         let codes = encode_all(&m, &set, kind);
         encode_secs += coded.elapsed().as_secs_f64();
         let mut items = Vec::with_capacity(codes.len());
-        for (name, code) in set.names.iter().zip(codes) {
+        for ((name, code), index) in set.names.iter().zip(codes).zip(indices) {
             match code {
                 Ok(bytes) => items.push((name.clone(), bytes)),
                 Err(e) => {
-                    let f = InputError {
-                        path: row_source(&args.input, name),
-                        problem: e.to_string(),
-                    };
+                    let f = row_error(&args.input, index, name, e.to_string());
                     eprintln!("{f}");
-                    if args.strict {
+                    if args.batch.strict {
                         bail!("{f}");
                     }
                     rejected += 1;
@@ -111,11 +139,33 @@ pub fn run(args: &Args) -> Result<Outcome> {
         }
         unwritten += failures.len();
         written += items.len() - failures.len();
+        order.extend(items.iter().map(|(name, _)| name.clone()));
         total_bytes += items.iter().map(|(_, b)| b.len()).sum::<usize>();
         longest = longest.max(items.iter().map(|(_, b)| b.len()).max().unwrap_or(0));
         Ok(())
     })?;
-    eprintln!(
+    drop(job);
+    // Without it the codes are still good, in name order: a reported problem, not a failure.
+    if written > 0 {
+        if let Err(e) = write_order(&args.out, &order) {
+            eprintln!("{e:#} (the codes will be read back in name order)");
+            unwritten += 1;
+        }
+    }
+    if args.json {
+        let summary = Summary {
+            written,
+            rejected,
+            unwritten,
+            budget,
+            bytes_mean: total_bytes as f64 / (written + unwritten).max(1) as f64,
+            bytes_max: longest,
+            vectors_per_sec: ((written + unwritten) as f64 / encode_secs.max(1e-9)) as u64,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        println!("{}", serde_json::to_string(&summary)?);
+    }
+    crate::summary!(
         "naicfc encode: {written} codes in {} (budget {} bytes, mean {:.1}, longest {longest}); \
          {:.0} vectors/s, {:.1} s in all",
         args.out.display(),

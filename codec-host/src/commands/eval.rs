@@ -1,7 +1,7 @@
 //! `naicfc eval`: the rate sweep, as a table, a JSON report and an SVG plot.
 
 use crate::codec::ModelFile;
-use crate::eval::{EvalConfig, load, plot, report, run as sweep};
+use crate::eval::{EvalConfig, load, load_unlabelled, plot, report, run as sweep};
 use crate::exit::Outcome;
 use crate::io::ReadOptions;
 use crate::io::dataset::{Dataset, Split};
@@ -13,21 +13,25 @@ use std::path::PathBuf;
 
 /// Arguments of `naicfc eval`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = help_epilogue())]
 pub struct Args {
     /// Model file
-    #[arg(long)]
+    #[arg(short, long)]
     pub model: PathBuf,
-    /// Dataset root (query_feature/, gallery_feature/, lists; train/ for the bound's spectrum)
+    /// Dataset root (query_feature/, gallery_feature/, lists; train/ for the bound's spectrum):
+    /// dr and re-ID
+    #[arg(long, required_unless_present = "test", conflicts_with = "test")]
+    pub data: Option<PathBuf>,
+    /// Features without identities (a directory of .dat files or a .npy): dr, rmse and the
+    /// bound, no re-ID
     #[arg(long)]
-    pub data: PathBuf,
-    /// Budgets in bytes (1 to 8192 each)
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "16,32,64,128,256",
-        value_parser = crate::commands::budget()
-    )]
-    pub budgets: Vec<usize>,
+    pub test: Option<PathBuf>,
+    /// With --test: training features whose spectrum gives the bound (default: the test
+    /// features' own)
+    #[arg(long, requires = "test")]
+    pub train: Option<PathBuf>,
+    #[command(flatten)]
+    pub sweep: crate::commands::Budgets,
     /// Directory for report.json and rate.svg (created, with its parents, before the sweep)
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -43,34 +47,56 @@ pub struct Args {
     /// Also score prefixes of one scalable code per query (cut at the model's budgets)
     #[arg(long)]
     pub scalable: bool,
+    /// Print the report as JSON (what --report writes to report.json) instead of the table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The `--help` epilogue: examples, then what the table's columns mean.
+fn help_epilogue() -> String {
+    format!(
+        "Examples:\n  naicfc eval -m model.nfcm --data data-a --report report/\n  \
+         naicfc eval -m model.nfcm --test features.npy --train train.npy\n\n{}",
+        report::COLUMNS
+    )
 }
 
 /// Run `naicfc eval`.
 pub fn run(args: &Args) -> Result<Outcome> {
     let model = ModelFile::read(&args.model)?;
-    for &budget in &args.budgets {
+    let m = model.model();
+    for &budget in &args.sweep.budgets {
         model.check_budget(budget)?;
     }
     if let Some(dir) = &args.report {
         prepare_report_dir(dir, args)?;
     }
-    let data = load(
-        &args.data,
-        &ReadOptions {
-            dim: Some(model.model().dim()),
-            strict: false,
-            prefer_dim: None,
-        },
-    )?;
+    let read = ReadOptions {
+        dim: Some(m.dim()),
+        strict: false,
+        prefer_dim: None,
+    };
+    let data = match (&args.data, &args.test) {
+        (Some(root), _) => load(root, &read)?,
+        (None, Some(test)) => {
+            if args.symmetric || args.exclude_same_camera {
+                bail!("--symmetric and --exclude-same-camera need identities: use --data");
+            }
+            load_unlabelled(test, args.train.as_deref(), &read)?
+        }
+        (None, None) => bail!("give --data or --test"),
+    };
     for f in &data.failures {
         eprintln!("{f}");
     }
-    check_labels(args, &data)?;
+    if let Some(root) = &args.data {
+        check_labels(args, root, &data)?;
+    }
     if args.scalable {
-        note_budgets_without_prefix(args, &model);
+        note_budgets_without_prefix(args, &m);
     }
     let cfg = EvalConfig {
-        budgets: args.budgets.clone(),
+        budgets: args.sweep.budgets.clone(),
         symmetric: args.symmetric,
         score: ScoreOptions {
             exclude_same_camera: args.exclude_same_camera,
@@ -80,7 +106,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
         scalable: args.scalable,
     };
     let r = sweep(&model, &data, &cfg)?;
-    print!("{}", report::table(&r));
+    if args.json {
+        println!("{}", report::json(&r));
+    } else {
+        print!("{}", report::table(&r));
+    }
     if let Some(dir) = &args.report {
         crate::io::atomic::write_atomic(&dir.join(REPORT_JSON), report::json(&r).as_bytes())?;
         crate::io::atomic::write_atomic(&dir.join(RATE_SVG), plot::svg(&r)?.as_bytes())?;
@@ -99,8 +129,8 @@ pub fn run(args: &Args) -> Result<Outcome> {
 
 /// What the scores need of the lists: with `--exclude-same-camera`, both lists with cameras
 /// (an error naming the list otherwise); without lists, a note that only dr is measured.
-fn check_labels(args: &Args, data: &crate::eval::EvalData) -> Result<()> {
-    let ds = Dataset::new(&args.data);
+fn check_labels(args: &Args, root: &std::path::Path, data: &crate::eval::EvalData) -> Result<()> {
+    let ds = Dataset::new(root);
     match &data.labels {
         None if args.exclude_same_camera => bail!(
             "{} and {}: --exclude-same-camera needs both lists, with a camera column",
@@ -108,8 +138,8 @@ fn check_labels(args: &Args, data: &crate::eval::EvalData) -> Result<()> {
             ds.list_path(Split::Gallery).display()
         ),
         None => eprintln!(
-            "naicfc eval: no query and gallery lists in {}: only dr is measured (ACC_reid is NaN)",
-            args.data.display()
+            "naicfc eval: no query and gallery lists in {}: only dr is measured",
+            root.display()
         ),
         Some((q, g)) if args.exclude_same_camera => {
             for (split, labels) in [(Split::Query, q), (Split::Gallery, g)] {
@@ -128,13 +158,13 @@ fn check_labels(args: &Args, data: &crate::eval::EvalData) -> Result<()> {
 
 /// A scalable code has prefixes only at the model's budgets: say which of the budgets asked
 /// for get no scalable row.
-fn note_budgets_without_prefix(args: &Args, model: &ModelFile) {
-    let m = model.model();
+fn note_budgets_without_prefix(args: &Args, m: &codec_core::Model<'_>) {
     let trained: Vec<String> = (0..m.budget_count())
         .filter_map(|i| m.budget(i))
         .map(|b| b.to_string())
         .collect();
     let other: Vec<String> = args
+        .sweep
         .budgets
         .iter()
         .map(ToString::to_string)
@@ -155,14 +185,19 @@ fn note_budgets_without_prefix(args: &Args, model: &ModelFile) {
 /// dataset, and the directory is created now, so that a path that is a file (or under one)
 /// fails at once, by name.
 fn prepare_report_dir(dir: &std::path::Path, args: &Args) -> Result<()> {
-    let data = Dataset::new(&args.data);
-    let mut inputs = vec![
-        Place::new("--model", &args.model),
-        Place::new("--data", &args.data),
-    ];
-    for split in Split::ALL {
-        inputs.push(Place::new("--data", data.features_dir(split)));
-        inputs.push(Place::new("--data", data.list_path(split)));
+    let mut inputs = vec![Place::new("--model", &args.model)];
+    if let Some(root) = &args.data {
+        let data = Dataset::new(root);
+        inputs.push(Place::new("--data", root));
+        for split in Split::ALL {
+            inputs.push(Place::new("--data", data.features_dir(split)));
+            inputs.push(Place::new("--data", data.list_path(split)));
+        }
+    }
+    for (flag, path) in [("--test", &args.test), ("--train", &args.train)] {
+        if let Some(path) = path {
+            inputs.extend(Place::features(flag, path));
+        }
     }
     let outputs = [
         Place::new("--report", dir),

@@ -15,12 +15,13 @@ use std::path::PathBuf;
 
 /// Arguments of `naicfc export-c`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  naicfc export-c -m model.nfcm -o naicfc_model_data.h")]
 pub struct Args {
     /// Model file from `naicfc train`
-    #[arg(long)]
+    #[arg(short, long)]
     pub model: PathBuf,
-    /// Output C header
-    #[arg(long)]
+    /// Output C header (`-` for standard output)
+    #[arg(short, long)]
     pub out: PathBuf,
     /// C identifier of the array; the length macro is its upper-case form plus `_LEN` (none of
     /// the names may be a C keyword or clash with a name of naicfc.h)
@@ -40,7 +41,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         |n| n.to_string_lossy().into_owned(),
     );
     write_atomic_with(&args.out, |w| write_header(w, &args.name, &source, &model))?;
-    eprintln!(
+    crate::summary!(
         "naicfc export-c: {} ({} bytes of model as `{}`)",
         args.out.display(),
         model.bytes().len(),

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod encode;
 pub mod eval;
 pub mod export_c;
+pub mod info;
 pub mod pack;
 pub mod reid;
 pub mod score;
@@ -15,6 +16,32 @@ pub mod train;
 pub mod validate;
 
 use clap::builder::RangedU64ValueParser;
+
+/// `--budgets`, as every command that measures several budgets takes it.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Budgets {
+    /// Budgets in bytes, comma-separated (1 to 8192 each)
+    #[arg(
+        short,
+        long,
+        value_delimiter = ',',
+        default_value = "16,32,64,128,256",
+        value_parser = budget()
+    )]
+    pub budgets: Vec<usize>,
+}
+
+/// `--batch-rows` and `--strict`, as every command that works through its input in batches
+/// takes them.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Batch {
+    /// Vectors held in memory at once (bounds memory on large inputs)
+    #[arg(long, default_value_t = 65_536, value_parser = at_least_one)]
+    pub batch_rows: usize,
+    /// Stop at the first bad input instead of reporting it and going on
+    #[arg(long)]
+    pub strict: bool,
+}
 use std::ops::RangeBounds;
 
 /// The parser of a count flag that must lie in `range`: clap then rejects anything else as a

@@ -4,20 +4,21 @@ use crate::exit::Outcome;
 use crate::io::npy::{NpyDtype, NpyWriter};
 use crate::io::npy_names::names_path;
 use crate::io::outputs::{Place, check_file_outputs, check_outputs};
-use crate::io::{ReadOptions, is_npy, read_in_batches, row_source};
+use crate::io::{FeatureInput, ReadOptions, is_npy, row_error};
 use anyhow::{Result, bail};
 use std::path::PathBuf;
 use std::time::Instant;
 
 /// Arguments of `naicfc pack`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  naicfc pack -i data-a/gallery_feature -o gallery.npy --f16")]
 pub struct Args {
     /// Directory of .dat features, or a .npy file
-    #[arg(long = "in")]
+    #[arg(short, long = "in")]
     pub input: PathBuf,
     /// Output .npy file; the row names go to `<stem>.names.txt` beside it, so that lists and
     /// result files still refer to the original names
-    #[arg(long)]
+    #[arg(short, long)]
     pub out: PathBuf,
     /// Store float16: half the size, about 3 significant digits (an input holding a value
     /// beyond ±65504 is rejected, like a bad file, and the others are packed)
@@ -26,12 +27,8 @@ pub struct Args {
     /// Expected feature dimension (default: the most common file size)
     #[arg(long)]
     pub dim: Option<usize>,
-    /// Vectors held in memory at once (bounds memory)
-    #[arg(long, default_value_t = 65_536)]
-    pub batch_rows: usize,
-    /// Stop at the first bad input
-    #[arg(long)]
-    pub strict: bool,
+    #[command(flatten)]
+    pub batch: crate::commands::Batch,
 }
 
 /// Run `naicfc pack`.
@@ -45,7 +42,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     check_file_outputs(&outputs)?;
     let read = ReadOptions {
         dim: args.dim,
-        strict: args.strict,
+        strict: args.batch.strict,
         prefer_dim: None,
     };
     let dtype = if args.f16 {
@@ -54,15 +51,23 @@ pub fn run(args: &Args) -> Result<Outcome> {
         NpyDtype::F32
     };
     let (mut writer, mut rejected, mut dim) = (None, 0usize, 0usize);
-    read_in_batches(&args.input, &read, args.batch_rows, |mut loaded| {
+    let mut first = 0usize;
+    let input = FeatureInput::open(&args.input, &read)?;
+    let job = crate::progress::job(input.rows() as u64, "pack");
+    input.for_each_batch(args.batch.batch_rows, |mut loaded| {
+        job.advance(loaded.inputs());
         dim = loaded.set.dim;
         let w = match &mut writer {
             Some(w) => w,
             // The row count is only known at the end; the header keeps room for any.
             None => writer.insert(NpyWriter::create(&args.out, dtype, dim, usize::MAX)?),
         };
-        let unwritable = w.take_unwritable(&mut loaded.set, |name| row_source(&args.input, name));
-        if let (true, Some(first)) = (args.strict, unwritable.first()) {
+        let indices = loaded.row_indices(first);
+        first += loaded.inputs();
+        let unwritable = w.take_unwritable(&mut loaded.set, |i, name, p| {
+            row_error(&args.input, indices[i], name, p)
+        });
+        if let (true, Some(first)) = (args.batch.strict, unwritable.first()) {
             bail!("{first}");
         }
         for f in loaded.failures.iter().chain(&unwritable) {
@@ -71,6 +76,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         rejected += loaded.failures.len() + unwritable.len();
         w.write(&loaded.set)
     })?;
+    drop(job);
     let Some(writer) = writer else {
         bail!("{}: nothing to pack", args.input.display());
     };
@@ -83,7 +89,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         );
     }
     writer.finish()?;
-    eprintln!(
+    crate::summary!(
         "naicfc pack: {rows} vectors of {dim} values to {} ({}, names in {}) in {:.1} s",
         args.out.display(),
         if args.f16 { "float16" } else { "float32" },

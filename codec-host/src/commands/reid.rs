@@ -15,6 +15,9 @@ use std::time::Instant;
 
 /// Arguments of `naicfc reid`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  naicfc reid --query data-a/query_feature --gallery data-a/gallery_feature -o results.json\n  naicfc reid --query q.npy --gallery g.npy -o - | head"
+)]
 pub struct Args {
     /// Directory of query features (.dat) or a .npy file
     #[arg(long)]
@@ -22,8 +25,8 @@ pub struct Args {
     /// Directory of gallery features (.dat) or a .npy file
     #[arg(long)]
     pub gallery: PathBuf,
-    /// Output JSON file (query name -> ranked gallery names)
-    #[arg(long)]
+    /// Output JSON file (query name -> ranked gallery names; `-` for standard output)
+    #[arg(short, long)]
     pub out: PathBuf,
     /// Results per query
     #[arg(long, default_value_t = 100, value_parser = crate::commands::at_least_one)]
@@ -46,10 +49,10 @@ pub struct Args {
     #[arg(long)]
     pub strict: bool,
     /// Search in the codec's coefficient domain with this model (needs --budget)
-    #[arg(long, requires = "budget")]
+    #[arg(short, long, requires = "budget")]
     pub model: Option<PathBuf>,
     /// Byte budget at which the queries (and with --coded both, the gallery) are coded
-    #[arg(long, requires = "model", value_parser = crate::commands::budget())]
+    #[arg(short, long, requires = "model", value_parser = crate::commands::budget())]
     pub budget: Option<usize>,
     /// Which side is coded in the coefficient-domain search (needs --model)
     #[arg(long, value_enum, default_value_t = CodedSide::Query, requires = "model")]
@@ -131,7 +134,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     crate::io::atomic::write_atomic(&args.out, json.as_bytes())?;
 
     let secs = start.elapsed().as_secs_f64();
-    eprintln!(
+    crate::summary!(
         "naicfc reid: {} queries x {} gallery, {how}, top {} -> {} in {:.2} s \
          (search {:.2} s), {:.0} queries/s",
         query.set.len(),
@@ -239,6 +242,7 @@ fn stream_gallery(
         {
             let m = InputError {
                 path: path.to_path_buf(),
+                row: None,
                 problem: format!("`{}` has no features in {}", e.name, args.gallery.display()),
             };
             if read.strict {

@@ -9,9 +9,12 @@ use std::path::{Path, PathBuf};
 
 /// Arguments of `naicfc score`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Example:\n  naicfc score -i results.json --query-list data-a/query_list.txt --gallery-list data-a/gallery_list.txt\n\nACC_reid = (AP@1 + mAP@N) / 2, the competition's score. mAP (all) and mINP follow fast-reid:\nover each query's whole list, for the queries with a match in the gallery."
+)]
 pub struct Args {
     /// Re-ID result JSON written by `naicfc reid`
-    #[arg(long)]
+    #[arg(short = 'i', long, visible_alias = "in")]
     pub results: PathBuf,
     /// Query list (`<name> <identity> [camera]`)
     #[arg(long)]
@@ -93,12 +96,23 @@ pub fn table(s: &Scores, top: usize) -> String {
         ("CMC rank-1".to_string(), format!("{:.6}", s.rank1)),
         ("CMC rank-5".to_string(), format!("{:.6}", s.rank5)),
         ("CMC rank-10".to_string(), format!("{:.6}", s.rank10)),
+        ("mAP (all)".to_string(), format!("{:.6}", s.map)),
+        ("mINP".to_string(), format!("{:.6}", s.minp)),
         ("queries".to_string(), s.queries.to_string()),
     ];
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    rows.iter()
+    let mut text: String = rows
+        .iter()
         .map(|(k, v)| format!("{k:<width$}  {v:>8}\n"))
-        .collect()
+        .collect();
+    if s.incomplete > 0 {
+        text.push_str(&format!(
+            "note: {} queries have matches beyond their {top} results: mAP (all) and mINP are \
+             lower bounds for them (more results with `naicfc reid --top`)\n",
+            s.incomplete
+        ));
+    }
+    text
 }
 
 #[cfg(test)]
@@ -166,6 +180,9 @@ mod tests {
             rank1: 1.0,
             rank5: 1.0,
             rank10: 1.0,
+            map: 0.625,
+            minp: 0.25,
+            incomplete: 0,
             queries: 12,
         };
         let t = table(&s, 100);
@@ -173,12 +190,16 @@ mod tests {
             t,
             "ACC_reid     0.750000\nAP@1         1.000000\nmAP@100      0.500000\n\
              CMC rank-1   1.000000\nCMC rank-5   1.000000\nCMC rank-10  1.000000\n\
-             queries            12\n"
+             mAP (all)    0.625000\nmINP         0.250000\nqueries            12\n"
+        );
+        let cut = table(&Scores { incomplete: 3, ..s }, 100);
+        assert!(
+            cut.ends_with("are lower bounds for them (more results with `naicfc reid --top`)\n")
         );
         let json = serde_json::to_string(&s).unwrap();
         assert_eq!(
             json,
-            r#"{"acc_reid":0.75,"ap1":1.0,"map100":0.5,"rank1":1.0,"rank5":1.0,"rank10":1.0,"queries":12}"#
+            r#"{"acc_reid":0.75,"ap1":1.0,"map100":0.5,"rank1":1.0,"rank5":1.0,"rank10":1.0,"map":0.625,"minp":0.25,"incomplete":0,"queries":12}"#
         );
     }
 }

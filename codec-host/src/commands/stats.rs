@@ -8,9 +8,10 @@ use std::path::PathBuf;
 
 /// Arguments of `naicfc stats`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  naicfc stats -i data-a/train/train_feature")]
 pub struct Args {
     /// Directory of .dat features or a .npy file
-    #[arg(long)]
+    #[arg(short = 'i', long = "in", visible_alias = "features")]
     pub features: PathBuf,
     /// Expected dimension (inferred when absent)
     #[arg(long)]

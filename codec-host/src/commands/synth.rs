@@ -21,11 +21,12 @@ pub enum Scale {
 
 /// Arguments of `naicfc synth`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  naicfc synth -o data-a --kind a")]
 pub struct Args {
     /// Output dataset directory (train/, query_feature/, gallery_feature/ and the lists). It
     /// must not exist yet or be empty: files of an earlier dataset would be overwritten or left
     /// stale beside the new ones
-    #[arg(long)]
+    #[arg(short, long)]
     pub out: PathBuf,
     /// Feature family to imitate
     #[arg(long, value_enum, default_value_t = Kind::A)]
@@ -102,7 +103,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let start = Instant::now();
     let summary = write_dataset(&args.out, &cfg)?;
     let [t, q, g] = summary.counts;
-    eprintln!(
+    crate::summary!(
         "naicfc synth: kind {:?}, {}-d: {t} train, {q} query, {g} gallery vectors in {} ({:.1} s)",
         cfg.kind,
         cfg.dim,

@@ -14,26 +14,28 @@ use std::time::Instant;
 
 /// Arguments of `naicfc train`.
 #[derive(clap::Args, Debug)]
+// One of the two inputs is required: a usage error names both, not only --data.
+#[command(group(clap::ArgGroup::new("input").required(true).args(["data", "features"])))]
+#[command(
+    after_help = "Examples:\n  naicfc train --data data-a -o model.nfcm\n  naicfc train -i train.npy --labels train.names.txt -o model.nfcm"
+)]
 pub struct Args {
     /// Dataset root in the standard layout (uses train/train_feature and train/train_list.txt)
-    #[arg(
-        long,
-        conflicts_with = "features",
-        required_unless_present = "features"
-    )]
+    #[arg(long, conflicts_with = "features")]
     pub data: Option<PathBuf>,
     /// Directory of training .dat files, or a .npy file
-    #[arg(long)]
+    #[arg(short = 'i', long = "in", visible_alias = "features")]
     pub features: Option<PathBuf>,
     /// Identity list for --features (`<name> <identity> [camera]`)
     #[arg(long, requires = "features")]
     pub labels: Option<PathBuf>,
-    /// Output model file
-    #[arg(long)]
+    /// Output model file (`-` for standard output)
+    #[arg(short, long)]
     pub out: PathBuf,
     /// Budgets (bytes, 1 to 8192 each, in any order) to tune the model for; it works at any
     /// budget
     #[arg(
+        short,
         long,
         value_delimiter = ',',
         default_value = "16,32,64,128,256",
@@ -49,7 +51,12 @@ pub struct Args {
     )]
     pub max_coeffs: usize,
     /// With labels: how strongly to favour identity-discriminative coefficients (0 = pure MSE)
-    #[arg(long, default_value_t = 0.0, value_parser = number_in(0.0, f64::INFINITY))]
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        value_parser = number_in(0.0, f64::INFINITY),
+        help_heading = "Advanced"
+    )]
     pub reid_weight: f64,
     /// Rate allocation: steps grow as (spread / largest spread)^-exponent, so coefficients
     /// coded mostly as zeros get coarser steps (0 = one step for all; 0.1 lowers dr by 1-2% at
@@ -57,7 +64,8 @@ pub struct Args {
     #[arg(
         long,
         default_value_t = crate::train::weights::DEFAULT_SPREAD_EXPONENT,
-        value_parser = number_in(0.0, 1.0)
+        value_parser = number_in(0.0, 1.0),
+        help_heading = "Advanced"
     )]
     pub spread_exponent: f64,
     /// Low-rate step growth (trellis models): a coefficient whose spread is below its step
@@ -80,21 +88,24 @@ pub struct Args {
     #[arg(
         long,
         default_value_t = crate::train::tables::DEFAULT_CENTROID_WEIGHT,
-        value_parser = number_in(0.0, 1.0)
+        value_parser = number_in(0.0, 1.0),
+        help_heading = "Advanced"
     )]
     pub centroid_weight: f64,
     /// Quantiser: `trellis` (two interleaved quantisers, Viterbi search), `scalar` (one
     /// dead-zone quantiser), or `auto`: with identity labels, train both and keep the one with
     /// the better re-ID on a validation split of the training set; without labels, the
     /// trellis
-    #[arg(long, value_enum, default_value_t = Quantiser::Auto)]
+    // The values are described above: their own docs are written for rustdoc, not for --help.
+    #[arg(long, value_enum, default_value_t = Quantiser::Auto, hide_possible_values = true)]
     pub quantiser: Quantiser,
-    /// Trellis search's rate-distortion slope (squared steps per bit) for finely coded
-    /// coefficients; larger favours fewer bits, lowering dr at high budgets
+    /// Trellis search's trade of error against bits for finely coded coefficients; larger
+    /// favours fewer bits, lowering dr at high budgets
     #[arg(
         long,
         default_value_t = crate::train::tables::DEFAULT_TRELLIS_LAMBDA,
-        value_parser = number_in(0.0, crate::train::tables::MAX_TRELLIS_LAMBDA)
+        value_parser = number_in(0.0, crate::train::tables::MAX_TRELLIS_LAMBDA),
+        help_heading = "Advanced"
     )]
     pub trellis_lambda: f64,
     /// The slope for coefficients coded with mostly zeros (the small budgets); smaller keeps
@@ -102,7 +113,8 @@ pub struct Args {
     #[arg(
         long,
         default_value_t = crate::train::tables::DEFAULT_TRELLIS_LAMBDA_LOW,
-        value_parser = number_in(0.0, crate::train::tables::MAX_TRELLIS_LAMBDA)
+        value_parser = number_in(0.0, crate::train::tables::MAX_TRELLIS_LAMBDA),
+        help_heading = "Advanced"
     )]
     pub trellis_lambda_low: f64,
     /// Decoder gains: how many leading coefficients (at most the model's) the decoder scales
@@ -164,6 +176,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
     if args.strict && !failures.is_empty() {
         bail!("{} inputs rejected", failures.len());
     }
+    // Training itself has no count to show: a status line says it is working, and for how long.
+    let status =
+        crate::progress::status("training: transform, step grid, entropy tables and decoder gains");
     let trained = train_on_sample(
         &input.sample,
         input.labels.as_deref(),
@@ -172,9 +187,10 @@ pub fn run(args: &Args) -> Result<Outcome> {
         &cfg,
     )
     .with_context(|| crate::io::input_summary(&features, input.rows, failures.len()))?;
+    drop(status);
     crate::io::atomic::write_atomic(&args.out, &trained.model)?;
     let s = &trained.summary;
-    eprintln!(
+    crate::summary!(
         "naicfc train: {} vectors{}, {}-d ({} active) -> {} coefficients spanning {:.2}% of the \
          variance; model {} ({} bytes, minimum budget {} bytes){} in {:.1} s",
         s.rows,

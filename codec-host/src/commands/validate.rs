@@ -9,30 +9,73 @@ use std::path::PathBuf;
 
 /// Arguments of `naicfc validate`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  naicfc validate -b 64 -i codes/64\n  naicfc validate -b 64 -i codes/64 -m model.nfcm"
+)]
 pub struct Args {
     /// Byte budget every code must respect (1 to 8192)
-    #[arg(long, value_parser = crate::commands::budget())]
+    #[arg(short, long, value_parser = crate::commands::budget())]
     pub budget: usize,
     /// Directory of codes (`<name>.dat`)
-    #[arg(long = "in")]
+    #[arg(short, long = "in")]
     pub input: PathBuf,
     /// Also check that every code decodes with this model
-    #[arg(long)]
+    #[arg(short, long)]
     pub model: Option<PathBuf>,
     /// The codes are scalable codes or prefixes of them (with --model)
     #[arg(long, requires = "model")]
     pub scalable: bool,
+    /// Print one JSON object (files, offenders with their problems, longest code, budget)
+    /// instead of one line per offender
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `naicfc validate --json` prints.
+#[derive(Debug, serde::Serialize)]
+struct Report<'a> {
+    files: usize,
+    budget: usize,
+    longest: usize,
+    offenders: Vec<Offender<'a>>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Offender<'a> {
+    path: String,
+    problem: &'a str,
+}
+
+/// Put offenders (unreadable files and bad codes, found apart) in the order of the directory
+/// (its `names.txt`, else name order), as every listing follows the input order.
+fn in_input_order(dir: &std::path::Path, offenders: &mut [InputError]) -> Result<()> {
+    let position: std::collections::HashMap<std::ffi::OsString, usize> =
+        crate::io::features::list_dat_files(dir)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| (f.file_name, i))
+            .collect();
+    offenders.sort_by_key(|f| {
+        f.path
+            .file_name()
+            .and_then(|n| position.get(n).copied())
+            .unwrap_or(usize::MAX)
+    });
+    Ok(())
 }
 
 /// Run `naicfc validate`.
 pub fn run(args: &Args) -> Result<Outcome> {
-    let model = args.model.as_deref().map(ModelFile::read).transpose()?;
+    let model_file = args.model.as_deref().map(ModelFile::read).transpose()?;
+    // Parsed once: a parse checks the whole model (its CRC among others), which at a few
+    // milliseconds per code made validation of a large directory take minutes.
+    let model = model_file.as_ref().map(ModelFile::model);
     // Read a little past the budget so an over-long file is reported with its real size
     // whenever it is not absurdly large.
     let (blobs, mut offenders) =
         read_blobs(&args.input, args.budget.saturating_mul(4).max(1 << 16))?;
     let unreadable = offenders.len();
-    let mut out = vec![0f32; model.as_ref().map_or(0, |m| m.model().dim())];
+    let mut out = vec![0f32; model.as_ref().map_or(0, |m| m.dim())];
     for (name, bytes) in blobs.names.iter().zip(&blobs.bytes) {
         let path = args.input.join(format!("{name}.dat"));
         let problem = if bytes.is_empty() {
@@ -45,25 +88,41 @@ pub fn run(args: &Args) -> Result<Outcome> {
             ))
         } else if let Some(m) = &model {
             let decoded = if args.scalable {
-                codec_core::decode_scalable(&m.model(), bytes, &mut out).map(|_| ())
+                codec_core::decode_scalable(m, bytes, &mut out).map(|_| ())
             } else {
-                codec_core::decode(&m.model(), bytes, &mut out)
+                codec_core::decode(m, bytes, &mut out)
             };
             decoded.err().map(|e| format!("does not decode: {e}"))
         } else {
             None
         };
         if let Some(problem) = problem {
-            offenders.push(InputError { path, problem });
+            offenders.push(InputError::new(path, problem));
         }
     }
-    offenders.sort_by(|a, b| a.path.cmp(&b.path));
-    for f in &offenders {
-        println!("{f}");
-    }
+    in_input_order(&args.input, &mut offenders)?;
     let total = blobs.names.len() + unreadable;
     let longest = blobs.bytes.iter().map(Vec::len).max().unwrap_or(0);
-    eprintln!(
+    if args.json {
+        let report = Report {
+            files: total,
+            budget: args.budget,
+            longest,
+            offenders: offenders
+                .iter()
+                .map(|f| Offender {
+                    path: f.path.display().to_string(),
+                    problem: &f.problem,
+                })
+                .collect(),
+        };
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        for f in &offenders {
+            println!("{f}");
+        }
+    }
+    crate::summary!(
         "naicfc validate: {} files, {} offenders; longest code {longest} bytes, budget {}{}",
         total,
         offenders.len(),
@@ -79,4 +138,55 @@ pub fn run(args: &Args) -> Result<Outcome> {
     } else {
         Outcome::Partial
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{CodeKind, encode_all};
+    use crate::test_support::{gaussian, parses_in, tiny_model};
+
+    #[test]
+    fn offenders_are_listed_in_the_input_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["a", "b", "c"] {
+            std::fs::write(dir.path().join(format!("{n}.dat")), [1u8]).unwrap();
+        }
+        crate::io::order::write_order(dir.path(), &["c".into(), "a".into(), "b".into()]).unwrap();
+        let mut offenders: Vec<InputError> = ["a", "b", "c"]
+            .iter()
+            .map(|n| InputError::new(dir.path().join(format!("{n}.dat")), "bad"))
+            .collect();
+        in_input_order(dir.path(), &mut offenders).unwrap();
+        let names: Vec<_> = offenders
+            .iter()
+            .map(|f| f.path.file_stem().unwrap().to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, ["c", "a", "b"]);
+    }
+
+    #[test]
+    fn the_model_is_parsed_once_whatever_the_number_of_codes() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = tiny_model(12);
+        let set = gaussian(20, 12, 9);
+        let codes = encode_all(&model.model(), &set, CodeKind::Budget(16));
+        let codes_dir = dir.path().join("codes");
+        std::fs::create_dir(&codes_dir).unwrap();
+        for (name, code) in set.names.iter().zip(codes) {
+            std::fs::write(codes_dir.join(format!("{name}.dat")), code.unwrap()).unwrap();
+        }
+        let model_path = dir.path().join("m.nfcm");
+        std::fs::write(&model_path, model.bytes()).unwrap();
+        let args = Args {
+            budget: 16,
+            input: codes_dir,
+            model: Some(model_path),
+            scalable: false,
+            json: false,
+        };
+        let (outcome, parses) = parses_in(|| run(&args).unwrap());
+        assert_eq!(outcome, Outcome::Success);
+        assert_eq!(parses, 1);
+    }
 }

@@ -6,7 +6,7 @@ pub mod bound;
 pub mod plot;
 pub mod report;
 
-use crate::codec::{CodeKind, ModelFile, decode_set, encode_set, round_trip};
+use crate::codec::{CodeKind, ModelFile, decode_set, encode_set, round_trip_with};
 use crate::io::dataset::{Dataset, Split, SplitData};
 use crate::io::{FeatureSet, InputError, ReadOptions};
 use crate::metrics::{Label, ScoreOptions, Scores, evaluate};
@@ -116,6 +116,50 @@ pub fn load(root: &Path, read: &ReadOptions) -> Result<EvalData> {
     })
 }
 
+/// Load unlabelled features for evaluation: the vectors at `test` (a directory of `.dat`
+/// files or a `.npy`) are coded and compared with their reconstructions (dr, rmse and the
+/// bound; no re-ID, which needs identities); the bound's spectrum comes from an even sample of
+/// `train` when given, else from the test vectors themselves.
+pub fn load_unlabelled(test: &Path, train: Option<&Path>, read: &ReadOptions) -> Result<EvalData> {
+    let loaded = crate::io::read_features(test, read)?;
+    let mut failures = loaded.failures;
+    if loaded.set.is_empty() {
+        bail!(
+            "{}: no usable vector ({} rejected)",
+            test.display(),
+            failures.len()
+        );
+    }
+    let training = match train {
+        Some(path) => {
+            let input = read_training_input(path, None, read, SPECTRUM_ROWS, 65_536)
+                .with_context(|| format!("loading {}", path.display()))?;
+            failures.extend(input.failures);
+            if input.sample.len() < 2 {
+                bail!(
+                    "{}: fewer than 2 usable vectors for the bound's spectrum",
+                    path.display()
+                );
+            }
+            input.sample
+        }
+        None => loaded.set.clone(),
+    };
+    let active: Vec<usize> = (0..training.dim).collect();
+    let eigenvalues = crate::stats::pca_eigenvalues(&training, &active)
+        .context("spectrum for the Gaussian bound")?;
+    Ok(EvalData {
+        gallery: FeatureSet {
+            dim: loaded.set.dim,
+            ..FeatureSet::default()
+        },
+        query: loaded.set,
+        labels: None,
+        eigenvalues,
+        failures,
+    })
+}
+
 /// Results at one budget.
 #[derive(Debug, Clone, Serialize)]
 pub struct RateResult {
@@ -197,17 +241,17 @@ pub fn run(model: &ModelFile, data: &EvalData, cfg: &EvalConfig) -> Result<Repor
     };
     let uncompressed = scores(&data.query, &data.gallery)?;
     let scalable_codes = if cfg.scalable {
-        Some(encode_set(model, &data.query, CodeKind::Scalable)?.0)
+        Some(encode_set(&m, &data.query, CodeKind::Scalable)?.0)
     } else {
         None
     };
     let mut rates = Vec::new();
     for &budget in &cfg.budgets {
-        let (rec, lens, encode_seconds, decode_seconds) = round_trip(model, &data.query, budget)?;
+        let (rec, lens, encode_seconds, decode_seconds) = round_trip_with(&m, &data.query, budget)?;
         let errors = ErrorStats::between(&data.query, &rec);
         let rate_scores = scores(&rec, &data.gallery)?;
         let symmetric_scores = if cfg.symmetric && data.labels.is_some() {
-            let (gallery_rec, ..) = round_trip(model, &data.gallery, budget)?;
+            let (gallery_rec, ..) = round_trip_with(&m, &data.gallery, budget)?;
             scores(&rec, &gallery_rec)?
         } else {
             None
@@ -216,7 +260,7 @@ pub fn run(model: &ModelFile, data: &EvalData, cfg: &EvalConfig) -> Result<Repor
             Some(codes) if (0..m.budget_count()).any(|i| m.budget(i) == Some(budget)) => {
                 let prefixes: Vec<&[u8]> =
                     codes.iter().map(|c| c.get(..budget).unwrap_or(c)).collect();
-                let (rec, _) = decode_set(model, &data.query, &prefixes, true)?;
+                let (rec, _) = decode_set(&m, &data.query, &prefixes, true)?;
                 (
                     Some(ErrorStats::between(&data.query, &rec).dr),
                     scores(&rec, &data.gallery)?,

@@ -198,13 +198,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// writer (for JSON and other outputs too large to build in memory first).
 ///
 /// If `write` fails (or panics), the temporary file is removed and `path` is left untouched.
+/// A `path` of `-` is standard output (the convention of command-line tools), not a file.
 pub fn write_atomic_with<F>(path: &Path, write: F) -> Result<()>
 where
     F: FnOnce(&mut dyn Write) -> Result<()>,
 {
+    if is_stdout(path) {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        write(&mut out).context("standard output: cannot write")?;
+        return out.flush().context("standard output: cannot write");
+    }
     let mut out = AtomicFile::create(path)?;
     write(out.writer()).with_context(|| format!("{}: cannot write", path.display()))?;
     out.commit()
+}
+
+/// Whether an output path is `-`, standard output.
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
 }
 
 /// A single output written in place of `path` through a temporary file, for writers that need
@@ -446,6 +457,7 @@ fn write_unsynced(dir: &Path, name: &str, ext: &str, bytes: &[u8]) -> Result<(),
     let path = dir.join(&file_name);
     let fail = |problem: String| InputError {
         path: path.clone(),
+        row: None,
         problem,
     };
     if let Some(why) = bad_file_name(name) {

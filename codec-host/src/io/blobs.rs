@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use std::io::Read;
 use std::path::Path;
 
-/// Codes read from a directory, sorted by name.
+/// Codes read from a directory, in the directory's order (see [`super::order`]).
 #[derive(Debug, Default)]
 pub struct Blobs {
     /// File stems.
@@ -33,6 +33,7 @@ pub fn read_blobs(dir: &Path, max_len: usize) -> Result<(Blobs, Vec<InputError>)
             let path = dir.join(&f.file_name);
             let fail = |problem: String| InputError {
                 path: path.clone(),
+                row: None,
                 problem,
             };
             let result = match &f.stem {

@@ -91,7 +91,7 @@ pub struct ReadOptions {
 /// The good rows of a batch and the inputs that were rejected.
 #[derive(Debug, Default)]
 pub struct Loaded {
-    /// Rows that read cleanly, sorted by name.
+    /// Rows that read cleanly, in input order (see [`read_features`]).
     pub set: FeatureSet,
     /// Inputs that were rejected, each with its path and the reason, in row order.
     pub failures: Vec<InputError>,
@@ -101,6 +101,25 @@ impl Loaded {
     /// With `strict`, turn the first failure into an error; otherwise pass the batch through.
     ///
     /// The error wraps the [`InputError`], so callers can `downcast_ref` it.
+    /// The positions in the input of the rows of `set`, for a batch of an array whose first
+    /// row is at `first`: every position from there on but those of the rows rejected.
+    pub fn row_indices(&self, first: usize) -> Vec<usize> {
+        let rejected: std::collections::HashSet<usize> = self
+            .failures
+            .iter()
+            .filter_map(|f| Some(f.row.as_ref()?.index))
+            .collect();
+        (first..)
+            .filter(|i| !rejected.contains(i))
+            .take(self.set.len())
+            .collect()
+    }
+
+    /// Rows and rejected inputs of this batch: where the next batch starts.
+    pub fn inputs(&self) -> usize {
+        self.set.len() + self.failures.len()
+    }
+
     pub(crate) fn check_strict(self, strict: bool) -> Result<Loaded> {
         match self.failures.first() {
             Some(first) if strict => Err(first.clone().into()),
@@ -113,7 +132,8 @@ impl Loaded {
 ///
 /// A directory is read in parallel, one row per regular file whose extension is exactly `dat`
 /// (other files, subdirectories and hidden files such as our own temporaries are ignored), rows
-/// sorted by the bytes of the file stem. A `.npy` file must hold a 2-D float32 or float16 array;
+/// in the order of its `names.txt` if it has one ([`super::order`]), else sorted by the bytes of
+/// the file stem. A `.npy` file must hold a 2-D float32, float16 or float64 array;
 /// see [`super::npy::NpyFile`].
 ///
 /// Errors that concern the whole input (a missing path, a directory without `.dat` files, an
@@ -248,7 +268,8 @@ impl DatFile {
     }
 }
 
-/// The `.dat` files of `dir`, sorted by stem.
+/// The `.dat` files of `dir`, in the order of its order file ([`super::order`]), else sorted
+/// by stem.
 pub(crate) fn list_dat_files(dir: &Path) -> Result<Vec<DatFile>> {
     let cannot_list = || format!("{}: cannot list directory", dir.display());
     let mut files = Vec::new();
@@ -277,6 +298,7 @@ pub(crate) fn list_dat_files(dir: &Path) -> Result<Vec<DatFile>> {
         files.push(DatFile { file_name, stem });
     }
     files.sort_unstable_by(|a, b| a.stem_bytes().cmp(b.stem_bytes()));
+    super::order::apply_order(dir, &mut files)?;
     Ok(files)
 }
 
@@ -392,6 +414,7 @@ impl DatDir {
             .filter_map(|(problem, f)| {
                 problem.map(|problem| InputError {
                     path: dir.join(&f.file_name),
+                    row: None,
                     problem,
                 })
             })

@@ -138,6 +138,7 @@ pub fn match_list(list_path: &Path, entries: &[ListEntry], set: &FeatureSet) -> 
 pub(crate) fn no_feature_file(list_path: &Path, e: &ListEntry) -> InputError {
     InputError {
         path: list_path.to_path_buf(),
+        row: None,
         problem: format!(
             "line {}: `{}` has no feature file `{}.dat`",
             e.line, e.name, e.stem
@@ -149,6 +150,7 @@ pub(crate) fn no_feature_file(list_path: &Path, e: &ListEntry) -> InputError {
 pub(crate) fn not_listed(dir: &Path, list: &Path, name: &str) -> InputError {
     InputError {
         path: dir.join(format!("{name}.dat")),
+        row: None,
         problem: format!("not listed in {}", list.display()),
     }
 }

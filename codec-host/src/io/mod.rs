@@ -12,6 +12,7 @@ pub mod features;
 pub mod lists;
 pub mod npy;
 pub mod npy_names;
+pub mod order;
 pub mod outputs;
 
 pub use atomic::{write_atomic, write_atomic_with, write_blobs, write_rows_dat};
@@ -31,8 +32,43 @@ use std::path::{Path, PathBuf};
 pub struct InputError {
     /// The offending file (or directory).
     pub path: PathBuf,
+    /// Which row of `path`, when the input is one row of an array: kept apart from the path so
+    /// that no caller has to parse it back out of a message.
+    pub row: Option<Row>,
     /// What is wrong with it, in words a user can act on.
     pub problem: String,
+}
+
+/// One row of an array of features: its position and its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// Position in the array, from 0.
+    pub index: usize,
+    /// Its name (from the names file, else its index zero-padded).
+    pub name: String,
+}
+
+impl InputError {
+    /// A problem with a whole file (or directory).
+    pub fn new(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
+        InputError {
+            path: path.into(),
+            row: None,
+            problem: problem.into(),
+        }
+    }
+
+    /// A problem with the row `index`, named `name`, of the array `path`.
+    pub fn row(path: &Path, index: usize, name: &str, problem: impl Into<String>) -> Self {
+        InputError {
+            path: path.to_path_buf(),
+            row: Some(Row {
+                index,
+                name: name.to_string(),
+            }),
+            problem: problem.into(),
+        }
+    }
 }
 
 impl fmt::Display for InputError {
@@ -46,21 +82,27 @@ impl fmt::Display for InputError {
                 write!(f, "{c}")?;
             }
         }
+        if let Some(row) = &self.row {
+            // The name only where it says more than the index.
+            if row.name.trim_start_matches('0') == row.index.to_string().trim_start_matches('0') {
+                write!(f, "[row {}]", row.index)?;
+            } else {
+                write!(f, "[row {}, {}]", row.index, row.name.escape_default())?;
+            }
+        }
         write!(f, ": {}", self.problem)
     }
 }
 
 impl std::error::Error for InputError {}
 
-/// The input a row named `name` of the features `input` came from, for messages: the
-/// `<name>.dat` file of a directory, or `input.npy[row <name>]` for a row of an array.
-pub fn row_source(input: &Path, name: &str) -> PathBuf {
+/// The problem `problem` with the row `index`, named `name`, of the features `input`: the
+/// `<name>.dat` file of a directory, or that row of an array.
+pub fn row_error(input: &Path, index: usize, name: &str, problem: impl Into<String>) -> InputError {
     if is_npy(input) {
-        let mut s = input.as_os_str().to_os_string();
-        s.push(format!("[row {name}]"));
-        PathBuf::from(s)
+        InputError::row(input, index, name, problem)
     } else {
-        input.join(format!("{name}.dat"))
+        InputError::new(input.join(format!("{name}.dat")), problem)
     }
 }
 
@@ -69,23 +111,21 @@ pub fn row_source(input: &Path, name: &str) -> PathBuf {
 pub fn rejected_row_names(input: &Path, failures: &[InputError]) -> HashSet<String> {
     failures
         .iter()
-        .filter_map(|f| rejected_row_name(input, &f.path))
+        .filter_map(|f| rejected_row_name(input, f))
         .collect()
 }
 
 /// The row name behind a rejected input of the features `input`, when `failure` is one of its
-/// rows (see [`row_source`]).
-pub fn rejected_row_name(input: &Path, failure: &Path) -> Option<String> {
-    if is_npy(input) {
-        let text = failure.to_str()?;
-        let rest = text.strip_prefix(input.to_str()?)?;
-        Some(rest.strip_prefix("[row ")?.strip_suffix(']')?.to_string())
-    } else {
-        let is_dat = failure.extension().is_some_and(|e| e == "dat");
-        (failure.parent() == Some(input) && is_dat)
-            .then(|| failure.file_stem()?.to_str().map(str::to_string))
-            .flatten()
+/// rows: a row of the array, or a `.dat` file of the directory.
+pub fn rejected_row_name(input: &Path, failure: &InputError) -> Option<String> {
+    if let Some(row) = &failure.row {
+        return (failure.path == input).then(|| row.name.clone());
     }
+    let path = &failure.path;
+    let is_dat = path.extension().is_some_and(|e| e == "dat");
+    (!is_npy(input) && path.parent() == Some(input) && is_dat)
+        .then(|| path.file_stem()?.to_str().map(str::to_string))
+        .flatten()
 }
 
 /// "`input`: N usable vectors (K problems listed above)", the context of an error about what
@@ -112,31 +152,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rejected_rows_are_named_as_row_source_names_them() {
+    fn rejected_rows_are_named_as_row_error_names_them() {
         for input in [Path::new("feats"), Path::new("q.npy")] {
-            let failure = row_source(input, "00012");
-            assert_eq!(rejected_row_name(input, &failure).as_deref(), Some("00012"));
+            let failure = row_error(input, 12, "alice_12", "bad");
+            assert_eq!(
+                rejected_row_name(input, &failure).as_deref(),
+                Some("alice_12")
+            );
         }
+        let file = |p: &str| InputError::new(p, "bad");
         assert_eq!(
-            rejected_row_name(Path::new("feats"), Path::new("other/x.dat")),
+            rejected_row_name(Path::new("feats"), &file("other/x.dat")),
             None
         );
         assert_eq!(
-            rejected_row_name(Path::new("feats"), Path::new("feats/x.txt")),
+            rejected_row_name(Path::new("feats"), &file("feats/x.txt")),
             None
         );
+        assert_eq!(rejected_row_name(Path::new("q.npy"), &file("q.npy")), None);
+        let other = InputError::row(Path::new("p.npy"), 3, "x", "bad");
+        assert_eq!(rejected_row_name(Path::new("q.npy"), &other), None);
+    }
+
+    #[test]
+    fn a_row_shows_its_index_and_a_name_that_says_more() {
+        let npy = Path::new("v.npy");
         assert_eq!(
-            rejected_row_name(Path::new("q.npy"), Path::new("q.npy")),
-            None
+            InputError::row(npy, 12, "012", "value 3 is NaN").to_string(),
+            "v.npy[row 12]: value 3 is NaN"
+        );
+        assert_eq!(
+            InputError::row(npy, 0, "0", "x").to_string(),
+            "v.npy[row 0]: x"
+        );
+        assert_eq!(
+            InputError::row(npy, 12, "alice", "x").to_string(),
+            "v.npy[row 12, alice]: x"
         );
     }
 
     #[test]
     fn a_listing_line_shows_control_characters_in_a_name_escaped() {
-        let e = InputError {
-            path: PathBuf::from("in/line\nbreak\t.dat"),
-            problem: "file name contains a line break".into(),
-        };
+        let e = InputError::new("in/line\nbreak\t.dat", "file name contains a line break");
         assert_eq!(
             e.to_string(),
             "in/line\\nbreak\\t.dat: file name contains a line break"

@@ -1,4 +1,4 @@
-//! `.npy` files: a 2-D float32 or float16 array, one feature vector per row.
+//! `.npy` files: a 2-D float32 or float16 array (float64 too, on reading), one feature vector per row.
 //!
 //! `npyz` parses the header; the data itself is read in bulk straight into the feature matrix
 //! (with a byte swap or a float16 conversion when needed), because decoding a 430,000 x 2048
@@ -15,7 +15,6 @@ use anyhow::{Context, Result, bail};
 use half::f16;
 use npyz::{DType, Endianness, NpyHeader, Order, TypeChar};
 use rayon::prelude::*;
-use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
@@ -33,8 +32,17 @@ pub enum NpyDtype {
 /// How the values of a file are stored.
 #[derive(Debug, Clone, Copy)]
 enum Stored {
-    F32 { swap: bool },
-    F16 { big_endian: bool },
+    F32 {
+        swap: bool,
+    },
+    F16 {
+        big_endian: bool,
+    },
+    /// numpy's default dtype, converted to f32 as it is read (rounded to nearest; a value
+    /// beyond the f32 range becomes infinite and its row is reported as non-finite).
+    F64 {
+        big_endian: bool,
+    },
 }
 
 impl Stored {
@@ -49,6 +57,7 @@ impl Stored {
                 swap: big_endian != cfg!(target_endian = "big"),
             }),
             2 => Some(Stored::F16 { big_endian }),
+            8 => Some(Stored::F64 { big_endian }),
             _ => None,
         }
     }
@@ -57,6 +66,7 @@ impl Stored {
         match self {
             Stored::F32 { .. } => 4,
             Stored::F16 { .. } => 2,
+            Stored::F64 { .. } => 8,
         }
     }
 }
@@ -97,6 +107,21 @@ fn read_values(
                 }
             }
         }
+        Stored::F64 { big_endian } => {
+            for chunk in out.chunks_mut(CONVERT_CHUNK) {
+                scratch.resize(chunk.len() * 8, 0);
+                r.read_exact(scratch)?;
+                for (v, b) in chunk.iter_mut().zip(scratch.chunks_exact(8)) {
+                    let b: [u8; 8] = b.try_into().expect("chunks of 8 bytes");
+                    let x = if big_endian {
+                        f64::from_be_bytes(b)
+                    } else {
+                        f64::from_le_bytes(b)
+                    };
+                    *v = x as f32;
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -117,13 +142,6 @@ fn fmt_shape(shape: &[u64]) -> String {
 fn row_names(range: Range<usize>, total: usize) -> Vec<String> {
     let width = total.saturating_sub(1).to_string().len();
     range.map(|i| format!("{i:0width$}")).collect()
-}
-
-/// The path used to report a bad row: `file.npy[row 12]`.
-fn row_path(path: &Path, row: usize) -> PathBuf {
-    let mut s = OsString::from(path.as_os_str());
-    s.push(format!("[row {row}]"));
-    PathBuf::from(s)
 }
 
 /// Longest header we accept; numpy itself refuses headers over 10,000 bytes by default.
@@ -170,7 +188,8 @@ fn precheck_header(r: &mut impl Read, file_len: u64) -> Result<(), String> {
     let descr = value_of("descr").ok_or("header has no 'descr'")?;
     if !descr.starts_with(['\'', '"']) {
         return Err(
-            "structured dtypes are not supported; expected float32 ('<f4') or float16 ('<f2')"
+            "structured dtypes are not supported; expected float32 ('<f4'), float16 ('<f2') or \
+             float64 ('<f8')"
                 .into(),
         );
     }
@@ -203,7 +222,8 @@ fn precheck_header(r: &mut impl Read, file_len: u64) -> Result<(), String> {
 /// An open `.npy` feature array whose header has been checked; rows are read on demand, so a
 /// file of any size can be processed a batch at a time ([`super::read_in_batches`]).
 ///
-/// The array is 2-D float32 or float16 (either byte order, C or Fortran order), read into f32
+/// The array is 2-D float32, float16 or float64 (either byte order, C or Fortran order; float64
+/// converted once, as it is read, with a note on stderr), read into f32
 /// rows named by its names file (`g.names.txt` beside `g.npy`, see [`super::npy_names`]) or,
 /// without one, `0`, `1`, ... zero-padded to the width of the largest index (`000` ... `123`).
 /// Anything else (another dtype, a 1-D or 3-D array, a truncated file, a dimension other than
@@ -246,7 +266,8 @@ impl NpyFile {
         let dtype = header.dtype();
         let Some(stored) = Stored::from_dtype(&dtype) else {
             bail!(
-                "{}: dtype {} is not supported; expected float32 ('<f4') or float16 ('<f2')",
+                "{}: dtype {} is not supported; expected float32 ('<f4'), float16 ('<f2') or \
+                 float64 ('<f8')",
                 path.display(),
                 dtype.descr()
             );
@@ -302,6 +323,12 @@ impl NpyFile {
                 fmt_shape(shape)
             );
         }
+        if matches!(stored, Stored::F64 { .. }) && rows > 0 {
+            eprintln!(
+                "naicfc: note: {}: float64 values are converted to float32 as they are read",
+                path.display()
+            );
+        }
         Ok(NpyFile {
             path: path.to_path_buf(),
             reader: r,
@@ -337,21 +364,20 @@ impl NpyFile {
             .par_chunks(self.dim)
             .map(|row| check_finite(row).err())
             .collect();
+        let names = match &self.names {
+            Some(names) => names[first..end].to_vec(),
+            None => row_names(first..end, self.rows),
+        };
         let failures: Vec<InputError> = problems
             .iter()
             .enumerate()
             .filter_map(|(i, p)| {
-                p.as_ref().map(|p| InputError {
-                    path: row_path(&self.path, first + i),
-                    problem: p.clone(),
-                })
+                p.as_ref()
+                    .map(|p| InputError::row(&self.path, first + i, &names[i], p.clone()))
             })
             .collect();
         let mut set = FeatureSet {
-            names: match &self.names {
-                Some(names) => names[first..end].to_vec(),
-                None => row_names(first..end, self.rows),
-            },
+            names,
             dim: self.dim,
             data,
         };
@@ -491,12 +517,12 @@ impl NpyWriter {
 
     /// Take the rows this array cannot hold (a name with a line break; for float16, a value
     /// beyond its range) out of `set`, each reported as an input error against
-    /// `source(name)`, the input it came from: one bad row must not cost the whole batch. The
-    /// rest of `set` can be written.
+    /// `source(i, name, problem)` (`i` the row's position in `set`), the input it came from:
+    /// one bad row must not cost the whole batch. The rest of `set` can be written.
     pub fn take_unwritable(
         &self,
         set: &mut FeatureSet,
-        source: impl Fn(&str) -> PathBuf,
+        source: impl Fn(usize, &str, String) -> InputError,
     ) -> Vec<InputError> {
         let problems: Vec<Option<String>> = set
             .names
@@ -508,12 +534,8 @@ impl NpyWriter {
             .names
             .iter()
             .zip(&problems)
-            .filter_map(|(name, p)| {
-                p.as_ref().map(|problem| InputError {
-                    path: source(name),
-                    problem: problem.clone(),
-                })
-            })
+            .enumerate()
+            .filter_map(|(i, (name, p))| p.as_ref().map(|problem| source(i, name, problem.clone())))
             .collect::<Vec<_>>();
         if !failures.is_empty() {
             set.retain_rows(|i| problems.get(i).is_none_or(Option::is_none));
@@ -890,7 +912,9 @@ mod tests {
         set.names[3] = "cam\n3".into();
         let w = NpyWriter::create(&path, NpyDtype::F16, 3, 5).unwrap();
         let mut taken = set.clone();
-        let failures = w.take_unwritable(&mut taken, |n| dir.path().join(format!("{n}.dat")));
+        let failures = w.take_unwritable(&mut taken, |_, n, p| {
+            InputError::new(dir.path().join(format!("{n}.dat")), p)
+        });
         let shown: Vec<String> = failures.iter().map(|f| f.to_string()).collect();
         assert_eq!(shown.len(), 2, "{shown:?}");
         assert!(
@@ -911,7 +935,7 @@ mod tests {
         let w = NpyWriter::create(&path, NpyDtype::F32, 3, 5).unwrap();
         let mut taken = set.clone();
         assert_eq!(
-            w.take_unwritable(&mut taken, |n: &str| PathBuf::from(n))
+            w.take_unwritable(&mut taken, |_, n: &str, p| InputError::new(n, p))
                 .len(),
             1
         );
@@ -951,12 +975,39 @@ mod tests {
     }
 
     #[test]
+    fn float64_is_read_as_float32_in_either_order_and_overflow_is_a_bad_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.npy");
+        let (rows, dim) = (5, 3);
+        let values: Vec<f64> = (0..rows * dim).map(|i| i as f64 / 3.0 - 2.0).collect();
+        let want: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+        for (dtype, order) in [
+            (">f8", Order::C),
+            ("<f8", Order::C),
+            ("<f8", Order::Fortran),
+        ] {
+            let stored = match order {
+                Order::C => values.clone(),
+                Order::Fortran => transpose(&values, rows, dim),
+            };
+            write_raw(&path, dtype, order, &[rows as u64, dim as u64], &stored);
+            let l = read(&path).unwrap();
+            assert_eq!(l.set.data, want, "{dtype} {order:?}");
+            assert_eq!(l.set.len(), rows);
+        }
+        let mut big = values.clone();
+        big[4] = 1e300;
+        write_raw(&path, "<f8", Order::C, &[rows as u64, dim as u64], &big);
+        let l = read(&path).unwrap();
+        assert_eq!(l.set.len(), rows - 1);
+        assert_eq!(l.failures.len(), 1);
+        assert!(l.failures[0].problem.contains("+inf"), "{:?}", l.failures);
+    }
+
+    #[test]
     fn other_dtypes_are_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("d.npy");
-        write_raw(&path, "<f8", Order::C, &[2, 2], &[0f64; 4]);
-        let err = read(&path).unwrap_err().to_string();
-        assert!(err.contains("d.npy: dtype '<f8' is not supported"), "{err}");
         write_raw(&path, "<i4", Order::C, &[2, 2], &[0i32; 4]);
         let err = read(&path).unwrap_err().to_string();
         assert!(err.contains("dtype '<i4' is not supported"), "{err}");

@@ -162,6 +162,43 @@ pub fn require_empty_dir(dir: &Path, flag: &str) -> Result<()> {
     Ok(())
 }
 
+/// Make ready an output directory of one file per vector (`encode`, `decode`): new or empty,
+/// since codes or features of an earlier run left beside the new ones would be read with them
+/// as if this run had written them. With `overwrite`, the `.dat` files and the order file
+/// ([`super::order`]) already there are deleted first; other files stay (no command reads
+/// them as vectors).
+pub fn prepare_output_dir(dir: &Path, flag: &str, overwrite: bool) -> Result<()> {
+    if overwrite && dir.is_dir() {
+        let cannot = || format!("{}: cannot clear {flag}", dir.display());
+        for entry in std::fs::read_dir(dir).with_context(cannot)? {
+            let entry = entry.with_context(cannot)?;
+            let name = entry.file_name();
+            let ours = Path::new(&name).extension().is_some_and(|e| e == "dat")
+                || name == super::order::ORDER_FILE;
+            if ours && !entry.file_type().with_context(cannot)?.is_dir() {
+                std::fs::remove_file(entry.path()).with_context(cannot)?;
+            }
+        }
+        return Ok(());
+    }
+    let mut entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if dir.exists() && !dir.is_dir() => {
+            bail!("{}: {flag} is not a directory ({e})", dir.display())
+        }
+        Err(e) => bail!("{}: cannot list directory: {e}", dir.display()),
+    };
+    if entries.next().is_some() {
+        bail!(
+            "{}: {flag} is not empty; give a new or empty directory, or add --overwrite to \
+             replace the .dat files there (files of an earlier run would be read with the new ones)",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +294,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("--out is not a directory"), "{err}");
+    }
+
+    #[test]
+    fn an_output_directory_is_refused_unless_empty_or_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("codes");
+        prepare_output_dir(&out, "--out", false).unwrap();
+        std::fs::create_dir(&out).unwrap();
+        prepare_output_dir(&out, "--out", false).unwrap();
+        for f in ["old.dat", "names.txt", "notes.md"] {
+            std::fs::write(out.join(f), b"x").unwrap();
+        }
+        let err = prepare_output_dir(&out, "--out", false).unwrap_err();
+        assert!(err.to_string().contains("--out is not empty"), "{err}");
+        assert!(err.to_string().contains("--overwrite"), "{err}");
+        prepare_output_dir(&out, "--out", true).unwrap();
+        assert!(!out.join("old.dat").exists());
+        assert!(!out.join("names.txt").exists());
+        assert!(out.join("notes.md").exists());
     }
 
     #[test]

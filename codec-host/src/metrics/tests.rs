@@ -194,3 +194,65 @@ fn malformed_rankings_are_errors() {
     assert!(run(&[&[0], &[0], &[0]]).is_err());
     assert!(score_ranking([], &[], &g, &opts).is_err());
 }
+
+/// fast-reid's mAP and mINP over whole lists, by hand. Gallery identities 1, 2, 1, 3, 1.
+/// Query of identity 1 ranked g1 g0 g3 g2 g4: matches at 2, 4, 5 → AP = (1/2 + 2/4 + 3/5) / 3
+/// = 0.5333, INP = 3/5. Query of identity 2 ranked g1 first: AP = INP = 1. A query of identity
+/// 9 has no match: left out of both means (not of ACC_reid, where it scores 0).
+#[test]
+fn full_map_and_minp_follow_fast_reid() {
+    let g: Vec<Label> = [1, 2, 1, 3, 1]
+        .iter()
+        .map(|&id| Label { id, cam: None })
+        .collect();
+    let q: Vec<Label> = [1, 2, 9]
+        .iter()
+        .map(|&id| Label { id, cam: None })
+        .collect();
+    let lists = vec![
+        vec![1, 0, 3, 2, 4],
+        vec![1, 0, 2, 3, 4],
+        vec![0, 1, 2, 3, 4],
+    ];
+    let s = score(&lists, &q, &g, ScoreOptions::default());
+    let ap0 = (0.5 + 0.5 + 0.6) / 3.0;
+    assert!((s.map - (ap0 + 1.0) / 2.0).abs() < 1e-12, "{s:?}");
+    assert!((s.minp - (0.6 + 1.0) / 2.0).abs() < 1e-12, "{s:?}");
+    assert_eq!(s.incomplete, 0);
+
+    // Lists cut after one result: the identity-1 query found 1 of its 3 matches, so its AP is
+    // at least 1/3 and its INP at least 3/5 (the last match no later than the gallery's end).
+    let cut: Vec<Vec<u32>> = vec![vec![0], vec![1], vec![0]];
+    let s = score(
+        &cut,
+        &q,
+        &g,
+        ScoreOptions {
+            top: 1,
+            ..ScoreOptions::default()
+        },
+    );
+    assert!((s.map - (1.0 / 3.0 + 1.0) / 2.0).abs() < 1e-12, "{s:?}");
+    assert!((s.minp - (0.6 + 1.0) / 2.0).abs() < 1e-12, "{s:?}");
+    assert_eq!(s.incomplete, 1);
+}
+
+/// With same-camera exclusion, the excluded items leave the list before positions count.
+#[test]
+fn full_map_skips_same_camera_matches() {
+    let l = |id, cam| Label { id, cam: Some(cam) };
+    let g = vec![l(1, 1), l(1, 2), l(2, 2)];
+    let q = vec![l(1, 1)];
+    // Ranked g0 (same camera: dropped), g2, g1: the one match left is at position 2.
+    let s = score(
+        &[vec![0, 2, 1]],
+        &q,
+        &g,
+        ScoreOptions {
+            exclude_same_camera: true,
+            ..ScoreOptions::default()
+        },
+    );
+    assert!((s.map - 0.5).abs() < 1e-12, "{s:?}");
+    assert!((s.minp - 0.5).abs() < 1e-12, "{s:?}");
+}

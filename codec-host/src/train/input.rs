@@ -65,7 +65,9 @@ pub fn read_training_input(
     let mut sample = FeatureSet::default();
     let mut labels = Vec::new();
     let mut failures = Vec::new();
+    let job = crate::progress::job(input.rows() as u64, "reading");
     input.for_each_batch(batch_rows, |loaded| {
+        job.advance(loaded.inputs());
         failures.extend(loaded.failures);
         let set = loaded.set;
         sample.dim = set.dim;
@@ -94,6 +96,7 @@ pub fn read_training_input(
         }
         Ok(())
     })?;
+    drop(job);
     if let (Some(entries), Some(list)) = (&entries, list) {
         // A rejected file is already reported: its list entry is not "missing" as well.
         let rejected = crate::io::rejected_row_names(path, &failures);
@@ -148,6 +151,31 @@ mod tests {
         assert_eq!(shown.len(), 1, "{shown:?}");
         assert!(shown[0].contains("r07.dat: 12 bytes"), "{shown:?}");
         assert_eq!(got.rows, 29);
+    }
+
+    #[test]
+    fn a_rejected_row_of_a_named_array_is_reported_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut set, _) = input(dir.path());
+        set.data[7 * 4 + 2] = f32::NAN;
+        // Names that are not their index: the row's identity must not be read back from text.
+        let npy = dir.path().join("v.npy");
+        let mut w =
+            crate::io::npy::NpyWriter::create(&npy, crate::io::NpyDtype::F32, 4, 30).unwrap();
+        w.write(&set).unwrap();
+        w.finish().unwrap();
+        for batch in [4, 100] {
+            let got = read(&npy, Some(&dir.path().join("list.txt")), 100, batch);
+            let shown: Vec<String> = got.failures.iter().map(|f| f.to_string()).collect();
+            assert_eq!(shown.len(), 1, "{shown:?}");
+            assert!(
+                shown[0].contains("v.npy[row 7, r07]: value 2 is NaN"),
+                "{shown:?}"
+            );
+            let row = got.failures[0].row.as_ref().unwrap();
+            assert_eq!((row.index, row.name.as_str()), (7, "r07"));
+            assert_eq!(got.rows, 29);
+        }
     }
 
     #[test]

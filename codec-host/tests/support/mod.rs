@@ -91,10 +91,12 @@ impl Fixture {
         }
         d
     }
-    /// `naicfc encode` of `input` with the model at 16 bytes into `out`.
+    /// `naicfc encode` of `input` with the model at 16 bytes into `out`, with `--overwrite`:
+    /// the fault tests put things in the output directory on purpose.
     pub fn encode(&self, input: &Path, out: &Path) -> Output {
         naicfc(&[
             "encode",
+            "--overwrite",
             "--model",
             p(&self.model),
             "--budget",
@@ -119,10 +121,12 @@ impl Fixture {
         args.extend_from_slice(extra);
         naicfc(&args)
     }
-    /// `naicfc decode` of the codes in `input` with the model into `out`.
+    /// `naicfc decode` of the codes in `input` with the model into `out`, with `--overwrite`
+    /// (see [`Fixture::encode`]).
     pub fn decode(&self, input: &Path, out: &Path) -> Output {
         naicfc(&[
             "decode",
+            "--overwrite",
             "--model",
             p(&self.model),
             "--in",

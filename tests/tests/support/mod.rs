@@ -95,6 +95,29 @@ pub fn run(cmd: &mut Command) -> Output {
 /// `cargo build -p codec-ffi --release [--target T]` and the path of the `libnaicfc.a` it
 /// produced, read from cargo's JSON messages so a custom target directory works too.
 pub fn build_staticlib(target: Option<&str>) -> PathBuf {
+    build_library(target, "libnaicfc.a")
+}
+
+/// The shared library (`libnaicfc.so`) of the same build, for hosts that load it dynamically.
+pub fn build_cdylib(target: Option<&str>) -> PathBuf {
+    build_library(target, "libnaicfc.so")
+}
+
+/// Cross linker for a hosted target's shared library: cargo's default `cc` links only for the
+/// host. An explicit `CARGO_TARGET_<TRIPLE>_LINKER` in the environment wins.
+fn cross_linker(target: &str) -> Option<(String, &'static str)> {
+    let gcc = match target {
+        "aarch64-unknown-linux-gnu" => "aarch64-linux-gnu-gcc",
+        _ => return None,
+    };
+    let var = format!(
+        "CARGO_TARGET_{}_LINKER",
+        target.to_uppercase().replace('-', "_")
+    );
+    std::env::var_os(&var).is_none().then_some((var, gcc))
+}
+
+fn build_library(target: Option<&str>, file: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace_root()).args([
@@ -106,6 +129,9 @@ pub fn build_staticlib(target: Option<&str>) -> PathBuf {
     ]);
     if let Some(t) = target {
         cmd.args(["--target", t]);
+        if let Some((var, gcc)) = cross_linker(t) {
+            cmd.env(var, gcc);
+        }
     }
     let out = run(&mut cmd);
     for line in String::from_utf8_lossy(&out.stdout).lines() {
@@ -117,13 +143,13 @@ pub fn build_staticlib(target: Option<&str>) -> PathBuf {
         }
         if let Some(files) = msg["filenames"].as_array() {
             for f in files.iter().filter_map(|f| f.as_str()) {
-                if f.ends_with("libnaicfc.a") {
+                if f.ends_with(file) {
                     return PathBuf::from(f);
                 }
             }
         }
     }
-    panic!("cargo build -p codec-ffi produced no libnaicfc.a");
+    panic!("cargo build -p codec-ffi produced no {file}");
 }
 
 /// Libraries a hosted Rust static library needs from the system (what
