@@ -37,17 +37,26 @@ fn real_kind_a_features_beat_the_fixed_length_quantisers() {
     // codec-notes.md): OPQ dr 3.71 / 2.92 / 2.48 / 1.41 / 0.70 at 16 / 32 / 64 / 128 / 256 B.
     // naicfc must beat OPQ where transform coding is at home (64 B and up) and stay close
     // below that, with half the training data.
-    for (budget, opq, slack) in [
-        (16, 3.71, 1.10),
-        (32, 2.92, 1.15),
-        (64, 2.48, 1.0),
-        (128, 1.41, 1.0),
-        (256, 0.70, 1.0),
+    //
+    // The sample covariance of 268 vectors in 463 active dims is rank-deficient; before the
+    // covariance was shrunk toward its diagonal, dr was 3.788 / 3.049 / 2.267 / 1.162 / 0.262
+    // on this split. The shrunk estimate must keep at least the 5% it gained at 128 and 256 B
+    // (measured 3.788 / 3.009 / 1.958 / 0.844 / 0.181) and lose nothing below.
+    for (budget, opq, slack, unshrunk, gain) in [
+        (16, 3.71, 1.10, 3.788, 1.0),
+        (32, 2.92, 1.15, 3.049, 1.0),
+        (64, 2.48, 1.0, 2.267, 1.0),
+        (128, 1.41, 1.0, 1.162, 0.95),
+        (256, 0.70, 1.0, 0.262, 0.95),
     ] {
         let (rec, lens, ..) = round_trip(&model, &te, budget).unwrap();
         assert!(lens.iter().all(|&l| l <= budget));
         let dr = ErrorStats::between(&te, &rec).dr;
         eprintln!("real kind A, {budget:>3} B: dr {dr:.3} (FAISS OPQ {opq})");
         assert!(dr < opq * slack, "{budget} B: dr {dr:.3} vs OPQ {opq}");
+        assert!(
+            dr <= unshrunk * gain + 1e-3,
+            "{budget} B: dr {dr:.3} vs {unshrunk} with the sample covariance"
+        );
     }
 }

@@ -222,6 +222,18 @@ pub fn run(args: &Args) -> Result<Outcome> {
             100.0 * share
         );
     }
+    eprintln!(
+        "covariance: {} vectors for {} active dims, correlations shrunk by {:.3} toward the \
+         variances (0 = none; more with fewer vectors per dim){}",
+        s.sampled.min(s.rows),
+        s.active_dims,
+        s.shrinkage,
+        if s.sampled < s.active_dims {
+            "; fewer vectors than dims: the transform's weak directions are guesses"
+        } else {
+            ""
+        }
+    );
     eprintln!("{}", quantiser_line(s, args.quantiser));
     eprintln!(
         "model format {}{}",

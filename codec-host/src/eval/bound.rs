@@ -38,6 +38,31 @@ pub fn gaussian_mse(eigenvalues: &[f64], bits: f64) -> f64 {
     positive.iter().map(|&l| l.min(theta)).sum()
 }
 
+/// The spectrum the bound is computed from: eigenvalues (descending) of the covariance of
+/// `set` (at most 20,000 evenly spaced rows), estimated as training estimates it
+/// ([`crate::linalg::CovarianceSums::estimate`]): with fewer rows than dims the sample
+/// covariance has zero eigenvalues that no new vector shows, and a bound computed from them
+/// would read zero error at high rates.
+pub fn spectrum(set: &crate::io::FeatureSet) -> anyhow::Result<Vec<f64>> {
+    anyhow::ensure!(
+        set.len() >= 2,
+        "a covariance needs at least 2 vectors, got {}",
+        set.len()
+    );
+    let rows = crate::train::pca::subsample(set.len(), 20_000);
+    let n = rows.len();
+    let mut x = faer::Mat::from_fn(n, set.dim, |i, k| f64::from(set.row(rows[i])[k]));
+    for k in 0..set.dim {
+        let mean = (0..n).map(|i| x[(i, k)]).sum::<f64>() / n as f64;
+        for i in 0..n {
+            x[(i, k)] -= mean;
+        }
+    }
+    let (cov, _) = crate::linalg::CovarianceSums::of_block(x.as_ref()).estimate();
+    let (values, _) = crate::linalg::symmetric_eigen(cov.as_ref())?;
+    Ok(values.into_iter().map(|v| v.max(0.0)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,9 +104,17 @@ pub fn load(root: &Path, read: &ReadOptions) -> Result<EvalData> {
         None
     };
     let spectrum_source = training.unwrap_or_else(|| gallery.features.clone());
-    let active: Vec<usize> = (0..spectrum_source.dim).collect();
-    let eigenvalues = crate::stats::pca_eigenvalues(&spectrum_source, &active)
-        .context("spectrum for the Gaussian bound")?;
+    let varying = crate::train::pca::moments(&spectrum_source).active.len();
+    if spectrum_source.len() <= varying {
+        eprintln!(
+            "naicfc eval: note: the bound's spectrum comes from {} vectors for {varying} varying \
+             dims; its weak directions are estimated by shrinking the covariance toward its \
+             diagonal, so read the bound at high rates as an estimate",
+            spectrum_source.len()
+        );
+    }
+    let eigenvalues =
+        bound::spectrum(&spectrum_source).context("spectrum for the Gaussian bound")?;
     Ok(EvalData {
         query: query.features,
         gallery: gallery.features,

@@ -125,6 +125,9 @@ pub struct TrainSummary {
     pub discriminative: bool,
     /// PCA eigenvalues of the training set (for rate-distortion bounds).
     pub eigenvalues: Vec<f64>,
+    /// How far the covariance behind the transform was shrunk toward its diagonal (0 = the
+    /// sample covariance; near 1 with few vectors per active dim).
+    pub shrinkage: f64,
     /// Model size in bytes.
     pub model_bytes: usize,
     /// The quantiser of the model (`trellis` or `scalar`).
@@ -244,12 +247,14 @@ pub fn train_on_sample(
     // Standardised coefficients of a subsample: the pool for the tables, the input of weights.
     let sample = pca::subsample(set.len(), 4000);
     let projected = project(set, &m, &p.vectors, k, &sample);
+    // The shape of the distribution is learned from what the training set shows, so each
+    // coefficient is standardised by its training variance, not by the (shrunk) estimate of
+    // the population's.
     let mut pool = Vec::with_capacity(sample.len() * k);
     for row in projected.chunks_exact(k) {
         for (j, &y) in row.iter().enumerate() {
-            // The shape of the distribution is learned from what the training set shows.
-            if p.values[j] > floor {
-                pool.push((y / p.values[j].sqrt()).abs());
+            if p.shown[j] > floor {
+                pool.push((y / p.shown[j].sqrt()).abs());
             }
         }
     }
@@ -380,6 +385,7 @@ pub fn train_on_sample(
             min_budget,
             discriminative,
             eigenvalues: p.values.clone(),
+            shrinkage: p.shrinkage,
             model_bytes: bytes.len(),
             quantiser,
             format_version: parsed.format_version(),

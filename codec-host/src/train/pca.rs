@@ -2,7 +2,7 @@
 //! principal axes of the rest.
 
 use crate::io::FeatureSet;
-use crate::linalg::symmetric_eigen;
+use crate::linalg::{CovarianceSums, symmetric_eigen};
 use anyhow::Result;
 use faer::Mat;
 use rayon::prelude::*;
@@ -98,34 +98,45 @@ pub struct Pca {
     /// understate in weak directions (and put at zero beyond the number of training vectors):
     /// the larger of the eigenvalue and the variance that held-out vectors show at that rank.
     pub expected: Vec<f64>,
+    /// The training set's own variance along each axis (the eigenvalues before shrinkage).
+    pub shown: Vec<f64>,
+    /// How far the covariance was shrunk toward its diagonal (0 = the sample covariance).
+    pub shrinkage: f64,
 }
 
 /// Rows processed per covariance block: bounds memory to `BLOCK x active` doubles.
 const BLOCK: usize = 4096;
 
-/// Covariance of the active dims over `rows` of `set`, accumulated block by block in
-/// parallel.
-fn covariance(set: &FeatureSet, m: &Moments, rows: &[usize]) -> Mat<f64> {
+/// Covariance of the active dims over `rows` of `set`, accumulated block by block in parallel
+/// and, for small training sets, shrunk toward its diagonal ([`CovarianceSums::estimate`]);
+/// the intensity, and the sample covariance itself.
+fn shrunk_covariance(set: &FeatureSet, m: &Moments, rows: &[usize]) -> Shrunk {
     let a = m.active.len();
-    let blocks: Vec<&[usize]> = rows.chunks(BLOCK).collect();
-    let cov = blocks
-        .par_iter()
-        .map(|block| {
-            let x = centred(set, m, block);
-            let mut c = Mat::<f64>::zeros(a, a);
-            faer::linalg::matmul::matmul(
-                c.as_mut(),
-                faer::Accum::Replace,
-                x.transpose(),
-                x.as_ref(),
-                1.0,
-                faer::Par::Seq,
-            );
-            c
-        })
-        .reduce(|| Mat::<f64>::zeros(a, a), |x, y| x + y);
-    let scale = 1.0 / (rows.len() as f64 - 1.0).max(1.0);
-    Mat::from_fn(a, a, |i, j| cov[(i, j)] * scale)
+    let sums = rows
+        .par_chunks(BLOCK)
+        .map(|block| CovarianceSums::of_block(centred(set, m, block).as_ref()))
+        .reduce_with(CovarianceSums::merge);
+    match sums {
+        Some(sums) => {
+            let (cov, intensity) = sums.estimate();
+            Shrunk {
+                cov,
+                intensity,
+                sample: sums.sample(),
+            }
+        }
+        None => Shrunk {
+            cov: Mat::zeros(a, a),
+            intensity: 1.0,
+            sample: Mat::zeros(a, a),
+        },
+    }
+}
+
+struct Shrunk {
+    cov: Mat<f64>,
+    intensity: f64,
+    sample: Mat<f64>,
 }
 
 /// The active dims of `rows`, centred, as a `rows x active` matrix.
@@ -139,7 +150,22 @@ fn centred(set: &FeatureSet, m: &Moments, rows: &[usize]) -> Mat<f64> {
 /// Eigen-decomposition of the covariance over `rows`, with the variance to expect on new
 /// vectors at each rank (see [`Pca::expected`]).
 pub fn pca(set: &FeatureSet, m: &Moments, rows: &[usize]) -> Result<Pca> {
-    let (values, vectors) = symmetric_eigen(covariance(set, m, rows).as_ref())?;
+    let shrunk = shrunk_covariance(set, m, rows);
+    let (values, vectors) = symmetric_eigen(shrunk.cov.as_ref())?;
+    // u^T S u for every axis u: the eigenvalues themselves when nothing was shrunk.
+    let shown = if shrunk.intensity == 0.0 {
+        values.iter().map(|v| v.max(0.0)).collect()
+    } else {
+        let sv = crate::linalg::matmul(shrunk.sample.as_ref(), vectors.as_ref());
+        (0..vectors.ncols())
+            .map(|c| {
+                (0..vectors.nrows())
+                    .map(|r| vectors[(r, c)] * sv[(r, c)])
+                    .sum::<f64>()
+                    .max(0.0)
+            })
+            .collect()
+    };
     let values: Vec<f64> = values.into_iter().map(|v| v.max(0.0)).collect();
     let held_out = held_out_spectrum(set, m, rows)?;
     let expected = values
@@ -151,6 +177,8 @@ pub fn pca(set: &FeatureSet, m: &Moments, rows: &[usize]) -> Result<Pca> {
         values,
         vectors,
         expected,
+        shown,
+        shrinkage: shrunk.intensity,
     })
 }
 
@@ -168,7 +196,7 @@ fn held_out_spectrum(set: &FeatureSet, m: &Moments, rows: &[usize]) -> Result<Ve
     }
     let fit: Vec<usize> = rows.iter().copied().step_by(2).collect();
     let test: Vec<usize> = rows.iter().copied().skip(1).step_by(2).collect();
-    let (_, axes) = symmetric_eigen(covariance(set, m, &fit).as_ref())?;
+    let (_, axes) = symmetric_eigen(shrunk_covariance(set, m, &fit).cov.as_ref())?;
     let test = subsample(test.len(), 20_000)
         .into_iter()
         .map(|i| test[i])
@@ -195,4 +223,61 @@ pub fn subsample(n: usize, cap: usize) -> Vec<usize> {
         return (0..n).collect();
     }
     (0..cap).map(|i| i * n / cap).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// `rows` vectors of `dim` values from a fixed spectrum (variance 1/(1+j) along a random
+    /// rotation), so the population's eigenvalues are known.
+    fn gaussian(rows: usize, dim: usize, seed: u64) -> FeatureSet {
+        let mut rng = Rng::new(seed);
+        let rot = crate::linalg::random_orthogonal(dim, &mut Rng::new(99));
+        let data = (0..rows)
+            .flat_map(|_| {
+                let z: Vec<f64> = (0..dim)
+                    .map(|j| rng.normal() / (1.0 + j as f64).sqrt())
+                    .collect();
+                (0..dim)
+                    .map(|i| (0..dim).map(|j| rot[(i, j)] * z[j]).sum::<f64>() as f32)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        FeatureSet {
+            names: (0..rows).map(|i| i.to_string()).collect(),
+            dim,
+            data,
+        }
+    }
+
+    #[test]
+    fn few_vectors_shrink_and_leave_no_direction_without_variance() {
+        let set = gaussian(20, 48, 1);
+        let m = moments(&set);
+        let p = pca(&set, &m, &(0..set.len()).collect::<Vec<_>>()).unwrap();
+        assert!(p.shrinkage > 0.1, "{}", p.shrinkage);
+        // 20 vectors span at most 19 directions: the sample covariance has 29 zero eigenvalues,
+        // the estimate none, and it expects more variance along the weak axes than the
+        // training set shows there.
+        assert!(p.values.iter().all(|&v| v > 1e-3), "{:?}", p.values);
+        assert!(
+            p.values[40] > 2.0 * p.shown[40],
+            "{} vs {}",
+            p.values[40],
+            p.shown[40]
+        );
+    }
+
+    #[test]
+    fn many_vectors_barely_shrink() {
+        let set = gaussian(4000, 24, 2);
+        let m = moments(&set);
+        let p = pca(&set, &m, &(0..set.len()).collect::<Vec<_>>()).unwrap();
+        assert!(p.shrinkage < 0.02, "{}", p.shrinkage);
+        for (v, s) in p.values.iter().zip(&p.shown) {
+            assert!((v - s).abs() <= 0.05 * s.max(1e-3), "{v} vs {s}");
+        }
+    }
 }
