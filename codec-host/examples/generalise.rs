@@ -8,8 +8,8 @@
 //! cases read `../shared/data/naic-a-sample` and are skipped without it.
 
 use anyhow::Result;
-use codec_host::codec::ModelFile;
-use codec_host::eval::{ErrorStats, round_trip};
+use codec_host::codec::{ModelFile, round_trip};
+use codec_host::eval::ErrorStats;
 use codec_host::io::{FeatureSet, ReadOptions, read_features};
 use codec_host::synth::{Kind, SynthConfig, write_dataset};
 use codec_host::train::{TrainConfig, train};
