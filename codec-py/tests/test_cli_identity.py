@@ -1,0 +1,99 @@
+"""The package gives the command-line tool's bytes: models, codes and reconstructions.
+
+(The C API is tested byte-identical to the command line in tests/tests/c_api.rs, so the three
+agree.)"""
+
+import json
+
+import numpy as np
+import pytest
+
+import naicfc
+from conftest import run
+
+
+def test_training_gives_the_cli_model(cli, dataset, train, model, tmp_path):
+    out = tmp_path / "cli.nfcm"
+    run(cli, "train", "--data", dataset, "--out", out)
+    assert out.read_bytes() == model.to_bytes()
+
+
+def test_training_options_give_the_cli_model(cli, train, tmp_path):
+    x = train.features[::4]
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "cli.nfcm"
+    run(cli, "train", "--features", tmp_path / "x.npy", "--out", out, "--budgets", "24,12",
+        "--max-coeffs", "96", "--quantiser", "scalar", "--plain-step-prior", "--no-clamp",
+        "--spread-exponent", "0.25", "--max-rows", "100")
+    ours = naicfc.Model.train(x, budgets=[24, 12], max_coeffs=96, quantiser="scalar",
+                              plain_step_prior=True, no_clamp=True, spread_exponent=0.25,
+                              max_rows=100)
+    assert out.read_bytes() == ours.to_bytes()
+    assert ours.budgets == (12, 24) and not ours.codes_fill_budget
+
+
+@pytest.mark.parametrize("budget", [16, 32, 64, 128, 256, 40])
+def test_codes_and_reconstructions_are_the_cli_bytes(cli, model, query, budget, tmp_path):
+    model_path = tmp_path / "m.nfcm"
+    model.save(model_path)
+    x = query.features
+    np.save(tmp_path / "q.npy", x)
+    run(cli, "encode", "--model", model_path, "--in", tmp_path / "q.npy",
+        "--budget", budget, "--out", tmp_path / "codes")
+    names, cli_codes = naicfc.read_codes(tmp_path / "codes")
+    rows = [int(n) for n in names]
+    codes = model.encode(x, budget)
+    ours = model.code_bytes(codes)
+    assert [ours[r] for r in rows] == cli_codes
+    run(cli, "decode", "--model", model_path, "--in", tmp_path / "codes",
+        "--out", tmp_path / "back.npy")
+    cli_back = np.load(tmp_path / "back.npy")
+    ours_back = model.decode(codes)[rows]
+    assert cli_back.tobytes() == ours_back.tobytes()
+
+
+def test_scalable_codes_are_the_cli_bytes(cli, model, query, tmp_path):
+    model_path = tmp_path / "m.nfcm"
+    model.save(model_path)
+    x = query.features[:40]
+    np.save(tmp_path / "q.npy", x)
+    run(cli, "encode", "--model", model_path, "--in", tmp_path / "q.npy",
+        "--scalable", "--out", tmp_path / "codes")
+    names, cli_codes = naicfc.read_codes(tmp_path / "codes")
+    codes = model.encode(x, scalable=True)
+    assert [bytes(codes[int(n)]) for n in names] == cli_codes
+
+
+def test_codes_of_a_model_without_the_step_context_are_the_cli_bytes(cli, train, query, tmp_path):
+    # These codes end at their last needed byte: the arrays pad them, `code_bytes` unpads.
+    m = naicfc.Model.train(train.features, plain_step_prior=True, gain_coeffs=0)
+    assert not m.codes_fill_budget
+    m.save(tmp_path / "m.nfcm")
+    x = query.features
+    np.save(tmp_path / "q.npy", x)
+    run(cli, "encode", "--model", tmp_path / "m.nfcm", "--in", tmp_path / "q.npy",
+        "--budget", 32, "--out", tmp_path / "codes")
+    names, cli_codes = naicfc.read_codes(tmp_path / "codes")
+    codes = m.encode(x, 32)
+    ours = m.code_bytes(codes)
+    assert [ours[int(n)] for n in names] == cli_codes
+    assert any(len(c) < 32 for c in cli_codes)
+    np.testing.assert_array_equal(m.decode(codes), m.decode(ours))
+
+
+def test_search_and_score_are_the_cli_results(cli, dataset, query, gallery, tmp_path):
+    out = tmp_path / "cli.json"
+    run(cli, "reid", "--query", dataset / "query_feature", "--gallery",
+        dataset / "gallery_feature", "--out", out)
+    scores, idx = naicfc.search(query.features, gallery.features, k=100)
+    cli_idx = naicfc.read_results(out, query.names, gallery.names, top=100)
+    np.testing.assert_array_equal(idx, cli_idx)
+    ours = tmp_path / "ours.json"
+    naicfc.write_results(ours, idx, query.names, gallery.names)
+    assert ours.read_bytes() == out.read_bytes()
+    done = run(cli, "score", "--results", out, "--query-list", dataset / "query_list.txt",
+               "--gallery-list", dataset / "gallery_list.txt", "--json")
+    cli_scores = json.loads(done.stdout)
+    got = naicfc.score(idx, query.ids, gallery.ids)
+    for key in ("acc_reid", "ap1", "map100", "rank1", "rank5", "rank10"):
+        assert got[key] == pytest.approx(cli_scores[key], rel=1e-12), key
