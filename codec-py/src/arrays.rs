@@ -7,6 +7,7 @@ use crate::errors::{Kind, raise};
 use numpy::{Element, PyArray1, PyArray2, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use rayon::ThreadPool;
+use std::sync::{Arc, Mutex};
 
 /// A C-contiguous 2-D array, and whether the caller passed a single row (1-D).
 pub struct Rows<'py, T: Element> {
@@ -122,9 +123,13 @@ pub fn to_array<'py, T: Element>(
     }
 }
 
-/// A thread pool of `threads` threads, or `None` for rayon's global pool (all cores).
-pub fn pool(py: Python<'_>, threads: Option<i64>) -> PyResult<Option<ThreadPool>> {
-    let Some(n) = threads else { return Ok(None) };
+/// The pool a call runs on: `threads` threads, or the process's shared pool (one thread per
+/// core) when `None`.
+pub fn pool(py: Python<'_>, threads: Option<i64>) -> PyResult<Arc<ThreadPool>> {
+    let Some(n) = threads else {
+        return shared_pool()
+            .map_err(|e| raise(py, Kind::Input, format!("cannot start threads: {e}"), None));
+    };
     let Some(n) = usize::try_from(n).ok().filter(|&n| n >= 1) else {
         return Err(raise(
             py,
@@ -136,7 +141,7 @@ pub fn pool(py: Python<'_>, threads: Option<i64>) -> PyResult<Option<ThreadPool>
     rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .build()
-        .map(Some)
+        .map(Arc::new)
         .map_err(|e| {
             raise(
                 py,
@@ -147,12 +152,30 @@ pub fn pool(py: Python<'_>, threads: Option<i64>) -> PyResult<Option<ThreadPool>
         })
 }
 
-/// Run `f` without the GIL, on `pool` when given: the work of one chunk of a batch.
-pub fn run<R: Send>(py: Python<'_>, pool: Option<&ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
-    py.allow_threads(|| match pool {
-        Some(p) => p.install(f),
-        None => f(),
-    })
+/// One pool per process, made again in a child that `fork` made (multiprocessing's default on
+/// Linux, PySpark's workers): the child inherits the parent's pool without its threads, and
+/// rayon's global pool would wait for them forever.
+fn shared_pool() -> Result<Arc<ThreadPool>, rayon::ThreadPoolBuildError> {
+    static SHARED: Mutex<Option<(u32, Arc<ThreadPool>)>> = Mutex::new(None);
+    let pid = std::process::id();
+    let mut slot = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((owner, pool)) = &*slot {
+        if *owner == pid {
+            return Ok(Arc::clone(pool));
+        }
+    }
+    let pool = Arc::new(rayon::ThreadPoolBuilder::new().build()?);
+    // The parent's pool has no threads here: dropping it would signal threads that do not
+    // exist, so it is left alone.
+    if let Some(stale) = slot.replace((pid, Arc::clone(&pool))) {
+        std::mem::forget(stale);
+    }
+    Ok(pool)
+}
+
+/// Run `f` on `pool` without the GIL: the work of one chunk of a batch.
+pub fn run<R: Send>(py: Python<'_>, pool: &ThreadPool, f: impl FnOnce() -> R + Send) -> R {
+    py.allow_threads(|| pool.install(f))
 }
 
 /// Rows handed to the workers between two checks for Ctrl-C: a few tenths of a second of

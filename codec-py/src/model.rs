@@ -201,7 +201,7 @@ impl PyModel {
             ));
         }
         let pool = pool(py, threads)?;
-        let trained = run(py, pool.as_ref(), || {
+        let trained = run(py, &pool, || {
             let input = from_memory(&set, labels.as_deref(), cfg.max_rows)?;
             train_on_sample(
                 &input.sample,
@@ -321,7 +321,7 @@ impl PyModel {
             .zip(out.chunks_mut(CHUNK_ROWS * len))
             .enumerate()
         {
-            run(py, pool.as_ref(), || encode_into(&m, rows_in, kind, codes))
+            run(py, &pool, || encode_into(&m, rows_in, kind, codes))
                 .map_err(|(i, e)| errors::core(py, e, Some(c * CHUNK_ROWS + i)))?;
             py.check_signals()?;
         }
@@ -376,10 +376,8 @@ impl PyModel {
             .zip(out.chunks_mut(CHUNK_ROWS * dim))
             .enumerate()
         {
-            run(py, pool.as_ref(), || {
-                decode_into(&m, chunk, scalable, rows_out)
-            })
-            .map_err(|(i, e)| errors::core(py, e, Some(c * CHUNK_ROWS + i)))?;
+            run(py, &pool, || decode_into(&m, chunk, scalable, rows_out))
+                .map_err(|(i, e)| errors::core(py, e, Some(c * CHUNK_ROWS + i)))?;
             py.check_signals()?;
         }
         to_array(py, out, n, dim, single)

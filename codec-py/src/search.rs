@@ -92,10 +92,8 @@ pub fn search<'py>(
             dim,
             data: part.to_vec(),
         };
-        let ranking = run(py, pool.as_ref(), || {
-            search_with(&part, &gallery, k, metric, &opts)
-        })
-        .map_err(|e| errors::host(py, Kind::Input, &e))?;
+        let ranking = run(py, &pool, || search_with(&part, &gallery, k, metric, &opts))
+            .map_err(|e| errors::host(py, Kind::Input, &e))?;
         for i in 0..ranking.len() {
             scores.extend_from_slice(ranking.scores(i));
             rows.extend(ranking.rows(i).iter().map(|&r| i64::from(r)));

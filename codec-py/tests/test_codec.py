@@ -1,5 +1,6 @@
 """Round trips, code layout, scalable codes, pickling and threads."""
 
+import multiprocessing
 import pickle
 import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -116,11 +117,16 @@ def _encode_in_child(model, x):
     return model.encode(x, 16)
 
 
-def test_a_model_crosses_process_boundaries(model, query):
+@pytest.mark.parametrize("start", ["spawn", "fork"])
+def test_a_model_crosses_process_boundaries(model, query, start):
+    # "fork" after the parent ran batches (as PySpark's workers are forked): the child must
+    # not wait for the parent's worker threads, which it does not have.
     x = query.features[:30]
-    with ProcessPoolExecutor(max_workers=2) as pool:
-        got = list(pool.map(_encode_in_child, [model, model], [x[:15], x[15:]]))
-    np.testing.assert_array_equal(np.concatenate(got), model.encode(x, 16))
+    want = model.encode(x, 16)
+    context = multiprocessing.get_context(start)
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        got = list(pool.map(_encode_in_child, [model, model], [x[:15], x[15:]], timeout=120))
+    np.testing.assert_array_equal(np.concatenate(got), want)
 
 
 def test_thread_counts_and_concurrent_callers_give_the_same_codes(model, query):
