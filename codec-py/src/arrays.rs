@@ -178,6 +178,6 @@ pub fn run<R: Send>(py: Python<'_>, pool: &ThreadPool, f: impl FnOnce() -> R + S
     py.allow_threads(|| pool.install(f))
 }
 
-/// Rows handed to the workers between two checks for Ctrl-C: a few tenths of a second of
-/// encoding on two cores, so an interrupt is seen quickly and costs little.
-pub const CHUNK_ROWS: usize = 4096;
+/// Rows handed to the workers between two checks for Ctrl-C: a tenth of a second or so of
+/// coding on one core at the largest budgets, against some microseconds per check.
+pub const CHUNK_ROWS: usize = 1024;
