@@ -6,7 +6,7 @@
 
 Needs the package installed (`pip install ./codec-py`) and the CLI built
 (`cargo build --release -p codec-host`, or `--cli PATH`). Without `--data`, a synthetic kind-A
-set (5,000 training vectors) is generated in a temporary directory. Prints a Markdown table.
+set (2,000 training vectors) is generated in a temporary directory. Prints a Markdown table.
 """
 
 import argparse
@@ -51,8 +51,8 @@ def main():
 
     root = args.data
     if root is None:
-        root = naicfc.synth(tmp / "data", identities=500, images_per_identity=10,
-                            test_identities=500, queries=args.rows, gallery=args.rows)
+        root = naicfc.synth(tmp / "data", identities=200, images_per_identity=10,
+                            test_identities=200, queries=args.rows, gallery=args.rows)
     train = naicfc.read_split(root, "train")
     query = naicfc.read_split(root, "query")
     x = query.features[: args.rows]

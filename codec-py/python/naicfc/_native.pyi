@@ -2,6 +2,7 @@
 the package `naicfc`, which documents them in docs/python.md."""
 
 import os
+import pathlib
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
@@ -133,5 +134,5 @@ def synth(
     queries: Optional[int] = None,
     gallery: Optional[int] = None,
     cameras: Optional[int] = None,
-) -> str: ...
+) -> "pathlib.Path": ...
 def is_npy(path: _Path) -> bool: ...
