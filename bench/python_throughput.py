@@ -78,8 +78,6 @@ def main():
 
     try:
         import faiss
-
-        faiss.omp_set_num_threads(1)
     except ImportError:
         faiss = None
         print("faiss-cpu not importable: FAISS column left empty", file=sys.stderr)
@@ -96,7 +94,9 @@ def main():
         f_enc = f_dec = float("nan")
         if faiss is not None and dim % b == 0:
             index = faiss.index_factory(dim, f"OPQ{b},PQ{b}")
+            faiss.omp_set_num_threads(cores)  # training is not measured
             index.train(np.ascontiguousarray(train.features))
+            faiss.omp_set_num_threads(1)
             fcodes = index.sa_encode(x)
             f_enc = rate(lambda: index.sa_encode(x), n, args.seconds)
             f_dec = rate(lambda: index.sa_decode(fcodes), n, args.seconds)
