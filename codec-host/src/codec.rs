@@ -6,6 +6,7 @@ use codec_core::MAX_CODE_LEN;
 use codec_core::{Error, Model};
 use codec_core::{decode_scalable, encode_scalable, scalable_len};
 use rayon::prelude::*;
+use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::time::Instant;
 
@@ -58,6 +59,16 @@ impl ModelFile {
         &self.bytes
     }
 
+    /// The model's identity: the first 16 bytes of the SHA-256 of its bytes, as 32 lower-case
+    /// hex digits. Codes carry no model identity, so whatever stores codes (a code array, a
+    /// vector database) records this beside them and refuses to decode with another model.
+    pub fn fingerprint(&self) -> String {
+        Sha256::digest(&self.bytes)[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// A budget this model can code at: at least its minimum, at most the format's maximum.
     /// Checked once up front, so a bad `--budget` is one error instead of one per vector.
     pub fn check_budget(&self, budget: usize) -> Result<()> {
@@ -82,27 +93,76 @@ pub enum CodeKind {
     Scalable,
 }
 
+/// The length of the slot a code of `kind` needs: the budget, or the whole scalable code.
+pub fn code_len(model: &Model<'_>, kind: CodeKind) -> usize {
+    match kind {
+        CodeKind::Budget(b) => b,
+        CodeKind::Scalable => scalable_len(model),
+    }
+}
+
+/// Encode one vector into `out` (at least [`code_len`] bytes); returns the code's length. Bytes
+/// of `out` past it are left as the core left them.
+fn encode_one(
+    model: &Model<'_>,
+    row: &[f32],
+    kind: CodeKind,
+    out: &mut [u8],
+) -> Result<usize, Error> {
+    match kind {
+        CodeKind::Budget(b) => codec_core::encode(model, row, b, out),
+        CodeKind::Scalable => encode_scalable(model, row, out),
+    }
+}
+
 /// Encode every row of `set`: one code (or error) per row, in row order.
 pub fn encode_all(
     model: &Model<'_>,
     set: &FeatureSet,
     kind: CodeKind,
 ) -> Vec<Result<Vec<u8>, Error>> {
-    let len = match kind {
-        CodeKind::Budget(b) => b,
-        CodeKind::Scalable => scalable_len(model),
-    };
+    let len = code_len(model, kind);
     (0..set.len())
         .into_par_iter()
         .map(|i| {
             let mut out = vec![0u8; len];
-            let n = match kind {
-                CodeKind::Budget(b) => codec_core::encode(model, set.row(i), b, &mut out)?,
-                CodeKind::Scalable => encode_scalable(model, set.row(i), &mut out)?,
-            };
+            let n = encode_one(model, set.row(i), kind, &mut out)?;
             out.truncate(n);
             Ok(out)
         })
+        .collect()
+}
+
+/// Encode the rows of `data` (`model.dim()` values each) into `out`, one slot of
+/// [`code_len`] bytes per row, each code zero-padded to its slot: the codes of
+/// [`encode_all`], for callers that hold the rows and the codes in their own buffers (the
+/// Python package). Returns each code's length, or the first failing row and its error.
+pub fn encode_into(
+    model: &Model<'_>,
+    data: &[f32],
+    kind: CodeKind,
+    out: &mut [u8],
+) -> Result<Vec<usize>, (usize, Error)> {
+    let (dim, len) = (model.dim().max(1), code_len(model, kind).max(1));
+    let results: Vec<Result<usize, Error>> = data
+        .par_chunks(dim)
+        .zip(out.par_chunks_mut(len))
+        .map(|(row, slot)| {
+            let n = encode_one(model, row, kind, slot)?;
+            // Rate control leaves bytes of rejected trials past the code (as the C API does).
+            slot[n..].fill(0);
+            Ok(n)
+        })
+        .collect();
+    first_error(results)
+}
+
+/// The values of `results`, or the index of the first error and that error.
+fn first_error<T>(results: Vec<Result<T, Error>>) -> Result<Vec<T>, (usize, Error)> {
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| r.map_err(|e| (i, e)))
         .collect()
 }
 
@@ -113,10 +173,29 @@ pub fn decode_all(
     codes: &[&[u8]],
     scalable: bool,
 ) -> (Vec<f32>, Vec<Result<(), Error>>) {
-    let dim = model.dim();
-    let mut data = vec![0f32; codes.len() * dim];
-    let results = data
-        .par_chunks_mut(dim.max(1))
+    let mut data = vec![0f32; codes.len() * model.dim()];
+    let results = decode_rows(model, codes, scalable, &mut data);
+    (data, results)
+}
+
+/// Decode `codes` into the rows of `out` (`codes.len() x dim` values), as [`decode_all`] does,
+/// for callers with their own buffer; the first failing code and its error on failure.
+pub fn decode_into(
+    model: &Model<'_>,
+    codes: &[&[u8]],
+    scalable: bool,
+    out: &mut [f32],
+) -> Result<(), (usize, Error)> {
+    first_error(decode_rows(model, codes, scalable, out)).map(|_| ())
+}
+
+fn decode_rows(
+    model: &Model<'_>,
+    codes: &[&[u8]],
+    scalable: bool,
+    out: &mut [f32],
+) -> Vec<Result<(), Error>> {
+    out.par_chunks_mut(model.dim().max(1))
         .zip(codes.par_iter())
         .map(|(row, code)| {
             if scalable {
@@ -125,8 +204,7 @@ pub fn decode_all(
                 codec_core::decode(model, code, row)
             }
         })
-        .collect();
-    (data, results)
+        .collect()
 }
 
 /// Encode and decode every row of `set` at `budget`; the reconstruction, the code lengths and

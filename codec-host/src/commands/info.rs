@@ -3,7 +3,6 @@
 use crate::codec::ModelFile;
 use crate::exit::Outcome;
 use anyhow::Result;
-use codec_core::Model;
 use codec_core::internals::ModelInternals;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -39,33 +38,29 @@ pub struct ModelInfo {
     pub quantiser: &'static str,
     /// Whether reconstructions are clamped to the training range.
     pub clamps: bool,
-    /// The model's own CRC-32 (its last four bytes, over every byte before them), as 8 hex
-    /// digits: two files with the same fingerprint hold the same model.
+    /// The model's fingerprint ([`ModelFile::fingerprint`]: the first 128 bits of the SHA-256
+    /// of its bytes, 32 hex digits), the same the Python package gives: two files with the same
+    /// fingerprint hold the same model.
     pub fingerprint: String,
     /// Size of the model file in bytes.
     pub bytes: usize,
 }
 
 impl ModelInfo {
-    /// The facts of the parsed model `m` whose file holds `bytes` and whose minimum budget is
-    /// `min_budget` ([`ModelFile::min_budget`]).
-    pub fn of(m: &Model<'_>, bytes: &[u8], min_budget: usize) -> Self {
-        let crc = match bytes.len().checked_sub(4) {
-            Some(at) => {
-                u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
-            }
-            None => 0,
-        };
+    /// The facts of the model in `file`.
+    pub fn of(file: &ModelFile) -> Self {
+        let m = file.model();
+        let bytes = file.bytes();
         ModelInfo {
             dim: m.dim(),
             active_dims: m.active_count(),
             coefficients: m.coeffs(),
             budgets: (0..m.budget_count()).filter_map(|i| m.budget(i)).collect(),
-            min_budget,
+            min_budget: file.min_budget(),
             format_version: m.format_version(),
             quantiser: if m.trellis() { "trellis" } else { "scalar" },
             clamps: m.clamps(),
-            fingerprint: format!("{crc:08x}"),
+            fingerprint: file.fingerprint(),
             bytes: bytes.len(),
         }
     }
@@ -74,7 +69,7 @@ impl ModelInfo {
 /// Run `naicfc info`.
 pub fn run(args: &Args) -> Result<Outcome> {
     let file = ModelFile::read(&args.model)?;
-    let info = ModelInfo::of(&file.model(), file.bytes(), file.min_budget());
+    let info = ModelInfo::of(&file);
     if args.json {
         println!("{}", serde_json::to_string(&info)?);
         return Ok(Outcome::Success);
@@ -92,7 +87,10 @@ pub fn run(args: &Args) -> Result<Outcome> {
     println!("format        version {}", info.format_version);
     println!("quantiser     {}", info.quantiser);
     println!("clamps        {}", if info.clamps { "yes" } else { "no" });
-    println!("fingerprint   {} (the model's CRC-32)", info.fingerprint);
+    println!(
+        "fingerprint   {} (SHA-256 of the file, first 128 bits)",
+        info.fingerprint
+    );
     println!("size          {} bytes", info.bytes);
     Ok(Outcome::Success)
 }
@@ -101,33 +99,23 @@ pub fn run(args: &Args) -> Result<Outcome> {
 mod tests {
     use super::*;
     use crate::test_support::tiny_model;
+    use sha2::Digest;
 
     #[test]
     fn the_facts_are_the_model_s() {
         let file = tiny_model(12);
         let m = file.model();
-        let info = ModelInfo::of(&m, file.bytes(), file.min_budget());
+        let info = ModelInfo::of(&file);
         assert_eq!(info.dim, 12);
         assert_eq!(info.coefficients, 6);
         assert!(info.active_dims >= info.coefficients && info.active_dims <= 12);
         assert_eq!(info.budgets, vec![16, 32, 64, 128, 256]);
         assert_eq!(info.min_budget, codec_core::min_budget(&m).unwrap());
         assert_eq!(info.bytes, file.bytes().len());
-        let n = file.bytes().len();
-        // CRC-32 (IEEE, reflected), bit by bit: independent of the codec's table-driven one.
-        let mut crc = !0u32;
-        for &b in &file.bytes()[..n - 4] {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        let crc = !crc;
-        assert_eq!(info.fingerprint, format!("{crc:08x}"));
+        // SHA-256 of the bytes, computed here apart from the codec-host helper.
+        let digest = sha2::Sha256::digest(file.bytes());
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(info.fingerprint, hex);
         let json: serde_json::Value = serde_json::to_value(&info).unwrap();
         for key in [
             "dim",
@@ -138,6 +126,6 @@ mod tests {
         ] {
             assert!(json.get(key).is_some(), "{key}");
         }
-        assert_eq!(json["fingerprint"], format!("{crc:08x}"));
+        assert_eq!(json["fingerprint"], hex);
     }
 }

@@ -265,8 +265,9 @@ fn sources(args: &Args) -> Result<(PathBuf, Option<PathBuf>)> {
     }
 }
 
-/// The training options the flags describe, checked.
-fn config(args: &Args) -> Result<TrainConfig> {
+/// The training options the flags describe, checked (the Python package's `Model.train`
+/// checks its options here too).
+pub fn config(args: &Args) -> Result<TrainConfig> {
     // The model lists its budgets in increasing order, each once.
     let mut budgets = args.budgets.clone();
     budgets.sort_unstable();

@@ -19,7 +19,15 @@ use std::path::Path;
 /// The bytes depend only on the arguments.
 pub fn results_json(ranking: &Ranking, query_names: &[String], gallery_names: &[String]) -> String {
     debug_assert_eq!(ranking.len(), query_names.len());
-    let mut order: Vec<usize> = (0..ranking.len()).collect();
+    let lists: Vec<&[u32]> = ranking.iter().collect();
+    lists_json(&lists, query_names, gallery_names)
+}
+
+/// [`results_json`] of ranked lists held elsewhere (the Python package's index arrays): one
+/// list of gallery rows per query, every row below `gallery_names.len()`.
+pub fn lists_json(lists: &[&[u32]], query_names: &[String], gallery_names: &[String]) -> String {
+    debug_assert_eq!(lists.len(), query_names.len());
+    let mut order: Vec<usize> = (0..lists.len()).collect();
     order.sort_by(|&a, &b| query_names[a].cmp(&query_names[b]));
     let quote = |name: &str| Value::from(name).to_string();
     let mut out = String::from("{");
@@ -27,7 +35,7 @@ pub fn results_json(ranking: &Ranking, query_names: &[String], gallery_names: &[
         out.push_str(if i == 0 { "\n" } else { ",\n" });
         out.push_str(&quote(&query_names[q]));
         out.push_str(":[");
-        for (j, &row) in ranking.rows(q).iter().enumerate() {
+        for (j, &row) in lists[q].iter().enumerate() {
             if j > 0 {
                 out.push(',');
             }

@@ -58,8 +58,7 @@ pub fn read_training_input(
         Some(e) => input.rows().min(e.len()),
         None => input.rows(),
     };
-    let kept = max_rows.min(n);
-    let mut picks = (0..kept).map(|i| i * n / kept).peekable();
+    let mut picks = sample_positions(n, max_rows).peekable();
     let mut position = 0usize;
     let mut acc: Option<MomentsAcc> = None;
     let mut sample = FeatureSet::default();
@@ -113,6 +112,52 @@ pub fn read_training_input(
         labels: entries.map(|_| labels),
         sample,
         failures,
+    })
+}
+
+/// The positions kept as the sample of `n` usable rows: `i * n / max_rows`, evenly spaced
+/// (all of them when `n <= max_rows`).
+fn sample_positions(n: usize, max_rows: usize) -> impl Iterator<Item = usize> {
+    let kept = max_rows.min(n);
+    (0..kept).map(move |i| i * n / kept)
+}
+
+/// The training input of a set already in memory (the Python package's), kept as
+/// [`read_training_input`] keeps a file's: the moments of every row, and the rows at the same
+/// evenly spaced positions as the sample, so that both train the same model from the same rows.
+pub fn from_memory(
+    set: &FeatureSet,
+    labels: Option<&[i64]>,
+    max_rows: usize,
+) -> Result<TrainingInput> {
+    if max_rows < 2 {
+        bail!("--max-rows must be at least 2");
+    }
+    if let Some(l) = labels {
+        if l.len() != set.len() {
+            bail!("{} labels for {} vectors", l.len(), set.len());
+        }
+    }
+    let mut acc = MomentsAcc::new(set.dim);
+    for row in set.rows() {
+        acc.add(row);
+    }
+    let mut sample = FeatureSet {
+        dim: set.dim,
+        ..FeatureSet::default()
+    };
+    let mut kept_labels = Vec::new();
+    for i in sample_positions(set.len(), max_rows) {
+        sample.names.push(set.names[i].clone());
+        sample.data.extend_from_slice(set.row(i));
+        kept_labels.extend(labels.map(|l| l[i]));
+    }
+    Ok(TrainingInput {
+        rows: acc.rows(),
+        moments: acc.finish(),
+        labels: labels.map(|_| kept_labels),
+        sample,
+        failures: Vec::new(),
     })
 }
 
@@ -236,5 +281,24 @@ mod tests {
         let mut listed = set.clone();
         listed.retain_rows(|r| r != 5);
         assert_eq!(t.moments.mean, moments(&listed).mean);
+    }
+
+    #[test]
+    fn a_set_in_memory_keeps_the_sample_a_file_keeps() {
+        let dir = tempfile::tempdir().unwrap();
+        let (set, path) = input(dir.path());
+        let list = dir.path().join("list.txt");
+        let ids: Vec<i64> = (0..30).map(|i| i / 3).collect();
+        for max_rows in [8, 100] {
+            let file = read(&path, Some(&list), max_rows, 4);
+            let memory = from_memory(&set, Some(&ids), max_rows).unwrap();
+            assert_eq!(memory.sample, file.sample);
+            assert_eq!(memory.labels, file.labels);
+            assert_eq!(memory.rows, file.rows);
+            assert_eq!(memory.moments.mean, file.moments.mean);
+            assert_eq!(memory.moments.active, file.moments.active);
+        }
+        assert!(from_memory(&set, Some(&ids[..3]), 8).is_err());
+        assert!(from_memory(&set, None, 1).is_err());
     }
 }

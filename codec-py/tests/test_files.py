@@ -1,0 +1,83 @@
+"""The competition's files: features, codes, splits and result JSON."""
+
+import numpy as np
+import pytest
+
+import naicfc
+
+
+def test_features_round_trip_through_a_directory(tmp_path, rng):
+    x = rng.normal(size=(5, 12)).astype(np.float32)
+    names = [f"{i:05d}" for i in range(5)]
+    naicfc.write_features(tmp_path / "f", names, x)
+    got_names, got = naicfc.read_features(tmp_path / "f")
+    assert got_names == names
+    assert got.tobytes() == x.tobytes()
+    np.save(tmp_path / "x.npy", x)
+    _, from_npy = naicfc.read_features(tmp_path / "x.npy")
+    assert from_npy.tobytes() == x.tobytes()
+
+
+def test_unusable_feature_files_are_refused_unless_told(tmp_path, rng):
+    x = rng.normal(size=(3, 4)).astype(np.float32)
+    naicfc.write_features(tmp_path / "f", ["a", "b", "c"], x)
+    (tmp_path / "f" / "d.dat").write_bytes(b"\x00" * 5)
+    with pytest.raises(naicfc.InputError, match="d.dat"):
+        naicfc.read_features(tmp_path / "f")
+    names, got = naicfc.read_features(tmp_path / "f", strict=False)
+    assert names == ["a", "b", "c"] and got.shape == (3, 4)
+
+
+def test_codes_round_trip_through_a_directory(model, query, tmp_path):
+    codes = model.code_bytes(model.encode(query.features[:8], 24))
+    names = [f"q{i}" for i in range(8)]
+    naicfc.write_codes(tmp_path / "c", names, codes)
+    got_names, got = naicfc.read_codes(tmp_path / "c")
+    assert got_names == names and got == codes
+    np.testing.assert_array_equal(model.decode(got), model.decode(model.encode(query.features[:8], 24)))
+
+
+def test_splits_carry_identities_and_cameras(train, query, gallery):
+    for split in (train, query, gallery):
+        assert split.features.dtype == np.float32 and split.features.shape[1] == 2048
+        assert len(split.names) == len(split.features) == len(split.ids) == len(split.cams)
+        assert split.names == sorted(split.names)
+        assert split.problems == []
+    assert len(train.features) == 1000 and len(query.features) == 100
+    assert set(query.ids) <= set(gallery.ids)
+    assert not set(train.ids) & set(query.ids)
+
+
+def test_bad_split_and_synth_arguments(dataset, tmp_path):
+    with pytest.raises(naicfc.InputError, match="split"):
+        naicfc.read_split(dataset, "test")
+    with pytest.raises(naicfc.FileError):
+        naicfc.read_split(tmp_path / "nowhere", "train")
+    with pytest.raises(naicfc.InputError, match="unknown option"):
+        naicfc.synth(tmp_path / "s", colour="red")
+    with pytest.raises(naicfc.InputError, match="dim"):
+        naicfc.synth(tmp_path / "s", dim=0)
+    with pytest.raises(naicfc.FileError, match="empty"):
+        naicfc.synth(dataset)
+
+
+def test_results_round_trip_and_are_checked(query, gallery, tmp_path):
+    _, idx = naicfc.search(query.features, gallery.features, k=10)
+    path = tmp_path / "r.json"
+    naicfc.write_results(path, idx, query.names, gallery.names)
+    np.testing.assert_array_equal(naicfc.read_results(path, query.names, gallery.names, top=10), idx)
+    with pytest.raises(naicfc.InputError, match="10 results, expected 20|expected 20"):
+        naicfc.read_results(path, query.names, gallery.names, top=20)
+    with pytest.raises(naicfc.InputError):
+        naicfc.write_results(path, idx + len(gallery.names), query.names, gallery.names)
+    with pytest.raises(naicfc.InputError):
+        naicfc.write_results(path, idx, query.names[:-1], gallery.names)
+
+
+def test_score_of_a_perfect_ranking_is_one():
+    ids = np.array([0, 1, 2])
+    gallery_ids = np.array([2, 0, 1, 0])
+    idx = np.array([[1, 3, 0, 2], [2, 0, 1, 3], [0, 1, 2, 3]])
+    s = naicfc.score(idx, ids, gallery_ids)
+    assert s["acc_reid"] == 1.0 and s["ap1"] == 1.0 and s["rank1"] == 1.0
+    assert s["queries"] == 3

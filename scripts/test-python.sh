@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The Python package's tests: a fresh virtual environment, `pip install ./codec-py` (maturin
+# builds the extension from this checkout), then its pytest suite, which also compares with
+# the command-line tool (built here with `cargo build --release -p codec-host`).
+# Usage: scripts/test-python.sh [pytest arguments]
+# Environment: PYTHON (default python3.11), VENV (default target/py-venv, made anew each run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3.11}
+venv=${VENV:-target/py-venv}
+
+echo "== command-line tool (the tests compare the package with it)"
+cargo build --release -p codec-host
+export NAICFC_CLI="$PWD/target/release/naicfc"
+
+echo "== fresh virtual environment in $venv"
+rm -rf "$venv"
+"$python" -m venv "$venv"
+venv=$(cd "$venv" && pwd)
+# Minimum versions the package is tested with; pip picks the newest that satisfy them.
+"$venv/bin/pip" install --quiet --upgrade "pip>=23"
+"$venv/bin/pip" install --quiet "maturin>=1.7,<2" "numpy>=1.23" "pytest>=7"
+
+echo "== pip install ./codec-py"
+"$venv/bin/pip" install --quiet ./codec-py
+
+echo "== pytest"
+# Run from the tests directory against the installed package, not the source tree. Exit 5
+# (no tests collected) is a failure like any other non-zero status.
+set +e
+(cd codec-py/tests && "$venv/bin/python" -m pytest -q "$@")
+status=$?
+set -e
+if [[ $status -eq 5 ]]; then
+    echo "pytest collected no tests" >&2
+fi
+exit $status
