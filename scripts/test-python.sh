@@ -12,7 +12,7 @@ venv=${VENV:-target/py-venv}
 
 echo "== command-line tool (the tests compare the package with it)"
 cargo build --release -p codec-host
-export NAICFC_CLI="$PWD/target/release/naicfc"
+export NAICFC_CLI="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release/naicfc"
 
 echo "== fresh virtual environment in $venv"
 rm -rf "$venv"

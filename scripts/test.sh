@@ -53,16 +53,22 @@ python3 scripts/check-cycles.py
 
 step "lint"
 cargo clippy --workspace --all-targets -- -D warnings
-# The bare-metal build has its own cfg (no_std, panic handler): lint it too.
+# The bare-metal builds have their own cfg (no_std, panic handler): lint them too.
 cargo clippy -p codec-ffi --release --target thumbv7em-none-eabihf -- -D warnings
+cargo clippy -p codec-ffi --release --target thumbv8m.main-none-eabihf -- -D warnings
 
 step "tests (C host test, firmware on QEMU and figures included)"
 # With this set, a C or firmware test whose tools are missing fails instead of skipping.
 NAICFC_REQUIRE_TOOLS=1 cargo test --workspace
 
-step "codec-core and the C library build for a Cortex-M4F (no_std, no alloc)"
-cargo build -p codec-core --release --target thumbv7em-none-eabihf
-cargo build -p codec-ffi --release --target thumbv7em-none-eabihf
+step "codec-core and the C library build for a Cortex-M4F and a Cortex-M33 (no_std, no alloc)"
+for target in thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
+    cargo build -p codec-core --release --target "$target"
+    cargo build -p codec-ffi --release --target "$target"
+done
+
+step "Python package: pip install ./codec-py in a fresh virtual environment, then pytest"
+./scripts/test-python.sh
 
 # Miri and cargo-fuzz need the nightly toolchain.
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
