@@ -18,7 +18,7 @@ use codec_core::internals::{self, ModelInternals, StepGrid};
 use codec_core::internals::{Class, Decoder, PROB_BITS, decode_step, decode_values};
 use codec_core::{Model, encode};
 use codec_host::codec::ModelFile;
-use codec_host::io::features::{FeatureSet, ReadOptions, read_features};
+use codec_host::io::{FeatureSet, ReadOptions, read_features};
 use std::collections::HashMap;
 use std::path::Path;
 

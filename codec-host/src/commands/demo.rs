@@ -111,7 +111,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
             scalable: false,
         },
     )?;
-    crate::io::outputs::create_output_dir(&report_dir)?;
+    crate::io::atomic::create_output_dir(&report_dir)?;
     crate::io::atomic::write_atomic(&report_dir.join("report.json"), report::json(&r).as_bytes())?;
     crate::io::atomic::write_atomic(&report_dir.join("rate.svg"), plot::svg(&r)?.as_bytes())?;
 

@@ -50,7 +50,7 @@ struct Offender<'a> {
 /// (its `names.txt`, else name order), as every listing follows the input order.
 fn in_input_order(dir: &std::path::Path, offenders: &mut [InputError]) -> Result<()> {
     let position: std::collections::HashMap<std::ffi::OsString, usize> =
-        crate::io::features::list_dat_files(dir)?
+        crate::io::dat::list_dat_files(dir)?
             .into_iter()
             .enumerate()
             .map(|(i, f)| (f.file_name, i))

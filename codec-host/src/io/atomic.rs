@@ -26,7 +26,7 @@
 
 use super::InputError;
 use super::bytes::le_bytes;
-use super::features::FeatureSet;
+use super::matrix::FeatureSet;
 use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -375,6 +375,14 @@ pub fn commit_pair(first: AtomicFile, second: AtomicFile) -> Result<()> {
     })
 }
 
+/// Create the output directory `dir` (and its parents) before the work starts, so that an
+/// unusable one (a regular file, or under one) is reported at once, by name, rather than after
+/// a long run.
+pub fn create_output_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create directory", dir.display()))
+}
+
 /// Write one `<name>.dat` per row of `set` into `dir` (created if needed), in parallel: each row
 /// as its `dim` little-endian f32 values, each file atomically but without fsync (see the
 /// module documentation).
@@ -432,7 +440,7 @@ where
     N: Fn(usize) -> &'a str + Sync,
     B: Fn(usize) -> Cow<'a, [u8]> + Sync,
 {
-    super::outputs::create_output_dir(dir)?;
+    create_output_dir(dir)?;
     let progress = crate::progress::bar(len as u64, "writing");
     let failures: Vec<InputError> = (0..len)
         .into_par_iter()
@@ -768,5 +776,21 @@ mod tests {
         std::fs::write(&file, b"").unwrap();
         let err = write_blobs(&file.join("sub"), "dat", &[("a", b"x")]).unwrap_err();
         assert!(err.to_string().contains("cannot create directory"), "{err}");
+    }
+
+    #[test]
+    fn an_output_directory_that_cannot_be_made_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("report");
+        std::fs::write(&file, b"").unwrap();
+        for bad in [file.clone(), file.join("sub")] {
+            let err = format!("{:#}", create_output_dir(&bad).unwrap_err());
+            assert!(
+                err.starts_with(&format!("{}: cannot create directory", bad.display())),
+                "{err}"
+            );
+        }
+        create_output_dir(&dir.path().join("a/b")).unwrap();
+        assert!(dir.path().join("a/b").is_dir());
     }
 }

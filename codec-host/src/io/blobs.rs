@@ -1,7 +1,7 @@
 //! Directories of compressed codes: one `<name>.dat` of arbitrary length per vector.
 
 use super::InputError;
-use super::features::list_dat_files;
+use super::dat::list_dat_files;
 use anyhow::{Result, bail};
 use rayon::prelude::*;
 use std::io::Read;

@@ -7,8 +7,9 @@
 //! ```
 
 use super::InputError;
-use super::features::{FeatureSet, ReadOptions, read_features};
+use super::features::read_features;
 use super::lists::{match_list, not_listed, read_list};
+use super::matrix::{FeatureSet, ReadOptions};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 

@@ -1,132 +1,13 @@
-//! Feature matrices: loading a directory of `.dat` files (or a `.npy` file) into one contiguous
-//! row-major buffer.
+//! The one input dispatcher: a path of features, a directory of `.dat` files ([`super::dat`])
+//! or a `.npy` file ([`super::npy`]), opened as one [`FeatureInput`] and read whole or in
+//! batches into the matrix of [`super::matrix`].
 
-use super::InputError;
-use super::bytes::{as_bytes_mut, le_to_native};
-use anyhow::{Context, Result, bail};
-use rayon::prelude::*;
-use std::collections::HashMap;
-use std::ffi::{OsStr, OsString};
-use std::fs::File;
-use std::io::{self, Read};
-use std::path::{Path, PathBuf};
-
-/// Row-major matrix of features with one name (the file stem) per row.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct FeatureSet {
-    /// Row names: file stems for `.dat` inputs (`00012` for `00012.dat`).
-    pub names: Vec<String>,
-    /// Values per row.
-    pub dim: usize,
-    /// `names.len() * dim` values, row after row.
-    pub data: Vec<f32>,
-}
-
-impl FeatureSet {
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.names.len()
-    }
-
-    /// True when there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-
-    /// Row `i`.
-    pub fn row(&self, i: usize) -> &[f32] {
-        &self.data[i * self.dim..(i + 1) * self.dim]
-    }
-
-    /// Iterator over rows.
-    pub fn rows(&self) -> std::slice::ChunksExact<'_, f32> {
-        self.data.chunks_exact(self.dim.max(1))
-    }
-
-    /// Keep only the rows `i` for which `keep(i)` is true (indices as before the call), in their
-    /// order. Works in place: sets can be gigabytes, so no second copy is made.
-    pub fn retain_rows(&mut self, mut keep: impl FnMut(usize) -> bool) {
-        let mut mask = Vec::with_capacity(self.names.len());
-        let mut i = 0;
-        self.names.retain(|_| {
-            let k = keep(i);
-            mask.push(k);
-            i += 1;
-            k
-        });
-        compact_rows(&mut self.data, self.dim, |i| {
-            mask.get(i).copied().unwrap_or(false)
-        });
-    }
-}
-
-/// Move the rows `i` of `data` with `keep(i)` to the front, in order, and drop the rest.
-fn compact_rows(data: &mut Vec<f32>, dim: usize, keep: impl Fn(usize) -> bool) {
-    let rows = data.len().checked_div(dim).unwrap_or(0);
-    let mut kept = 0;
-    for i in (0..rows).filter(|&i| keep(i)) {
-        if kept != i {
-            data.copy_within(i * dim..(i + 1) * dim, kept * dim);
-        }
-        kept += 1;
-    }
-    data.truncate(kept * dim);
-}
-
-/// How to read a batch of features.
-#[derive(Debug, Clone, Default)]
-pub struct ReadOptions {
-    /// Expected dimension; when `None` it is inferred (for `.dat` files: from the most common
-    /// file size, so that a few odd files do not decide it).
-    pub dim: Option<usize>,
-    /// Stop at the first bad input instead of reporting it and going on.
-    pub strict: bool,
-    /// When the dimension is inferred from a directory of `.dat` files: take this one if any
-    /// file has that size (the model's dimension, say), so that files of other sizes are
-    /// rejected one by one even when they are the majority; else the most common size decides,
-    /// and a directory of another dimension stays one clear error for the caller.
-    pub prefer_dim: Option<usize>,
-}
-
-/// The good rows of a batch and the inputs that were rejected.
-#[derive(Debug, Default)]
-pub struct Loaded {
-    /// Rows that read cleanly, in input order (see [`read_features`]).
-    pub set: FeatureSet,
-    /// Inputs that were rejected, each with its path and the reason, in row order.
-    pub failures: Vec<InputError>,
-}
-
-impl Loaded {
-    /// With `strict`, turn the first failure into an error; otherwise pass the batch through.
-    ///
-    /// The error wraps the [`InputError`], so callers can `downcast_ref` it.
-    /// The positions in the input of the rows of `set`, for a batch of an array whose first
-    /// row is at `first`: every position from there on but those of the rows rejected.
-    pub fn row_indices(&self, first: usize) -> Vec<usize> {
-        let rejected: std::collections::HashSet<usize> = self
-            .failures
-            .iter()
-            .filter_map(|f| Some(f.row.as_ref()?.index))
-            .collect();
-        (first..)
-            .filter(|i| !rejected.contains(i))
-            .take(self.set.len())
-            .collect()
-    }
-
-    /// Rows and rejected inputs of this batch: where the next batch starts.
-    pub fn inputs(&self) -> usize {
-        self.set.len() + self.failures.len()
-    }
-
-    pub(crate) fn check_strict(self, strict: bool) -> Result<Loaded> {
-        match self.failures.first() {
-            Some(first) if strict => Err(first.clone().into()),
-            _ => Ok(self),
-        }
-    }
-}
+use super::dat::DatDir;
+use super::matrix::{Loaded, ReadOptions};
+use super::npy::NpyFile;
+use anyhow::{Result, bail};
+use std::io;
+use std::path::Path;
 
 /// Read features from a directory of `.dat` files or from a `.npy` file.
 ///
@@ -134,7 +15,7 @@ impl Loaded {
 /// (other files, subdirectories and hidden files such as our own temporaries are ignored), rows
 /// in the order of its `names.txt` if it has one ([`super::order`]), else sorted by the bytes of
 /// the file stem. A `.npy` file must hold a 2-D float32, float16 or float64 array;
-/// see [`super::npy::NpyFile`].
+/// see [`NpyFile`].
 ///
 /// Errors that concern the whole input (a missing path, a directory without `.dat` files, an
 /// unreadable or malformed `.npy`) are returned as `Err` naming the path. A bad individual file
@@ -156,7 +37,7 @@ pub struct FeatureInput {
 
 enum Source {
     Dat(DatDir),
-    Npy(super::npy::NpyFile),
+    Npy(NpyFile),
 }
 
 impl FeatureInput {
@@ -173,7 +54,7 @@ impl FeatureInput {
         let source = if meta.is_dir() {
             Source::Dat(DatDir::open(path, opts.dim, opts.prefer_dim)?)
         } else if meta.is_file() && is_npy(path) {
-            Source::Npy(super::npy::NpyFile::open(path, opts)?)
+            Source::Npy(NpyFile::open(path, opts)?)
         } else {
             bail!(
                 "{}: not a directory of .dat files or a .npy file",
@@ -240,68 +121,6 @@ pub fn is_npy(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
 }
 
-/// A `.dat` file of the directory being read.
-pub(crate) struct DatFile {
-    pub(crate) file_name: OsString,
-    /// The row name, or why the file cannot have one (the file is then reported, not read).
-    pub(crate) stem: Result<String, String>,
-}
-
-/// The row name of the `.dat` file `file_name`: its stem, if that can be a row name at all.
-fn row_name(file_name: &OsStr) -> Result<String, String> {
-    let stem = Path::new(file_name)
-        .file_stem()
-        .and_then(OsStr::to_str)
-        .ok_or("file name is not valid UTF-8")?;
-    if super::has_line_break(stem) {
-        return Err("file name contains a line break, which no names file or list can hold".into());
-    }
-    Ok(stem.to_owned())
-}
-
-impl DatFile {
-    /// The raw bytes of the stem: rows are sorted by them, so the order does not depend on
-    /// whether names are valid UTF-8.
-    fn stem_bytes(&self) -> &[u8] {
-        let b = self.file_name.as_encoded_bytes();
-        &b[..b.len().saturating_sub(".dat".len())]
-    }
-}
-
-/// The `.dat` files of `dir`, in the order of its order file ([`super::order`]), else sorted
-/// by stem.
-pub(crate) fn list_dat_files(dir: &Path) -> Result<Vec<DatFile>> {
-    let cannot_list = || format!("{}: cannot list directory", dir.display());
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(cannot_list)? {
-        let entry = entry.with_context(cannot_list)?;
-        let file_name = entry.file_name();
-        let p = Path::new(&file_name);
-        if p.extension() != Some(OsStr::new("dat"))
-            || file_name.as_encoded_bytes().starts_with(b".")
-        {
-            continue;
-        }
-        // `file_type` comes from the directory entry on most file systems, so the common case
-        // costs no extra system call; only symlinks are followed to see what they point at.
-        match entry.file_type() {
-            Ok(t) if t.is_file() => {}
-            Ok(t) if t.is_symlink() => match std::fs::metadata(entry.path()) {
-                Ok(m) if !m.is_file() => continue,
-                // Dangling or unreadable: keep it, so the read reports the OS error.
-                _ => {}
-            },
-            Ok(_) => continue,
-            Err(_) => {}
-        }
-        let stem = row_name(&file_name);
-        files.push(DatFile { file_name, stem });
-    }
-    files.sort_unstable_by(|a, b| a.stem_bytes().cmp(b.stem_bytes()));
-    super::order::apply_order(dir, &mut files)?;
-    Ok(files)
-}
-
 /// Read features in batches of at most `batch_rows` rows and hand each to `each`, so that
 /// memory stays bounded whatever the size of the input (a directory of `.dat` files or a `.npy`
 /// file). Errors and `strict` behave as in [`read_features`], per batch. See [`FeatureInput`].
@@ -314,237 +133,11 @@ pub fn read_in_batches(
     FeatureInput::open(path, opts)?.for_each_batch(batch_rows, each)
 }
 
-/// A directory of `.dat` features, listed and sized once, read in batches of rows: what batch
-/// commands use to keep memory bounded on directories of any size.
-pub struct DatDir {
-    dir: PathBuf,
-    files: Vec<DatFile>,
-    /// One entry per file, in row order; `Some` once the file is known to be bad.
-    problems: Vec<Option<String>>,
-    dim: usize,
-}
-
-impl DatDir {
-    /// List `dir` and settle the dimension (`dim`, or `prefer` if some file has that size, or
-    /// the most common file size).
-    pub fn open(dir: &Path, dim: Option<usize>, prefer: Option<usize>) -> Result<Self> {
-        let files = list_dat_files(dir)?;
-        if files.is_empty() {
-            bail!("no .dat files in {}", dir.display());
-        }
-        let mut problems: Vec<Option<String>> = files
-            .iter()
-            .map(|f| f.stem.as_ref().err().cloned())
-            .collect();
-        let dim = match dim {
-            Some(dim) => dim,
-            None => infer_dim(dir, &files, &mut problems, prefer)?,
-        };
-        Ok(DatDir {
-            dir: dir.to_path_buf(),
-            files,
-            problems,
-            dim,
-        })
-    }
-
-    /// Values per vector.
-    pub fn dim(&self) -> usize {
-        self.dim
-    }
-
-    /// Number of `.dat` files, good or bad.
-    pub fn len(&self) -> usize {
-        self.files.len()
-    }
-
-    /// True when the directory has no `.dat` file (never, after a successful `open`).
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
-    }
-
-    /// Read the files `range` (in name order): their good rows and their failures.
-    pub fn read(&self, range: std::ops::Range<usize>) -> Result<Loaded> {
-        let (dir, dim) = (&self.dir, self.dim);
-        let files = &self.files[range.clone()];
-        let mut problems = self.problems[range].to_vec();
-        let to_read: Vec<usize> = (0..files.len())
-            .filter(|&i| problems[i].is_none())
-            .collect();
-        let total = matrix_len(to_read.len(), dim).with_context(|| {
-            format!(
-                "{}: {} files of {dim} values do not fit in memory",
-                dir.display(),
-                to_read.len()
-            )
-        })?;
-
-        let mut data = vec![0f32; total];
-        let read_problems: Vec<Option<String>> = if to_read.is_empty() {
-            Vec::new()
-        } else {
-            let progress = crate::progress::bar(to_read.len() as u64, "reading");
-            let out = data
-                .par_chunks_mut(dim)
-                .zip(to_read.par_iter())
-                .map(|(slot, &i)| {
-                    let r = read_row(&dir.join(&files[i].file_name), slot).err();
-                    progress.inc(1);
-                    r
-                })
-                .collect();
-            progress.finish_and_clear();
-            out
-        };
-
-        let mut names = Vec::with_capacity(to_read.len());
-        for (&i, problem) in to_read.iter().zip(&read_problems) {
-            match problem {
-                Some(p) => problems[i] = Some(p.clone()),
-                None => names.extend(files[i].stem.clone().ok()),
-            }
-        }
-        // Rows that failed to read are holes in the buffer; close them up.
-        compact_rows(&mut data, dim, |k| read_problems[k].is_none());
-        let set = FeatureSet { names, dim, data };
-
-        let failures = problems
-            .into_iter()
-            .zip(files)
-            .filter_map(|(problem, f)| {
-                problem.map(|problem| InputError {
-                    path: dir.join(&f.file_name),
-                    row: None,
-                    problem,
-                })
-            })
-            .collect();
-        Ok(Loaded { set, failures })
-    }
-}
-
-/// `rows * dim` values, or `None` when that many bytes could not even be addressed.
-pub(crate) fn matrix_len(rows: usize, dim: usize) -> Option<usize> {
-    rows.checked_mul(dim).filter(|n| n.checked_mul(4).is_some())
-}
-
-/// The dimension implied by the most common file size; files of other sizes (and files whose
-/// size cannot be read) are marked in `problems` so they are not read at all.
-fn infer_dim(
-    dir: &Path,
-    files: &[DatFile],
-    problems: &mut [Option<String>],
-    prefer: Option<usize>,
-) -> Result<usize> {
-    let progress = crate::progress::bar(files.len() as u64, "scanning");
-    let sizes: Vec<Option<io::Result<u64>>> = files
-        .par_iter()
-        .zip(problems.par_iter())
-        .map(|(f, problem)| {
-            let size = problem
-                .is_none()
-                .then(|| std::fs::metadata(dir.join(&f.file_name)).map(|m| m.len()));
-            progress.inc(1);
-            size
-        })
-        .collect();
-    progress.finish_and_clear();
-
-    let mut counts: HashMap<u64, usize> = HashMap::new();
-    for size in sizes.iter().flatten().flatten() {
-        *counts.entry(*size).or_default() += 1;
-    }
-    let preferred = prefer
-        .map(|d| d as u64 * 4)
-        .and_then(|size| counts.get(&size).map(|&count| (size, count)));
-    // Ties go to the smaller size so the choice does not depend on hash order.
-    let chosen = preferred.or_else(|| {
-        counts
-            .iter()
-            .max_by_key(|&(&size, &count)| (count, std::cmp::Reverse(size)))
-            .map(|(&size, &count)| (size, count))
-    });
-    let dim = match chosen {
-        Some((size, count)) if size == 0 || size % 4 != 0 => bail!(
-            "{}: the most common .dat file size is {size} bytes ({count} of {} files), which is \
-             not a whole number of f32 values; pass the dimension explicitly",
-            dir.display(),
-            files.len()
-        ),
-        Some((size, _)) => usize::try_from(size / 4)
-            .with_context(|| format!("{}: files of {size} bytes are too large", dir.display()))?,
-        // Nothing could be sized: every file is already marked bad below, so the dimension
-        // does not matter.
-        None => 0,
-    };
-    for (problem, size) in problems.iter_mut().zip(sizes) {
-        match size {
-            Some(Err(e)) => *problem = Some(format!("cannot read: {e}")),
-            Some(Ok(size)) if size != dim as u64 * 4 => *problem = Some(wrong_size(size, dim)),
-            _ => {}
-        }
-    }
-    Ok(dim)
-}
-
-fn wrong_size(len: u64, dim: usize) -> String {
-    format!("{len} bytes, expected {} ({dim} x f32)", dim as u64 * 4)
-}
-
-/// Read one `.dat` file straight into its row of the matrix.
-fn read_row(path: &Path, slot: &mut [f32]) -> Result<(), String> {
-    let cannot_read = |e: io::Error| format!("cannot read: {e}");
-    let mut f = File::open(path).map_err(cannot_read)?;
-    // The size from the open file, not from the earlier scan: the file may have been replaced.
-    let meta = f.metadata().map_err(cannot_read)?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    if meta.len() != size_of_val(slot) as u64 {
-        return Err(wrong_size(meta.len(), slot.len()));
-    }
-    f.read_exact(as_bytes_mut(slot)).map_err(|e| {
-        if e.kind() == io::ErrorKind::UnexpectedEof {
-            "file shrank while it was being read".to_string()
-        } else {
-            cannot_read(e)
-        }
-    })?;
-    le_to_native(slot);
-    check_finite(slot)
-}
-
-/// `Err` describing the first non-finite value of a row.
-pub(crate) fn check_finite(values: &[f32]) -> Result<(), String> {
-    // The branch-free fold vectorises; rows are almost always clean, so look closer only then.
-    if values.iter().fold(true, |ok, v| ok & v.is_finite()) {
-        return Ok(());
-    }
-    let Some(first) = values.iter().position(|v| !v.is_finite()) else {
-        return Ok(());
-    };
-    let v = values[first];
-    let what = if v.is_nan() {
-        "NaN"
-    } else if v > 0.0 {
-        "+inf"
-    } else {
-        "-inf"
-    };
-    let more = values[first + 1..]
-        .iter()
-        .filter(|v| !v.is_finite())
-        .count();
-    Err(match more {
-        0 => format!("value {first} is {what}"),
-        1 => format!("value {first} is {what} (and 1 more non-finite value)"),
-        _ => format!("value {first} is {what} (and {more} more non-finite values)"),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::{FeatureSet, InputError};
+    use std::ffi::OsStr;
     use std::path::PathBuf;
 
     fn row(dim: usize, seed: f32) -> Vec<f32> {
@@ -864,18 +457,6 @@ mod tests {
         assert!(l.set.is_empty());
         assert_eq!(l.set.dim, 4);
         assert_eq!(l.failures.len(), 1);
-    }
-
-    #[test]
-    fn retain_rows_compacts_in_place() {
-        let mut set = FeatureSet {
-            names: vec!["a".into(), "b".into(), "c".into(), "d".into()],
-            dim: 2,
-            data: vec![0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5],
-        };
-        set.retain_rows(|i| i % 2 == 1);
-        assert_eq!(set.names, ["b", "d"]);
-        assert_eq!(set.data, [1.0, 1.5, 3.0, 3.5]);
     }
 
     /// Throughput of the directory reader. Run with

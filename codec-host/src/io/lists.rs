@@ -1,7 +1,7 @@
 //! List files: `<name> <identity> [camera]` per line, matched to feature files by stem.
 
 use super::InputError;
-use super::features::FeatureSet;
+use super::matrix::FeatureSet;
 use anyhow::{Context, Result, bail};
 use std::collections::HashMap;
 use std::path::Path;

@@ -3,24 +3,32 @@
 //! Features live as one `.dat` file per vector (little-endian f32) in a directory, or as rows of a
 //! 2-D `.npy` array. Bad inputs never abort a batch: each is reported as an [`InputError`] naming
 //! its path, and the caller decides (via `--strict`) whether the first one stops the run.
+//!
+//! The files import one way: `matrix` (the in-memory [`FeatureSet`] and a batch's [`Loaded`])
+//! is a leaf; `atomic` writes every output (single files atomically, batches of files, the
+//! output directory); the readers `dat` (directories, in the order of `order`) and `npy` (with
+//! the row names of `npy_names`) sit beside each other; `features` is the one dispatcher from a
+//! path to a reader; `outputs` checks where commands write before they start.
 
 pub mod atomic;
 pub mod blobs;
 mod bytes;
+pub mod dat;
 pub mod dataset;
 pub mod features;
 pub mod lists;
+pub mod matrix;
 pub mod npy;
 pub mod npy_names;
 pub mod order;
 pub mod outputs;
 
 pub use atomic::{write_atomic, write_atomic_with, write_blobs, write_rows_dat};
+pub use dat::DatDir;
 pub use dataset::{Dataset, Split, SplitData};
-pub use features::{
-    DatDir, FeatureInput, FeatureSet, Loaded, ReadOptions, is_npy, read_features, read_in_batches,
-};
+pub use features::{FeatureInput, is_npy, read_features, read_in_batches};
 pub use lists::{ListEntry, ListMatch, match_list, read_list};
+pub use matrix::{FeatureSet, Loaded, ReadOptions};
 pub use npy::NpyDtype;
 
 use std::collections::HashSet;

@@ -9,7 +9,6 @@
 //! rejected, or a code deleted since): the file is an order, not an inventory.
 
 use super::atomic::write_atomic;
-use super::features::DatFile;
 use super::has_line_break;
 use anyhow::{Context, Result, bail};
 use std::collections::HashMap;
@@ -35,8 +34,13 @@ pub fn write_order(dir: &Path, names: &[String]) -> Result<()> {
     write_atomic(&path, text.as_bytes())
 }
 
-/// Put `files` (in name order) into the order of `dir`'s order file, when it has one.
-pub(crate) fn apply_order(dir: &Path, files: &mut [DatFile]) -> Result<()> {
+/// Put `files` (in name order) into the order of `dir`'s order file, when it has one;
+/// `row_name` gives a file's row name (`None` for a file that cannot have one, which goes last).
+pub(crate) fn apply_order<T>(
+    dir: &Path,
+    files: &mut [T],
+    row_name: impl Fn(&T) -> Option<&str>,
+) -> Result<()> {
     let path = dir.join(ORDER_FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
@@ -54,38 +58,9 @@ pub(crate) fn apply_order(dir: &Path, files: &mut [DatFile]) -> Result<()> {
     }
     // Stable: unlisted files keep their name order, after the listed ones.
     files.sort_by_key(|f| {
-        f.stem
-            .as_ref()
-            .ok()
-            .and_then(|s| rank.get(s.as_str()).copied())
+        row_name(f)
+            .and_then(|s| rank.get(s).copied())
             .unwrap_or(usize::MAX)
     });
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::io::features::list_dat_files;
-
-    #[test]
-    fn a_directory_is_listed_in_its_order_then_by_name() {
-        let dir = tempfile::tempdir().unwrap();
-        for n in ["a", "b", "c", "d", "e"] {
-            std::fs::write(dir.path().join(format!("{n}.dat")), [0u8; 4]).unwrap();
-        }
-        let stems = |d: &Path| -> Vec<String> {
-            list_dat_files(d)
-                .unwrap()
-                .into_iter()
-                .map(|f| f.stem.unwrap())
-                .collect()
-        };
-        assert_eq!(stems(dir.path()), ["a", "b", "c", "d", "e"]);
-        let order: Vec<String> = ["d", "gone", "b", "e"].map(String::from).to_vec();
-        write_order(dir.path(), &order).unwrap();
-        assert_eq!(stems(dir.path()), ["d", "b", "e", "a", "c"]);
-        let bad = write_order(dir.path(), &["x\ny".to_string()]).unwrap_err();
-        assert!(bad.to_string().contains("line break"), "{bad}");
-    }
 }

@@ -118,14 +118,6 @@ fn resolved(path: &Path) -> PathBuf {
     abs
 }
 
-/// Create the output directory `dir` (and its parents) before the work starts, so that an
-/// unusable one (a regular file, or under one) is reported at once, by name, rather than after
-/// a long run.
-pub fn create_output_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("{}: cannot create directory", dir.display()))
-}
-
 /// Refuse, before any work, a file output that is an existing directory (or a link to one):
 /// the rename that puts the file in place would fail only once the work is done.
 pub fn check_file_outputs(outputs: &[Place]) -> Result<()> {
@@ -313,21 +305,5 @@ mod tests {
         assert!(!out.join("old.dat").exists());
         assert!(!out.join("names.txt").exists());
         assert!(out.join("notes.md").exists());
-    }
-
-    #[test]
-    fn an_output_directory_that_cannot_be_made_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("report");
-        std::fs::write(&file, b"").unwrap();
-        for bad in [file.clone(), file.join("sub")] {
-            let err = format!("{:#}", create_output_dir(&bad).unwrap_err());
-            assert!(
-                err.starts_with(&format!("{}: cannot create directory", bad.display())),
-                "{err}"
-            );
-        }
-        create_output_dir(&dir.path().join("a/b")).unwrap();
-        assert!(dir.path().join("a/b").is_dir());
     }
 }
