@@ -3,20 +3,16 @@
 
 use std::borrow::Cow;
 
-/// The bytes of `values`, in native byte order.
+/// The bytes of `values`, in native byte order (bytemuck checks that the view is sound, so
+/// this crate needs no `unsafe` of its own for it).
 pub(crate) fn as_bytes(values: &[f32]) -> &[u8] {
-    // SAFETY: `f32` has no padding and no invalid bit patterns, `u8` has alignment 1, and the
-    // byte length is exactly the size of the slice, so the view covers the same memory with the
-    // same lifetime.
-    unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), size_of_val(values)) }
+    bytemuck::cast_slice(values)
 }
 
-/// The bytes of `values`, mutably, in native byte order.
+/// The bytes of `values`, mutably, in native byte order: any bytes written are some `f32`
+/// (possibly NaN, which callers check for).
 pub(crate) fn as_bytes_mut(values: &mut [f32]) -> &mut [u8] {
-    // SAFETY: as in `as_bytes`; in addition every byte pattern written through the view is a
-    // valid `f32` (possibly NaN, which callers check for), and the exclusive borrow of `values`
-    // guarantees nobody else sees the memory while it is being written.
-    unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), size_of_val(values)) }
+    bytemuck::cast_slice_mut(values)
 }
 
 /// Turn values just read as little-endian bytes into native `f32`s (a no-op on little-endian
