@@ -69,6 +69,22 @@ pub fn search<'py>(
         ));
     }
     let dim = q.width();
+    // A NaN scores as nothing and ranks silently wrong; the CLI's reid rejects such rows too.
+    for (what, rows) in [("q", &q), ("g", &g)] {
+        let values = rows.array.readonly();
+        if let Some(i) = values.as_slice()?.iter().position(|v| !v.is_finite()) {
+            let row = i / dim.max(1);
+            return Err(raise(
+                py,
+                Kind::NonFinite,
+                format!(
+                    "{what} row {row}: value at index {} is not finite (NaN or infinity)",
+                    i % dim.max(1)
+                ),
+                Some(row),
+            ));
+        }
+    }
     let gallery = FeatureSet {
         names: vec![String::new(); g.len()],
         dim,

@@ -161,6 +161,18 @@ def test_bad_search_and_score_arguments(query, gallery):
         naicfc.score(idx, query.ids, gallery.ids, exclude_same_camera=True)
 
 
+def test_search_refuses_nan_and_inf(rng):
+    q = rng.normal(size=(4, 8)).astype(np.float32)
+    g = rng.normal(size=(20, 8)).astype(np.float32)
+    for side in ("q", "g"):
+        for bad in (np.nan, np.inf):
+            qq, gg = q.copy(), g.copy()
+            (qq if side == "q" else gg)[2, 3] = bad
+            with pytest.raises(naicfc.NonFiniteError, match=f"{side} row 2") as e:
+                naicfc.search(qq, gg, k=5)
+            assert e.value.row == 2
+
+
 def test_search_ranks_like_brute_force(rng):
     q = rng.normal(size=(7, 16)).astype(np.float32)
     g = rng.normal(size=(50, 16)).astype(np.float32)

@@ -21,7 +21,7 @@ use std::time::Instant;
 pub struct Args {
     /// Working directory for the generated data, model, results and reports
     #[arg(
-        short,
+        short = 'o',
         long = "out",
         visible_alias = "dir",
         default_value = "naicfc-demo"

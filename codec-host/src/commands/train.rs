@@ -17,7 +17,7 @@ use std::time::Instant;
 // One of the two inputs is required: a usage error names both, not only --data.
 #[command(group(clap::ArgGroup::new("input").required(true).args(["data", "features"])))]
 #[command(
-    after_help = "Examples:\n  naicfc train --data data-a -o model.nfcm\n  naicfc train -i train.npy --labels train.names.txt -o model.nfcm"
+    after_help = "Examples:\n  naicfc train --data data-a -o model.nfcm\n  naicfc train -i train.npy --labels train_list.txt -o model.nfcm   # list: <name> <identity> [camera]"
 )]
 pub struct Args {
     /// Dataset root in the standard layout (uses train/train_feature and train/train_list.txt)

@@ -64,6 +64,21 @@ fn labels_of(split: &SplitData) -> Option<Vec<Label>> {
 /// for its transform by default).
 const SPECTRUM_ROWS: usize = 100_000;
 
+/// The Gaussian bound's spectrum of `set` ([`bound::spectrum`]), with a note when `set` has no
+/// more vectors than varying dims: the spectrum's weak directions are then estimates.
+fn spectrum_of(set: &FeatureSet) -> Result<Vec<f64>> {
+    let varying = crate::train::pca::moments(set).active.len();
+    if set.len() <= varying {
+        eprintln!(
+            "naicfc eval: note: the bound's spectrum comes from {} vectors for {varying} varying \
+             dims; its weak directions are estimated by shrinking the covariance toward its \
+             diagonal, so read the bound at high rates as an estimate",
+            set.len()
+        );
+    }
+    bound::spectrum(set).context("spectrum for the Gaussian bound")
+}
+
 /// Load a dataset in the standard layout for evaluation.
 pub fn load(root: &Path, read: &ReadOptions) -> Result<EvalData> {
     let ds = Dataset::new(root);
@@ -104,17 +119,7 @@ pub fn load(root: &Path, read: &ReadOptions) -> Result<EvalData> {
         None
     };
     let spectrum_source = training.unwrap_or_else(|| gallery.features.clone());
-    let varying = crate::train::pca::moments(&spectrum_source).active.len();
-    if spectrum_source.len() <= varying {
-        eprintln!(
-            "naicfc eval: note: the bound's spectrum comes from {} vectors for {varying} varying \
-             dims; its weak directions are estimated by shrinking the covariance toward its \
-             diagonal, so read the bound at high rates as an estimate",
-            spectrum_source.len()
-        );
-    }
-    let eigenvalues =
-        bound::spectrum(&spectrum_source).context("spectrum for the Gaussian bound")?;
+    let eigenvalues = spectrum_of(&spectrum_source)?;
     Ok(EvalData {
         query: query.features,
         gallery: gallery.features,
@@ -153,9 +158,7 @@ pub fn load_unlabelled(test: &Path, train: Option<&Path>, read: &ReadOptions) ->
         }
         None => loaded.set.clone(),
     };
-    let active: Vec<usize> = (0..training.dim).collect();
-    let eigenvalues = crate::stats::pca_eigenvalues(&training, &active)
-        .context("spectrum for the Gaussian bound")?;
+    let eigenvalues = spectrum_of(&training)?;
     Ok(EvalData {
         gallery: FeatureSet {
             dim: loaded.set.dim,

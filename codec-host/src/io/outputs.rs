@@ -160,6 +160,14 @@ pub fn require_empty_dir(dir: &Path, flag: &str) -> Result<()> {
 /// ([`super::order`]) already there are deleted first; other files stay (no command reads
 /// them as vectors).
 pub fn prepare_output_dir(dir: &Path, flag: &str, overwrite: bool) -> Result<()> {
+    // `-` means standard output only where one file is written; a directory named `-` would
+    // be a surprise nobody asked for.
+    if super::atomic::is_stdout(dir) {
+        bail!(
+            "{flag} -: standard output takes one file, and this writes one file per vector; name \
+             a directory (or a .npy file where one is accepted)"
+        );
+    }
     if overwrite && dir.is_dir() {
         let cannot = || format!("{}: cannot clear {flag}", dir.display());
         for entry in std::fs::read_dir(dir).with_context(cannot)? {
@@ -286,6 +294,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("--out is not a directory"), "{err}");
+    }
+
+    #[test]
+    fn standard_output_is_no_output_directory() {
+        for overwrite in [false, true] {
+            let err = prepare_output_dir(Path::new("-"), "--out", overwrite).unwrap_err();
+            assert!(format!("{err:#}").contains("standard output"), "{err:#}");
+        }
+        assert!(!Path::new("-").exists());
     }
 
     #[test]
