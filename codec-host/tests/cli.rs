@@ -2,8 +2,11 @@
 //! and what it does with bad input (clear message naming the file, rest of the batch done,
 //! documented exit code).
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
+use support::dat_files;
 
 fn naicfc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_naicfc"))
@@ -498,18 +501,4 @@ fn fatal_problems_exit_3_with_a_clear_message() {
 
     let o = naicfc(&["encode", "--model", p(&model)]);
     assert_eq!(o.status.code(), Some(2), "usage errors exit 2");
-}
-
-/// The `.dat` files in `dir` (an output directory also holds its `names.txt`).
-fn dat_files(dir: impl AsRef<std::path::Path>) -> usize {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "dat")
-        })
-        .count()
 }

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 mod support;
 
-use support::{Fixture, expect, naicfc, p, stderr, synth};
+use support::{Fixture, dat_files, expect, naicfc, p, stderr, synth};
 
 fn fixture() -> Fixture {
     Fixture::new(&[
@@ -897,18 +897,4 @@ fn eval_names_the_list_that_lacks_what_an_option_needs() {
         3,
         &["--exclude-same-camera needs both lists"],
     );
-}
-
-/// The `.dat` files in `dir` (an output directory also holds its `names.txt`).
-fn dat_files(dir: impl AsRef<std::path::Path>) -> usize {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "dat")
-        })
-        .count()
 }

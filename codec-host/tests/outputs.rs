@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 mod support;
 
-use support::{Fixture, expect, naicfc, naicfc_in, ok, p};
+use support::{Fixture, dat_files, expect, naicfc, naicfc_in, ok, p};
 
 /// Every file under `dir` (or `dir` itself if it is a file) and its content, to show that a
 /// refused command left its inputs exactly as they were.
@@ -333,18 +333,4 @@ fn a_batch_that_could_write_nothing_exits_3() {
     assert!(f.encode(&q, &codes).status.success());
     let o = f.decode(&codes, &blocked);
     expect(&o, 3, &["no output could be written"]);
-}
-
-/// The `.dat` files in `dir` (an output directory also holds its `names.txt`).
-fn dat_files(dir: impl AsRef<std::path::Path>) -> usize {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "dat")
-        })
-        .count()
 }

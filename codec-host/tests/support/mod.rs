@@ -136,3 +136,17 @@ impl Fixture {
         ])
     }
 }
+
+/// The `.dat` files in `dir` (an output directory also holds its `names.txt`).
+pub fn dat_files(dir: impl AsRef<Path>) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "dat")
+        })
+        .count()
+}
