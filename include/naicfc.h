@@ -219,7 +219,7 @@ naicfc_result naicfc_encode(const struct naicfc_model *model,
  *
  * Every byte string is either decoded or rejected, and nothing outside `code` is read. Codes
  * carry no checksum (every byte goes to the vector), so damage is detected only by chance:
- * measured, 2% to 27% of single-bit errors (by model; 1% to 38% at one budget) and 7% to 48%
+ * measured, 2% to 14% of single-bit errors (by model; 1% to 24% at one budget) and 7% to 42%
  * of truncations are rejected with `NAICFC_CORRUPT_STREAM` (`docs/c-api.md`); the rest decode,
  * without an error, to a different vector. Protect the link with a CRC of your own and check
  * it before decoding. On error `out` is not written. The same model and code give the same
