@@ -39,7 +39,8 @@ pub fn gaussian_mse(eigenvalues: &[f64], bits: f64) -> f64 {
 }
 
 /// The spectrum the bound is computed from: eigenvalues (descending) of the covariance of
-/// `set` (at most 20,000 evenly spaced rows), estimated as training estimates it
+/// the dims of `set` that vary (at most 20,000 evenly spaced rows), estimated as training
+/// estimates it
 /// ([`crate::linalg::CovarianceSums::estimate`]): with fewer rows than dims the sample
 /// covariance has zero eigenvalues that no new vector shows, and a bound computed from them
 /// would read zero error at high rates.
@@ -49,10 +50,17 @@ pub fn spectrum(set: &crate::io::FeatureSet) -> anyhow::Result<Vec<f64>> {
         "a covariance needs at least 2 vectors, got {}",
         set.len()
     );
+    // Only the dims that vary: a constant dim adds a zero eigenvalue, which the bound ignores,
+    // and must not count toward the vectors per dim that decide on shrinking (as in training).
+    let varying = crate::train::pca::moments(set).active;
     let rows = crate::train::pca::subsample(set.len(), 20_000);
     let n = rows.len();
-    let mut x = faer::Mat::from_fn(n, set.dim, |i, k| f64::from(set.row(rows[i])[k]));
-    for k in 0..set.dim {
+    let d = varying.len();
+    if d == 0 {
+        return Ok(Vec::new());
+    }
+    let mut x = faer::Mat::from_fn(n, d, |i, k| f64::from(set.row(rows[i])[varying[k]]));
+    for k in 0..d {
         let mean = (0..n).map(|i| x[(i, k)]).sum::<f64>() / n as f64;
         for i in 0..n {
             x[(i, k)] -= mean;
