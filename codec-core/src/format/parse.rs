@@ -63,13 +63,7 @@ impl<'a> Model<'a> {
                 actual: bytes.len(),
             });
         }
-        let version = u16_at(bytes, 2);
-        if version != FORMAT_VERSION {
-            return Err(ModelError::UnsupportedVersion {
-                found: version,
-                supported: FORMAT_VERSION,
-            });
-        }
+        check_version(bytes)?;
         check(
             usize::from(u16_at(bytes, 3)) == HEADER_LEN,
             ModelError::HeaderLength,
@@ -96,13 +90,7 @@ impl<'a> Model<'a> {
                 }
             });
         }
-        let version = u16_at(bytes, 2);
-        if version != FORMAT_VERSION {
-            return Err(ModelError::UnsupportedVersion {
-                found: version,
-                supported: FORMAT_VERSION,
-            });
-        }
+        check_version(bytes)?;
         if bytes.len() < HEADER_LEN {
             return Err(ModelError::Truncated {
                 expected: HEADER_LEN,
@@ -223,7 +211,7 @@ impl<'a> Model<'a> {
             tables: shape.tables,
             alphabet: shape.alphabet,
             flags: u32::from(flags),
-            version: u32::from(version),
+            version: u32::from(FORMAT_VERSION),
             steps: shape.steps,
             budget_count: shape.budgets,
             budgets: cur.take(2 * shape.budgets)?,
@@ -353,6 +341,19 @@ impl<'a> Model<'a> {
             )?;
         }
         Ok(())
+    }
+}
+
+/// The format version of a header of at least 8 bytes: only the current one is read.
+fn check_version(bytes: &[u8]) -> Result<(), ModelError> {
+    let version = u16_at(bytes, 2);
+    if version == FORMAT_VERSION {
+        Ok(())
+    } else {
+        Err(ModelError::UnsupportedVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        })
     }
 }
 

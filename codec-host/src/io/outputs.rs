@@ -136,6 +136,16 @@ pub fn check_file_outputs(outputs: &[Place]) -> Result<()> {
 /// Refuse an output directory that exists and holds anything: a command that lays out a whole
 /// tree (`naicfc synth`) would replace some files and leave others stale beside them.
 pub fn require_empty_dir(dir: &Path, flag: &str) -> Result<()> {
+    refuse_non_empty(
+        dir,
+        flag,
+        "give a new or empty directory (files already there would be replaced or left stale \
+         beside the new ones)",
+    )
+}
+
+/// Refuse `dir` if it exists and holds anything (or is not a directory), saying `remedy`.
+fn refuse_non_empty(dir: &Path, flag: &str, remedy: &str) -> Result<()> {
     let mut entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -145,11 +155,7 @@ pub fn require_empty_dir(dir: &Path, flag: &str) -> Result<()> {
         Err(e) => bail!("{}: cannot list directory: {e}", dir.display()),
     };
     if entries.next().is_some() {
-        bail!(
-            "{}: {flag} is not empty; give a new or empty directory (files already there \
-             would be replaced or left stale beside the new ones)",
-            dir.display()
-        );
+        bail!("{}: {flag} is not empty; {remedy}", dir.display());
     }
     Ok(())
 }
@@ -181,22 +187,12 @@ pub fn prepare_output_dir(dir: &Path, flag: &str, overwrite: bool) -> Result<()>
         }
         return Ok(());
     }
-    let mut entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) if dir.exists() && !dir.is_dir() => {
-            bail!("{}: {flag} is not a directory ({e})", dir.display())
-        }
-        Err(e) => bail!("{}: cannot list directory: {e}", dir.display()),
-    };
-    if entries.next().is_some() {
-        bail!(
-            "{}: {flag} is not empty; give a new or empty directory, or add --overwrite to \
-             replace the .dat files there (files of an earlier run would be read with the new ones)",
-            dir.display()
-        );
-    }
-    Ok(())
+    refuse_non_empty(
+        dir,
+        flag,
+        "give a new or empty directory, or add --overwrite to replace the .dat files there \
+         (files of an earlier run would be read with the new ones)",
+    )
 }
 
 #[cfg(test)]
