@@ -25,27 +25,39 @@ pub(crate) fn quantise_values(
     slope_scale: u32,
     mut emit: impl FnMut(usize, &Class<'_>, u64, bool, i32) -> bool,
 ) {
+    // At the coarsest step every magnitude is zero, whatever the input and whatever the
+    // trellis would pick for a coefficient near the format's limit: its code is then the same
+    // for every vector, which is what makes `min_budget` a budget at which every vector codes.
+    // Searching it would also let the trellis's early exit refuse a code that fits.
+    let coarsest = step + 1 >= model.steps();
     if !model.trellis() {
         for (k, &y) in values.iter().enumerate() {
             let (s, c) = model.step_and_class(spread(k), k, step);
             let class = model.table(c, 0);
-            let m = quantise(y, s, class.rounding);
+            let m = if coarsest {
+                0
+            } else {
+                quantise(y, s, class.rounding)
+            };
             if !emit(k, &class, m, y < 0, reconstruct(m, y < 0, s, &class)) {
                 return;
             }
         }
         return;
     }
+    // Choice 0 is the zero candidate: left as it is, the path codes zeros.
     let mut path = [0u8; MAX_COEFFS];
-    if !trellis::search(
-        model,
-        values,
-        &spread,
-        step,
-        budget_bytes,
-        &mut path,
-        slope_scale,
-    ) {
+    if !coarsest
+        && !trellis::search(
+            model,
+            values,
+            &spread,
+            step,
+            budget_bytes,
+            &mut path,
+            slope_scale,
+        )
+    {
         return;
     }
     let mut state = trellis::START;
