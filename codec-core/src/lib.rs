@@ -22,7 +22,8 @@
 //! ```
 //!
 //! The layers import one way: `fixed`, `crc`, `error` (leaves) <- `format` (the model's
-//! layout, parsing, writing, step grid) <- `transform`, `entropy` <- `quant` <- `encode`,
+//! layout, parsing, writing, step grid) <- `transform`, `entropy`, `workspace` (the carving of
+//! the caller's scratch) <- `quant` <- `encode`,
 //! `decode` <- `scalable`. `docs/architecture.md` draws it. What training and tools need
 //! beyond this surface is in [`internals`], which is not a stable interface.
 #![cfg_attr(not(test), no_std)]

@@ -103,7 +103,8 @@ struct Level {
 /// a search keeps the last ones and what it learned about their levels, instead of redoing
 /// table lookups and 64-bit products.
 struct Rates<'a> {
-    model: Model<'a>,
+    /// Borrowed, not copied: a copy of the model is 40 words of a firmware stack.
+    model: &'a Model<'a>,
     /// Scale of the tables' slopes, Q8 (see [`search`]).
     slope_scale: u32,
     class_index: usize,
@@ -127,10 +128,10 @@ struct Rates<'a> {
 impl<'a> Rates<'a> {
     /// Rates for no class yet, with the tables' slopes scaled by `slope_scale / 256`: the
     /// first [`Rates::update`] fills them in.
-    fn new(model: &Model<'a>, slope_scale: u32) -> Self {
+    fn new(model: &'a Model<'a>, slope_scale: u32) -> Self {
         Rates {
             slope_scale,
-            model: *model,
+            model,
             class_index: usize::MAX,
             step: 0,
             tables: [0, 1].map(|q| model.table(0, q)),
