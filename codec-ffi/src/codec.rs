@@ -32,7 +32,7 @@ fn disjoint(out: Span, inputs: &[Span]) -> Result<(), naicfc_result> {
 /// zero; bytes past `budget` are never touched. On error neither `out` nor `*written` is
 /// written. The same model, vector and budget give the same bytes on every platform.
 ///
-/// Stack: about 13 KiB in the worst case, as the working arrays (sized for any model) are on
+/// Stack: about 14 KiB in the worst case, as the working arrays (sized for any model) are on
 /// it; `naicfc_encode_ws` takes them from the caller and needs under 2 KiB (see
 /// `docs/c-api.md` for measured figures). No heap.
 ///
