@@ -13,6 +13,7 @@ use crate::format::{MAX_ACTIVE, MAX_COEFFS, MAX_DIM, Model, ModelInternals};
 
 /// What a workspace is for: each operation needs its own amount ([`workspace_size`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Op {
     /// [`crate::encode_ws`].
     Encode,

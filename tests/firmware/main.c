@@ -116,9 +116,12 @@ int main(void) {
   check(naicfc_version_number() == NAICFC_VERSION_NUMBER, "library/header version", 0, 0);
   check(strcmp(naicfc_version(), NAICFC_VERSION_STRING) == 0, "version string", 0, 0);
 
+  paint_stack();
+  const uint32_t *init_top = current_sp();
   uint32_t t = ticks_now();
   naicfc_result r = naicfc_model_init(&model, naicfc_model_data, NAICFC_MODEL_DATA_LEN);
   uint32_t init_ticks = ticks_since(t);
+  put_line_kv("model_init_stack", stack_used_below(init_top));
   if (r != NAICFC_OK) {
     put_str("FAIL naicfc_model_init: ");
     put_str(naicfc_strerror(r));

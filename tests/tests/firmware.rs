@@ -340,6 +340,10 @@ fn firmware_matches_host(core: &Core, quantiser: &str, figures: &str) {
         value("model_init_insns"),
         value("model_init_trusted_insns")
     ));
+    report.push_str(&format!(
+        "naicfc_model_init: stack {} bytes\n",
+        value("model_init_stack")
+    ));
     report.push_str(
         "Thumb-2 instructions per call of naicfc_encode_ws and naicfc_decode_ws (QEMU -icount \
          via SysTick, mean of the test vectors)\n",
