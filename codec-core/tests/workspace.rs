@@ -181,3 +181,69 @@ fn the_minimum_budget_is_the_length_of_the_coarsest_code() {
         }
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn models() -> &'static Vec<Vec<u8>> {
+        static BYTES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+        BYTES.get_or_init(model_bytes)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Any vector, budget, workspace address and leftover content: the workspace call
+        /// returns what the stack call returns, error or code, and decodes alike.
+        #[test]
+        fn workspace_calls_agree_with_the_stack_calls(
+            which in 0usize..4,
+            values in prop::collection::vec(-8.0f32..8.0, 64),
+            budget in 1usize..300,
+            offset in 0usize..8,
+            fill in any::<u8>(),
+            extra in 0usize..16,
+        ) {
+            let m = Model::parse(&models()[which]).unwrap();
+            let x: Vec<f32> = values.into_iter().cycle().take(m.dim()).collect();
+            let mut want = vec![0u8; budget];
+            let want_result = encode(&m, &x, budget, &mut want);
+            let mut ws = vec![fill; workspace_size(&m, Op::Encode) + offset + extra];
+            let mut got = vec![0u8; budget];
+            let got_result = encode_ws(&m, &x, budget, &mut got, &mut ws[offset..]);
+            prop_assert_eq!(got_result, want_result);
+            let Ok(len) = want_result else { return Ok(()) };
+            prop_assert_eq!(&got[..len], &want[..len]);
+
+            let mut back = vec![0f32; m.dim()];
+            let mut back_ws = vec![0f32; m.dim()];
+            decode(&m, &want[..len], &mut back).unwrap();
+            let mut ws = vec![fill; workspace_size(&m, Op::Decode) + offset + extra];
+            decode_ws(&m, &want[..len], &mut back_ws, &mut ws[offset..]).unwrap();
+            prop_assert!(back.iter().zip(&back_ws).all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+
+        /// Any bytes decode, or fail, alike with and without a workspace; a failure leaves the
+        /// output as it was.
+        #[test]
+        fn workspace_decode_agrees_on_any_bytes(
+            which in 0usize..4,
+            code in prop::collection::vec(any::<u8>(), 0..80),
+            offset in 0usize..8,
+        ) {
+            let m = Model::parse(&models()[which]).unwrap();
+            let mut back = vec![0.25f32; m.dim()];
+            let mut back_ws = vec![0.25f32; m.dim()];
+            let want = decode(&m, &code, &mut back);
+            let mut ws = vec![0x5Au8; workspace_size(&m, Op::Decode) + offset];
+            let got = decode_ws(&m, &code, &mut back_ws, &mut ws[offset..]);
+            prop_assert_eq!(got, want);
+            prop_assert!(back.iter().zip(&back_ws).all(|(a, b)| a.to_bits() == b.to_bits()));
+            if got.is_err() {
+                prop_assert!(back_ws.iter().all(|&v| v == 0.25));
+            }
+        }
+    }
+}
