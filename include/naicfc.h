@@ -24,6 +24,31 @@
   NAICFC_STRINGIFY(NAICFC_VERSION_PATCH)
 
 /**
+ * Workspace bytes for `naicfc_encode_ws` (NAICFC_ENCODE_WORKSPACE_SIZE) and
+ * `naicfc_decode_ws` (NAICFC_DECODE_WORKSPACE_SIZE) that serve any model of `active` active
+ * dimensions and `coeffs` coefficients (`naicfc info` prints both), as constant expressions
+ * for static buffers: `naicfc_workspace_size` of such a model is never larger.
+ * NAICFC_WORKSPACE_SIZE(dim) serves both operations for any model of dimension `dim`.
+ */
+#define NAICFC_WS_WORDS_(n) (((size_t)(n) + 7u) / 8u)
+#define NAICFC_WS_MAX_(a, b) ((a) > (b) ? (a) : (b))
+#define NAICFC_WS_MIN_(a, b) ((a) < (b) ? (a) : (b))
+#define NAICFC_ENCODE_WORKSPACE_SIZE(active, coeffs)                                   \
+  (8u * (NAICFC_WS_WORDS_(4u * (size_t)(coeffs)) +                                     \
+         NAICFC_WS_MAX_(NAICFC_WS_WORDS_(4u * (size_t)(active)),                       \
+                        NAICFC_WS_WORDS_(2u * (size_t)(coeffs)) +                      \
+                            NAICFC_WS_WORDS_(coeffs) + 32u)) +                         \
+   7u)
+#define NAICFC_DECODE_WORKSPACE_SIZE(active, coeffs) \
+  (8u * (NAICFC_WS_WORDS_(4u * (size_t)(coeffs)) + (size_t)(active)) + 7u)
+#define NAICFC_WORKSPACE_SIZE(dim)                                                     \
+  NAICFC_WS_MAX_(                                                                      \
+      NAICFC_ENCODE_WORKSPACE_SIZE(NAICFC_WS_MIN_((size_t)(dim), 2048u),               \
+                                   NAICFC_WS_MIN_((size_t)(dim), 1024u)),              \
+      NAICFC_DECODE_WORKSPACE_SIZE(NAICFC_WS_MIN_((size_t)(dim), 2048u),               \
+                                   NAICFC_WS_MIN_((size_t)(dim), 1024u)))
+
+/**
  * Size of `naicfc_model` in machine words (`size_t`): 64 words, 256 bytes on a 32-bit
  * MCU and 512 on a 64-bit host. The parsed model needs about 40 words; the rest is room for
  * later library versions, so the size (an ABI promise) need not change with them.
@@ -147,12 +172,43 @@ enum naicfc_result
    * builds only: on bare metal a panic traps, see `docs/c-api.md`). Outputs are unspecified.
    */
   NAICFC_PANIC = 16,
+  /**
+   * The workspace given to `naicfc_encode_ws` or `naicfc_decode_ws` is smaller than
+   * `naicfc_workspace_size` says the model needs.
+   */
+  NAICFC_WORKSPACE_TOO_SMALL = 17,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
 typedef enum naicfc_result naicfc_result;
 #else
 typedef uint32_t naicfc_result;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What a workspace is for: the argument of `naicfc_workspace_size`. A `uint32_t` in C, like
+ * `naicfc_result`, so that its size is the same on every compiler.
+ */
+enum naicfc_op
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * `naicfc_encode_ws`.
+   */
+  NAICFC_OP_ENCODE = 0,
+  /**
+   * `naicfc_decode_ws`.
+   */
+  NAICFC_OP_DECODE = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum naicfc_op naicfc_op;
+#else
+typedef uint32_t naicfc_op;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -190,7 +246,9 @@ extern "C" {
  * zero; bytes past `budget` are never touched. On error neither `out` nor `*written` is
  * written. The same model, vector and budget give the same bytes on every platform.
  *
- * Stack: about 17 KiB in the worst case (see `docs/c-api.md` for measured figures); no heap.
+ * Stack: about 14 KiB in the worst case, as the working arrays (sized for any model) are on
+ * it; `naicfc_encode_ws` takes them from the caller and needs under 2 KiB (see
+ * `docs/c-api.md` for measured figures). No heap.
  *
  * Returns `NAICFC_OK`, `NAICFC_NULL_POINTER`, `NAICFC_MISALIGNED_POINTER`,
  * `NAICFC_MODEL_UNINITIALIZED`, `NAICFC_BAD_LENGTH`, `NAICFC_NON_FINITE`,
@@ -210,6 +268,31 @@ naicfc_result naicfc_encode(const struct naicfc_model *model,
                             size_t *written);
 
 /**
+ * `naicfc_encode` with the working arrays in the caller's `workspace`: the same code, byte
+ * for byte, and under 2 KiB of stack.
+ *
+ * - `workspace`, `workspace_len`: scratch memory of at least
+ *   `naicfc_workspace_size(model, NAICFC_OP_ENCODE)` bytes (or `NAICFC_WORKSPACE_SIZE(dim)`
+ *   for any model of the dimension), at any alignment. Its contents on entry do not matter
+ *   and are unspecified afterwards; it must not overlap any other argument, and one workspace
+ *   must not serve two calls at the same time (give each thread or task its own).
+ * - the other arguments and the results are as for `naicfc_encode`, plus
+ *   `NAICFC_WORKSPACE_TOO_SMALL`.
+ *
+ * # Safety
+ * As for `naicfc_encode`, and `workspace` must point to `workspace_len` writable bytes.
+ */
+naicfc_result naicfc_encode_ws(const struct naicfc_model *model,
+                               const float *x,
+                               size_t x_len,
+                               size_t budget,
+                               uint8_t *out,
+                               size_t out_len,
+                               size_t *written,
+                               uint8_t *workspace,
+                               size_t workspace_len);
+
+/**
  * Reconstructs a vector from a code made by `naicfc_encode` with the same model.
  *
  * - `model`: a handle set up by `naicfc_model_init`.
@@ -225,7 +308,9 @@ naicfc_result naicfc_encode(const struct naicfc_model *model,
  * it before decoding. On error `out` is not written. The same model and code give the same
  * floats, bit for bit, on every platform.
  *
- * Stack: about 21 KiB in the worst case (see `docs/c-api.md` for measured figures); no heap.
+ * Stack: about 21 KiB in the worst case, as the working arrays (sized for any model) are on
+ * it; `naicfc_decode_ws` takes them from the caller and needs under 2 KiB (see
+ * `docs/c-api.md` for measured figures). No heap.
  *
  * Returns `NAICFC_OK`, `NAICFC_NULL_POINTER`, `NAICFC_MISALIGNED_POINTER`,
  * `NAICFC_BAD_LENGTH` (a length too large to address), `NAICFC_MODEL_UNINITIALIZED`,
@@ -240,6 +325,40 @@ naicfc_result naicfc_decode(const struct naicfc_model *model,
                             size_t code_len,
                             float *out,
                             size_t out_len);
+
+/**
+ * `naicfc_decode` with the working arrays in the caller's `workspace`: the same floats, bit
+ * for bit, and under 2 KiB of stack.
+ *
+ * - `workspace`, `workspace_len`: scratch memory of at least
+ *   `naicfc_workspace_size(model, NAICFC_OP_DECODE)` bytes (or `NAICFC_WORKSPACE_SIZE(dim)`
+ *   for any model of the dimension), at any alignment, as for `naicfc_encode_ws`.
+ * - the other arguments and the results are as for `naicfc_decode`, plus
+ *   `NAICFC_WORKSPACE_TOO_SMALL`.
+ *
+ * # Safety
+ * As for `naicfc_decode`, and `workspace` must point to `workspace_len` writable bytes.
+ */
+naicfc_result naicfc_decode_ws(const struct naicfc_model *model,
+                               const uint8_t *code,
+                               size_t code_len,
+                               float *out,
+                               size_t out_len,
+                               uint8_t *workspace,
+                               size_t workspace_len);
+
+/**
+ * Bytes of workspace `op` (`NAICFC_OP_ENCODE` or `NAICFC_OP_DECODE`) needs for `model`, sized
+ * to the model (its active dimensions and coefficients): a buffer of at least this many
+ * bytes, at any address, serves every `naicfc_encode_ws` or `naicfc_decode_ws` call with
+ * this model. Returns 0 if `model` is NULL or not initialised, or `op` is not an operation.
+ * It is never above `NAICFC_WORKSPACE_SIZE(naicfc_model_dim(model))`, the size for any
+ * model of the dimension, which a static buffer can be declared with.
+ *
+ * # Safety
+ * `model`, if not NULL, must point to a readable `naicfc_model`.
+ */
+size_t naicfc_workspace_size(const struct naicfc_model *model, naicfc_op op);
 
 /**
  * Parses and validates a model held in caller memory and sets up `model` to use it.

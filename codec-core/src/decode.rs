@@ -5,28 +5,38 @@
 
 use crate::entropy::{Decoder, decode_step, decode_value};
 use crate::error::{Error, StreamError};
-use crate::format::{MAX_ACTIVE, MAX_CODE_LEN, MAX_COEFFS, Model, ModelInternals, StepGrid};
+use crate::format::{MAX_CODE_LEN, MAX_DIM, Model, ModelInternals, StepGrid};
 use crate::quant::{self, max_magnitude, reconstruct_level};
 use crate::transform::inverse;
+use crate::workspace::{Op, carve, max_workspace_size};
 
-/// Decode `code` into `out` (at least `model.dim()` values; only those are written).
+/// Decode `code` into `out` (at least `model.dim()` values; only those are written). Works in
+/// a stack buffer big enough for any model (20 KiB); [`decode_ws`] takes the caller's instead.
 pub fn decode(model: &Model<'_>, code: &[u8], out: &mut [f32]) -> Result<(), Error> {
-    let mut coeffs = [0i32; MAX_COEFFS];
-    decode_coefficients(model, code, &mut coeffs)?;
+    let mut workspace = [0u8; max_workspace_size(Op::Decode, MAX_DIM)];
+    decode_ws(model, code, out, &mut workspace)
+}
+
+/// [`decode`] in the caller's `workspace` of at least [`crate::workspace_size`]`(model,
+/// Op::Decode)` bytes (any alignment; its contents on entry do not matter and are garbage on
+/// return). The same floats as [`decode`], bit for bit.
+pub fn decode_ws(
+    model: &Model<'_>,
+    code: &[u8],
+    out: &mut [f32],
+    workspace: &mut [u8],
+) -> Result<(), Error> {
+    let mut carver = carve(model, Op::Decode, workspace)?;
+    let coeffs = carver.i32s(model.coeffs())?;
+    decode_coefficients(model, code, coeffs)?;
     if out.len() < model.dim() {
         return Err(Error::OutputTooSmall {
             needed: model.dim(),
             actual: out.len(),
         });
     }
-    let mut acc = [0i64; MAX_ACTIVE];
-    // `get`: the count is validated, but an index would link panic formatting into firmware.
-    inverse(
-        model,
-        coeffs.get(..model.coeffs()).unwrap_or(&coeffs),
-        &mut acc,
-        out,
-    );
+    let acc = carver.i64s(model.active_count())?;
+    inverse(model, coeffs, acc, out);
     Ok(())
 }
 

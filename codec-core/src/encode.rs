@@ -9,23 +9,41 @@
 //! coefficient to zero, so its code has the same length for every input: that length is the
 //! model's minimum budget, and any budget at or above it always succeeds. Each trial codes
 //! into the caller's output buffer and stops as soon as it overflows, so a failed trial costs
-//! little; the best code so far is kept in a small stack buffer (up to 256 bytes) so that it
+//! little; the best code so far is kept in a small buffer (up to 256 bytes) so that it
 //! need not be coded twice. The coarsest step is coded only if no finer one fits; a winning
 //! trellis code that leaves room gets one more trial at its step with cheaper bits
 //! ([`RELIEF_SLOPE`]), which fills part of the room the step grid leaves.
 
 use crate::entropy::{Encoder, encode_step, encode_value};
 use crate::error::{Error, ModelError};
-use crate::format::{MAX_ACTIVE, MAX_CODE_LEN, MAX_COEFFS, Model, ModelInternals, StepGrid};
+use crate::format::{MAX_CODE_LEN, MAX_COEFFS, MAX_DIM, Model, ModelInternals, StepGrid};
 use crate::quant::quantise_values;
 use crate::quant::trellis::{self, FULL_SLOPE};
 use crate::transform::{centre, forward};
+use crate::workspace::{KEEP_LEN, Op, Paths, Search, carve, max_workspace_size};
 
 /// Encode `x` (`model.dim()` values) into at most `budget` bytes of `out` and return the
-/// code's length. `out` must hold at least `budget` bytes.
+/// code's length. `out` must hold at least `budget` bytes. Works in a stack buffer big enough
+/// for any model (12 KiB); [`encode_ws`] takes the caller's instead.
 pub fn encode(model: &Model<'_>, x: &[f32], budget: usize, out: &mut [u8]) -> Result<usize, Error> {
     encode_coded(model, x, budget, out).map(|c| c.len)
 }
+
+/// [`encode`] in the caller's `workspace` of at least [`crate::workspace_size`]`(model,
+/// Op::Encode)` bytes (any alignment; its contents on entry do not matter and are garbage on
+/// return). The same code as [`encode`], byte for byte.
+pub fn encode_ws(
+    model: &Model<'_>,
+    x: &[f32],
+    budget: usize,
+    out: &mut [u8],
+    workspace: &mut [u8],
+) -> Result<usize, Error> {
+    with_coefficients(model, x, budget, out, workspace, code_coefficients).map(|c| c.len)
+}
+
+/// Stack workspace of the functions that take none: enough for any model.
+const ENCODE_STACK: usize = max_workspace_size(Op::Encode, MAX_DIM);
 
 /// [`encode`], also telling which step rate control chose.
 pub fn encode_coded(
@@ -34,7 +52,8 @@ pub fn encode_coded(
     budget: usize,
     out: &mut [u8],
 ) -> Result<Coded, Error> {
-    with_coefficients(model, x, budget, out, encode_coefficients)
+    let mut workspace = [0u8; ENCODE_STACK];
+    with_coefficients(model, x, budget, out, &mut workspace, code_coefficients)
 }
 
 /// Encode `x` at step index `step` (0 is the finest) instead of letting rate control choose:
@@ -58,26 +77,39 @@ pub fn encode_at_step(
             steps: model.steps(),
         });
     }
-    with_coefficients(model, x, budget, out, |model, coeffs, out| {
-        let spread = |k| model.coef_spread_log(k);
-        let budget = out.len();
-        let predicted = model.step_prediction(budget);
-        let Some(len) = code_values(model, coeffs, spread, step, FULL_SLOPE, predicted, out) else {
-            return Ok(None);
-        };
-        if predicted.is_none() {
-            return Ok(Some(len));
-        }
-        // Conditioned on `budget` the code fits, so this ends at `budget` at the latest; the
-        // step index costs a few bits more or less at other lengths, so it ends within a byte
-        // or two of `len`.
-        Ok((len..=budget).find_map(|length| {
-            let slot = out.get_mut(..length)?;
-            let predicted = model.step_prediction(length);
-            let used = code_values(model, coeffs, spread, step, FULL_SLOPE, predicted, slot)?;
-            Some(pad(slot, used))
-        }))
-    })
+    let mut workspace = [0u8; ENCODE_STACK];
+    with_coefficients(
+        model,
+        x,
+        budget,
+        out,
+        &mut workspace,
+        |model, coeffs, out, search| {
+            let paths = &mut search.paths;
+            let spread = |k| model.coef_spread_log(k);
+            let budget = out.len();
+            let predicted = model.step_prediction(budget);
+            let Some(len) = code_values(
+                model, coeffs, spread, step, FULL_SLOPE, predicted, paths, out,
+            ) else {
+                return Ok(None);
+            };
+            if predicted.is_none() {
+                return Ok(Some(len));
+            }
+            // Conditioned on `budget` the code fits, so this ends at `budget` at the latest; the
+            // step index costs a few bits more or less at other lengths, so it ends within a byte
+            // or two of `len`.
+            Ok((len..=budget).find_map(|length| {
+                let slot = out.get_mut(..length)?;
+                let predicted = model.step_prediction(length);
+                let used = code_values(
+                    model, coeffs, spread, step, FULL_SLOPE, predicted, paths, slot,
+                )?;
+                Some(pad(slot, used))
+            }))
+        },
+    )
 }
 
 /// Fill `code` after its first `used` bytes with zeros and return its length: a code of a
@@ -89,14 +121,15 @@ fn pad(code: &mut [u8], used: usize) -> usize {
     code.len()
 }
 
-/// Check the budget and output buffer, transform `x`, and hand its coefficients and the
-/// budget's part of `out` to `code`.
+/// Check the budget and output buffer, transform `x` in `workspace` (of [`Op::Encode`]), and
+/// hand its coefficients, the budget's part of `out` and rate control's scratch to `code`.
 fn with_coefficients<T>(
     model: &Model<'_>,
     x: &[f32],
     budget: usize,
     out: &mut [u8],
-    code: impl FnOnce(&Model<'_>, &[i32], &mut [u8]) -> Result<T, Error>,
+    workspace: &mut [u8],
+    code: impl FnOnce(&Model<'_>, &[i32], &mut [u8], &mut Search<'_>) -> Result<T, Error>,
 ) -> Result<T, Error> {
     if budget > MAX_CODE_LEN {
         return Err(Error::BudgetTooLarge {
@@ -109,14 +142,17 @@ fn with_coefficients<T>(
         actual: out.len(),
     };
     let out = out.get_mut(..budget).ok_or(too_small)?;
-    let mut centred = [0i32; MAX_ACTIVE];
-    let mut coeffs = [0i32; MAX_COEFFS];
-    centre(model, x, &mut centred)?;
-    forward(model, &centred, &mut coeffs);
-    // `get`: the length is known to fit (validated model), but an index would link panic
-    // formatting into firmware.
-    let coeffs = coeffs.get(..model.coeffs()).unwrap_or(&coeffs);
-    code(model, coeffs, out)
+    let mut carver = carve(model, Op::Encode, workspace)?;
+    let coeffs = carver.i32s(model.coeffs())?;
+    {
+        // The centred input is dead once transformed: rate control's scratch reuses it.
+        let mut phase = carver.scoped();
+        let centred = phase.i32s(model.active_count())?;
+        centre(model, x, centred)?;
+        forward(model, centred, coeffs);
+    }
+    let mut search = carver.search(model)?;
+    code(model, coeffs, out, &mut search)
 }
 
 /// A finished code: its length and the step index rate control chose.
@@ -139,11 +175,41 @@ pub fn encode_coefficients(
     coeffs: &[i32],
     out: &mut [u8],
 ) -> Result<Coded, Error> {
+    let mut decisions = [0u16; MAX_COEFFS];
+    let mut path = [0u8; MAX_COEFFS];
+    let mut kept = [0u8; KEEP_LEN];
+    let mut search = Search {
+        paths: Paths {
+            decisions: &mut decisions,
+            path: &mut path,
+        },
+        kept: &mut kept,
+    };
+    code_coefficients(model, coeffs, out, &mut search)
+}
+
+/// [`encode_coefficients`] with rate control's scratch from the caller.
+fn code_coefficients(
+    model: &Model<'_>,
+    coeffs: &[i32],
+    out: &mut [u8],
+    search: &mut Search<'_>,
+) -> Result<Coded, Error> {
     let spread = |k| model.coef_spread_log(k);
     let hint = trellis_hint(model, coeffs, &spread, out.len());
     let predicted = model.step_prediction(out.len());
-    let coded = search_step(model, out, hint, |step, slope_scale, out| {
-        code_values(model, coeffs, spread, step, slope_scale, predicted, out)
+    let paths = &mut search.paths;
+    let coded = search_step(model, out, hint, search.kept, |step, slope_scale, out| {
+        code_values(
+            model,
+            coeffs,
+            spread,
+            step,
+            slope_scale,
+            predicted,
+            paths,
+            out,
+        )
     })?;
     Ok(if predicted.is_some() {
         Coded {
@@ -170,7 +236,8 @@ pub fn relief_room(budget: usize) -> usize {
 
 /// A step index whose code fits `out` while the next finer one's does not (the finest that
 /// fits, where code length is monotone), searched over `trial` (which codes at a step, with a
-/// trellis slope scale, into the buffer and says how long the code is, if it fits). The
+/// trellis slope scale, into the buffer and says how long the code is, if it fits), keeping
+/// the best code so far in `kept` when it is long enough (up to [`KEEP_LEN`] bytes). The
 /// coarsest step must fit, else the budget is below the model's minimum. On return `out`
 /// holds the winning code.
 ///
@@ -188,6 +255,7 @@ pub(crate) fn search_step(
     model: &Model<'_>,
     out: &mut [u8],
     hint: Option<usize>,
+    kept: &mut [u8],
     mut trial: impl FnMut(usize, u32, &mut [u8]) -> Option<usize>,
 ) -> Result<Coded, Error> {
     let coarsest = model.steps() - 1;
@@ -202,8 +270,7 @@ pub(crate) fn search_step(
     let mut best: Option<usize> = None;
     let mut best_step = coarsest;
     let mut last_trial = None;
-    // The best code so far, kept when small enough so a failed last trial needs no redo.
-    let mut kept = [0u8; KEEP_LEN];
+    // The best code so far is kept when small enough, so a failed last trial needs no redo.
     let mut kept_best = false;
     let mut lo = 0;
     let mut probe = hint;
@@ -218,7 +285,7 @@ pub(crate) fn search_step(
             Some(len) => {
                 best = Some(len);
                 best_step = mid;
-                kept_best = keep(&mut kept, out, len);
+                kept_best = keep(kept, out, len);
                 true
             }
             None => {
@@ -246,7 +313,7 @@ pub(crate) fn search_step(
     // The buffer holds the last trial's bytes; restore or redo the winner if it was not last.
     let best = match best {
         Some(len) if last_trial == Some(best_step) => len,
-        Some(len) if kept_best && keep(out, &kept, len) => len,
+        Some(len) if kept_best && keep(out, kept, len) => len,
         _ => trial(best_step, FULL_SLOPE, out).ok_or_else(too_small)?,
     };
     let plain = Coded {
@@ -255,7 +322,7 @@ pub(crate) fn search_step(
         slope_scale: FULL_SLOPE,
     };
     let room = out.len().saturating_sub(best);
-    if !model.trellis() || room < relief_room(out.len()) || !keep(&mut kept, out, best) {
+    if !model.trellis() || room < relief_room(out.len()) || !keep(kept, out, best) {
         return Ok(plain);
     }
     match trial(best_step, RELIEF_SLOPE, out) {
@@ -265,7 +332,7 @@ pub(crate) fn search_step(
             ..plain
         }),
         // `kept` holds the winner, so the copy succeeds.
-        None if keep(out, &kept, best) => Ok(plain),
+        None if keep(out, kept, best) => Ok(plain),
         None => trial(best_step, FULL_SLOPE, out)
             .map(|_| plain)
             .ok_or_else(too_small),
@@ -283,9 +350,6 @@ fn keep(to: &mut [u8], from: &[u8], len: usize) -> bool {
         _ => false,
     }
 }
-
-/// Longest code rate control keeps a copy of (on the stack) instead of coding it again.
-const KEEP_LEN: usize = 256;
 
 /// Rate control's starting guess: for a trellis model, one step finer than
 /// [`trellis::estimate_step`] (its quick path spends bits the search saves, so it lands about
@@ -305,8 +369,9 @@ pub(crate) fn trellis_hint(
 /// Code `values` (one per coefficient, in order) at step index `step` into at most
 /// `out.len()` bytes: `spread(k)` picks coefficient `k`'s probability class, `predicted` is the
 /// step a length step prior expects ([`StepGrid::step_prediction`] of the length the code
-/// will be padded to; `None` for the plain prior). Returns the bytes used, `None` when the
-/// code does not fit.
+/// will be padded to; `None` for the plain prior); `paths` is the trellis's scratch. Returns the
+/// bytes used, `None` when the code does not fit.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn code_values(
     model: &Model<'_>,
     values: &[i32],
@@ -314,6 +379,7 @@ pub(crate) fn code_values(
     step: usize,
     slope_scale: u32,
     predicted: Option<usize>,
+    paths: &mut Paths<'_>,
     out: &mut [u8],
 ) -> Option<usize> {
     let budget = out.len();
@@ -328,6 +394,7 @@ pub(crate) fn code_values(
         step,
         Some(budget),
         slope_scale,
+        paths,
         |_, class, m, negative, _| {
             encode_value(&mut enc, class, alphabet, m, negative);
             coded += 1;
@@ -349,20 +416,29 @@ pub const MAX_MIN_BUDGET: usize = 128;
 /// it, it fails with [`Error::BudgetTooSmall`] unless some finer step's code fits). It costs
 /// about one trial of rate control: work it out once per model and keep it (the C library
 /// does so when a model is loaded). An error means the model is unusable for encoding.
+///
+/// The code is written out directly rather than by [`code_values`] over a vector of zeros, so
+/// that this needs no workspace: at the coarsest step both quantisers take every value as
+/// zero (see `trellis::coded_magnitude`), so the trellis's cheapest path stays in the start
+/// state and codes each coefficient as a zero of quantiser 0, as the dead-zone quantiser does.
 pub fn min_budget(model: &Model<'_>) -> Result<usize, ModelError> {
     let mut scratch = [0u8; MAX_MIN_BUDGET];
-    let zeros = [0i32; MAX_COEFFS];
-    let zeros = zeros.get(..model.coeffs()).unwrap_or(&zeros);
-    let spread = |k| model.coef_spread_log(k);
-    code_values(
+    let coarsest = model.steps() - 1;
+    let mut enc = Encoder::new(&mut scratch);
+    // The coarsest step is always escaped: any length's prediction gives this length.
+    encode_step(
+        &mut enc,
         model,
-        zeros,
-        spread,
-        model.steps() - 1,
-        FULL_SLOPE,
-        // The coarsest step is always escaped: any length's prediction gives this length.
+        coarsest,
         model.step_prediction(MAX_MIN_BUDGET),
-        &mut scratch,
-    )
-    .ok_or(ModelError::CoarsestCodeTooLong)
+    );
+    let alphabet = model.alphabet();
+    for k in 0..model.coeffs() {
+        let (_, c) = model.step_and_class(model.coef_spread_log(k), k, coarsest);
+        encode_value(&mut enc, &model.table(c, 0), alphabet, 0, false);
+        if enc.overflowed() {
+            return Err(ModelError::CoarsestCodeTooLong);
+        }
+    }
+    enc.finish().ok_or(ModelError::CoarsestCodeTooLong)
 }

@@ -225,6 +225,14 @@ pub enum Error {
     },
     /// A scalable code needs budgets to cut layers at, and the model lists none.
     NoLayers,
+    /// The caller's workspace is smaller than the operation needs for this model
+    /// ([`crate::workspace_size`]).
+    WorkspaceTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes given.
+        actual: usize,
+    },
     /// The model's coarsest code is longer than any minimum budget may be
     /// ([`ModelError::CoarsestCodeTooLong`]).
     Model(ModelError),
@@ -395,6 +403,12 @@ impl fmt::Display for Error {
             }
             Error::NoLayers => {
                 f.write_str("the model lists no budgets to cut the layers of a scalable code at")
+            }
+            Error::WorkspaceTooSmall { needed, actual } => {
+                write!(
+                    f,
+                    "workspace too small: {needed} bytes needed, {actual} given"
+                )
             }
         }
     }

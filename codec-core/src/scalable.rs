@@ -14,13 +14,16 @@
 //! after a zero, it lies in the dead zone (spread about `0.44 s`, or its trained spread if that
 //! is smaller). Encoder and decoder track these spreads identically.
 
+use core::cell::Cell;
+
 use crate::decode::{apply_gains, decode_values};
 use crate::encode::{code_values, search_step, trellis_hint};
 use crate::entropy::{Decoder, decode_step};
 use crate::error::{Error, StreamError};
-use crate::format::{COEFF_LIMIT, MAX_ACTIVE, MAX_COEFFS, Model, ModelInternals};
+use crate::format::{COEFF_LIMIT, MAX_DIM, Model, ModelInternals};
 use crate::quant::quantise_values;
 use crate::transform::{centre, forward, inverse};
+use crate::workspace::{Carver, Op, carve, max_workspace_size};
 
 /// `256 * log2(sqrt(12))`: a value known to lie in a cell of width `step` spreads `step/sqrt(12)`.
 const CELL_SPREAD: i32 = 459;
@@ -52,38 +55,48 @@ pub fn scalable_len(model: &Model<'_>) -> usize {
     layers(model).last().map_or(0, |(_, end)| end)
 }
 
-/// Decoder-side state carried from layer to layer.
-struct Layered {
+/// Decoder-side state carried from layer to layer, in the caller's workspace.
+struct Layered<'a> {
     /// Reconstruction so far, per coefficient.
-    coeffs: [i32; MAX_COEFFS],
-    /// Spread log of each coefficient's residual.
-    spread: [i32; MAX_COEFFS],
+    coeffs: &'a mut [i32],
+    /// Spread log of each coefficient's residual. Cells, so that the coder reads the spreads
+    /// while the layer's values update them: coefficient `i` is read before it is updated, and
+    /// never after, so one array serves both.
+    spread: &'a [Cell<i32>],
 }
 
-impl Layered {
-    fn new(model: &Model<'_>) -> Self {
-        let mut spread = [0i32; MAX_COEFFS];
-        for (k, s) in spread.iter_mut().enumerate().take(model.coeffs()) {
+impl<'a> Layered<'a> {
+    /// The state before the first layer, carved from `carver`.
+    fn new(model: &Model<'_>, carver: &mut Carver<'a>) -> Result<Self, Error> {
+        let coeffs = carver.i32s(model.coeffs())?;
+        coeffs.fill(0);
+        let spread = carver.i32s(model.coeffs())?;
+        for (k, s) in spread.iter_mut().enumerate() {
             *s = model.coef_spread_log(k);
         }
-        Layered {
-            coeffs: [0; MAX_COEFFS],
-            spread,
-        }
+        Ok(Layered {
+            coeffs,
+            spread: Cell::from_mut(spread).as_slice_of_cells(),
+        })
+    }
+
+    /// Spread log of coefficient `i`'s residual.
+    fn spread(&self, i: usize) -> i32 {
+        self.spread.get(i).map_or(0, Cell::get)
     }
 
     /// Fold one decoded value of coefficient `k` (layer at step index `step`) into the state.
     fn absorb(&mut self, model: &Model<'_>, k: usize, step: usize, m: u64, value: i32) {
         let limit = 2 * COEFF_LIMIT;
-        if let (Some(c), Some(s)) = (self.coeffs.get_mut(k), self.spread.get_mut(k)) {
+        if let (Some(c), Some(s)) = (self.coeffs.get_mut(k), self.spread.get(k)) {
             *c = c.saturating_add(value).max(-limit).min(limit);
-            *s = next_spread(*s, m, model.step_log(step));
+            s.set(next_spread(s.get(), m, model.step_log(step)));
         }
     }
 }
 
 /// What remains of coefficient `i` after the layers so far, within the coefficient range.
-fn residual_of(target: &[i32], state: &Layered, i: usize) -> i32 {
+fn residual_of(target: &[i32], state: &Layered<'_>, i: usize) -> i32 {
     let t = target.get(i).copied().unwrap_or(0);
     let c = state.coeffs.get(i).copied().unwrap_or(0);
     let r = i64::from(t) - i64::from(c);
@@ -91,8 +104,23 @@ fn residual_of(target: &[i32], state: &Layered, i: usize) -> i32 {
 }
 
 /// Encode `x` into a scalable code filling `out[..scalable_len(model)]` exactly; returns that
-/// length. Every prefix ending at one of the model's budgets is a valid scalable code.
+/// length. Every prefix ending at one of the model's budgets is a valid scalable code. Works in
+/// a stack buffer big enough for any model (20 KiB); [`encode_scalable_ws`] takes the caller's
+/// instead.
 pub fn encode_scalable(model: &Model<'_>, x: &[f32], out: &mut [u8]) -> Result<usize, Error> {
+    let mut workspace = [0u8; max_workspace_size(Op::EncodeScalable, MAX_DIM)];
+    encode_scalable_ws(model, x, out, &mut workspace)
+}
+
+/// [`encode_scalable`] in the caller's `workspace` of at least
+/// [`crate::workspace_size`]`(model, Op::EncodeScalable)` bytes (any alignment; its contents on
+/// entry do not matter and are garbage on return). The same code, byte for byte.
+pub fn encode_scalable_ws(
+    model: &Model<'_>,
+    x: &[f32],
+    out: &mut [u8],
+    workspace: &mut [u8],
+) -> Result<usize, Error> {
     let total = scalable_len(model);
     if total == 0 {
         return Err(Error::NoLayers);
@@ -103,38 +131,46 @@ pub fn encode_scalable(model: &Model<'_>, x: &[f32], out: &mut [u8]) -> Result<u
             actual: out.len(),
         });
     }
-    let mut centred = [0i32; MAX_ACTIVE];
-    let mut target = [0i32; MAX_COEFFS];
-    centre(model, x, &mut centred)?;
-    forward(model, &centred, &mut target);
+    let mut carver = carve(model, Op::EncodeScalable, workspace)?;
     let k = model.coeffs();
-    let mut state = Layered::new(model);
+    let target = carver.i32s(k)?;
+    let mut state = Layered::new(model, &mut carver)?;
+    {
+        // The centred input is dead once transformed: the layers' scratch reuses it.
+        let mut phase = carver.scoped();
+        let centred = phase.i32s(model.active_count())?;
+        centre(model, x, centred)?;
+        forward(model, centred, target);
+    }
+    let residual = carver.i32s(k)?;
+    let mut search = carver.search(model)?;
     for (start, end) in layers(model) {
         let Some(slot) = out.get_mut(start..end) else {
             // Budgets are validated increasing, so every layer lies inside the code.
             return Err(Error::NoLayers);
         };
         // Residuals of this layer, with the spreads both sides know.
-        let mut residual = [0i32; MAX_COEFFS];
-        for (i, r) in residual.iter_mut().enumerate().take(k) {
-            *r = residual_of(&target, &state, i);
+        for (i, r) in residual.iter_mut().enumerate() {
+            *r = residual_of(target, &state, i);
         }
-        let residual = residual.get(..k).unwrap_or(&residual);
-        let spread = state.spread;
-        let spread = |i: usize| spread.get(i).copied().unwrap_or(0);
+        let residual = &*residual;
+        let spread = |i: usize| state.spread(i);
         let hint = trellis_hint(model, residual, &spread, slot.len());
-        let coded = search_step(model, slot, hint, |step, slope_scale, buf| {
-            code_values(model, residual, spread, step, slope_scale, None, buf)
+        let paths = &mut search.paths;
+        let coded = search_step(model, slot, hint, search.kept, |step, slope_scale, buf| {
+            code_values(model, residual, spread, step, slope_scale, None, paths, buf)
         })?;
         let (len, step) = (coded.len, coded.step);
         // What the decoder will reconstruct from the winning code.
+        let spread = state.spread;
         quantise_values(
             model,
             residual,
-            spread,
+            |i: usize| spread.get(i).map_or(0, Cell::get),
             step,
             None,
             coded.slope_scale,
+            &mut search.paths,
             |i, _, m, _, v| {
                 state.absorb(model, i, step, m, v);
                 true
@@ -148,8 +184,22 @@ pub fn encode_scalable(model: &Model<'_>, x: &[f32], out: &mut [u8]) -> Result<u
 }
 
 /// Decode a scalable code (or any prefix of one that ends at a budget of the model) into `out`.
-/// Returns the number of layers decoded.
+/// Returns the number of layers decoded. Works in a stack buffer big enough for any model
+/// (24 KiB); [`decode_scalable_ws`] takes the caller's instead.
 pub fn decode_scalable(model: &Model<'_>, code: &[u8], out: &mut [f32]) -> Result<usize, Error> {
+    let mut workspace = [0u8; max_workspace_size(Op::DecodeScalable, MAX_DIM)];
+    decode_scalable_ws(model, code, out, &mut workspace)
+}
+
+/// [`decode_scalable`] in the caller's `workspace` of at least
+/// [`crate::workspace_size`]`(model, Op::DecodeScalable)` bytes (any alignment; its contents on
+/// entry do not matter and are garbage on return). The same floats, bit for bit.
+pub fn decode_scalable_ws(
+    model: &Model<'_>,
+    code: &[u8],
+    out: &mut [f32],
+    workspace: &mut [u8],
+) -> Result<usize, Error> {
     if code.is_empty() {
         return Err(StreamError::Empty.into());
     }
@@ -162,7 +212,8 @@ pub fn decode_scalable(model: &Model<'_>, code: &[u8], out: &mut [f32]) -> Resul
             actual: out.len(),
         });
     }
-    let mut state = Layered::new(model);
+    let mut carver = carve(model, Op::DecodeScalable, workspace)?;
+    let mut state = Layered::new(model, &mut carver)?;
     let mut decoded = 0;
     let mut last_step = 0;
     for (start, end) in layers(model).take_while(|&(_, end)| end <= code.len()) {
@@ -171,14 +222,12 @@ pub fn decode_scalable(model: &Model<'_>, code: &[u8], out: &mut [f32]) -> Resul
         };
         let mut dec = Decoder::new(bytes);
         let step = decode_step(&mut dec, model, None)?;
-        // Coefficient `i` is read before it is updated, so a copy of the spreads taken before
-        // the layer serves the whole layer.
         let spread = state.spread;
         decode_values(
             &mut dec,
             model,
             step,
-            |i| spread.get(i).copied().unwrap_or(0),
+            |i| spread.get(i).map_or(0, Cell::get),
             |i, m, v| state.absorb(model, i, step, m, v),
         )?;
         if !dec.consistent() {
@@ -191,13 +240,8 @@ pub fn decode_scalable(model: &Model<'_>, code: &[u8], out: &mut [f32]) -> Resul
         last_step = step;
     }
     // The gains of the rate the code reached: its last layer's step (every code has a layer).
-    apply_gains(model, last_step, &mut state.coeffs);
-    let mut acc = [0i64; MAX_ACTIVE];
-    inverse(
-        model,
-        state.coeffs.get(..model.coeffs()).unwrap_or(&state.coeffs),
-        &mut acc,
-        out,
-    );
+    apply_gains(model, last_step, state.coeffs);
+    let acc = carver.i64s(model.active_count())?;
+    inverse(model, state.coeffs, acc, out);
     Ok(decoded)
 }

@@ -29,7 +29,10 @@ mod result;
 mod strerror;
 mod version;
 
-pub use codec::{naicfc_decode, naicfc_encode};
+pub use codec::{
+    naicfc_decode, naicfc_decode_ws, naicfc_encode, naicfc_encode_ws, naicfc_op, naicfc_op_value,
+    naicfc_workspace_size,
+};
 pub use model::{
     NAICFC_MODEL_WORDS, naicfc_model, naicfc_model_budget, naicfc_model_budget_count,
     naicfc_model_dim, naicfc_model_init, naicfc_model_init_trusted, naicfc_model_length,

@@ -228,7 +228,7 @@ pub unsafe extern "C" fn naicfc_model_length(
 }
 
 /// Looks up a loaded model for the getters below, which answer 0 for an unusable handle.
-fn with_model(handle: *const naicfc_model, f: impl FnOnce(&Loaded) -> usize) -> usize {
+pub(crate) fn with_model(handle: *const naicfc_model, f: impl FnOnce(&Loaded) -> usize) -> usize {
     ffi_boundary!({
         // SAFETY: getters document that a non-NULL handle must be readable.
         match unsafe { Loaded::from_handle(handle) } {

@@ -56,13 +56,16 @@ pub enum naicfc_result {
     /// A bug inside the library panicked; the panic was stopped at the API boundary (hosted
     /// builds only: on bare metal a panic traps, see `docs/c-api.md`). Outputs are unspecified.
     NAICFC_PANIC = 16,
+    /// The workspace given to `naicfc_encode_ws` or `naicfc_decode_ws` is smaller than
+    /// `naicfc_workspace_size` says the model needs.
+    NAICFC_WORKSPACE_TOO_SMALL = 17,
 }
 
 use naicfc_result::*;
 
 impl naicfc_result {
     /// Every code, in numeric order (for `naicfc_strerror` and the tests).
-    pub(crate) const ALL: [naicfc_result; 17] = [
+    pub(crate) const ALL: [naicfc_result; 18] = [
         NAICFC_OK,
         NAICFC_NULL_POINTER,
         NAICFC_BAD_LENGTH,
@@ -80,6 +83,7 @@ impl naicfc_result {
         NAICFC_OVERLAPPING_BUFFERS,
         NAICFC_INTERNAL_ERROR,
         NAICFC_PANIC,
+        NAICFC_WORKSPACE_TOO_SMALL,
     ];
 
     /// The code with number `n`, if there is one.
@@ -154,6 +158,10 @@ impl naicfc_result {
                 "codec error unknown to this API version\0",
             ),
             NAICFC_PANIC => ("NAICFC_PANIC", "internal error: the library panicked\0"),
+            NAICFC_WORKSPACE_TOO_SMALL => (
+                "NAICFC_WORKSPACE_TOO_SMALL",
+                "workspace smaller than naicfc_workspace_size\0",
+            ),
         }
     }
 
@@ -193,6 +201,7 @@ impl From<Error> for naicfc_result {
             Error::BudgetTooSmall { .. } => NAICFC_BUDGET_TOO_SMALL,
             Error::BudgetTooLarge { .. } => NAICFC_BUDGET_TOO_LARGE,
             Error::OutputTooSmall { .. } => NAICFC_OUTPUT_TOO_SMALL,
+            Error::WorkspaceTooSmall { .. } => NAICFC_WORKSPACE_TOO_SMALL,
             // `Error` is non-exhaustive, and the C API codes nothing scalable or step-wise: a
             // variant without a code still yields an error, never success.
             _ => NAICFC_INTERNAL_ERROR,
@@ -294,6 +303,13 @@ mod tests {
             (StreamError::BadEnd.into(), NAICFC_CORRUPT_STREAM),
             (StreamError::StepOutOfRange.into(), NAICFC_CORRUPT_STREAM),
             (Error::NoLayers, NAICFC_INTERNAL_ERROR),
+            (
+                Error::WorkspaceTooSmall {
+                    needed: 9,
+                    actual: 8,
+                },
+                NAICFC_WORKSPACE_TOO_SMALL,
+            ),
         ];
         for (e, want) in cases {
             assert_eq!(naicfc_result::from(e), want, "{e:?}");

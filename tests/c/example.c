@@ -11,6 +11,10 @@
 static naicfc_model model; /* the parsed model; points into naicfc_model_data, no heap */
 static float features[DIM], restored[DIM];
 static uint8_t code[BUDGET];
+/* Working memory of the _ws calls, enough for any 2048-d model, so that they need under
+ * 2 KiB of stack; naicfc_workspace_size() gives one model's exact need. (naicfc_encode and
+ * naicfc_decode take no workspace and use up to 21 KiB of stack instead.) */
+static uint8_t workspace[NAICFC_WORKSPACE_SIZE(DIM)];
 
 int main(void) {
   naicfc_result r = naicfc_model_init(&model, naicfc_model_data, NAICFC_MODEL_DATA_LEN);
@@ -20,12 +24,15 @@ int main(void) {
   }
   for (int i = 0; i < DIM; i++) features[i] = (float)(i % 7) * 0.1f; /* your network's output */
   size_t len = 0;
-  r = naicfc_encode(&model, features, DIM, BUDGET, code, sizeof code, &len);
-  if (r == NAICFC_OK) r = naicfc_decode(&model, code, len, restored, DIM);
+  r = naicfc_encode_ws(&model, features, DIM, BUDGET, code, sizeof code, &len, workspace,
+                       sizeof workspace);
+  if (r == NAICFC_OK)
+    r = naicfc_decode_ws(&model, code, len, restored, DIM, workspace, sizeof workspace);
   if (r != NAICFC_OK) {
     printf("naicfc: %s\n", naicfc_strerror(r));
     return 1;
   }
-  printf("%zu-byte code; %d floats restored\n", len, DIM);
+  printf("%zu-byte code; %d floats restored (workspace %zu of %zu bytes)\n", len, DIM,
+         naicfc_workspace_size(&model, NAICFC_OP_DECODE), sizeof workspace);
   return 0;
 }

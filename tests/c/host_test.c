@@ -64,7 +64,7 @@ static void test_strerror(void) {
       NAICFC_MODEL_TRUNCATED, NAICFC_BUDGET_TOO_SMALL, NAICFC_BUDGET_TOO_LARGE,
       NAICFC_OUTPUT_TOO_SMALL, NAICFC_NON_FINITE,      NAICFC_CORRUPT_STREAM,
       NAICFC_MODEL_UNINITIALIZED, NAICFC_MISALIGNED_POINTER, NAICFC_OVERLAPPING_BUFFERS,
-      NAICFC_INTERNAL_ERROR, NAICFC_PANIC,
+      NAICFC_INTERNAL_ERROR, NAICFC_PANIC,       NAICFC_WORKSPACE_TOO_SMALL,
   };
   const size_t n = sizeof all / sizeof all[0];
   const char *unknown = naicfc_strerror(9999);
@@ -411,6 +411,86 @@ static void test_encode_errors(void) {
 #undef EXPECT_ENCODE_FAILS
 }
 
+/* The workspace calls: the golden bytes and floats in a workspace of exactly the size asked
+ * for, at an odd address and full of garbage; every refusal writes nothing. */
+static void test_workspace(void) {
+  const size_t enc_len = naicfc_workspace_size(&model, NAICFC_OP_ENCODE);
+  const size_t dec_len = naicfc_workspace_size(&model, NAICFC_OP_DECODE);
+  CHECK(enc_len > 0 && enc_len <= NAICFC_WORKSPACE_SIZE(GOLDEN_DIM));
+  CHECK(dec_len > 0 && dec_len <= NAICFC_WORKSPACE_SIZE(GOLDEN_DIM));
+  CHECK(naicfc_workspace_size(&model, 2) == 0);
+  CHECK(naicfc_workspace_size(&model, UINT32_MAX) == 0);
+  CHECK(naicfc_workspace_size(NULL, NAICFC_OP_ENCODE) == 0);
+  printf("workspace: encode %zu bytes, decode %zu bytes\n", enc_len, dec_len);
+  /* The macros, for the driver to compare with the library's sizes. */
+  const size_t dims[] = {1, 7, 48, 463, 1000, 1024, 1025, 2048, 3000, 8192, 100000};
+  for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
+    const size_t d = dims[i], a = d < 2048 ? d : 2048, c = d < 1024 ? d : 1024;
+    printf("workspace macro dim %zu encode %zu decode %zu any %zu\n", d,
+           (size_t)NAICFC_ENCODE_WORKSPACE_SIZE(a, c), (size_t)NAICFC_DECODE_WORKSPACE_SIZE(a, c),
+           (size_t)NAICFC_WORKSPACE_SIZE(d));
+  }
+
+  const size_t big = enc_len > dec_len ? enc_len : dec_len;
+  uint8_t *buffer = malloc(big + 1);
+  uint8_t *ws = buffer + 1;
+  memset(buffer, 0xC3, big + 1);
+  float x[GOLDEN_DIM], y[GOLDEN_DIM];
+  uint8_t out[GOLDEN_MAX_BUDGET];
+  for (size_t v = 0; v < GOLDEN_VECTORS; v++) {
+    load_x(v, x);
+    for (size_t b = 0; b < GOLDEN_BUDGETS; b++) {
+      const size_t budget = golden_budget[b], len = golden_code_len[v][b];
+      size_t written = 0;
+      memset(out, 0xA5, sizeof out);
+      CHECK_RESULT(naicfc_encode_ws(&model, x, GOLDEN_DIM, budget, out, budget, &written, ws,
+                                    enc_len),
+                   NAICFC_OK);
+      CHECK(written == len && memcmp(out, golden_code[v][b], len) == 0);
+      memset(y, 0xA5, sizeof y);
+      CHECK_RESULT(naicfc_decode_ws(&model, golden_code[v][b], len, y, GOLDEN_DIM, ws, dec_len),
+                   NAICFC_OK);
+      CHECK(memcmp(y, golden_decoded[v][b], sizeof y) == 0);
+    }
+  }
+
+  load_x(0, x);
+  size_t written = 777;
+  memset(out, 0xA5, sizeof out);
+  memset(y, 0xA5, sizeof y);
+  const uint8_t *code = golden_code[0][0];
+  const size_t code_len = golden_code_len[0][0];
+  CHECK_RESULT(naicfc_encode_ws(&model, x, GOLDEN_DIM, 64, out, 64, &written, ws, enc_len - 1),
+               NAICFC_WORKSPACE_TOO_SMALL);
+  CHECK_RESULT(naicfc_encode_ws(&model, x, GOLDEN_DIM, 64, out, 64, &written, NULL, 0),
+               NAICFC_WORKSPACE_TOO_SMALL);
+  CHECK_RESULT(naicfc_encode_ws(&model, x, GOLDEN_DIM, 64, out, 64, &written, NULL, enc_len),
+               NAICFC_NULL_POINTER);
+  CHECK_RESULT(naicfc_encode_ws(&model, x, GOLDEN_DIM, 64, out, 64, &written, out + 8, enc_len),
+               NAICFC_OVERLAPPING_BUFFERS);
+  CHECK_RESULT(naicfc_encode_ws(&model, x, GOLDEN_DIM, 64, out, 64, &written, (uint8_t *)x,
+                                enc_len),
+               NAICFC_OVERLAPPING_BUFFERS);
+  CHECK_RESULT(naicfc_encode_ws(&model, x, GOLDEN_DIM, 64, out, 64, &written, (uint8_t *)&model,
+                                enc_len),
+               NAICFC_OVERLAPPING_BUFFERS);
+  CHECK(all_bytes(out, sizeof out, 0xA5) && written == 777);
+  CHECK(memcmp(x, golden_x[0], sizeof x) == 0);
+  CHECK_RESULT(naicfc_decode_ws(&model, code, code_len, y, GOLDEN_DIM, ws, dec_len - 1),
+               NAICFC_WORKSPACE_TOO_SMALL);
+  CHECK_RESULT(naicfc_decode_ws(&model, code, code_len, y, GOLDEN_DIM, NULL, dec_len),
+               NAICFC_NULL_POINTER);
+  CHECK_RESULT(naicfc_decode_ws(&model, code, code_len, y, GOLDEN_DIM, (uint8_t *)y, dec_len),
+               NAICFC_OVERLAPPING_BUFFERS);
+  CHECK(all_bytes(y, sizeof y, 0xA5));
+  /* The workspace must not be the code either: the code is an input. */
+  memcpy(buffer, code, code_len);
+  CHECK_RESULT(naicfc_decode_ws(&model, buffer, code_len, y, GOLDEN_DIM, buffer + 1, dec_len),
+               NAICFC_OVERLAPPING_BUFFERS);
+  CHECK(all_bytes(y, sizeof y, 0xA5));
+  free(buffer);
+}
+
 /* Under valgrind every decode is ~50x slower, so the driver asks for a smaller corruption
  * sweep there; ASan runs the full one. */
 static int quick;
@@ -533,6 +613,7 @@ int main(int argc, char **argv) {
   test_golden(&model);
   test_any_budget();
   test_encode_errors();
+  test_workspace();
   test_decode_errors();
   test_threads();
   printf("host_test: %u checks passed, %u failed\n", checks - failures, failures);

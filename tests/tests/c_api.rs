@@ -76,6 +76,42 @@ fn host_test_passes_under_address_and_undefined_behaviour_sanitizers() {
         text.contains(" 0 failed"),
         "host test reported failures:\n{text}"
     );
+    check_workspace_sizes(fx, &text);
+}
+
+/// The workspace sizes the C test printed: the library's for the test model must be the
+/// codec's, and the header's macros must give the codec's bound for every dimension printed
+/// (for dimensions up to 1024 a model may have as many active dimensions and coefficients).
+fn check_workspace_sizes(fx: &Fixture, text: &str) {
+    use codec_core::{Model, Op, max_workspace_size, workspace_size};
+    let bytes = std::fs::read(&fx.model).unwrap();
+    let model = Model::parse(&bytes).unwrap();
+    let want = format!(
+        "workspace: encode {} bytes, decode {} bytes",
+        workspace_size(&model, Op::Encode),
+        workspace_size(&model, Op::Decode)
+    );
+    assert!(text.contains(&want), "{want} missing from:\n{text}");
+    let mut seen = 0;
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("workspace macro dim ") else {
+            continue;
+        };
+        let f: Vec<usize> = rest
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        let [dim, encode, decode, any] = f[..] else {
+            panic!("malformed line {line}");
+        };
+        let (e, d) = (
+            max_workspace_size(Op::Encode, dim),
+            max_workspace_size(Op::Decode, dim),
+        );
+        assert_eq!((encode, decode, any), (e, d, e.max(d)), "dimension {dim}");
+        seen += 1;
+    }
+    assert!(seen >= 10, "the C test printed {seen} macro lines");
 }
 
 #[test]

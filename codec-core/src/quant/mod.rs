@@ -7,7 +7,8 @@ pub(crate) mod trellis;
 pub use levels::{level_magnitude, max_magnitude, quantise, reconstruct, reconstruct_level};
 pub use trellis::{FULL_SLOPE, START, candidate, level, next_state, quantiser};
 
-use crate::format::{Class, MAX_COEFFS, Model, ModelInternals, StepGrid};
+use crate::format::{Class, Model, ModelInternals, StepGrid};
+use crate::workspace::Paths;
 
 /// Quantise `values` (one per coefficient, in order) at step index `step` the way the model
 /// says (one dead-zone quantiser, or the trellis), handing `emit` each coefficient's index,
@@ -15,7 +16,9 @@ use crate::format::{Class, MAX_COEFFS, Model, ModelInternals, StepGrid};
 /// `spread(k)` is the spread log that picks coefficient `k`'s class. With `budget_bytes`, the
 /// trellis gives up early (emitting nothing) once no path can fit that many bytes;
 /// `slope_scale` scales its rate-distortion slopes (see [`trellis::search`]; the dead-zone
-/// quantiser ignores it).
+/// quantiser ignores it). `scratch` is the trellis's: `path` and `decisions` of at least one
+/// entry per value (unused without the trellis).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn quantise_values(
     model: &Model<'_>,
     values: &[i32],
@@ -23,6 +26,7 @@ pub(crate) fn quantise_values(
     step: usize,
     budget_bytes: Option<usize>,
     slope_scale: u32,
+    scratch: &mut Paths<'_>,
     mut emit: impl FnMut(usize, &Class<'_>, u64, bool, i32) -> bool,
 ) {
     // At the coarsest step every magnitude is zero, whatever the input and whatever the
@@ -45,21 +49,21 @@ pub(crate) fn quantise_values(
         }
         return;
     }
-    // Choice 0 is the zero candidate: left as it is, the path codes zeros.
-    let mut path = [0u8; MAX_COEFFS];
-    if !coarsest
-        && !trellis::search(
-            model,
-            values,
-            &spread,
-            step,
-            budget_bytes,
-            &mut path,
-            slope_scale,
-        )
-    {
+    if coarsest {
+        // Choice 0 is the zero candidate: a path of zeros codes zeros.
+        scratch.path.fill(0);
+    } else if !trellis::search(
+        model,
+        values,
+        &spread,
+        step,
+        budget_bytes,
+        scratch,
+        slope_scale,
+    ) {
         return;
     }
+    let path = &*scratch.path;
     let mut state = trellis::START;
     for ((k, &y), &choice) in values.iter().enumerate().zip(path.iter()) {
         let q = trellis::quantiser(state);

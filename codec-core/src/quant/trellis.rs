@@ -17,7 +17,8 @@
 
 use super::levels::level_magnitude;
 use crate::entropy::cost_q8;
-use crate::format::{Class, MAX_COEFFS, Model, ModelInternals, StepGrid};
+use crate::format::{Class, Model, ModelInternals, StepGrid};
+use crate::workspace::Paths;
 
 /// State of the machine before the first coefficient.
 pub const START: usize = 0;
@@ -102,7 +103,8 @@ struct Level {
 /// a search keeps the last ones and what it learned about their levels, instead of redoing
 /// table lookups and 64-bit products.
 struct Rates<'a> {
-    model: Model<'a>,
+    /// Borrowed, not copied: a copy of the model is 40 words of a firmware stack.
+    model: &'a Model<'a>,
     /// Scale of the tables' slopes, Q8 (see [`search`]).
     slope_scale: u32,
     class_index: usize,
@@ -126,10 +128,10 @@ struct Rates<'a> {
 impl<'a> Rates<'a> {
     /// Rates for no class yet, with the tables' slopes scaled by `slope_scale / 256`: the
     /// first [`Rates::update`] fills them in.
-    fn new(model: &Model<'a>, slope_scale: u32) -> Self {
+    fn new(model: &'a Model<'a>, slope_scale: u32) -> Self {
         Rates {
             slope_scale,
-            model: *model,
+            model,
             class_index: usize::MAX,
             step: 0,
             tables: [0, 1].map(|q| model.table(0, q)),
@@ -514,8 +516,9 @@ impl Survivors {
 pub const FULL_SLOPE: u32 = 256;
 
 /// Viterbi search: for every coefficient the candidate (see [`candidate`]) on the cheapest
-/// path through the trellis, written to `path` (one entry per value). Returns `false`, with
-/// `path` unfinished, when `budget_bytes` is given and every surviving path already needs
+/// path through the trellis, written to `paths.path` (one entry per value; `paths.decisions`,
+/// as long, is the search's scratch, from the caller's workspace). Returns `false`, with the
+/// path unfinished, when `budget_bytes` is given and every surviving path already needs
 /// clearly more bits than that: rate control then knows the step is too fine without coding.
 /// `slope_scale` (Q8, at most [`FULL_SLOPE`]) scales the slopes of the tables: below
 /// [`FULL_SLOPE`] bits are cheaper, so the path spends more of them on less error.
@@ -525,12 +528,13 @@ pub(crate) fn search(
     spread: &impl Fn(usize) -> i32,
     step: usize,
     budget_bytes: Option<usize>,
-    path: &mut [u8; MAX_COEFFS],
+    paths: &mut Paths<'_>,
     slope_scale: u32,
 ) -> bool {
-    let n = values.len().min(MAX_COEFFS);
-    // Per coefficient, the decisions of `Survivors::advance`.
-    let mut decisions = [0u16; MAX_COEFFS];
+    let Paths { decisions, path } = paths;
+    // Per coefficient, the decisions of `Survivors::advance`. Values beyond the scratch get no
+    // path entry, so a caller that codes them all (`code_values`) finds the code incomplete.
+    let n = values.len().min(path.len()).min(decisions.len());
     let mut survivors = Survivors {
         cost: [UNREACHABLE; 4],
         bits: [NO_BITS; 4],

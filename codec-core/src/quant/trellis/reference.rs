@@ -447,13 +447,17 @@ fn compare(m: &Model<'_>, values: &[i32], rng: &mut Rng) {
     for step in 0..m.steps() {
         let budget = (rng.below(3) != 0).then(|| rng.below(300) as usize);
         let (mut tuned, mut plain) = ([0u8; MAX_COEFFS], [0u8; MAX_COEFFS]);
+        let mut decisions = [0u16; MAX_COEFFS];
         let done = super::search(
             m,
             values,
             &spread,
             step,
             budget,
-            &mut tuned,
+            &mut crate::workspace::Paths {
+                decisions: &mut decisions,
+                path: &mut tuned,
+            },
             super::FULL_SLOPE,
         );
         let want = search(m, values, &spread, step, budget, &mut plain);
