@@ -122,7 +122,7 @@ pub fn encode_scalable(model: &Model<'_>, x: &[f32], out: &mut [u8]) -> Result<u
         let residual = residual.get(..k).unwrap_or(&residual);
         let spread = state.spread;
         let spread = |i: usize| spread.get(i).copied().unwrap_or(0);
-        let hint = trellis_hint(model, residual, &spread, slot.len());
+        let hint = trellis_hint(model, residual, &spread, slot.len(), None);
         let coded = search_step(model, slot, hint, |step, slope_scale, buf| {
             code_values(model, residual, spread, step, slope_scale, None, buf)
         })?;
