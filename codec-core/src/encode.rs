@@ -141,7 +141,9 @@ pub fn encode_coefficients(
 ) -> Result<Coded, Error> {
     let spread = |k| model.coef_spread_log(k);
     let predicted = model.step_prediction(out.len());
-    let hint = trellis_hint(model, coeffs, &spread, out.len(), predicted);
+    // A model without the trellis has no quick estimate; its search walks from the prior's
+    // prediction instead of bisecting.
+    let hint = trellis_hint(model, coeffs, &spread, out.len(), predicted).or(predicted);
     let coded = search_step(model, out, hint, |step, slope_scale, out| {
         code_values(model, coeffs, spread, step, slope_scale, predicted, out)
     })?;

@@ -66,6 +66,24 @@ fn dot(row: &[u8], centred: &[i32]) -> i64 {
     acc
 }
 
+/// `acc[j] += row[j] * y`, `row` holding as many little-endian i16 as `acc` has values; eight
+/// terms per iteration, as in [`dot`].
+#[inline]
+fn axpy(row: &[u8], y: i64, acc: &mut [i64]) {
+    let entry = |t: &[u8], i: usize| i64::from(i16::from_le_bytes([t[2 * i], t[2 * i + 1]]));
+    let rows = row.chunks_exact(16);
+    let row_tail = rows.remainder();
+    let mut sums = acc.chunks_exact_mut(8);
+    for (t, a) in rows.zip(sums.by_ref()) {
+        for (i, a) in a.iter_mut().enumerate() {
+            *a += entry(t, i) * y;
+        }
+    }
+    for (t, a) in row_tail.chunks_exact(2).zip(sums.into_remainder()) {
+        *a += entry(t, 0) * y;
+    }
+}
+
 /// Reconstruct the whole vector from coefficients: `x = mean + T^T coeffs`, clamped to the
 /// training range when the model says so, and converted to `f32` exactly.
 /// `acc` is scratch of at least `active_count` values.
@@ -77,10 +95,7 @@ pub fn inverse(model: &Model<'_>, coeffs: &[i32], acc: &mut [i64], out: &mut [f3
         if y == 0 {
             continue;
         }
-        let y = i64::from(y);
-        for (a, t) in acc.iter_mut().zip(model.transform_row(k).chunks_exact(2)) {
-            *a += i64::from(i16::from_le_bytes([t[0], t[1]])) * y;
-        }
+        axpy(model.transform_row(k), i64::from(y), acc);
     }
     let shift = model.shift();
     for (d, o) in out.iter_mut().enumerate().take(model.dim()) {
@@ -105,10 +120,10 @@ pub fn inverse(model: &Model<'_>, coeffs: &[i32], acc: &mut [i64], out: &mut [f3
 
 #[cfg(test)]
 mod tests {
-    use super::dot;
+    use super::{axpy, dot};
 
     #[test]
-    fn dot_matches_the_plain_sum_at_every_length_and_at_the_extremes() {
+    fn dot_and_axpy_match_the_plain_sums_at_every_length_and_at_the_extremes() {
         // Lengths around the eight-term blocks, entries and values at their limits.
         for n in 0..40usize {
             let entries: [i16; 40] = core::array::from_fn(|j| match j % 5 {
@@ -131,6 +146,17 @@ mod tests {
                 .map(|j| i64::from(entries[j]) * i64::from(values[j]))
                 .sum();
             assert_eq!(dot(&row[..2 * n], &values[..n]), plain, "length {n}");
+            let y = -(1i64 << 30) + 12_345;
+            let mut acc: [i64; 40] = core::array::from_fn(|j| i64::from(values[j]));
+            axpy(&row[..2 * n], y, &mut acc[..n]);
+            for j in 0..40 {
+                let moved = if j < n { i64::from(entries[j]) * y } else { 0 };
+                assert_eq!(
+                    acc[j],
+                    i64::from(values[j]) + moved,
+                    "length {n}, entry {j}"
+                );
+            }
         }
     }
 }
