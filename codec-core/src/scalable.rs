@@ -155,7 +155,7 @@ pub fn encode_scalable_ws(
         }
         let residual = &*residual;
         let spread = |i: usize| state.spread(i);
-        let hint = trellis_hint(model, residual, &spread, slot.len());
+        let hint = trellis_hint(model, residual, &spread, slot.len(), None);
         let paths = &mut search.paths;
         let coded = search_step(model, slot, hint, search.kept, |step, slope_scale, buf| {
             code_values(model, residual, spread, step, slope_scale, None, paths, buf)

@@ -35,15 +35,92 @@ pub fn centre(model: &Model<'_>, x: &[f32], centred: &mut [i32]) -> Result<(), E
 
 /// `coeffs[k] = round(sum_j T[k][j] * centred[j] / 2^15)`, clamped to `COEFF_LIMIT`.
 pub fn forward(model: &Model<'_>, centred: &[i32], coeffs: &mut [i32]) {
+    let centred = centred.get(..model.active_count()).unwrap_or(centred);
     for (k, y) in coeffs.iter_mut().enumerate().take(model.coeffs()) {
-        let row = model.transform_row(k);
-        let mut acc: i64 = 0;
-        for (t, &c) in row.chunks_exact(2).zip(centred) {
-            acc += i64::from(i16::from_le_bytes([t[0], t[1]])) * i64::from(c);
-        }
+        let acc = dot(model.transform_row(k), centred);
         let v = (acc + (1 << (TRANSFORM_BITS - 1))) >> TRANSFORM_BITS;
         *y = v.clamp(-i64::from(COEFF_LIMIT), i64::from(COEFF_LIMIT)) as i32;
     }
+}
+
+/// `sum_j row[j] * centred[j]`, `row` holding as many little-endian i16 as `centred` has values.
+/// On 32-bit Arm in blocks of eight terms: the projection is the largest part of an encode,
+/// and in the plain loop the compiler's unrolling read the entries byte by byte and spilled
+/// registers, twice the instructions per multiply-add on a Cortex-M4
+/// (`docs/decisions/0021-encode-cost-on-cortex-m.md`). Elsewhere the plain loop, which the
+/// vectorisers of x86-64 and AArch64 handle better than the blocks. Both give the same sum.
+#[inline]
+fn dot(row: &[u8], centred: &[i32]) -> i64 {
+    if cfg!(target_arch = "arm") {
+        dot_blocks(row, centred)
+    } else {
+        dot_plain(row, centred)
+    }
+}
+
+#[inline]
+fn dot_plain(row: &[u8], centred: &[i32]) -> i64 {
+    let mut acc: i64 = 0;
+    for (t, &c) in row.chunks_exact(2).zip(centred) {
+        acc += entry(t, 0) * i64::from(c);
+    }
+    acc
+}
+
+#[inline]
+fn dot_blocks(row: &[u8], centred: &[i32]) -> i64 {
+    let mut acc: i64 = 0;
+    let rows = row.chunks_exact(16);
+    let values = centred.chunks_exact(8);
+    let (row_tail, values_tail) = (rows.remainder(), values.remainder());
+    for (t, c) in rows.zip(values) {
+        for (i, &c) in c.iter().enumerate() {
+            acc += entry(t, i) * i64::from(c);
+        }
+    }
+    for (t, &c) in row_tail.chunks_exact(2).zip(values_tail) {
+        acc += entry(t, 0) * i64::from(c);
+    }
+    acc
+}
+
+/// `acc[j] += row[j] * y`, `row` holding as many little-endian i16 as `acc` has values; in
+/// blocks on 32-bit Arm, as [`dot`].
+#[inline]
+fn axpy(row: &[u8], y: i64, acc: &mut [i64]) {
+    if cfg!(target_arch = "arm") {
+        axpy_blocks(row, y, acc);
+    } else {
+        axpy_plain(row, y, acc);
+    }
+}
+
+#[inline]
+fn axpy_plain(row: &[u8], y: i64, acc: &mut [i64]) {
+    for (a, t) in acc.iter_mut().zip(row.chunks_exact(2)) {
+        *a += entry(t, 0) * y;
+    }
+}
+
+#[inline]
+fn axpy_blocks(row: &[u8], y: i64, acc: &mut [i64]) {
+    let rows = row.chunks_exact(16);
+    let row_tail = rows.remainder();
+    let mut sums = acc.chunks_exact_mut(8);
+    for (t, a) in rows.zip(sums.by_ref()) {
+        for (i, a) in a.iter_mut().enumerate() {
+            *a += entry(t, i) * y;
+        }
+    }
+    for (t, a) in row_tail.chunks_exact(2).zip(sums.into_remainder()) {
+        *a += entry(t, 0) * y;
+    }
+}
+
+/// Entry `i` of `t`, little-endian i16s.
+#[inline]
+fn entry(t: &[u8], i: usize) -> i64 {
+    i64::from(i16::from_le_bytes([t[2 * i], t[2 * i + 1]]))
 }
 
 /// Reconstruct the whole vector from coefficients: `x = mean + T^T coeffs`, clamped to the
@@ -57,10 +134,7 @@ pub fn inverse(model: &Model<'_>, coeffs: &[i32], acc: &mut [i64], out: &mut [f3
         if y == 0 {
             continue;
         }
-        let y = i64::from(y);
-        for (a, t) in acc.iter_mut().zip(model.transform_row(k).chunks_exact(2)) {
-            *a += i64::from(i16::from_le_bytes([t[0], t[1]])) * y;
-        }
+        axpy(model.transform_row(k), i64::from(y), acc);
     }
     let shift = model.shift();
     for (d, o) in out.iter_mut().enumerate().take(model.dim()) {
@@ -79,6 +153,53 @@ pub fn inverse(model: &Model<'_>, coeffs: &[i32], acc: &mut [i64], out: &mut [f3
         };
         if let Some(o) = out.get_mut(d) {
             *o = fixed_to_f32(v, shift);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{axpy, axpy_blocks, axpy_plain, dot, dot_blocks, dot_plain};
+
+    #[test]
+    fn dot_and_axpy_match_the_plain_sums_at_every_length_and_at_the_extremes() {
+        // Lengths around the eight-term blocks, entries and values at their limits.
+        for n in 0..40usize {
+            let entries: [i16; 40] = core::array::from_fn(|j| match j % 5 {
+                0 => i16::MIN,
+                1 => i16::MAX,
+                _ => (j as i16).wrapping_mul(977) ^ 0x5a5a,
+            });
+            let values: [i32; 40] = core::array::from_fn(|j| {
+                if j % 3 == 0 {
+                    -(1 << 25)
+                } else {
+                    (j as i32) * 40_503 - 700_000
+                }
+            });
+            let mut row = [0u8; 80];
+            for (b, e) in row.chunks_exact_mut(2).zip(entries) {
+                b.copy_from_slice(&e.to_le_bytes());
+            }
+            let plain: i64 = (0..n)
+                .map(|j| i64::from(entries[j]) * i64::from(values[j]))
+                .sum();
+            for dot in [dot, dot_plain, dot_blocks] {
+                assert_eq!(dot(&row[..2 * n], &values[..n]), plain, "length {n}");
+            }
+            let y = -(1i64 << 30) + 12_345;
+            for axpy in [axpy, axpy_plain, axpy_blocks] {
+                let mut acc: [i64; 40] = core::array::from_fn(|j| i64::from(values[j]));
+                axpy(&row[..2 * n], y, &mut acc[..n]);
+                for j in 0..40 {
+                    let moved = if j < n { i64::from(entries[j]) * y } else { 0 };
+                    assert_eq!(
+                        acc[j],
+                        i64::from(values[j]) + moved,
+                        "length {n}, entry {j}"
+                    );
+                }
+            }
         }
     }
 }

@@ -32,6 +32,7 @@ impl StepGrid for Model<'_> {
     fn step(&self, k: usize, j: usize) -> u64 {
         grown_step(self, k, j, self.growth_log(k, j))
     }
+    #[inline]
     fn step_and_class(&self, spread_log: i32, k: usize, j: usize) -> (u64, usize) {
         let g = self.growth_log(k, j);
         (

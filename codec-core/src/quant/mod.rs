@@ -65,10 +65,19 @@ pub(crate) fn quantise_values(
     }
     let path = &*scratch.path;
     let mut state = trellis::START;
+    // Both quantisers' tables of the last class: classes change slowly along the
+    // coefficients, and building a table from the model's bytes costs more than the rest of
+    // a coefficient here.
+    let mut class_index = usize::MAX;
+    let mut tables = [0, 1].map(|q| model.table(0, q));
     for ((k, &y), &choice) in values.iter().enumerate().zip(path.iter()) {
         let q = trellis::quantiser(state);
         let (s, c) = model.step_and_class(spread(k), k, step);
-        let class = model.table(c, q);
+        if c != class_index {
+            class_index = c;
+            tables = [0, 1].map(|q| model.table(c, q));
+        }
+        let class = tables[q & 1];
         let m = trellis::candidate(q, y.unsigned_abs(), s, choice);
         let v = reconstruct_level(trellis::level(q, m), m, y < 0, s, &class);
         if !emit(k, &class, m, y < 0, v) {

@@ -382,15 +382,16 @@ fn reconstruction(q: usize, m: u32, offset: i16, step: u64) -> u32 {
 }
 
 /// Rate control's starting guess: the finest step whose quick one-path estimate fits
-/// `budget` bytes (less half a byte for the step index and the coder's termination), found by
-/// bisection. The quick path gives each value its cheapest candidate in the state the earlier
-/// choices left, without searching over paths: a quarter of the work of [`search`] and close
-/// to its rate.
+/// `budget` bytes (less half a byte for the step index and the coder's termination), searched
+/// from `start` (see [`boundary`]; by bisection without one). The quick path gives each value
+/// its cheapest candidate in the state the earlier choices left, without searching over
+/// paths: a third of the work of [`search`] and close to its rate.
 pub(crate) fn estimate_step(
     model: &Model<'_>,
     values: &[i32],
     spread: &impl Fn(usize) -> i32,
     budget: usize,
+    start: Option<usize>,
 ) -> usize {
     let target = (budget as u64 * 8).saturating_sub(4) * 256;
     let fits = |step: usize| {
@@ -399,12 +400,16 @@ pub(crate) fn estimate_step(
         let mut bits = 0u64;
         for (k, &y) in values.iter().enumerate() {
             let site = Site::new(model, spread(k), k, step, y);
-            rates.update(site.class_index, site.step);
             let q = quantiser(state);
-            // The cheapest option, the lower choice on ties; near zero, the zero.
+            // The cheapest option, the lower choice on ties; near zero, the zero, whose bits
+            // need only the class: most values at low rates skip the slopes at their step.
             let (here, odd_wins) = if site.near_zero() {
+                if site.class_index != rates.class_index {
+                    rates.set_class(site.class_index);
+                }
                 (rates.zero_bits[q & 1], false)
             } else {
+                rates.update(site.class_index, site.step);
                 let [even, odd] = site.options(&mut rates, q);
                 let odd_wins = (odd.cost, odd.choice) < (even.cost, even.choice);
                 (if odd_wins { odd.bits } else { even.bits }, odd_wins)
@@ -417,14 +422,53 @@ pub(crate) fn estimate_step(
         }
         true
     };
-    let (mut lo, mut hi) = (0, model.steps() - 1);
+    boundary(model.steps(), start, fits)
+}
+
+/// A step in `0..steps` where `fits` holds and, unless it is 0, fails one step finer: the
+/// finest where `fits` is monotone (true from some step on). The coarsest step is taken to
+/// fit without a probe. From `start` it walks away in the direction the first probe says,
+/// doubling its stride, and bisects once a probe lands on the other side: `2 log2(d) + 2`
+/// probes for an answer `d` steps away, so a good start (the length step prior's prediction)
+/// needs two or three instead of bisection's `log2(steps)`; without a start it bisects.
+pub(crate) fn boundary(
+    steps: usize,
+    start: Option<usize>,
+    mut fits: impl FnMut(usize) -> bool,
+) -> usize {
+    // `hi` fits (or is the coarsest); every step below `lo` was found not to fit, or is taken
+    // not to.
+    let (mut lo, mut hi) = (0, steps.saturating_sub(1));
+    // A start at (or past) the coarsest walks from the finest step that is probed.
+    let mut probe = start.map(|s| s.min(hi.saturating_sub(1)));
+    let mut stride = 1usize;
+    let mut heading: Option<bool> = None;
     while lo < hi {
-        let mid = (lo + hi) / 2;
-        if fits(mid) {
+        let walking = probe.filter(|&p| p >= lo && p < hi);
+        let mid = walking.unwrap_or(lo + (hi - lo) / 2);
+        let fitted = fits(mid);
+        if fitted {
             hi = mid;
         } else {
             lo = mid + 1;
         }
+        // Keep walking while the probes agree; a probe on the other side, or one that left the
+        // bracket, ends the walk.
+        probe = match (walking, heading) {
+            (Some(_), None) => Some(fitted),
+            (Some(_), Some(h)) if h == fitted => Some(fitted),
+            _ => None,
+        }
+        .and_then(|f| {
+            heading = Some(f);
+            let next = if f {
+                mid.checked_sub(stride)
+            } else {
+                mid.checked_add(stride)
+            };
+            stride = stride.saturating_mul(2);
+            next
+        });
     }
     hi
 }
@@ -615,6 +659,43 @@ mod tests {
             let [x, y] = TRANSITIONS[2 * q];
             assert_eq!(TRANSITIONS[2 * q + 1], [y, x]);
             assert_eq!([quantiser(2 * q), quantiser(2 * q + 1)], [q, q]);
+        }
+    }
+
+    #[test]
+    fn boundary_finds_the_threshold_from_any_start_and_walks_little_from_a_close_one() {
+        for steps in [1usize, 2, 3, 10, 434] {
+            for threshold in 0..steps {
+                for start in [
+                    None,
+                    Some(0),
+                    Some(threshold),
+                    Some(threshold + 1),
+                    Some(steps + 5),
+                ]
+                .into_iter()
+                .chain((0..steps).step_by(7).map(Some))
+                {
+                    let mut probes = 0;
+                    let found = boundary(steps, start, |j| {
+                        probes += 1;
+                        j >= threshold
+                    });
+                    assert_eq!(found, threshold, "{steps} steps, start {start:?}");
+                    if let Some(s) = start.filter(|&s| s < steps) {
+                        // Two probes per doubling of the distance, two more to close it.
+                        let d = s.abs_diff(threshold) + 1;
+                        let bound = 2 * (usize::BITS - d.leading_zeros()) as usize + 2;
+                        assert!(probes <= bound, "{probes} probes for distance {d}");
+                    }
+                }
+            }
+        }
+        // Not monotone: still a step that fits with one finer that does not.
+        let fits = |j: usize| j == 3 || j >= 8;
+        for start in [None, Some(2), Some(3), Some(5), Some(9)] {
+            let found = boundary(12, start, fits);
+            assert!(fits(found) && (found == 0 || !fits(found - 1)), "{found}");
         }
     }
 

@@ -470,7 +470,7 @@ fn compare(m: &Model<'_>, values: &[i32], rng: &mut Rng) {
     for _ in 0..4 {
         let budget = rng.below(400) as usize;
         assert_eq!(
-            super::estimate_step(m, values, &spread, budget),
+            super::estimate_step(m, values, &spread, budget, None),
             estimate_step(m, values, &spread, budget),
             "hint for {budget} bytes of {values:?}"
         );
