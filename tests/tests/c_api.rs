@@ -166,7 +166,11 @@ fn host_test_passes_against_the_shared_library() {
         dynamic.contains("Shared library: [libnaicfc.so]"),
         "the test program does not load libnaicfc.so:\n{dynamic}"
     );
-    let out = run(Command::new(&exe).arg("--quick"));
+    // cargo test puts target/<profile>/deps on LD_LIBRARY_PATH, which outranks the runpath:
+    // a libnaicfc.so left there by an earlier build would be loaded instead of this one.
+    let out = run(Command::new(&exe)
+        .env_remove("LD_LIBRARY_PATH")
+        .arg("--quick"));
     let text = stdout(&out);
     assert!(
         text.contains(" 0 failed"),
