@@ -63,7 +63,21 @@ pub(crate) fn quantise_values(
     ) {
         return;
     }
-    let path = &*scratch.path;
+    walk_path(model, values, &spread, step, scratch.path, emit);
+}
+
+/// Hand `emit` the trellis's choices along `path`. Out of line so that its class tables are
+/// not in the frame that is live while the trellis searches (the deepest of an encode: with a
+/// workspace, the firmware test holds the whole call to 2 KiB of stack).
+#[inline(never)]
+fn walk_path(
+    model: &Model<'_>,
+    values: &[i32],
+    spread: &impl Fn(usize) -> i32,
+    step: usize,
+    path: &[u8],
+    mut emit: impl FnMut(usize, &Class<'_>, u64, bool, i32) -> bool,
+) {
     let mut state = trellis::START;
     // Both quantisers' tables of the last class: classes change slowly along the
     // coefficients, and building a table from the model's bytes costs more than the rest of

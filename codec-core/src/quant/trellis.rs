@@ -161,14 +161,22 @@ impl<'a> Rates<'a> {
     #[inline(never)]
     fn set_class(&mut self, class_index: usize) {
         self.class_index = class_index;
-        self.tables = [0, 1].map(|q| self.model.table(class_index, q));
-        let alphabet = self.model.alphabet();
-        for (q, table) in self.tables.iter().enumerate() {
+        let model = self.model;
+        let alphabet = model.alphabet();
+        // One table at a time, in place: building both in a temporary array took 200 bytes
+        // of a frame that is on an encode's deepest path.
+        let per_quantiser = self
+            .tables
+            .iter_mut()
+            .zip(self.slopes.iter_mut())
+            .zip(self.zero_bits.iter_mut());
+        for (q, ((table, slope), zero_bits)) in per_quantiser.enumerate() {
+            *table = model.table(class_index, q);
             // Slopes are at most 2^15 (validated) and the scale at most FULL_SLOPE.
             let scaled = (u64::from(table.rounding) * u64::from(self.slope_scale)) >> 8;
-            self.slopes[q] = scaled.min(u64::from(u16::MAX)) as u16;
+            *slope = scaled.min(u64::from(u16::MAX)) as u16;
             // A zero costs at most 15 + 24 raw bits: (15 + 24) * 256 fits in 16 bits.
-            self.zero_bits[q] = u32::from(cost_q8(table, alphabet, 0) as u16);
+            *zero_bits = u32::from(cost_q8(table, alphabet, 0) as u16);
         }
         self.known = [0; 2];
         self.current = [0; 2];
