@@ -118,6 +118,9 @@ def main() -> None:
             t0 = time.perf_counter()
             _, idx = ix.search(qv, args.top)
             secs = time.perf_counter() - t0
+            if (idx < 0).any():
+                # Too few probes to find `top` candidates for some query: not comparable.
+                continue
             out = w / "r-faiss.json"
             write_results(out, idx, qnames, gnames)
             acc = score(n, out, data)

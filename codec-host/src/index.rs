@@ -461,8 +461,8 @@ fn dot_block_avx2(group: &[i16], n: usize, block: &[i8], dims: usize, dots: &mut
     dot_block_portable(group, n, block, dims, dots);
 }
 
-/// The loops the compiler vectorises (sign-extend, multiply-add pairs into i32); inlined into
-/// each caller so that the AVX2 copy is compiled with AVX2.
+/// The loops the compiler vectorises; inlined into each caller so that the AVX2 copy is
+/// compiled with AVX2.
 #[inline(always)]
 fn dot_block_portable(group: &[i16], n: usize, block: &[i8], dims: usize, dots: &mut [i32]) {
     for (row, out) in block
@@ -470,13 +470,24 @@ fn dot_block_portable(group: &[i16], n: usize, block: &[i8], dims: usize, dots: 
         .zip(dots.chunks_exact_mut(QUERY_GROUP))
     {
         for (q, o) in group.chunks_exact(dims).take(n).zip(out.iter_mut()) {
-            *o = q
-                .iter()
-                .zip(row)
-                .map(|(&a, &b)| i32::from(a) * i32::from(b))
-                .sum();
+            *o = dot(q, row);
         }
     }
+}
+
+/// One dot product into 16 independent lanes, summed at the end: a plain `.sum()` of the
+/// products is one serial chain, which the compiler keeps scalar (1 GMAC/s here, against 5
+/// with the lanes). `dims` is a multiple of 16 ([`LANES`]).
+#[inline(always)]
+fn dot(q: &[i16], row: &[i8]) -> i32 {
+    let mut acc = [0i32; 16];
+    for (qc, rc) in q.chunks_exact(16).zip(row.chunks_exact(16)) {
+        for ((a, &x), &y) in acc.iter_mut().zip(qc).zip(rc) {
+            // At most 32767 * 127 per product and 64 products per lane (K <= 1024): no overflow.
+            *a += i32::from(x) * i32::from(y);
+        }
+    }
+    acc.iter().sum()
 }
 
 #[cfg(test)]
