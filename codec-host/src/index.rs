@@ -475,15 +475,19 @@ fn dot_block_portable(group: &[i16], n: usize, block: &[i8], dims: usize, dots: 
     }
 }
 
-/// One dot product into 16 independent lanes, summed at the end: a plain `.sum()` of the
-/// products is one serial chain, which the compiler keeps scalar (1 GMAC/s here, against 5
-/// with the lanes). `dims` is a multiple of 16 ([`LANES`]).
+/// One dot product into 32 independent lanes over fixed-size chunks, summed at the end: a
+/// plain `.sum()` of the products is one serial chain, which the compiler keeps scalar, and
+/// chunks of a length known only at run time vectorise poorly (6 against 28 GMAC/s here).
+/// `dims` is a multiple of 32 ([`LANES`]).
 #[inline(always)]
 fn dot(q: &[i16], row: &[i8]) -> i32 {
-    let mut acc = [0i32; 16];
-    for (qc, rc) in q.chunks_exact(16).zip(row.chunks_exact(16)) {
+    let mut acc = [0i32; LANES];
+    for (qc, rc) in q.chunks_exact(LANES).zip(row.chunks_exact(LANES)) {
+        let (Ok(qc), Ok(rc)) = (<&[i16; LANES]>::try_from(qc), <&[i8; LANES]>::try_from(rc)) else {
+            continue; // never: `chunks_exact` gives whole chunks
+        };
         for ((a, &x), &y) in acc.iter_mut().zip(qc).zip(rc) {
-            // At most 32767 * 127 per product and 64 products per lane (K <= 1024): no overflow.
+            // At most 32767 * 127 per product and 32 products per lane (K <= 1024): no overflow.
             *a += i32::from(x) * i32::from(y);
         }
     }
