@@ -11,16 +11,22 @@
 //! `x . g_hat = y_q . y_g + c . y_g + |mu|^2 + c . y_q` with `c = T mu`.
 //!
 //! The gallery arrives in parts ([`CodedSearch::add`]), so `naicfc reid --model` reads, codes
-//! and ranks it one batch at a time in bounded memory, like the exact search.
+//! and ranks it one batch at a time in bounded memory, like the exact search. A gallery stored
+//! as codes (a code array) is decoded to its coefficients only ([`stored_coefficients`],
+//! [`CodedSearch::add_coefficients`]), never to vectors; its queries are then coded too, or
+//! kept original ([`CodedSearch::original_queries`]: `x . g_hat = mu . x + y_g . (T x)`).
 
 use crate::codec::ModelFile;
-use crate::io::FeatureSet;
+use crate::io::codes::CodeArray;
+use crate::io::{FeatureSet, InputError, Loaded};
 use crate::search::{Metric, Ranking, SearchOptions, StreamingSearch, search};
 use anyhow::{Result, anyhow, bail};
 use codec_core::Model;
 use codec_core::internals::{MAX_COEFFS, ModelInternals, TRANSFORM_BITS};
 use faer::Mat;
 use rayon::prelude::*;
+use std::ops::Range;
+use std::path::Path;
 use std::time::Instant;
 
 /// Which side is coded.
@@ -46,7 +52,7 @@ pub struct CodedStats {
 }
 
 /// Decoded coefficients of every row at `budget`, in input units (row-major, `K` per row).
-fn coefficients(model: &Model<'_>, set: &FeatureSet, budget: usize) -> Result<Vec<f32>> {
+pub(crate) fn coefficients(model: &Model<'_>, set: &FeatureSet, budget: usize) -> Result<Vec<f32>> {
     let k = model.coeffs();
     let unit = 2f32.powi(-model.shift());
     let mut out = vec![0f32; set.len() * k];
@@ -77,7 +83,7 @@ fn used(coeffs: &[f32], k: usize) -> usize {
 }
 
 /// The transform as floats (`K x A`) and the mean (all dims) in input units.
-fn transform(model: &Model<'_>) -> (Mat<f32>, Vec<f32>) {
+pub(crate) fn transform(model: &Model<'_>) -> (Mat<f32>, Vec<f32>) {
     let a = model.active_count();
     let scale = 1.0 / (1u32 << TRANSFORM_BITS) as f32;
     let t = Mat::from_fn(model.coeffs(), a, |k, j| {
@@ -188,6 +194,104 @@ impl<'m> CodedSearch<'m> {
         })
     }
 
+    /// Get ready to rank a coded gallery ([`CodedSearch::add_coefficients`]) for the best `k`
+    /// by cosine with the original queries: each query becomes `[T x, 0, mu . x] / |x|`
+    /// against the coded rows' `[y_g, c . y_g, 1] / |x_hat_g|`.
+    pub fn original_queries(
+        model_file: &'m ModelFile,
+        query: &FeatureSet,
+        k: usize,
+        opts: &SearchOptions,
+    ) -> Result<Self> {
+        let model = model_file.model();
+        if query.dim != model.dim() {
+            bail!(
+                "query features have {} dimensions but the model codes {}",
+                query.dim,
+                model.dim()
+            );
+        }
+        let kc = model.coeffs();
+        let (t, mean) = transform(&model);
+        let active: Vec<usize> = (0..model.active_count())
+            .map(|i| model.active_index(i))
+            .collect();
+        let t_mean: Vec<f32> = (0..kc)
+            .map(|r| {
+                active
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &d)| t[(r, j)] * mean[d])
+                    .sum()
+            })
+            .collect();
+        let mean_sq: f32 = mean.iter().map(|v| v * v).sum();
+        let mut search = CodedSearch {
+            t,
+            model,
+            budget: 0,
+            side: CodedSide::Both,
+            used: kc,
+            mean,
+            active,
+            t_mean,
+            mean_sq,
+            // Replaced below, once the query rows are projected.
+            inner: StreamingSearch::new(&FeatureSet::default(), k, Metric::InnerProduct, opts)?,
+            width: kc + 2,
+            stats: CodedStats {
+                dims: kc + 2,
+                ..CodedStats::default()
+            },
+        };
+        let t0 = Instant::now();
+        // `projected` gives `[T x, mu . x] / |x|`; the middle (c . y) column is 0 for a query.
+        let projected = search.projected(query);
+        let mut rows = vec![0f32; query.len() * (kc + 2)];
+        for (row, p) in rows
+            .chunks_exact_mut(kc + 2)
+            .zip(projected.chunks_exact(kc + 2))
+        {
+            row[..kc].copy_from_slice(&p[..kc]);
+            row[kc + 1] = p[kc];
+        }
+        search.stats.coding_seconds = t0.elapsed().as_secs_f64();
+        let rows = FeatureSet {
+            names: query.names.clone(),
+            dim: kc + 2,
+            data: rows,
+        };
+        search.inner = StreamingSearch::new(&rows, k, Metric::InnerProduct, opts)?;
+        Ok(search)
+    }
+
+    /// Rank the next part of a coded gallery, given as its decoded coefficients (`K` per row,
+    /// from [`stored_coefficients`]). Only for a search with the gallery coded.
+    pub fn add_coefficients(&mut self, part: &FeatureSet) -> Result<()> {
+        if self.side != CodedSide::Both {
+            bail!("a coded gallery needs a search with the gallery coded");
+        }
+        if !part.is_empty() && part.dim != self.model.coeffs() {
+            bail!(
+                "gallery rows have {} coefficients but the model codes {}",
+                part.dim,
+                self.model.coeffs()
+            );
+        }
+        let t1 = Instant::now();
+        let rows = self.coded(&part.data);
+        self.stats.gallery_seconds += t1.elapsed().as_secs_f64();
+        let rows = FeatureSet {
+            names: part.names.clone(),
+            dim: self.width,
+            data: rows,
+        };
+        let t2 = Instant::now();
+        self.inner.add(&rows)?;
+        self.stats.search_seconds += t2.elapsed().as_secs_f64();
+        Ok(())
+    }
+
     /// Rank the next part of the gallery (rows numbered after those already fed).
     pub fn add(&mut self, part: &FeatureSet) -> Result<()> {
         if !part.is_empty() && part.dim != self.model.dim() {
@@ -291,6 +395,45 @@ impl<'m> CodedSearch<'m> {
         }
         out
     }
+}
+
+/// The decoded coefficients (`K` per row, input units) of the rows `range` of the plain codes
+/// `codes` (read from `path`), as a batch: a row that does not decode is reported by row and
+/// left out, like a bad feature file.
+pub fn stored_coefficients(
+    model: &Model<'_>,
+    codes: &CodeArray,
+    range: Range<usize>,
+    path: &Path,
+) -> Loaded {
+    let k = model.coeffs();
+    let unit = 2f32.powi(-model.shift());
+    let decoded: Vec<Result<Vec<f32>, String>> = range
+        .clone()
+        .into_par_iter()
+        .map(|i| {
+            let mut y = [0i32; MAX_COEFFS];
+            codec_core::internals::decode_coefficients(model, codes.row(i), &mut y)
+                .map_err(|e| format!("does not decode: {e}"))?;
+            Ok(y[..k].iter().map(|&v| v as f32 * unit).collect())
+        })
+        .collect();
+    let mut set = FeatureSet {
+        names: Vec::with_capacity(range.len()),
+        dim: k,
+        data: Vec::with_capacity(range.len() * k),
+    };
+    let mut failures = Vec::new();
+    for (i, r) in range.zip(decoded) {
+        match r {
+            Ok(y) => {
+                set.names.push(codes.names[i].clone());
+                set.data.extend(y);
+            }
+            Err(problem) => failures.push(InputError::row(path, i, &codes.names[i], problem)),
+        }
+    }
+    Loaded { set, failures }
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {

@@ -8,6 +8,7 @@ pub mod coded_search;
 pub mod commands;
 pub mod eval;
 pub mod exit;
+pub mod index;
 pub mod io;
 pub mod linalg;
 pub mod listed;

@@ -34,6 +34,8 @@ enum Command {
     Decode(commands::decode::Args),
     /// Check that codes respect a budget (and decode)
     Validate(commands::validate::Args),
+    /// Build the int8 search index of a coded gallery, for `reid --gallery X.nfci`
+    Index(commands::index::Args),
     /// Measure error at every budget (and re-ID accuracy, given identities)
     Eval(commands::eval::Args),
     /// Encode/decode throughput of a model, one thread
@@ -88,6 +90,7 @@ fn main() -> ExitCode {
         Command::Encode(a) => commands::encode::run(a),
         Command::Decode(a) => commands::decode::run(a),
         Command::Validate(a) => commands::validate::run(a),
+        Command::Index(a) => commands::index::run(a),
         Command::Eval(a) => commands::eval::run(a),
         Command::Bench(a) => commands::bench::run(a),
         Command::Stats(a) => commands::stats::run(a),

@@ -114,3 +114,59 @@ fn a_gallery_of_another_dimension_is_an_error() {
     let err = search.add(&short).unwrap_err().to_string();
     assert!(err.contains("dimensions"), "{err}");
 }
+
+/// The gallery as a code array of `budget`-byte codes, as `naicfc encode --out g.nfcc` writes.
+fn stored(model: &ModelFile, g: &FeatureSet, budget: usize) -> codec_host::io::codes::CodeArray {
+    use codec_host::codec::{CodeKind, encode_all};
+    let codes = encode_all(&model.model(), g, CodeKind::Budget(budget));
+    let mut rows = vec![0u8; g.len() * budget];
+    for (code, row) in codes.into_iter().zip(rows.chunks_exact_mut(budget)) {
+        let code = code.unwrap();
+        row[..code.len()].copy_from_slice(&code);
+    }
+    codec_host::io::codes::CodeArray {
+        names: g.names.clone(),
+        row_len: budget,
+        rows,
+        identity: None,
+    }
+}
+
+#[test]
+fn a_stored_gallery_ranks_like_its_reconstruction() {
+    use codec_host::coded_search::stored_coefficients;
+    use codec_host::search::{Metric, search};
+    let (q, g, model) = fixture();
+    for budget in [16, 64] {
+        let codes = stored(&model, &g, budget);
+        let (rg, ..) = codec_host::codec::round_trip(&model, &g, budget).unwrap();
+        let (rq, ..) = codec_host::codec::round_trip(&model, &q, budget).unwrap();
+        let opts = SearchOptions::default();
+        for coded_queries in [false, true] {
+            let mut s = if coded_queries {
+                CodedSearch::new(&model, &q, budget, CodedSide::Both, 10, &opts).unwrap()
+            } else {
+                CodedSearch::original_queries(&model, &q, 10, &opts).unwrap()
+            };
+            // In two parts, as `reid` feeds batches.
+            let m = model.model();
+            let path = std::path::Path::new("g.nfcc");
+            for range in [0..300, 300..g.len()] {
+                let loaded = stored_coefficients(&m, &codes, range, path);
+                assert!(loaded.failures.is_empty());
+                s.add_coefficients(&loaded.set).unwrap();
+            }
+            let (fast, _) = s.finish();
+            let queries = if coded_queries { &rq } else { &q };
+            let slow = search(queries, &rg, 10, Metric::Cosine).unwrap();
+            let same_first = (0..q.len())
+                .filter(|&i| fast.rows(i)[0] == slow.rows(i)[0])
+                .count();
+            assert!(
+                same_first * 100 >= q.len() * 97,
+                "{budget} coded queries {coded_queries}: {same_first}/{} top-1 agree",
+                q.len()
+            );
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! The competition's files: feature and code directories, dataset splits, result JSON, and
 //! synthetic datasets, read and written by the host library's own functions.
 
-use crate::arrays::{float_rows, int_rows, to_array};
+use crate::arrays::{byte_rows, float_rows, int_rows, to_array};
 use crate::errors::{self, Kind, raise};
 use codec_core::MAX_CODE_LEN;
 use codec_host::io::lists::{ListEntry, stem_of};
@@ -110,6 +110,82 @@ pub fn write_codes(
         Some(f) => Err(raise(py, Kind::File, f.to_string(), None)),
         None => Ok(()),
     }
+}
+
+/// Read a code array (`.nfcc`, or `.npy` of uint8): `(names, codes, fingerprint, row_len,
+/// scalable)`, the codes uint8 (N, row_len); `fingerprint` is `None` for a `.npy`, which does
+/// not record its model.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub fn read_code_array(
+    py: Python<'_>,
+    path: PathBuf,
+) -> PyResult<(Vec<String>, Bound<'_, PyAny>, Option<String>, usize, bool)> {
+    let array = py
+        .allow_threads(|| codec_host::io::codes::read_code_array(&path))
+        .map_err(|e| errors::host(py, Kind::File, &e))?;
+    let (n, len) = (array.len(), array.row_len);
+    let fingerprint = array.identity.as_ref().map(|i| i.fingerprint_hex());
+    let scalable = array.identity.as_ref().is_some_and(|i| i.scalable);
+    let codes = to_array(py, array.rows, n, len, false)?;
+    Ok((array.names, codes, fingerprint, len, scalable))
+}
+
+/// Write codes (uint8 (N, row_len), each zero-padded to the row) as the `.nfcc` code array
+/// `path` of the model of fingerprint `fingerprint`: a new file, or with `append` rows added
+/// to an existing one (made when missing), which must hold codes of the same model and kind.
+#[pyfunction]
+#[pyo3(signature = (path, names, codes, fingerprint, scalable=false, append=false))]
+pub fn write_code_array(
+    py: Python<'_>,
+    path: PathBuf,
+    names: Vec<String>,
+    codes: &Bound<'_, PyAny>,
+    fingerprint: String,
+    scalable: bool,
+    append: bool,
+) -> PyResult<()> {
+    use codec_host::io::codes::{Appender, Identity, create_empty, write_container};
+    let rows = byte_rows("codes", codes)?;
+    let (n, len) = if rows.single {
+        (1, rows.len() * rows.width())
+    } else {
+        (rows.len(), rows.width())
+    };
+    if names.len() != n {
+        return Err(raise(
+            py,
+            Kind::Input,
+            format!("{} names for {n} codes", names.len()),
+            None,
+        ));
+    }
+    let data = rows.array.readonly().as_slice()?.to_vec();
+    let result = py.allow_threads(|| -> anyhow::Result<()> {
+        let identity = Identity::new(&fingerprint, len, scalable)?;
+        if !append {
+            return write_container(&path, identity, &names, &data);
+        }
+        if !path.exists() {
+            create_empty(&path, identity.clone())?;
+        }
+        let mut a = Appender::open(&path)?;
+        let have = a.identity().clone();
+        have.check_model(&path, &fingerprint, Path::new("the model given"))?;
+        if (have.row_len, have.scalable) != (len, scalable) {
+            anyhow::bail!(
+                "{}: holds rows of {} bytes (scalable: {}); these are {len} bytes (scalable: {scalable})",
+                path.display(),
+                have.row_len,
+                have.scalable
+            );
+        }
+        if !names.is_empty() {
+            a.append(&names, &data)?;
+        }
+        Ok(())
+    });
+    result.map_err(|e| errors::host(py, Kind::File, &e))
 }
 
 /// One split of a dataset in the competition's layout: `(names, features, ids, cams,

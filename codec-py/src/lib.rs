@@ -27,6 +27,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(data::write_features, m)?)?;
     m.add_function(wrap_pyfunction!(data::read_codes, m)?)?;
     m.add_function(wrap_pyfunction!(data::write_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(data::read_code_array, m)?)?;
+    m.add_function(wrap_pyfunction!(data::write_code_array, m)?)?;
     m.add_function(wrap_pyfunction!(data::read_split, m)?)?;
     m.add_function(wrap_pyfunction!(data::write_results, m)?)?;
     m.add_function(wrap_pyfunction!(data::read_results, m)?)?;

@@ -81,3 +81,29 @@ def test_score_of_a_perfect_ranking_is_one():
     s = naicfc.score(idx, ids, gallery_ids)
     assert s["acc_reid"] == 1.0 and s["ap1"] == 1.0 and s["rank1"] == 1.0
     assert s["queries"] == 3
+
+
+def test_codes_round_trip_through_a_code_array(model, query, tmp_path):
+    codes = model.encode(query.features[:8], 24)
+    names = [f"q{i}" for i in range(8)]
+    path = tmp_path / "c.nfcc"
+    naicfc.write_codes(path, names[:5], codes[:5], model=model)
+    naicfc.write_codes(path, names[5:], codes[5:], model=model, append=True)
+    got = naicfc.read_codes(path)
+    assert got.names == names and got.fingerprint == model.fingerprint
+    assert got.budget == 24 and not got.scalable
+    np.testing.assert_array_equal(model.decode(got.codes), model.decode(codes))
+    with pytest.raises(naicfc.FileError, match="already"):
+        naicfc.write_codes(path, names[:1], codes[:1], model=model, append=True)
+    with pytest.raises(TypeError):
+        naicfc.write_codes(path, names, codes)
+
+
+def test_a_damaged_code_array_is_refused_by_name(model, query, tmp_path):
+    path = tmp_path / "c.nfcc"
+    naicfc.write_codes(path, ["a", "b"], model.encode(query.features[:2], 24), model=model)
+    data = bytearray(path.read_bytes())
+    data[140] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(naicfc.FileError, match="c.nfcc"):
+        naicfc.read_codes(path)

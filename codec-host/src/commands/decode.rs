@@ -1,12 +1,12 @@
-//! `naicfc decode`: reconstruct features from a directory of codes.
+//! `naicfc decode`: reconstruct features from a directory or an array of codes.
 
 use crate::codec::{ModelFile, decode_all};
 use crate::exit::{Outcome, batch_outcome};
-use crate::io::blobs::read_blobs;
+use crate::io::codes::CodesInput;
 use crate::io::npy::{NpyDtype, NpyWriter};
 use crate::io::order::write_order;
 use crate::io::outputs::{Place, check_file_outputs, check_outputs, prepare_output_dir};
-use crate::io::{FeatureSet, InputError, is_npy};
+use crate::io::{FeatureSet, is_npy};
 use anyhow::{Result, bail};
 use codec_core::{MAX_CODE_LEN, Model, decode_scalable};
 use std::path::{Path, PathBuf};
@@ -19,7 +19,8 @@ pub struct Args {
     /// Model file the codes were made with
     #[arg(short, long)]
     pub model: PathBuf,
-    /// Directory of codes (`<name>.dat`)
+    /// Directory of codes (`<name>.dat`), a `.nfcc` code array, or a `.npy` of uint8 (one
+    /// code per row, zero-padded)
     #[arg(short, long = "in")]
     pub input: PathBuf,
     /// Output: a directory of `<name>.dat` features, or a `.npy` file (rows in the order of
@@ -29,7 +30,8 @@ pub struct Args {
     pub out: PathBuf,
     #[command(flatten)]
     pub batch: crate::commands::Batch,
-    /// The codes are scalable codes (`naicfc encode --scalable`) or prefixes of them
+    /// The codes are scalable codes (`naicfc encode --scalable`) or prefixes of them (a
+    /// `.nfcc` array says so itself)
     #[arg(long)]
     pub scalable: bool,
     /// Delete the .dat files (and names.txt) already in an output directory first, instead of
@@ -67,7 +69,24 @@ pub fn run(args: &Args) -> Result<Outcome> {
     }
     let model = ModelFile::read(&args.model)?;
     let m = model.model();
-    let (blobs, mut failures) = read_blobs(&args.input, MAX_CODE_LEN)?;
+    let mut codes = CodesInput::read(&args.input, MAX_CODE_LEN)?;
+    let scalable = match &codes.identity {
+        Some(id) => {
+            id.check_model(&args.input, &model.fingerprint(), &args.model)?;
+            if args.scalable && !id.scalable {
+                bail!(
+                    "{}: holds plain codes of budget {}, not scalable ones: drop --scalable",
+                    args.input.display(),
+                    id.row_len
+                );
+            }
+            id.scalable
+        }
+        None => args.scalable,
+    };
+    let mut failures = std::mem::take(&mut codes.failures);
+    let codes = codes;
+    let blobs = &codes.blobs;
     if args.batch.strict {
         if let Some(f) = failures.first() {
             bail!("{f}");
@@ -93,38 +112,44 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let mut decoded = 0usize;
     let mut order = Vec::new();
     let job = crate::progress::job(blobs.names.len() as u64, "decode");
-    for (batch, (names, codes)) in blobs
+    for (batch, (names, batch_codes)) in blobs
         .names
         .chunks(step)
         .zip(blobs.bytes.chunks(step))
         .enumerate()
     {
-        let refs: Vec<&[u8]> = codes.iter().map(Vec::as_slice).collect();
-        let (data, results) = decode_all(&m, &refs, args.scalable);
+        let refs: Vec<&[u8]> = batch_codes.iter().map(Vec::as_slice).collect();
+        let (data, results) = decode_all(&m, &refs, scalable);
         if batch == 0 {
             // Before anything is written: codes of another model or kind are one error.
-            check_codes_fit(&model, &refs, &results, args.scalable, &args.model)?;
+            check_codes_fit(&model, &refs, &results, scalable, &args.model)?;
         }
+        // The input position of each row of `set`, to name a row the output cannot take.
+        let mut set_index = Vec::with_capacity(names.len());
         let mut set = FeatureSet {
             names: Vec::with_capacity(names.len()),
             dim,
             data: Vec::with_capacity(data.len()),
         };
-        for (((name, r), row), code) in names
+        for (i, (((name, r), row), code)) in names
             .iter()
             .zip(&results)
             .zip(data.chunks_exact(dim.max(1)))
             .zip(&refs)
+            .enumerate()
         {
             match r {
                 Ok(()) => {
                     set.names.push(name.clone());
                     set.data.extend_from_slice(row);
+                    set_index.push(batch * step + i);
                 }
                 Err(e) => {
-                    let f = InputError::new(
-                        args.input.join(format!("{name}.dat")),
-                        format!("{e}{}", other_kind_hint(&m, code, args.scalable)),
+                    let f = codes.problem(
+                        &args.input,
+                        batch * step + i,
+                        name,
+                        format!("{e}{}", other_kind_hint(&m, code, scalable)),
                     );
                     if args.batch.strict {
                         bail!("{f}");
@@ -139,7 +164,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         match &mut npy {
             Some(npy) => {
                 let source =
-                    |_, name: &str, p| InputError::new(args.input.join(format!("{name}.dat")), p);
+                    |i: usize, name: &str, p| codes.problem(&args.input, set_index[i], name, p);
                 write_failures.extend(npy.take_unwritable(&mut set, source));
                 npy.write(&set)?;
             }

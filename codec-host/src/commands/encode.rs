@@ -1,11 +1,13 @@
-//! `naicfc encode`: compress a directory (or `.npy`) of features, one code file per vector.
+//! `naicfc encode`: compress a directory (or `.npy`) of features, one code file per vector, or
+//! into one code array (`.nfcc`), new or appended to.
 
-use crate::codec::{CodeKind, ModelFile, encode_all};
+use crate::codec::{CodeKind, ModelFile, code_len, encode_all};
 use crate::exit::{Outcome, batch_outcome};
+use crate::io::codes::{Appender, ContainerWriter, Identity, create_empty, is_container};
 use crate::io::order::write_order;
 use crate::io::outputs::{Place, check_outputs, prepare_output_dir};
 use crate::io::{FeatureInput, ReadOptions, row_error};
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use codec_core::scalable_len;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -13,7 +15,7 @@ use std::time::Instant;
 /// Arguments of `naicfc encode`.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  naicfc encode -m model.nfcm -b 64 -i data-a/query_feature -o codes/64\n  naicfc encode -m model.nfcm --scalable -i features.npy -o codes/scalable"
+    after_help = "Examples:\n  naicfc encode -m model.nfcm -b 64 -i data-a/query_feature -o codes/64\n  naicfc encode -m model.nfcm -b 64 -i data-a/gallery_feature -o gallery.nfcc\n  naicfc encode -m model.nfcm -b 64 -i new_features -o gallery.nfcc --append\n  naicfc encode -m model.nfcm --scalable -i features.npy -o codes/scalable"
 )]
 pub struct Args {
     /// Model file from `naicfc train`
@@ -35,9 +37,15 @@ pub struct Args {
     /// Directory of .dat features, or a .npy file (rows named by its `.names.txt`, else by index)
     #[arg(short, long = "in")]
     pub input: PathBuf,
-    /// Output directory: one `<name>.dat` code per input vector
+    /// Output directory (one `<name>.dat` code per input vector), or a `.nfcc` code array (one
+    /// file: the codes, their names and the model's fingerprint)
     #[arg(short, long)]
     pub out: PathBuf,
+    /// Add the codes to the `.nfcc` code array at --out (created when missing) instead of
+    /// replacing it; each batch is committed as it is written, so a crash keeps the rows
+    /// already there
+    #[arg(long, conflicts_with = "overwrite")]
+    pub append: bool,
     #[command(flatten)]
     pub batch: crate::commands::Batch,
     /// Delete the .dat files (and names.txt) already in the output directory first, instead of
@@ -68,7 +76,16 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let mut inputs = Place::features("--in", &args.input);
     inputs.push(Place::new("--model", &args.model));
     check_outputs(&[Place::new("--out", &args.out)], &inputs)?;
-    prepare_output_dir(&args.out, "--out", args.overwrite)?;
+    let array = is_container(&args.out);
+    if args.append && !array {
+        bail!(
+            "--append adds to a .nfcc code array; {} is not one",
+            args.out.display()
+        );
+    }
+    if !array {
+        prepare_output_dir(&args.out, "--out", args.overwrite)?;
+    }
     let model = ModelFile::read(&args.model)?;
     let m = model.model();
     let (kind, budget) = match args.budget {
@@ -76,6 +93,18 @@ pub fn run(args: &Args) -> Result<Outcome> {
         None => (CodeKind::Scalable, scalable_len(&m)),
     };
     model.check_budget(budget)?;
+    let identity = Identity::new(
+        &model.fingerprint(),
+        code_len(&m, kind),
+        kind == CodeKind::Scalable,
+    )?;
+    let mut sink = if !array {
+        Sink::Dir
+    } else if args.append {
+        Sink::Append(open_for_append(args, identity)?)
+    } else {
+        Sink::New(ContainerWriter::create(&args.out, identity)?)
+    };
     // The dimension comes from the input, preferring the model's: files of another size are
     // then rejected one by one even where they are most of the directory, while a directory
     // of another dimension (no file of the model's size) is one clear error below instead of
@@ -133,7 +162,20 @@ pub fn run(args: &Args) -> Result<Outcome> {
             // Not even the output directory is made for a batch with nothing to write.
             return Ok(());
         }
-        let failures = crate::io::atomic::write_blobs(&args.out, "dat", &items)?;
+        let failures = match &mut sink {
+            Sink::Dir => crate::io::atomic::write_blobs(&args.out, "dat", &items)?,
+            Sink::New(w) => {
+                let (names, rows) = padded(&items, code_len(&m, kind));
+                w.add(&names, &rows)?;
+                Vec::new()
+            }
+            Sink::Append(a) => {
+                let (names, rows) = padded(&items, code_len(&m, kind));
+                a.append(&names, &rows)
+                    .with_context(|| format!("{}: cannot append", args.out.display()))?;
+                Vec::new()
+            }
+        };
         for f in &failures {
             eprintln!("{f}");
         }
@@ -145,12 +187,18 @@ pub fn run(args: &Args) -> Result<Outcome> {
         Ok(())
     })?;
     drop(job);
-    // Without it the codes are still good, in name order: a reported problem, not a failure.
-    if written > 0 {
-        if let Err(e) = write_order(&args.out, &order) {
-            eprintln!("{e:#} (the codes will be read back in name order)");
-            unwritten += 1;
+    match sink {
+        // A new array with no row is not made, as no directory is for a batch with nothing.
+        Sink::New(w) if written > 0 => w.finish()?,
+        Sink::New(_) | Sink::Append(_) => {}
+        // Without it the codes are still good, in name order: a reported problem, not a failure.
+        Sink::Dir if written > 0 => {
+            if let Err(e) = write_order(&args.out, &order) {
+                eprintln!("{e:#} (the codes will be read back in name order)");
+                unwritten += 1;
+            }
         }
+        Sink::Dir => {}
     }
     if args.json {
         let summary = Summary {
@@ -180,4 +228,51 @@ pub fn run(args: &Args) -> Result<Outcome> {
         );
     }
     batch_outcome(&args.out, rejected, unwritten, written)
+}
+
+/// Where the codes go.
+enum Sink {
+    /// One `<name>.dat` per code in the output directory.
+    Dir,
+    /// A new code array, put in place when complete.
+    New(ContainerWriter),
+    /// An existing code array, each batch committed as it is appended.
+    Append(Appender),
+}
+
+/// The code array at `--out` opened to append codes of `identity`: made empty first when it
+/// does not exist; refused when its codes are of another model, budget or kind.
+fn open_for_append(args: &Args, identity: Identity) -> Result<Appender> {
+    if !args.out.exists() {
+        create_empty(&args.out, identity.clone())?;
+    }
+    let appender = Appender::open(&args.out)?;
+    let have = appender.identity();
+    have.check_model(&args.out, &identity.fingerprint_hex(), &args.model)?;
+    if (have.row_len, have.scalable) != (identity.row_len, identity.scalable) {
+        let kind = |i: &Identity| {
+            if i.scalable {
+                format!("scalable codes of {} bytes", i.row_len)
+            } else {
+                format!("codes of budget {}", i.row_len)
+            }
+        };
+        bail!(
+            "{}: holds {}; these would be {}",
+            args.out.display(),
+            kind(have),
+            kind(&identity)
+        );
+    }
+    Ok(appender)
+}
+
+/// Names and rows of a code array: each code zero-padded to `len` bytes (which decodes the
+/// same: a decoder reads missing bytes as zero).
+fn padded(items: &[(String, Vec<u8>)], len: usize) -> (Vec<String>, Vec<u8>) {
+    let mut rows = vec![0u8; items.len() * len];
+    for ((_, code), row) in items.iter().zip(rows.chunks_exact_mut(len)) {
+        row[..code.len()].copy_from_slice(code);
+    }
+    (items.iter().map(|(n, _)| n.clone()).collect(), rows)
 }

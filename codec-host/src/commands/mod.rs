@@ -6,6 +6,7 @@ pub mod demo;
 pub mod encode;
 pub mod eval;
 pub mod export_c;
+pub mod index;
 pub mod info;
 pub mod pack;
 pub mod reid;

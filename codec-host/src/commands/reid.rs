@@ -1,8 +1,9 @@
-//! `naicfc reid`: exact batch re-identification.
+//! `naicfc reid`: exact batch re-identification, of features or of a gallery stored as codes.
 
 use crate::codec::ModelFile;
-use crate::coded_search::{CodedSearch, CodedSide};
+use crate::coded_search::{CodedSearch, CodedSide, stored_coefficients};
 use crate::exit::Outcome;
+use crate::io::codes::{CodeArray, is_code_array, read_code_array};
 use crate::io::lists::read_list;
 use crate::io::outputs::{Place, check_file_outputs, check_outputs};
 use crate::io::{FeatureSet, InputError, ReadOptions, read_features, read_in_batches};
@@ -16,13 +17,15 @@ use std::time::Instant;
 /// Arguments of `naicfc reid`.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  naicfc reid --query data-a/query_feature --gallery data-a/gallery_feature -o results.json\n  naicfc reid --query q.npy --gallery g.npy -o - | head"
+    after_help = "Examples:\n  naicfc reid --query data-a/query_feature --gallery data-a/gallery_feature -o results.json\n  naicfc reid --query q.npy --gallery g.npy -o - | head\n  naicfc reid --query q.npy --gallery gallery.nfcc -m model.nfcm -o results.json\n  naicfc reid --query q.npy --gallery gallery.nfcc -m model.nfcm -b 64 -o results.json"
 )]
 pub struct Args {
     /// Directory of query features (.dat) or a .npy file
     #[arg(long)]
     pub query: PathBuf,
-    /// Directory of gallery features (.dat) or a .npy file
+    /// Directory of gallery features (.dat) or a .npy file; or, with --model, a gallery stored
+    /// as codes (a .nfcc code array or a .npy of uint8), ranked by cosine with its
+    /// reconstruction without decoding it to vectors
     #[arg(long)]
     pub gallery: PathBuf,
     /// Output JSON file (query name -> ranked gallery names; `-` for standard output)
@@ -48,10 +51,12 @@ pub struct Args {
     /// Stop at the first bad input instead of reporting it and going on
     #[arg(long)]
     pub strict: bool,
-    /// Search in the codec's coefficient domain with this model (needs --budget)
-    #[arg(short, long, requires = "budget")]
+    /// Search in the codec's coefficient domain with this model (needs --budget, unless the
+    /// gallery is a code array: its codes must be this model's)
+    #[arg(short, long)]
     pub model: Option<PathBuf>,
-    /// Byte budget at which the queries (and with --coded both, the gallery) are coded
+    /// Byte budget at which the queries (and with --coded both, the gallery) are coded; with a
+    /// coded gallery and no budget, the original queries are ranked against it
     #[arg(short, long, requires = "model", value_parser = crate::commands::budget())]
     pub budget: Option<usize>,
     /// Which side is coded in the coefficient-domain search (needs --model)
@@ -89,9 +94,22 @@ pub fn run(args: &Args) -> Result<Outcome> {
     if let (Some(model), Some(budget)) = (&model, args.budget) {
         model.check_budget(budget)?;
     }
+    let coded_gallery = match (&model, args.model.as_deref()) {
+        _ if is_index(&args.gallery) => None,
+        (Some(model), Some(model_path)) if is_code_array(&args.gallery) => {
+            Some(open_coded_gallery(&args.gallery, model, model_path)?)
+        }
+        (Some(_), _) if args.budget.is_none() => bail!(
+            "--model needs --budget, unless --gallery is a code array (.nfcc, or .npy of uint8)"
+        ),
+        _ => None,
+    };
     let query = load_queries(&args.query, args.query_list.as_deref(), &read)?;
     if query.set.is_empty() {
         bail!("{}: no usable query features", args.query.display());
+    }
+    if is_index(&args.gallery) {
+        return search_index(args, model.as_ref(), &query, start);
     }
 
     let searching = Instant::now();
@@ -101,10 +119,37 @@ pub fn run(args: &Args) -> Result<Outcome> {
         ..SearchOptions::default()
     };
     let (ranking, gallery, how) = match (&model, args.budget) {
+        (Some(model), budget) if coded_gallery.is_some() => {
+            let codes = coded_gallery.as_ref().expect("checked in the guard");
+            let mut search = match budget {
+                Some(b) => {
+                    CodedSearch::new(model, &query.set, b, CodedSide::Both, args.top, &opts)?
+                }
+                None => CodedSearch::original_queries(model, &query.set, args.top, &opts)?,
+            };
+            let m = model.model();
+            let gallery = stream_gallery(args, &read, &bar, Some((&m, codes)), |part| {
+                search.add_coefficients(part)
+            })?;
+            let (ranking, stats) = search.finish();
+            let queries = match budget {
+                Some(b) => format!("queries coded at {b} bytes"),
+                None => "original queries".to_string(),
+            };
+            let how = format!(
+                "coded gallery of {} bytes per code, {queries} ({} dims: coding {:.2} s, gallery {:.2} s, search {:.2} s)",
+                codes.row_len,
+                stats.dims,
+                stats.coding_seconds,
+                stats.gallery_seconds,
+                stats.search_seconds
+            );
+            (ranking, gallery, how)
+        }
         (Some(model), Some(budget)) => {
             let mut search =
                 CodedSearch::new(model, &query.set, budget, args.coded, args.top, &opts)?;
-            let gallery = stream_gallery(args, &read, &bar, |part| search.add(part))?;
+            let gallery = stream_gallery(args, &read, &bar, None, |part| search.add(part))?;
             let (ranking, stats) = search.finish();
             let how = format!(
                 "coefficient domain at {budget} bytes ({:?} coded, {} dims: coding {:.2} s, gallery {:.2} s, search {:.2} s)",
@@ -118,7 +163,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         }
         _ => {
             let mut search = StreamingSearch::new(&query.set, args.top, args.metric, &opts)?;
-            let gallery = stream_gallery(args, &read, &bar, |part| search.add(part))?;
+            let gallery = stream_gallery(args, &read, &bar, None, |part| search.add(part))?;
             let ranking = search.finish();
             let how = format!(
                 "{}-d ({} used), {}",
@@ -148,6 +193,71 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let rejected = query.rejected + gallery.rejected;
     if rejected > 0 {
         eprintln!("naicfc reid: {rejected} inputs rejected (listed above); the rest was processed");
+        return Ok(Outcome::Partial);
+    }
+    Ok(Outcome::Success)
+}
+
+/// Whether the gallery is an int8 index (`naicfc index`), by its extension.
+fn is_index(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("nfci"))
+}
+
+/// `reid` over an int8 index (`naicfc index`), memory-mapped: the gallery's codes stand for
+/// their reconstructions, as with a code array, at a fraction of the work.
+fn search_index(
+    args: &Args,
+    model: Option<&ModelFile>,
+    query: &Queries,
+    start: Instant,
+) -> Result<Outcome> {
+    let (Some(model), Some(model_path)) = (model, args.model.as_deref()) else {
+        bail!("an index gallery (.nfci) needs --model, the model its codes were made with");
+    };
+    if args.gallery_list.is_some() {
+        bail!("--gallery-list does not apply to an index; index the listed codes instead");
+    }
+    let index = crate::index::Index::open(&args.gallery)?;
+    let (ours, theirs) = (index.fingerprint_hex(), model.fingerprint());
+    if ours != theirs {
+        bail!(
+            "{}: the codes were made with the model of fingerprint {ours}, but {} has \
+             fingerprint {theirs}",
+            args.gallery.display(),
+            model_path.display()
+        );
+    }
+    if index.len() < args.top {
+        bail!(
+            "{}: {} gallery items, fewer than --top {}",
+            args.gallery.display(),
+            index.len(),
+            args.top
+        );
+    }
+    let searching = Instant::now();
+    let ranking = index.search(model, &query.set, args.budget, args.top)?;
+    let search_secs = searching.elapsed().as_secs_f64();
+    let gallery: Vec<String> = index.names().iter().map(|s| format!("{s}.dat")).collect();
+    let json = results_json(&ranking, &query.names, &gallery);
+    crate::io::atomic::write_atomic(&args.out, json.as_bytes())?;
+    let secs = start.elapsed().as_secs_f64();
+    crate::summary!(
+        "naicfc reid: {} queries x {} gallery, int8 index of {} values per row, top {} -> {} \
+         in {secs:.2} s (search {search_secs:.2} s), {:.0} queries/s",
+        query.set.len(),
+        index.len(),
+        index.dims(),
+        args.top,
+        args.out.display(),
+        query.set.len() as f64 / secs.max(1e-9),
+    );
+    if query.rejected > 0 {
+        eprintln!(
+            "naicfc reid: {} inputs rejected (listed above); the rest was processed",
+            query.rejected
+        );
         return Ok(Outcome::Partial);
     }
     Ok(Outcome::Success)
@@ -184,12 +294,31 @@ fn check_gallery_size(args: &Args, rows: usize) -> Result<()> {
     Ok(())
 }
 
+/// The code array `path`, checked against the model: its codes must be this model's (when
+/// the array says which model made them) and plain, not scalable.
+fn open_coded_gallery(path: &Path, model: &ModelFile, model_path: &Path) -> Result<CodeArray> {
+    let codes = read_code_array(path)?;
+    if let Some(id) = &codes.identity {
+        id.check_model(path, &model.fingerprint(), model_path)?;
+        if id.scalable {
+            bail!(
+                "{}: holds scalable codes, which reid does not search in the coefficient \
+                 domain; decode them (naicfc decode) and search the vectors",
+                path.display()
+            );
+        }
+    }
+    Ok(codes)
+}
+
 /// Read the gallery `--batch-rows` vectors at a time and hand each batch to `add` (which scores
-/// it), so memory holds the queries and one batch whatever the gallery size.
+/// it), so memory holds the queries and one batch whatever the gallery size. A coded gallery
+/// (`coded`: the model and the code array) is handed over as decoded coefficients instead.
 fn stream_gallery(
     args: &Args,
     read: &ReadOptions,
     bar: &indicatif::ProgressBar,
+    coded: Option<(&codec_core::Model<'_>, &CodeArray)>,
     mut add: impl FnMut(&FeatureSet) -> Result<()>,
 ) -> Result<Gallery> {
     let list = match &args.gallery_list {
@@ -200,7 +329,7 @@ fn stream_gallery(
     let mut failed: Vec<InputError> = Vec::new();
     let mut present = vec![false; list.as_ref().map_or(0, |(_, e)| e.len())];
     let mut unlisted = 0;
-    read_in_batches(&args.gallery, read, args.batch_rows, |loaded| {
+    let mut each = |loaded: crate::io::Loaded| {
         if let (true, Some(first)) = (read.strict, loaded.failures.first()) {
             bail!("{first}");
         }
@@ -226,7 +355,17 @@ fn stream_gallery(
         };
         failed.extend(loaded.failures);
         add(&part)
-    })?;
+    };
+    match coded {
+        Some((model, codes)) => {
+            let step = args.batch_rows.max(1);
+            for first in (0..codes.len()).step_by(step) {
+                let range = first..(first + step).min(codes.len());
+                each(stored_coefficients(model, codes, range, &args.gallery))?;
+            }
+        }
+        None => read_in_batches(&args.gallery, read, args.batch_rows, each)?,
+    }
     bar.finish_and_clear();
     let mut rejected = failed.len();
     if let Some((path, entries)) = &list {

@@ -3,7 +3,7 @@
 use crate::codec::ModelFile;
 use crate::exit::Outcome;
 use crate::io::InputError;
-use crate::io::blobs::read_blobs;
+use crate::io::codes::CodesInput;
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -16,13 +16,15 @@ pub struct Args {
     /// Byte budget every code must respect (1 to 8192)
     #[arg(short, long, value_parser = crate::commands::budget())]
     pub budget: usize,
-    /// Directory of codes (`<name>.dat`)
+    /// Directory of codes (`<name>.dat`), a `.nfcc` code array, or a `.npy` of uint8 (one code
+    /// per row)
     #[arg(short, long = "in")]
     pub input: PathBuf,
     /// Also check that every code decodes with this model
     #[arg(short, long)]
     pub model: Option<PathBuf>,
-    /// The codes are scalable codes or prefixes of them (with --model)
+    /// The codes are scalable codes or prefixes of them (with --model; a `.nfcc` array says
+    /// so itself)
     #[arg(long, requires = "model")]
     pub scalable: bool,
     /// Print one JSON object (files, offenders with their problems, longest code, budget)
@@ -72,12 +74,18 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let model = model_file.as_ref().map(ModelFile::model);
     // Read a little past the budget so an over-long file is reported with its real size
     // whenever it is not absurdly large.
-    let (blobs, mut offenders) =
-        read_blobs(&args.input, args.budget.saturating_mul(4).max(1 << 16))?;
+    let mut codes = CodesInput::read(&args.input, args.budget.saturating_mul(4).max(1 << 16))?;
+    let mut scalable = args.scalable;
+    if let (Some(id), Some(file), Some(path)) = (&codes.identity, &model_file, &args.model) {
+        id.check_model(&args.input, &file.fingerprint(), path)?;
+        scalable |= id.scalable;
+    }
+    let mut offenders = std::mem::take(&mut codes.failures);
+    let codes = codes;
+    let blobs = &codes.blobs;
     let unreadable = offenders.len();
     let mut out = vec![0f32; model.as_ref().map_or(0, |m| m.dim())];
-    for (name, bytes) in blobs.names.iter().zip(&blobs.bytes) {
-        let path = args.input.join(format!("{name}.dat"));
+    for (index, (name, bytes)) in blobs.names.iter().zip(&blobs.bytes).enumerate() {
         let problem = if bytes.is_empty() {
             Some("empty file".to_string())
         } else if bytes.len() > args.budget {
@@ -87,7 +95,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
                 args.budget
             ))
         } else if let Some(m) = &model {
-            let decoded = if args.scalable {
+            let decoded = if scalable {
                 codec_core::decode_scalable(m, bytes, &mut out).map(|_| ())
             } else {
                 codec_core::decode(m, bytes, &mut out)
@@ -97,10 +105,12 @@ pub fn run(args: &Args) -> Result<Outcome> {
             None
         };
         if let Some(problem) = problem {
-            offenders.push(InputError::new(path, problem));
+            offenders.push(codes.problem(&args.input, index, name, problem));
         }
     }
-    in_input_order(&args.input, &mut offenders)?;
+    if !codes.array {
+        in_input_order(&args.input, &mut offenders)?;
+    }
     let total = blobs.names.len() + unreadable;
     let longest = blobs.bytes.iter().map(Vec::len).max().unwrap_or(0);
     if args.json {
@@ -111,7 +121,10 @@ pub fn run(args: &Args) -> Result<Outcome> {
             offenders: offenders
                 .iter()
                 .map(|f| Offender {
-                    path: f.path.display().to_string(),
+                    path: match &f.row {
+                        Some(row) => format!("{}[row {}]", f.path.display(), row.index),
+                        None => f.path.display().to_string(),
+                    },
                     problem: &f.problem,
                 })
                 .collect(),

@@ -375,6 +375,60 @@ pub fn commit_pair(first: AtomicFile, second: AtomicFile) -> Result<()> {
     })
 }
 
+/// An existing file changed in place, for formats that append and keep their own commit
+/// record (the code-array container, [`super::codes`]): data is written past the committed
+/// end and synced, and only then is the small record naming the new end rewritten and synced,
+/// so a crash at any point leaves the committed content as it was. Nothing else may write in
+/// place: every other output replaces its file whole ([`AtomicFile`]).
+pub struct InPlaceFile {
+    path: PathBuf,
+    file: File,
+}
+
+impl InPlaceFile {
+    /// Open `path`, which must exist, for reading and writing in place.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .with_context(|| format!("{}: cannot open for appending", path.display()))?;
+        Ok(InPlaceFile {
+            path: path.to_path_buf(),
+            file,
+        })
+    }
+
+    /// The file, for reading what is there.
+    pub fn file(&mut self) -> &mut File {
+        &mut self.file
+    }
+
+    /// Write `bytes` at `offset` (not synced: see [`InPlaceFile::sync`]).
+    pub fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
+        use std::io::Seek;
+        self.file
+            .seek(io::SeekFrom::Start(offset))
+            .and_then(|_| self.file.write_all(bytes))
+            .with_context(|| format!("{}: cannot write", self.path.display()))
+    }
+
+    /// Cut the file to `len` bytes (an append torn by a crash leaves bytes past the committed
+    /// end, which no reader trusts).
+    pub fn truncate(&mut self, len: u64) -> Result<()> {
+        self.file
+            .set_len(len)
+            .with_context(|| format!("{}: cannot truncate", self.path.display()))
+    }
+
+    /// Make everything written so far durable before the next write (data, then commit).
+    pub fn sync(&mut self) -> Result<()> {
+        self.file
+            .sync_data()
+            .with_context(|| format!("{}: cannot write", self.path.display()))
+    }
+}
+
 /// Create the output directory `dir` (and its parents) before the work starts, so that an
 /// unusable one (a regular file, or under one) is reported at once, by name, rather than after
 /// a long run.

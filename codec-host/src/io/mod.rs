@@ -8,11 +8,13 @@
 //! is a leaf; `atomic` writes every output (single files atomically, batches of files, the
 //! output directory); the readers `dat` (directories, in the order of `order`) and `npy` (with
 //! the row names of `npy_names`) sit beside each other; `features` is the one dispatcher from a
-//! path to a reader; `outputs` checks where commands write before they start.
+//! path to a reader; `outputs` checks where commands write before they start. `codes` reads and
+//! writes arrays of codes (the `.nfcc` container, uint8 `.npy`), writing through `atomic`.
 
 pub mod atomic;
 pub mod blobs;
 mod bytes;
+pub mod codes;
 pub mod dat;
 pub mod dataset;
 pub mod features;

@@ -139,7 +139,7 @@ fn fmt_shape(shape: &[u64]) -> String {
 
 /// Names of the rows `range` of a `total`-row array: the index, zero-padded to the width of the
 /// largest index, so that names sort like rows.
-fn row_names(range: Range<usize>, total: usize) -> Vec<String> {
+pub(super) fn row_names(range: Range<usize>, total: usize) -> Vec<String> {
     let width = total.saturating_sub(1).to_string().len();
     range.map(|i| format!("{i:0width$}")).collect()
 }
@@ -150,7 +150,7 @@ const MAX_HEADER_LEN: u64 = 1 << 16;
 /// Checks that must happen before `npyz` sees the header: it allocates the declared header
 /// length before reading it and multiplies shape entries unchecked (a panic in debug builds),
 /// so a corrupt or hostile file has to be stopped here. `npyz` still does the real parsing.
-fn precheck_header(r: &mut impl Read, file_len: u64) -> Result<(), String> {
+pub(super) fn precheck_header(r: &mut impl Read, file_len: u64) -> Result<(), String> {
     let mut pre = [0u8; 12];
     let short = |_| "file is too short for a .npy header".to_string();
     r.read_exact(&mut pre[..8]).map_err(short)?;

@@ -11,7 +11,7 @@
 
 mod exact;
 mod prepare;
-mod topk;
+pub(crate) mod topk;
 
 use crate::io::FeatureSet;
 use anyhow::{Result, bail};
@@ -109,6 +109,30 @@ impl Ranking {
     /// How many dimensions took part in the products after dropping all-zero ones.
     pub fn dims_used(&self) -> usize {
         self.dims_used
+    }
+}
+
+impl Ranking {
+    /// The ranking kept in one [`topk::TopK`] per query (each of capacity `k`, fed with
+    /// `gallery_rows` rows), for searches other than the exact scan (the int8 index).
+    pub(crate) fn from_tops(tops: Vec<topk::TopK>, gallery_rows: usize, dims_used: usize) -> Self {
+        let k = tops.first().map_or(0, topk::TopK::capacity);
+        let mut rows = Vec::with_capacity(tops.len() * k);
+        let mut scores = Vec::with_capacity(tops.len() * k);
+        let queries = tops.len();
+        for t in tops {
+            for (key, row) in t.into_sorted() {
+                rows.push(row);
+                scores.push(key);
+            }
+        }
+        Ranking {
+            queries,
+            k: k.min(gallery_rows),
+            rows,
+            scores,
+            dims_used,
+        }
     }
 }
 

@@ -26,6 +26,7 @@ from ._native import (
     MAX_BUDGET,
     Model,
     __version__,
+    read_code_array as _read_code_array,
     read_codes as _read_codes,
     read_features as _read_features,
     read_results,
@@ -33,7 +34,8 @@ from ._native import (
     score,
     search,
     synth,
-    write_codes,
+    write_code_array as _write_code_array,
+    write_codes as _write_codes,
     write_features,
     write_results,
 )
@@ -83,15 +85,55 @@ def read_features(path, strict: bool = True):
     return names, features
 
 
+class CodeArray(NamedTuple):
+    """A code array read by `read_codes` from a ``.nfcc`` file (or a ``.npy`` of uint8)."""
+
+    names: List[str]
+    """Row names, in row order."""
+    codes: np.ndarray
+    """uint8 (N, budget), one code per row, zero-padded (``Model.decode`` takes it)."""
+    fingerprint: Optional[str]
+    """The fingerprint of the model that made the codes (``Model.fingerprint``), or None for
+    a ``.npy``, which does not record it."""
+    budget: int
+    """Bytes per row: the budget of plain codes, the whole length of scalable ones."""
+    scalable: bool
+    """Whether the rows are scalable codes (decode with ``scalable=True``)."""
+
+
+def _is_array(path) -> bool:
+    return str(path).lower().endswith((".nfcc", ".npy"))
+
+
 def read_codes(path, strict: bool = True):
-    """Read a directory of codes as ``naicfc encode`` writes it: ``(names, codes)``, the
-    codes a list of ``bytes`` of their exact lengths (``Model.decode`` takes it)."""
+    """Read codes as ``naicfc encode`` writes them. A directory gives ``(names, codes)``, the
+    codes a list of ``bytes`` of their exact lengths (``Model.decode`` takes it); a ``.nfcc``
+    code array (or a ``.npy`` of uint8) gives a `CodeArray` ``(names, codes, fingerprint,
+    budget, scalable)``, refused whole when damaged (``strict`` only concerns directories)."""
+    if _is_array(path):
+        return CodeArray(*_read_code_array(path))
     names, codes, problems = _read_codes(path)
     _check(problems, strict, str(path))
     return names, codes
 
 
+def write_codes(path, names, codes, model=None, scalable: bool = False, append: bool = False):
+    """Write codes as ``naicfc encode`` does: to a directory, one ``<name>.dat`` per code
+    (``codes`` a list of ``bytes``); or to a ``.nfcc`` code array, which records ``model``'s
+    fingerprint (``codes`` uint8 (N, budget), as ``Model.encode`` returns them; ``scalable``
+    for scalable codes; ``append`` adds rows to an existing array, made when missing)."""
+    if str(path).lower().endswith(".nfcc"):
+        if model is None:
+            raise TypeError("write_codes to a .nfcc needs model= (its fingerprint is recorded)")
+        _write_code_array(path, list(names), codes, model.fingerprint, scalable, append)
+        return
+    if model is not None or append:
+        raise TypeError("model= and append= are for .nfcc code arrays")
+    _write_codes(path, names, codes)
+
+
 __all__ = [
+    "CodeArray",
     "FORMAT_VERSION",
     "MAX_BUDGET",
     "Model",

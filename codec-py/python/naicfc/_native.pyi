@@ -101,6 +101,17 @@ def read_features(path: _Path) -> Tuple[List[str], npt.NDArray[np.float32], List
 def write_features(dir: _Path, names: Sequence[str], x: _Floats) -> None: ...
 def read_codes(dir: _Path) -> Tuple[List[str], List[bytes], List[str]]: ...
 def write_codes(dir: _Path, names: Sequence[str], codes: Sequence[bytes]) -> None: ...
+def read_code_array(
+    path: _Path,
+) -> Tuple[List[str], np.ndarray, Optional[str], int, bool]: ...
+def write_code_array(
+    path: _Path,
+    names: Sequence[str],
+    codes: np.ndarray,
+    fingerprint: str,
+    scalable: bool = False,
+    append: bool = False,
+) -> None: ...
 def read_split(
     root: _Path, split: str
 ) -> Tuple[
