@@ -147,9 +147,11 @@ fn row_names(range: Range<usize>, total: usize) -> Vec<String> {
 /// Longest header we accept; numpy itself refuses headers over 10,000 bytes by default.
 const MAX_HEADER_LEN: u64 = 1 << 16;
 
-/// Checks that must happen before `npyz` sees the header: it allocates the declared header
-/// length before reading it and multiplies shape entries unchecked (a panic in debug builds),
-/// so a corrupt or hostile file has to be stopped here. `npyz` still does the real parsing.
+/// The one thing `npyz` (0.8) cannot do: read a hostile header safely. It allocates the declared
+/// header length (up to 4 GiB) before reading it, and multiplies the shape entries, and those of
+/// a structured dtype's sub-arrays, without overflow checks (a panic in debug builds, a wrong
+/// size in release). So this looks only at the length, the shape's entries and whether `descr`
+/// is a plain type string; `npyz` then parses the header for real.
 fn precheck_header(r: &mut impl Read, file_len: u64) -> Result<(), String> {
     let mut pre = [0u8; 12];
     let short = |_| "file is too short for a .npy header".to_string();
