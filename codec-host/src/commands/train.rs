@@ -329,7 +329,7 @@ mod tests {
 
     #[test]
     fn no_flag_selects_an_old_format() {
-        // One model format: the flag that kept a model readable by older drafts is gone.
+        // There is one model format, so no flag selects another.
         assert!(config_of(&["--plain-step-prior"]).is_err());
         assert_eq!(config_of(&[]).unwrap().gain_coeffs, 24);
     }
