@@ -181,7 +181,7 @@ impl PyModel {
                 py,
                 Kind::NonFinite,
                 format!(
-                    "row {row}: value {} is not finite (NaN or infinity)",
+                    "row {row}: value at index {} is not finite (NaN or infinity)",
                     i % set.dim.max(1)
                 ),
                 Some(row),

@@ -11,7 +11,7 @@ def test_nan_and_inf_name_the_row(model, query):
     for bad in (np.nan, np.inf, -np.inf):
         y = x.copy()
         y[7, 100] = bad
-        with pytest.raises(naicfc.NonFiniteError, match="row 7") as e:
+        with pytest.raises(naicfc.NonFiniteError, match="row 7: value at index 100 ") as e:
             model.encode(y, 32)
         assert e.value.row == 7 and e.value.kind == "non_finite"
         assert isinstance(e.value, ValueError) and isinstance(e.value, naicfc.Error)

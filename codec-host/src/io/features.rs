@@ -227,15 +227,15 @@ mod tests {
         assert_eq!(
             problems,
             [
-                "value 17 is NaN",
-                "value 3 is +inf (and 1 more non-finite value)",
-                "value 0 is -inf"
+                "value at index 17 is NaN",
+                "value at index 3 is +inf (and 1 more non-finite value)",
+                "value at index 0 is -inf"
             ]
         );
         assert!(
             l.failures[0]
                 .to_string()
-                .ends_with("1.dat: value 17 is NaN")
+                .ends_with("1.dat: value at index 17 is NaN")
         );
     }
 
@@ -257,7 +257,7 @@ mod tests {
         for _ in 0..3 {
             let err = read_features(dir.path(), &opts).unwrap_err();
             let msg = err.to_string();
-            assert!(msg.contains("07.dat: value 5 is NaN"), "{msg}");
+            assert!(msg.contains("07.dat: value at index 5 is NaN"), "{msg}");
             let input = err.downcast_ref::<InputError>().unwrap();
             assert!(input.path.ends_with("07.dat"));
         }

@@ -561,7 +561,7 @@ impl NpyWriter {
             .iter()
             .position(|v| v.is_finite() && f16::from_f32(*v).is_infinite())?;
         Some(format!(
-            "value {col} is {}, beyond the float16 range (±65504)",
+            "value at index {col} is {}, beyond the float16 range (±65504)",
             values[col]
         ))
     }
