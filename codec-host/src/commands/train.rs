@@ -36,7 +36,8 @@ pub struct Args {
     /// budget
     #[arg(
         short,
-        long,
+        long = "budget",
+        visible_alias = "budgets",
         value_delimiter = ',',
         default_value = "16,32,64,128,256",
         value_parser = crate::commands::budget()

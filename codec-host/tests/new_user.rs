@@ -1,0 +1,108 @@
+//! The rest of a new user's findings (issue 21): one meaning per flag, `--quiet` that is quiet,
+//! and messages that say what is wrong with an input. Checked end to end through the binary.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use support::*;
+
+/// `rows` vectors of `dim` pseudo-random values in [-1, 1], row-major.
+fn values(rows: usize, dim: usize, seed: u32) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..rows * dim)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x % 2001) as f32 / 1000.0 - 1.0
+        })
+        .collect()
+}
+
+/// A 2-D little-endian `.npy` of `rows x dim` values, float64 (`<f8`) or float32 (`<f4`).
+fn write_npy(path: &Path, data: &[f32], rows: usize, dim: usize, f64_values: bool) {
+    let descr = if f64_values { "<f8" } else { "<f4" };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {dim}), }}")
+            .into_bytes();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(b' ');
+    }
+    header.push(b'\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(&header);
+    for v in data {
+        if f64_values {
+            bytes.extend_from_slice(&f64::from(*v).to_le_bytes());
+        } else {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A model of 16-d vectors trained on 200 random ones, at `dir/m.nfcm`.
+fn small_model(dir: &Path) -> PathBuf {
+    let train = dir.join("train.npy");
+    write_npy(&train, &values(200, 16, 1), 200, 16, false);
+    let model = dir.join("m.nfcm");
+    ok(&["-q", "train", "-i", p(&train), "-o", p(&model)]);
+    model
+}
+
+/// `info` takes its model as the other commands do (`-m/--model`) as well as positionally.
+#[test]
+fn info_takes_the_model_as_other_commands_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = small_model(dir.path());
+    let positional = ok(&["info", p(&model), "--json"]).stdout;
+    assert_eq!(ok(&["info", "-m", p(&model), "--json"]).stdout, positional);
+    assert_eq!(
+        ok(&["info", "--model", p(&model), "--json"]).stdout,
+        positional
+    );
+    expect(&naicfc(&["info"]), 2, &["MODEL"]);
+    expect(
+        &naicfc(&["info", p(&model), "-m", p(&model)]),
+        2,
+        &["cannot be used with"],
+    );
+}
+
+/// `-b` is `--budget` in every command; where a command measures several budgets it takes a
+/// comma-separated list (and still answers to `--budgets`).
+#[test]
+fn b_means_budget_everywhere() {
+    for sub in ["encode", "validate", "reid", "eval", "bench", "train"] {
+        let help = String::from_utf8(ok(&[sub, "--help"]).stdout).unwrap();
+        assert!(help.contains("-b, --budget <"), "{sub}: {help}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train.npy");
+    write_npy(&train, &values(200, 16, 1), 200, 16, false);
+    let model = dir.path().join("m.nfcm");
+    ok(&[
+        "-q",
+        "train",
+        "-i",
+        p(&train),
+        "-o",
+        p(&model),
+        "--budget",
+        "24,48",
+    ]);
+    let info = ok(&["info", p(&model), "--json"]).stdout;
+    let v: serde_json::Value = serde_json::from_slice(&info).unwrap();
+    assert_eq!(v["budgets"], serde_json::json!([24, 48]));
+    ok(&[
+        "-q",
+        "train",
+        "-i",
+        p(&train),
+        "-o",
+        p(&model),
+        "--budgets",
+        "32",
+    ]);
+}
