@@ -106,3 +106,31 @@ fn b_means_budget_everywhere() {
         "32",
     ]);
 }
+
+/// `--quiet` leaves only errors and rejected inputs: no training summary, no float64 note.
+#[test]
+fn quiet_silences_the_train_summary_and_the_float64_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("t64.npy");
+    write_npy(&train, &values(200, 16, 3), 200, 16, true);
+    let model = dir.path().join("m.nfcm");
+    let loud = ok(&["train", "-i", p(&train), "-o", p(&model)]);
+    let said = stderr(&loud);
+    for line in [
+        "float64",
+        "naicfc train:",
+        "covariance:",
+        "quantiser:",
+        "model format",
+    ] {
+        assert!(said.contains(line), "{line}: {said}");
+    }
+    for args in [
+        vec!["-q", "train", "-i", p(&train), "-o", p(&model)],
+        vec!["-q", "stats", "-i", p(&train)],
+        vec!["train", "-i", p(&train), "-o", p(&model), "--quiet"],
+    ] {
+        let o = ok(&args);
+        assert!(o.stderr.is_empty(), "{args:?}: {}", stderr(&o));
+    }
+}

@@ -215,7 +215,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         start.elapsed().as_secs_f64()
     );
     if let Some((n, share)) = s.dropped {
-        eprintln!(
+        crate::summary!(
             "note: {n} of the {} varying dims are beyond the {} a model codes and are coded as \
              their mean ({:.2}% of the training variance)",
             s.active_dims + n,
@@ -223,7 +223,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
             100.0 * share
         );
     }
-    eprintln!(
+    crate::summary!(
         "covariance: {} vectors for {} active dims, correlations shrunk by {:.3} toward the \
          variances (0 = none; more with fewer vectors per dim){}",
         s.sampled.min(s.rows),
@@ -235,8 +235,8 @@ pub fn run(args: &Args) -> Result<Outcome> {
             ""
         }
     );
-    eprintln!("{}", quantiser_line(s, args.quantiser));
-    eprintln!(
+    crate::summary!("{}", quantiser_line(s, args.quantiser));
+    crate::summary!(
         "model format {}{}",
         s.format_version,
         match s.gain_coeffs {

@@ -326,7 +326,7 @@ impl NpyFile {
             );
         }
         if matches!(stored, Stored::F64 { .. }) && rows > 0 {
-            eprintln!(
+            crate::summary!(
                 "naicfc: note: {}: float64 values are converted to float32 as they are read",
                 path.display()
             );
