@@ -134,3 +134,32 @@ fn quiet_silences_the_train_summary_and_the_float64_note() {
         assert!(o.stderr.is_empty(), "{args:?}: {}", stderr(&o));
     }
 }
+
+/// An empty `.npy` is refused as an empty directory is, by every command that reads features,
+/// and nothing is created.
+#[test]
+fn an_empty_npy_is_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = small_model(dir.path());
+    let empty = dir.path().join("empty.npy");
+    write_npy(&empty, &[], 0, 16, false);
+    let out = dir.path().join("codes");
+    let o = naicfc(&[
+        "encode",
+        "-m",
+        p(&model),
+        "-b",
+        "32",
+        "-i",
+        p(&empty),
+        "-o",
+        p(&out),
+    ]);
+    expect(&o, 3, &["empty.npy: the array has no rows"]);
+    assert!(!out.exists());
+    let packed = dir.path().join("packed.npy");
+    let o = naicfc(&["pack", "-i", p(&empty), "-o", p(&packed)]);
+    expect(&o, 3, &["empty.npy: the array has no rows"]);
+    assert!(!packed.exists());
+    expect(&naicfc(&["stats", "-i", p(&empty)]), 3, &["no rows"]);
+}

@@ -54,7 +54,13 @@ impl FeatureInput {
         let source = if meta.is_dir() {
             Source::Dat(DatDir::open(path, opts.dim, opts.prefer_dim)?)
         } else if meta.is_file() && is_npy(path) {
-            Source::Npy(NpyFile::open(path, opts)?)
+            let npy = NpyFile::open(path, opts)?;
+            // As for a directory without .dat files: a command given nothing to work on says
+            // so, rather than succeed with "0 codes" and no output.
+            if npy.rows() == 0 {
+                bail!("{}: the array has no rows: nothing to read", path.display());
+            }
+            Source::Npy(npy)
         } else {
             bail!(
                 "{}: not a directory of .dat files or a .npy file",
