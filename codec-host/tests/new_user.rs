@@ -163,3 +163,144 @@ fn an_empty_npy_is_refused_and_nothing_is_written() {
     assert!(!packed.exists());
     expect(&naicfc(&["stats", "-i", p(&empty)]), 3, &["no rows"]);
 }
+
+/// `rows` vectors of `dim` values with a decaying spectrum, like features (dim `i` has
+/// variance about `1 / (1 + i)`).
+fn decaying(rows: usize, dim: usize, seed: u32) -> Vec<f32> {
+    values(rows, dim, seed)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * 1.7 / (1.0 + (i % dim) as f32).sqrt())
+        .collect()
+}
+
+/// Full-length scalable codes decoded without `--scalable`: those that also decode as plain
+/// codes (to other values) are recognised and refused with the flag to add, not decoded
+/// into wrong vectors with exit 0.
+#[test]
+fn scalable_codes_decoded_as_plain_ones_are_recognised() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("f.npy");
+    write_npy(&input, &decaying(300, 256, 11), 300, 256, false);
+    let model = dir.path().join("m.nfcm");
+    ok(&["-q", "train", "-i", p(&input), "-o", p(&model)]);
+    let scalable = dir.path().join("scalable");
+    ok(&[
+        "-q",
+        "encode",
+        "-m",
+        p(&model),
+        "--scalable",
+        "-i",
+        p(&input),
+        "-o",
+        p(&scalable),
+    ]);
+
+    // Keep only the codes that also pass as plain ones: alone, they used to decode quietly.
+    let file = codec_host::codec::ModelFile::read(&model).unwrap();
+    let m = file.model();
+    let mut out = vec![0f32; m.dim()];
+    let mut kept = 0;
+    for e in std::fs::read_dir(&scalable).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_none_or(|x| x != "dat") {
+            continue;
+        }
+        let code = std::fs::read(&path).unwrap();
+        if codec_core::decode(&m, &code, &mut out).is_ok() {
+            kept += 1;
+        } else {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    assert!(kept > 0, "no scalable code decodes as a plain one");
+    let rec = dir.path().join("rec.npy");
+    let o = naicfc(&["decode", "-m", p(&model), "-i", p(&scalable), "-o", p(&rec)]);
+    expect(&o, 3, &["look like scalable codes", "pass --scalable"]);
+    assert!(!rec.exists());
+    ok(&[
+        "-q",
+        "decode",
+        "-m",
+        p(&model),
+        "-i",
+        p(&scalable),
+        "-o",
+        p(&rec),
+        "--scalable",
+    ]);
+
+    // Plain codes at the model's first budget decode alike as either kind: not refused.
+    let plain = dir.path().join("plain");
+    ok(&[
+        "-q",
+        "encode",
+        "-m",
+        p(&model),
+        "-b",
+        "16",
+        "-i",
+        p(&input),
+        "-o",
+        p(&plain),
+    ]);
+    let rec16 = dir.path().join("rec16.npy");
+    ok(&[
+        "-q",
+        "decode",
+        "-m",
+        p(&model),
+        "-i",
+        p(&plain),
+        "-o",
+        p(&rec16),
+    ]);
+}
+
+/// Scalable codes cut between layers are named as cut, not as codes of another model.
+#[test]
+fn scalable_codes_cut_between_layers_are_named_as_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = small_model(dir.path());
+    let input = dir.path().join("in.npy");
+    write_npy(&input, &values(20, 16, 12), 20, 16, false);
+    let scalable = dir.path().join("scalable");
+    ok(&[
+        "-q",
+        "encode",
+        "-m",
+        p(&model),
+        "--scalable",
+        "-i",
+        p(&input),
+        "-o",
+        p(&scalable),
+    ]);
+    for e in std::fs::read_dir(&scalable).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "dat") {
+            let bytes = std::fs::read(&path).unwrap();
+            std::fs::write(&path, &bytes[..40]).unwrap();
+        }
+    }
+    let o = naicfc(&[
+        "decode",
+        "-m",
+        p(&model),
+        "--scalable",
+        "-i",
+        p(&scalable),
+        "-o",
+        p(&dir.path().join("r.npy")),
+    ]);
+    expect(
+        &o,
+        3,
+        &[
+            "20 of them end between layers",
+            "16, 32, 64, 128, 256 bytes",
+        ],
+    );
+    assert!(!stderr(&o).contains("another model"), "{}", stderr(&o));
+}
