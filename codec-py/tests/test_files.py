@@ -34,6 +34,10 @@ def test_codes_round_trip_through_a_directory(model, query, tmp_path):
     naicfc.write_codes(tmp_path / "c", names, codes)
     got_names, got = naicfc.read_codes(tmp_path / "c")
     assert got_names == names and got == codes
+    # Like `naicfc encode`, a directory that holds anything is refused, not mixed into.
+    with pytest.raises(naicfc.FileError, match="not empty"):
+        naicfc.write_codes(tmp_path / "c", names[:2], codes[:2])
+    assert naicfc.read_codes(tmp_path / "c")[0] == names
     np.testing.assert_array_equal(model.decode(got), model.decode(model.encode(query.features[:8], 24)))
 
 
@@ -81,3 +85,9 @@ def test_score_of_a_perfect_ranking_is_one():
     s = naicfc.score(idx, ids, gallery_ids)
     assert s["acc_reid"] == 1.0 and s["ap1"] == 1.0 and s["rank1"] == 1.0
     assert s["queries"] == 3
+
+
+def test_the_namespace_is_the_api():
+    public = {n for n in dir(naicfc) if not n.startswith("_")}
+    assert public == set(naicfc.__all__) - {"__version__"}, public ^ set(naicfc.__all__)
+    assert not hasattr(naicfc, "np") and not hasattr(naicfc, "List")
