@@ -304,3 +304,81 @@ fn scalable_codes_cut_between_layers_are_named_as_cut() {
     );
     assert!(!stderr(&o).contains("another model"), "{}", stderr(&o));
 }
+
+/// `--json` on the commands that make things (train, pack, synth, export-c): one object on
+/// stdout, as encode and eval print it; refused where stdout already carries the output.
+#[test]
+fn making_commands_report_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let o = ok(args);
+        assert!(o.stderr.is_empty(), "{args:?}: {}", stderr(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let data = dir.path().join("data");
+    let v = json(&[
+        "-q",
+        "synth",
+        "-o",
+        p(&data),
+        "--dim",
+        "16",
+        "--identities",
+        "20",
+        "--queries",
+        "10",
+        "--gallery",
+        "30",
+        "--json",
+    ]);
+    assert_eq!(
+        (v["kind"].as_str(), v["dim"].as_u64()),
+        (Some("a"), Some(16))
+    );
+    assert_eq!(
+        (v["query"].as_u64(), v["gallery"].as_u64()),
+        (Some(10), Some(30))
+    );
+
+    let train = dir.path().join("train.npy");
+    write_npy(&train, &values(200, 16, 1), 200, 16, false);
+    let model = dir.path().join("m.nfcm");
+    let v = json(&["-q", "train", "-i", p(&train), "-o", p(&model), "--json"]);
+    assert_eq!(
+        (v["rows"].as_u64(), v["dim"].as_u64()),
+        (Some(200), Some(16))
+    );
+    assert_eq!(
+        v["model_bytes"].as_u64(),
+        Some(std::fs::metadata(&model).unwrap().len())
+    );
+    assert_eq!(v["quantiser"], "trellis");
+    let o = naicfc(&["train", "-i", p(&train), "-o", "-", "--json"]);
+    expect(&o, 3, &["--json and -o -"]);
+
+    let packed = dir.path().join("p.npy");
+    let v = json(&["-q", "pack", "-i", p(&train), "-o", p(&packed), "--json"]);
+    assert_eq!(
+        (v["written"].as_u64(), v["rejected"].as_u64()),
+        (Some(200), Some(0))
+    );
+    assert_eq!(v["dtype"], "float32");
+
+    let header = dir.path().join("m.h");
+    let v = json(&[
+        "-q",
+        "export-c",
+        "-m",
+        p(&model),
+        "-o",
+        p(&header),
+        "--json",
+    ]);
+    assert_eq!(v["name"], "naicfc_model_data");
+    assert_eq!(
+        v["bytes"].as_u64(),
+        Some(std::fs::metadata(&model).unwrap().len())
+    );
+    let o = naicfc(&["export-c", "-m", p(&model), "-o", "-", "--json"]);
+    expect(&o, 3, &["--json and -o -"]);
+}

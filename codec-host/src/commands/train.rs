@@ -140,6 +140,29 @@ pub struct Args {
     /// Stop at the first bad input
     #[arg(long)]
     pub strict: bool,
+    /// Print the summary as one JSON object on stdout (vectors, dims, coefficients, model
+    /// size, minimum budget, quantiser); not with `-o -`, where stdout is the model
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `naicfc train --json` prints.
+#[derive(Debug, serde::Serialize)]
+struct Summary {
+    rows: usize,
+    sampled: usize,
+    rejected: usize,
+    dim: usize,
+    active_dims: usize,
+    coefficients: usize,
+    explained_variance: f64,
+    shrinkage: f64,
+    quantiser: &'static str,
+    gain_coeffs: usize,
+    format_version: u16,
+    model_bytes: usize,
+    min_budget: usize,
+    seconds: f64,
 }
 
 /// Run `naicfc train`.
@@ -147,6 +170,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let start = Instant::now();
     // Every flag is checked before the training set is read, which can take minutes.
     let cfg = config(args)?;
+    if args.json && crate::io::atomic::is_stdout(&args.out) {
+        bail!("--json and -o - both write to standard output: name a model file");
+    }
     let (features, list) = sources(args)?;
     let (features_flag, labels_flag) = match args.data {
         Some(_) => ("--data", "--data"),
@@ -191,6 +217,25 @@ pub fn run(args: &Args) -> Result<Outcome> {
     drop(status);
     crate::io::atomic::write_atomic(&args.out, &trained.model)?;
     let s = &trained.summary;
+    if args.json {
+        let summary = Summary {
+            rows: s.rows,
+            sampled: s.sampled,
+            rejected: failures.len(),
+            dim: s.dim,
+            active_dims: s.active_dims,
+            coefficients: s.coeffs,
+            explained_variance: s.explained_variance,
+            shrinkage: s.shrinkage,
+            quantiser: s.quantiser.name(),
+            gain_coeffs: s.gain_coeffs,
+            format_version: s.format_version,
+            model_bytes: s.model_bytes,
+            min_budget: s.min_budget,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        println!("{}", serde_json::to_string(&summary)?);
+    }
     crate::summary!(
         "naicfc train: {} vectors{}, {}-d ({} active) -> {} coefficients spanning {:.2}% of the \
          variance; model {} ({} bytes, minimum budget {} bytes){} in {:.1} s",
