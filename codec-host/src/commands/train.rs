@@ -203,9 +203,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
     if args.strict && !failures.is_empty() {
         bail!("{} inputs rejected", failures.len());
     }
-    // Training itself has no count to show: a status line says it is working, and for how long.
-    let status =
-        crate::progress::status("training: transform, step grid, entropy tables and decoder gains");
+    // Training has no count to show: a status line names each stage as it starts
+    // (`progress::stage` in `train`) and how long it has run.
+    let status = crate::progress::status("training");
     let trained = train_on_sample(
         &input.sample,
         input.labels.as_deref(),
