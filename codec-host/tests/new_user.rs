@@ -231,31 +231,34 @@ fn scalable_codes_decoded_as_plain_ones_are_recognised() {
         "--scalable",
     ]);
 
-    // Plain codes at the model's first budget decode alike as either kind: not refused.
-    let plain = dir.path().join("plain");
-    ok(&[
-        "-q",
-        "encode",
-        "-m",
-        p(&model),
-        "-b",
-        "16",
-        "-i",
-        p(&input),
-        "-o",
-        p(&plain),
-    ]);
-    let rec16 = dir.path().join("rec16.npy");
-    ok(&[
-        "-q",
-        "decode",
-        "-m",
-        p(&model),
-        "-i",
-        p(&plain),
-        "-o",
-        p(&rec16),
-    ]);
+    // Plain codes at every budget, the first included (where a plain code is also a valid
+    // one-layer scalable code), are not refused.
+    for budget in ["16", "32", "64", "256"] {
+        let plain = dir.path().join(format!("plain{budget}"));
+        ok(&[
+            "-q",
+            "encode",
+            "-m",
+            p(&model),
+            "-b",
+            budget,
+            "-i",
+            p(&input),
+            "-o",
+            p(&plain),
+        ]);
+        let rec = dir.path().join(format!("rec{budget}.npy"));
+        ok(&[
+            "-q",
+            "decode",
+            "-m",
+            p(&model),
+            "-i",
+            p(&plain),
+            "-o",
+            p(&rec),
+        ]);
+    }
 }
 
 /// Scalable codes cut between layers are named as cut, not as codes of another model.

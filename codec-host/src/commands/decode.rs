@@ -262,12 +262,13 @@ fn check_codes_fit(
     )
 }
 
-/// Whether plain-decoded `sample` codes are really scalable ones: every one also decodes as a
-/// scalable code, and to other values. A plain code almost never passes the scalable checks
-/// (every layer padded with zeros to its budget); where one does, at the first budget, both
-/// decode alike, so only a difference tells the two kinds apart.
+/// Whether plain-decoded `sample` codes are really scalable ones: every one is longer than the
+/// model's first budget and also decodes as a scalable code, to other values. Past the first
+/// layer, a plain code almost never passes the scalable checks (each layer padded with zeros to
+/// its budget); at the first budget both kinds are one valid layer, so nothing tells them apart.
 fn look_scalable(m: &Model<'_>, sample: &[&[u8]]) -> bool {
-    if sample.is_empty() {
+    let first = m.budget(0).unwrap_or(usize::MAX);
+    if sample.is_empty() || sample.iter().any(|c| c.len() <= first) {
         return false;
     }
     let (plain, _) = decode_all(m, sample, false);
