@@ -226,11 +226,14 @@ fn batches_read_the_same_rows_as_the_whole_file() {
         );
     }
 
-    // An empty array is one empty batch that still tells the dimension.
+    // An empty array is refused as a whole, like a directory without .dat files.
     let path = dir.path().join("e.npy");
     write_npy(&path, &sample(0, 5), NpyDtype::F16).unwrap();
-    let (l, batches) = read_batched(&path, 4, false).unwrap();
-    assert_eq!((l.set.len(), l.set.dim, batches), (0, 5, 1));
+    let err = read_batched(&path, 4, false).unwrap_err().to_string();
+    assert!(
+        err.ends_with("e.npy: the array has no rows: nothing to read"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -530,8 +533,10 @@ fn hand_made_header_reads() {
     assert_eq!(l.set.names, ["0"]);
 }
 
+/// The reader itself opens an empty array (its dimension is known); the input dispatcher,
+/// which every command reads through, refuses it.
 #[test]
-fn empty_array_reads_as_no_rows() {
+fn empty_array_is_opened_but_refused_as_an_input() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("e.npy");
     let set = FeatureSet {
@@ -540,9 +545,10 @@ fn empty_array_reads_as_no_rows() {
         data: vec![],
     };
     write_npy(&path, &set, NpyDtype::F32).unwrap();
-    let l = read(&path).unwrap();
-    assert!(l.set.is_empty());
-    assert_eq!(l.set.dim, 5);
+    let npy = NpyFile::open(&path, &ReadOptions::default()).unwrap();
+    assert_eq!(npy.rows(), 0);
+    let err = read(&path).unwrap_err().to_string();
+    assert!(err.contains("e.npy: the array has no rows"), "{err}");
 }
 
 #[test]
