@@ -668,11 +668,11 @@ fn out_of_range_counts_are_usage_errors() {
         ),
         (
             vec!["train", "--features", d, "--out", out, "--budgets", "9000"],
-            vec!["--budgets", "9000", "1..=8192"],
+            vec!["--budget <BUDGETS>", "9000", "1..=8192"],
         ),
         (
             vec!["train", "--features", d, "--out", out, "--budgets", "16,0"],
-            vec!["--budgets", "1..=8192"],
+            vec!["--budget <BUDGETS>", "1..=8192"],
         ),
         (
             vec!["train", "--features", d, "--out", out, "--max-coeffs", "0"],
@@ -680,7 +680,7 @@ fn out_of_range_counts_are_usage_errors() {
         ),
         (
             vec!["eval", "--model", d, "--data", d, "--budgets", "16,9000"],
-            vec!["--budgets", "9000", "1..=8192"],
+            vec!["--budget <BUDGETS>", "9000", "1..=8192"],
         ),
         (
             vec!["validate", "--in", d, "--budget", "0"],

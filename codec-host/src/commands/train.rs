@@ -320,7 +320,7 @@ pub fn config(args: &Args) -> Result<TrainConfig> {
     budgets.dedup();
     if budgets.len() > MAX_BUDGETS {
         bail!(
-            "--budgets: {} budgets, more than the {MAX_BUDGETS} a model can list",
+            "--budget: {} budgets, more than the {MAX_BUDGETS} a model can list",
             budgets.len()
         );
     }

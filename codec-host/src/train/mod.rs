@@ -367,7 +367,7 @@ pub fn train_on_sample(
     // every scalable code, which spans the trained budgets).
     if let Some(&b) = cfg.budgets.iter().find(|&&b| b < min_budget) {
         bail!(
-            "--budgets: {b} is below this model's minimum budget of {} bytes (the length of its \
+            "--budget: {b} is below this model's minimum budget of {} bytes (the length of its \
              coarsest code); train for budgets of at least {}",
             min_budget,
             min_budget
@@ -664,7 +664,7 @@ mod tests {
         // every budget it was trained for.
         let err = train(&data, None, &cfg(vec![1])).err().unwrap().to_string();
         assert!(
-            err.contains("--budgets: 1 is below this model's minimum budget"),
+            err.contains("--budget: 1 is below this model's minimum budget"),
             "{err}"
         );
         for budgets in [vec![2], vec![1, 16], vec![16, 64]] {
