@@ -375,7 +375,7 @@ impl fmt::Display for Error {
                 )
             }
             Error::NonFinite { index } => {
-                write!(f, "value {index} is not finite (NaN or infinity)")
+                write!(f, "value at index {index} is not finite (NaN or infinity)")
             }
             Error::BudgetTooSmall { budget, minimum } => {
                 write!(

@@ -108,7 +108,7 @@ fn hostile_gain_fields_are_refused() {
         Model::parse(&count_above_coefficients).unwrap_err(),
         ModelError::GainCoefficientCount
     );
-    // The bit that flagged gains before the format was frozen is no flag of version 1.
+    // Version 1 defines no flag at this bit: a model that sets it is refused, not guessed at.
     let mut old_gains_flag = plain;
     old_gains_flag[23] |= 8;
     assert_eq!(

@@ -4,8 +4,8 @@
 //!   feature; one dead-zone quantiser) as the writer writes them in format version 1.
 //! - `streams-v1*.bin`: codes of those models at each budget, with the values they decode
 //!   to. Decoding is the format: these codes decode to these values forever.
-//!   (`streams-v1.bin` holds the codes made in the last draft before the freeze, format 5,
-//!   whose layout version 1 kept: they still decode as they did.)
+//!   (`streams-v1.bin` was written by an earlier encoder; the stored codes must still decode
+//!   to the stored values, whatever the encoder makes today.)
 //! - `encoder.bin`: what the reference encoder makes of the same vectors with each model
 //!   today. How it chooses a code is not part of the format (`docs/stream-format.md`),
 //!   so it may improve: then its output is re-blessed, and the stored streams must still
@@ -170,7 +170,7 @@ fn golden_model_of_this_version_parses() {
 
 #[test]
 fn other_versions_are_rejected_naming_them() {
-    // 5 was the last draft before the freeze: its models are not read either.
+    // Only version 1 is read: 2 to 5 were never released, and a reader must not guess.
     for version in [0, 2, 5, FORMAT_VERSION + 1] {
         let mut bytes = std::fs::read(golden("model-v1.nfcm")).unwrap();
         bytes[4..6].copy_from_slice(&version.to_le_bytes());

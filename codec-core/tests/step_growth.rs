@@ -1,4 +1,4 @@
-//! Low-rate step growth (format 3): steps grow only below the threshold, by the documented
+//! Low-rate step growth: steps grow only below the threshold, by the documented
 //! factor, and stay ordered from the finest step index to the coarsest.
 
 mod common;

@@ -114,6 +114,17 @@ pub fn status(what: &str) -> Status {
     Status { pb }
 }
 
+/// Name the stage that starts now on the running [`status`] line, if there is one (its clock
+/// restarts). Library code (training) calls this at each stage without knowing who called it:
+/// under the command line the user sees which stage takes the time; elsewhere (Python, tests,
+/// a job's bar) nothing happens.
+pub fn stage(what: &str) {
+    if let Some((status, false)) = CURRENT.lock().ok().and_then(|c| c.clone()) {
+        status.reset_elapsed();
+        status.set_message(what.to_string());
+    }
+}
+
 /// The line of a running [`status`].
 pub struct Status {
     pb: ProgressBar,
@@ -169,9 +180,23 @@ mod tests {
         assert_eq!(whole_rate(0.25), "0/s");
     }
 
+    /// One test for everything that sets the current line: tests run in parallel, and the
+    /// line is one per process.
     #[test]
-    fn under_a_job_a_batch_bar_names_its_phase_on_the_job_line() {
+    fn a_stage_renames_the_status_line_and_a_batch_bar_the_job_line() {
+        stage("no line yet");
+        let line = status("first");
+        stage("second");
+        if let Some((pb, false)) = CURRENT.lock().unwrap().clone() {
+            assert_eq!(pb.message(), "second");
+        } else {
+            panic!("the status line is not current");
+        }
+        drop(line);
+        assert!(CURRENT.lock().unwrap().is_none());
         let job = job(100, "encode");
+        stage("not for a job");
+        assert_eq!(job.pb.message(), "encode");
         let batch = bar(10, "phase-of-this-test");
         assert!(batch.is_hidden());
         assert_eq!(job.pb.message(), "phase-of-this-test");

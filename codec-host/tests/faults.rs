@@ -529,7 +529,7 @@ fn a_value_beyond_float16_rejects_its_input_not_the_batch() {
         &o,
         1,
         &[&format!(
-            "{}: value 3 is 70000, beyond the float16 range",
+            "{}: value at index 3 is 70000, beyond the float16 range",
             p(&files[2])
         )],
     );
@@ -573,7 +573,7 @@ fn bench_reports_the_files_it_skips() {
         1,
         &[
             &format!("{}: 12 bytes, expected 256", p(&input.join("short.dat"))),
-            &format!("{}: value 0 is NaN", p(&input.join("nan.dat"))),
+            &format!("{}: value at index 0 is NaN", p(&input.join("nan.dat"))),
         ],
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains("read 4 files"));
@@ -668,11 +668,11 @@ fn out_of_range_counts_are_usage_errors() {
         ),
         (
             vec!["train", "--features", d, "--out", out, "--budgets", "9000"],
-            vec!["--budgets", "9000", "1..=8192"],
+            vec!["--budget <BUDGETS>", "9000", "1..=8192"],
         ),
         (
             vec!["train", "--features", d, "--out", out, "--budgets", "16,0"],
-            vec!["--budgets", "1..=8192"],
+            vec!["--budget <BUDGETS>", "1..=8192"],
         ),
         (
             vec!["train", "--features", d, "--out", out, "--max-coeffs", "0"],
@@ -680,7 +680,7 @@ fn out_of_range_counts_are_usage_errors() {
         ),
         (
             vec!["eval", "--model", d, "--data", d, "--budgets", "16,9000"],
-            vec!["--budgets", "9000", "1..=8192"],
+            vec!["--budget <BUDGETS>", "9000", "1..=8192"],
         ),
         (
             vec!["validate", "--in", d, "--budget", "0"],

@@ -108,7 +108,7 @@ fn auto_keeps_one_of_the_two_models_by_validation() {
         ..with(Quantiser::Auto)
     };
     let err = train(&set, Some(&labels), &tiny).err().unwrap().to_string();
-    assert!(err.contains("--budgets: 1 is below"), "{err}");
+    assert!(err.contains("--budget: 1 is below"), "{err}");
     // Without labels there is nothing to measure: the trellis.
     let unlabelled = train(&set, None, &with(Quantiser::Auto)).unwrap();
     assert_eq!(unlabelled.summary.quantiser, Quantiser::Trellis);

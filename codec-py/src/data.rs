@@ -102,6 +102,9 @@ pub fn write_codes(
             None,
         ));
     }
+    // As `naicfc encode`: codes of an earlier run left beside these would be read with them.
+    codec_host::io::outputs::require_empty_dir(&dir, "dir")
+        .map_err(|e| errors::host(py, Kind::File, &e))?;
     let items: Vec<(String, Vec<u8>)> = names.into_iter().zip(codes).collect();
     let failures = py
         .allow_threads(|| codec_host::io::write_blobs(&dir, "dat", &items))

@@ -9,9 +9,9 @@ use codec_host::codec::{CodeKind, ModelFile, code_len, decode_into, encode_into}
 use codec_host::io::FeatureSet;
 use codec_host::train::{input::from_memory, train_on_sample};
 use numpy::PyArrayMethods;
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyOSError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyInt, PyList, PyMemoryView, PyTuple, PyType};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyTuple, PyType};
 use std::path::PathBuf;
 
 /// A trained naicfc model (immutable). Load one with `Model.load(path)` or
@@ -88,12 +88,14 @@ impl PyModel {
                 ));
             }
         };
-        if !budget.is_instance_of::<PyInt>() {
+        // Any integer, numpy's included: np.int64 is no Python int but has `__index__`, which
+        // `operator.index` requires. A float is refused rather than truncated.
+        let Ok(budget) = py.import("operator")?.call_method1("index", (budget,)) else {
             return Err(PyTypeError::new_err(format!(
-                "budget must be an int, got {}",
+                "budget must be an integer, got {}",
                 budget.get_type().name()?
             )));
-        }
+        };
         let value = budget
             .extract::<i64>()
             .ok()
@@ -131,7 +133,11 @@ impl PyModel {
     /// A model read from a file written by `naicfc train` or `Model.save`.
     #[staticmethod]
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let bytes = std::fs::read(&path)?;
+        // OSError(errno, message, filename) makes the usual subclass (FileNotFoundError, ...)
+        // and names the file, which a bare conversion of the io::Error would not.
+        let bytes = std::fs::read(&path).map_err(|e| {
+            PyOSError::new_err((e.raw_os_error().unwrap_or(0), e.to_string(), path.clone()))
+        })?;
         Model::parse(&bytes)
             .map_err(|e| raise(py, Kind::Model, format!("{}: {e}", path.display()), None))?;
         Self::from_vec(py, bytes)
@@ -181,7 +187,7 @@ impl PyModel {
                 py,
                 Kind::NonFinite,
                 format!(
-                    "row {row}: value {} is not finite (NaN or infinity)",
+                    "row {row}: value at index {} is not finite (NaN or infinity)",
                     i % set.dim.max(1)
                 ),
                 Some(row),

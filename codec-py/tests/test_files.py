@@ -34,6 +34,10 @@ def test_codes_round_trip_through_a_directory(model, query, tmp_path):
     naicfc.write_codes(tmp_path / "c", names, codes)
     got_names, got = naicfc.read_codes(tmp_path / "c")
     assert got_names == names and got == codes
+    # Like `naicfc encode`, a directory that holds anything is refused, not mixed into.
+    with pytest.raises(naicfc.FileError, match="not empty"):
+        naicfc.write_codes(tmp_path / "c", names[:2], codes[:2])
+    assert naicfc.read_codes(tmp_path / "c")[0] == names
     np.testing.assert_array_equal(model.decode(got), model.decode(model.encode(query.features[:8], 24)))
 
 
@@ -107,3 +111,9 @@ def test_a_damaged_code_array_is_refused_by_name(model, query, tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(naicfc.FileError, match="c.nfcc"):
         naicfc.read_codes(path)
+
+
+def test_the_namespace_is_the_api():
+    public = {n for n in dir(naicfc) if not n.startswith("_")}
+    assert public == set(naicfc.__all__) - {"__version__"}, public ^ set(naicfc.__all__)
+    assert not hasattr(naicfc, "np") and not hasattr(naicfc, "List")

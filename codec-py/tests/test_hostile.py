@@ -11,7 +11,7 @@ def test_nan_and_inf_name_the_row(model, query):
     for bad in (np.nan, np.inf, -np.inf):
         y = x.copy()
         y[7, 100] = bad
-        with pytest.raises(naicfc.NonFiniteError, match="row 7") as e:
+        with pytest.raises(naicfc.NonFiniteError, match="row 7: value at index 100 ") as e:
             model.encode(y, 32)
         assert e.value.row == 7 and e.value.kind == "non_finite"
         assert isinstance(e.value, ValueError) and isinstance(e.value, naicfc.Error)
@@ -62,6 +62,11 @@ def test_budget_of_the_wrong_type_and_conflicting_arguments(model, query):
         model.encode(query.features[:2], 32.0)
     with pytest.raises(TypeError):
         model.encode(query.features[:2], "32")
+    # numpy's integers are integers.
+    for budget in (np.int64(32), np.uint16(32), np.int32(32)):
+        np.testing.assert_array_equal(
+            model.encode(query.features[:2], budget), model.encode(query.features[:2], 32)
+        )
     with pytest.raises(naicfc.InputError):
         model.encode(query.features[:2])
     with pytest.raises(naicfc.InputError):
@@ -113,7 +118,7 @@ def test_truncated_and_damaged_model_bytes(model):
 
 
 def test_missing_and_bad_model_files(tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="nope.nfcm"):
         naicfc.Model.load(tmp_path / "nope.nfcm")
     (tmp_path / "bad.nfcm").write_bytes(b"NFCM" + bytes(100))
     with pytest.raises(naicfc.ModelError, match="bad.nfcm"):

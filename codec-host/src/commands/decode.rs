@@ -235,13 +235,36 @@ fn check_codes_fit(
     model_path: &Path,
 ) -> Result<()> {
     let failed = results.iter().filter(|r| r.is_err()).count();
-    if failed == 0 {
-        return Ok(());
-    }
     let sample = &codes[..codes.len().min(64)];
     let m = model.model();
+    if failed == 0 {
+        return if !scalable && look_scalable(&m, sample) {
+            bail!(
+                "{}: these look like scalable codes (each also decodes as one, to other \
+                 values): pass --scalable",
+                model_path.display()
+            )
+        } else {
+            Ok(())
+        };
+    }
+    let budgets: Vec<usize> = (0..m.budget_count()).filter_map(|i| m.budget(i)).collect();
     let (_, other) = decode_all(&m, sample, !scalable);
-    let hint = if other.iter().all(Result::is_ok) {
+    let cut = codes
+        .iter()
+        .zip(results)
+        .filter(|(c, r)| r.is_err() && !budgets.contains(&c.len()))
+        .count();
+    let hint = if scalable && cut * 2 > failed {
+        // A scalable code is valid only at a layer boundary: most likely the codes were cut
+        // somewhere else, which says more than "another model".
+        let shown: Vec<String> = budgets.iter().map(usize::to_string).collect();
+        format!(
+            "{cut} of them end between layers: a scalable code can be cut only at one of the \
+             model's budgets ({} bytes)",
+            shown.join(", ")
+        )
+    } else if other.iter().all(Result::is_ok) {
         if scalable {
             "they decode as plain codes: drop --scalable".to_string()
         } else {
@@ -262,6 +285,20 @@ fn check_codes_fit(
         model_path.display(),
         codes.len()
     )
+}
+
+/// Whether plain-decoded `sample` codes are really scalable ones: every one is longer than the
+/// model's first budget and also decodes as a scalable code, to other values. Past the first
+/// layer, a plain code almost never passes the scalable checks (each layer padded with zeros to
+/// its budget); at the first budget both kinds are one valid layer, so nothing tells them apart.
+fn look_scalable(m: &Model<'_>, sample: &[&[u8]]) -> bool {
+    let first = m.budget(0).unwrap_or(usize::MAX);
+    if sample.is_empty() || sample.iter().any(|c| c.len() <= first) {
+        return false;
+    }
+    let (plain, _) = decode_all(m, sample, false);
+    let (layered, results) = decode_all(m, sample, true);
+    results.iter().all(Result::is_ok) && plain != layered
 }
 
 /// For a code that failed to decode as one kind, a note when it decodes as the other kind.

@@ -84,6 +84,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         batch_rows: 65_536,
         dim: None,
         strict: false,
+        json: false,
     })? == Outcome::Partial;
 
     let model = ModelFile::read(&model_path)?;

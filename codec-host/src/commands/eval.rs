@@ -115,7 +115,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     if let Some(dir) = &args.report {
         crate::io::atomic::write_atomic(&dir.join(REPORT_JSON), report::json(&r).as_bytes())?;
         crate::io::atomic::write_atomic(&dir.join(RATE_SVG), plot::svg(&r)?.as_bytes())?;
-        eprintln!(
+        crate::summary!(
             "naicfc eval: wrote {} and {}",
             dir.join(REPORT_JSON).display(),
             dir.join(RATE_SVG).display()
@@ -138,7 +138,7 @@ fn check_labels(args: &Args, root: &std::path::Path, data: &crate::eval::EvalDat
             ds.list_path(Split::Query).display(),
             ds.list_path(Split::Gallery).display()
         ),
-        None => eprintln!(
+        None => crate::summary!(
             "naicfc eval: no query and gallery lists in {}: only dr is measured",
             root.display()
         ),
@@ -172,7 +172,7 @@ fn note_budgets_without_prefix(args: &Args, m: &codec_core::Model<'_>) {
         .filter(|b| !trained.contains(b))
         .collect();
     if !other.is_empty() {
-        eprintln!(
+        crate::summary!(
             "naicfc eval: --scalable: a scalable code has prefixes only at the model's budgets \
              ({}), not at {}",
             trained.join(", "),

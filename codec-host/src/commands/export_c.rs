@@ -27,10 +27,25 @@ pub struct Args {
     /// the names may be a C keyword or clash with a name of naicfc.h)
     #[arg(long, default_value = "naicfc_model_data", value_parser = identifier)]
     pub name: String,
+    /// Print the summary as one JSON object on stdout (header, array name, model bytes); not
+    /// with `-o -`, where stdout is the header
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `naicfc export-c --json` prints.
+#[derive(Debug, serde::Serialize)]
+struct Summary<'a> {
+    out: String,
+    name: &'a str,
+    bytes: usize,
 }
 
 /// Run `naicfc export-c`.
 pub fn run(args: &Args) -> Result<Outcome> {
+    if args.json && crate::io::atomic::is_stdout(&args.out) {
+        bail!("--json and -o - both write to standard output: name a header file");
+    }
     let outputs = [Place::new("--out", &args.out)];
     check_outputs(&outputs, &[Place::new("--model", &args.model)])?;
     check_file_outputs(&outputs)?;
@@ -41,6 +56,14 @@ pub fn run(args: &Args) -> Result<Outcome> {
         |n| n.to_string_lossy().into_owned(),
     );
     write_atomic_with(&args.out, |w| write_header(w, &args.name, &source, &model))?;
+    if args.json {
+        let summary = Summary {
+            out: args.out.display().to_string(),
+            name: &args.name,
+            bytes: model.bytes().len(),
+        };
+        println!("{}", serde_json::to_string(&summary)?);
+    }
     crate::summary!(
         "naicfc export-c: {} ({} bytes of model as `{}`)",
         args.out.display(),

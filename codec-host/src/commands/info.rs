@@ -2,18 +2,25 @@
 
 use crate::codec::ModelFile;
 use crate::exit::Outcome;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use codec_core::internals::ModelInternals;
 use serde::Serialize;
 use std::path::PathBuf;
 
 /// Arguments of `naicfc info`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  naicfc info model.nfcm\n  naicfc info model.nfcm --json")]
+#[command(after_help = "Example:\n  naicfc info model.nfcm\n  naicfc info -m model.nfcm --json")]
 pub struct Args {
     /// Model file (from `naicfc train`)
-    #[arg(value_name = "MODEL")]
-    pub model: PathBuf,
+    #[arg(
+        value_name = "MODEL",
+        required_unless_present = "model_flag",
+        conflicts_with = "model_flag"
+    )]
+    pub model: Option<PathBuf>,
+    /// Model file, given as the other commands take it (instead of MODEL)
+    #[arg(short = 'm', long = "model", value_name = "MODEL")]
+    pub model_flag: Option<PathBuf>,
     /// Print one JSON object instead of text
     #[arg(long)]
     pub json: bool,
@@ -68,14 +75,20 @@ impl ModelInfo {
 
 /// Run `naicfc info`.
 pub fn run(args: &Args) -> Result<Outcome> {
-    let file = ModelFile::read(&args.model)?;
+    // clap requires one of the two forms; the error is for a caller that builds `Args` itself.
+    let path = args
+        .model
+        .as_deref()
+        .or(args.model_flag.as_deref())
+        .context("no model file given")?;
+    let file = ModelFile::read(path)?;
     let info = ModelInfo::of(&file);
     if args.json {
         println!("{}", serde_json::to_string(&info)?);
         return Ok(Outcome::Success);
     }
     let budgets: Vec<String> = info.budgets.iter().map(usize::to_string).collect();
-    println!("model         {}", args.model.display());
+    println!("model         {}", path.display());
     println!("dimension     {}", info.dim);
     println!("active dims   {}", info.active_dims);
     println!("coefficients  {}", info.coefficients);

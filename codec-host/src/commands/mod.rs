@@ -18,13 +18,16 @@ pub mod validate;
 
 use clap::builder::RangedU64ValueParser;
 
-/// `--budgets`, as every command that measures several budgets takes it.
+/// `-b/--budget` of a command that measures several budgets: a comma-separated list. `-b` means
+/// `--budget` in every command, one budget or several, so that a user learns one flag;
+/// `--budgets` stays an alias.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Budgets {
     /// Budgets in bytes, comma-separated (1 to 8192 each)
     #[arg(
         short,
-        long,
+        long = "budget",
+        visible_alias = "budgets",
         value_delimiter = ',',
         default_value = "16,32,64,128,256",
         value_parser = budget()

@@ -29,6 +29,19 @@ pub struct Args {
     pub dim: Option<usize>,
     #[command(flatten)]
     pub batch: crate::commands::Batch,
+    /// Print the summary as one JSON object on stdout (vectors written, rejected, dimension)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `naicfc pack --json` prints.
+#[derive(Debug, serde::Serialize)]
+struct Summary {
+    written: usize,
+    rejected: usize,
+    dim: usize,
+    dtype: &'static str,
+    seconds: f64,
 }
 
 /// Run `naicfc pack`.
@@ -89,6 +102,16 @@ pub fn run(args: &Args) -> Result<Outcome> {
         );
     }
     writer.finish()?;
+    if args.json {
+        let summary = Summary {
+            written: rows,
+            rejected,
+            dim,
+            dtype: if args.f16 { "float16" } else { "float32" },
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        println!("{}", serde_json::to_string(&summary)?);
+    }
     crate::summary!(
         "naicfc pack: {rows} vectors of {dim} values to {} ({}, names in {}) in {:.1} s",
         args.out.display(),

@@ -62,6 +62,20 @@ pub struct Args {
     /// Number of cameras
     #[arg(long, value_parser = count_in(1..=MAX_CAMERAS as u64))]
     pub cameras: Option<usize>,
+    /// Print the summary as one JSON object on stdout (vectors per split, dimension)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `naicfc synth --json` prints.
+#[derive(Debug, serde::Serialize)]
+struct Summary {
+    kind: String,
+    dim: usize,
+    train: usize,
+    query: usize,
+    gallery: usize,
+    seconds: f64,
 }
 
 impl Args {
@@ -103,6 +117,17 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let start = Instant::now();
     let summary = write_dataset(&args.out, &cfg)?;
     let [t, q, g] = summary.counts;
+    if args.json {
+        let summary = Summary {
+            kind: format!("{:?}", cfg.kind).to_lowercase(),
+            dim: cfg.dim,
+            train: t,
+            query: q,
+            gallery: g,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        println!("{}", serde_json::to_string(&summary)?);
+    }
     crate::summary!(
         "naicfc synth: kind {:?}, {}-d: {t} train, {q} query, {g} gallery vectors in {} ({:.1} s)",
         cfg.kind,

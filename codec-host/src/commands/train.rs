@@ -36,7 +36,8 @@ pub struct Args {
     /// budget
     #[arg(
         short,
-        long,
+        long = "budget",
+        visible_alias = "budgets",
         value_delimiter = ',',
         default_value = "16,32,64,128,256",
         value_parser = crate::commands::budget()
@@ -139,6 +140,29 @@ pub struct Args {
     /// Stop at the first bad input
     #[arg(long)]
     pub strict: bool,
+    /// Print the summary as one JSON object on stdout (vectors, dims, coefficients, model
+    /// size, minimum budget, quantiser); not with `-o -`, where stdout is the model
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `naicfc train --json` prints.
+#[derive(Debug, serde::Serialize)]
+struct Summary {
+    rows: usize,
+    sampled: usize,
+    rejected: usize,
+    dim: usize,
+    active_dims: usize,
+    coefficients: usize,
+    explained_variance: f64,
+    shrinkage: f64,
+    quantiser: &'static str,
+    gain_coeffs: usize,
+    format_version: u16,
+    model_bytes: usize,
+    min_budget: usize,
+    seconds: f64,
 }
 
 /// Run `naicfc train`.
@@ -146,6 +170,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let start = Instant::now();
     // Every flag is checked before the training set is read, which can take minutes.
     let cfg = config(args)?;
+    if args.json && crate::io::atomic::is_stdout(&args.out) {
+        bail!("--json and -o - both write to standard output: name a model file");
+    }
     let (features, list) = sources(args)?;
     let (features_flag, labels_flag) = match args.data {
         Some(_) => ("--data", "--data"),
@@ -176,9 +203,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
     if args.strict && !failures.is_empty() {
         bail!("{} inputs rejected", failures.len());
     }
-    // Training itself has no count to show: a status line says it is working, and for how long.
-    let status =
-        crate::progress::status("training: transform, step grid, entropy tables and decoder gains");
+    // Training has no count to show: a status line names each stage as it starts
+    // (`progress::stage` in `train`) and how long it has run.
+    let status = crate::progress::status("training");
     let trained = train_on_sample(
         &input.sample,
         input.labels.as_deref(),
@@ -190,6 +217,25 @@ pub fn run(args: &Args) -> Result<Outcome> {
     drop(status);
     crate::io::atomic::write_atomic(&args.out, &trained.model)?;
     let s = &trained.summary;
+    if args.json {
+        let summary = Summary {
+            rows: s.rows,
+            sampled: s.sampled,
+            rejected: failures.len(),
+            dim: s.dim,
+            active_dims: s.active_dims,
+            coefficients: s.coeffs,
+            explained_variance: s.explained_variance,
+            shrinkage: s.shrinkage,
+            quantiser: s.quantiser.name(),
+            gain_coeffs: s.gain_coeffs,
+            format_version: s.format_version,
+            model_bytes: s.model_bytes,
+            min_budget: s.min_budget,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        println!("{}", serde_json::to_string(&summary)?);
+    }
     crate::summary!(
         "naicfc train: {} vectors{}, {}-d ({} active) -> {} coefficients spanning {:.2}% of the \
          variance; model {} ({} bytes, minimum budget {} bytes){} in {:.1} s",
@@ -214,7 +260,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         start.elapsed().as_secs_f64()
     );
     if let Some((n, share)) = s.dropped {
-        eprintln!(
+        crate::summary!(
             "note: {n} of the {} varying dims are beyond the {} a model codes and are coded as \
              their mean ({:.2}% of the training variance)",
             s.active_dims + n,
@@ -222,7 +268,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
             100.0 * share
         );
     }
-    eprintln!(
+    crate::summary!(
         "covariance: {} vectors for {} active dims, correlations shrunk by {:.3} toward the \
          variances (0 = none; more with fewer vectors per dim){}",
         s.sampled.min(s.rows),
@@ -234,8 +280,8 @@ pub fn run(args: &Args) -> Result<Outcome> {
             ""
         }
     );
-    eprintln!("{}", quantiser_line(s, args.quantiser));
-    eprintln!(
+    crate::summary!("{}", quantiser_line(s, args.quantiser));
+    crate::summary!(
         "model format {}{}",
         s.format_version,
         match s.gain_coeffs {
@@ -274,7 +320,7 @@ pub fn config(args: &Args) -> Result<TrainConfig> {
     budgets.dedup();
     if budgets.len() > MAX_BUDGETS {
         bail!(
-            "--budgets: {} budgets, more than the {MAX_BUDGETS} a model can list",
+            "--budget: {} budgets, more than the {MAX_BUDGETS} a model can list",
             budgets.len()
         );
     }
@@ -329,7 +375,7 @@ mod tests {
 
     #[test]
     fn no_flag_selects_an_old_format() {
-        // One model format: the flag that kept a model readable by older drafts is gone.
+        // There is one model format, so no flag selects another.
         assert!(config_of(&["--plain-step-prior"]).is_err());
         assert_eq!(config_of(&[]).unwrap().gain_coeffs, 24);
     }

@@ -69,7 +69,7 @@ const SPECTRUM_ROWS: usize = 100_000;
 fn spectrum_of(set: &FeatureSet) -> Result<Vec<f64>> {
     let varying = crate::train::pca::moments(set).active.len();
     if set.len() <= varying {
-        eprintln!(
+        crate::summary!(
             "naicfc eval: note: the bound's spectrum comes from {} vectors for {varying} varying \
              dims; its weak directions are estimated by shrinking the covariance toward its \
              diagonal, so read the bound at high rates as an estimate",
@@ -108,7 +108,7 @@ pub fn load(root: &Path, read: &ReadOptions) -> Result<EvalData> {
             .context("loading the train split")?;
         failures.extend(input.failures);
         if input.sample.len() < 2 {
-            eprintln!(
+            crate::summary!(
                 "naicfc eval: {}: fewer than 2 usable training vectors; the bound's spectrum \
                  comes from the gallery",
                 train_dir.display()

@@ -2,8 +2,8 @@
 //!
 //! A rename within one directory is atomic, so a reader (or a rerun after a crash) sees either
 //! the old file or the complete new one under the final name, never a truncated one. Temporary
-//! files are named `.<name>.tmp-<pid>-<n>`: hidden, so the feature reader skips them, and unique
-//! per process and per write, so parallel writers never clash.
+//! files are named `.<name>.<random>.tmp` by the `tempfile` crate: hidden, so the feature reader
+//! skips them, and created exclusively under a random name, so parallel writers never clash.
 //!
 //! A single output path that is a symbolic link is written through: the temporary goes beside
 //! the file the link points at and is renamed onto that file, so the link (and whoever relies
@@ -34,10 +34,7 @@ use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Distinguishes temporary files of one process; the pid distinguishes processes.
-static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
+use tempfile::TempPath;
 
 /// Most symbolic links followed to reach an output's target (the Linux kernel's own limit).
 const MAX_LINKS: usize = 40;
@@ -45,53 +42,37 @@ const MAX_LINKS: usize = 40;
 /// Keeps temporary names well below the usual 255-byte file name limit even for long targets.
 const MAX_NAME_IN_TEMP: usize = 128;
 
-/// A temporary file that is removed when dropped, unless it was renamed into place.
-struct TempFile {
-    path: PathBuf,
-    armed: bool,
+/// A builder for the hidden temporary names of the target `name`: `.<name>.<random>.tmp`.
+///
+/// `tempfile` picks an unused random name (created exclusively, retried on a clash) and removes
+/// the file if it is dropped before being persisted. Its files are created 0600; ours get the
+/// mode any new file gets (0666 less the umask), because the temporary becomes the user's output.
+fn temp_builder(prefix: &str) -> tempfile::Builder<'_, 'static> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    b
 }
 
-impl TempFile {
-    /// Create a new, uniquely named temporary file in `dir` for the target `name`.
-    fn create(dir: &Path, name: &OsStr) -> io::Result<(File, TempFile)> {
-        let name = name.to_string_lossy();
-        let mut end = name.len().min(MAX_NAME_IN_TEMP);
-        while !name.is_char_boundary(end) {
-            end -= 1;
-        }
-        let prefix = &name[..end];
-        let pid = std::process::id();
-        // A stale temporary from an earlier process with the same pid may exist; `create_new`
-        // notices and we move on to the next number instead of writing into someone's file.
-        let mut attempts = 0;
-        loop {
-            let n = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
-            let path = dir.join(format!(".{prefix}.tmp-{pid}-{n}"));
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(f) => return Ok((f, TempFile { path, armed: true })),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 100 => {
-                    attempts += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+/// The prefix of temporary names for the target `name`: hidden, so the feature reader skips
+/// them, and cut to [`MAX_NAME_IN_TEMP`] bytes.
+fn temp_prefix(name: &OsStr) -> String {
+    let name = name.to_string_lossy();
+    let mut end = name.len().min(MAX_NAME_IN_TEMP);
+    while !name.is_char_boundary(end) {
+        end -= 1;
     }
-
-    /// Rename the temporary file to `target`; from then on it is no longer ours to remove.
-    fn persist(mut self, target: &Path) -> io::Result<()> {
-        std::fs::rename(&self.path, target)?;
-        self.armed = false;
-        Ok(())
-    }
+    format!(".{}.", &name[..end])
 }
 
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if self.armed {
-            // Best effort: the original error is what the caller needs to see.
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
+/// A new temporary file in `dir` for the target `name`, removed when dropped unless persisted.
+fn temp_file(dir: &Path, name: &OsStr) -> io::Result<(File, TempPath)> {
+    let prefix = temp_prefix(name);
+    Ok(temp_builder(&prefix).tempfile_in(dir)?.into_parts())
 }
 
 /// Where the bytes of an output go, once symbolic links are followed.
@@ -228,7 +209,7 @@ pub struct AtomicFile {
     path: PathBuf,
     out: BufWriter<File>,
     /// The temporary file and the file it replaces; `None` when writing directly.
-    pending: Option<(TempFile, PathBuf)>,
+    pending: Option<(TempPath, PathBuf)>,
 }
 
 impl AtomicFile {
@@ -244,7 +225,7 @@ impl AtomicFile {
             }
             Target::Replace(target) => {
                 let (dir, name) = split_target(&target)?;
-                let (file, temp) = TempFile::create(dir, name).with_context(|| {
+                let (file, temp) = temp_file(dir, name).with_context(|| {
                     format!(
                         "{}: cannot create a temporary file in {}",
                         path.display(),
@@ -294,7 +275,7 @@ impl AtomicFile {
 /// An [`AtomicFile`] whose content is complete and synced, waiting for its rename.
 struct Prepared {
     path: PathBuf,
-    pending: Option<(TempFile, PathBuf)>,
+    pending: Option<(TempPath, PathBuf)>,
 }
 
 impl Prepared {
@@ -302,7 +283,10 @@ impl Prepared {
         let Some((temp, target)) = self.pending else {
             return Ok(());
         };
+        // Only the io::Error goes on: the error's TempPath is dropped here, removing the
+        // temporary at once rather than whenever the caller drops the error.
         temp.persist(&target)
+            .map_err(|e| e.error)
             .with_context(|| format!("{}: cannot rename into place", self.path.display()))?;
         let (dir, _) = split_target(&target)?;
         sync_dir(dir);
@@ -321,11 +305,11 @@ impl Prepared {
             });
         }
         let (dir, name) = split_target(target).ok()?;
-        // A hidden name of our own, then the old file linked to it in its place.
-        let (file, kept) = TempFile::create(dir, name).ok()?;
-        drop(file);
-        std::fs::remove_file(&kept.path).ok()?;
-        std::fs::hard_link(target, &kept.path).ok()?;
+        // The old file linked under a fresh hidden name; `make_in` retries if the name is taken.
+        let kept = temp_builder(&temp_prefix(name))
+            .make_in(dir, |kept| std::fs::hard_link(target, kept))
+            .ok()?
+            .into_temp_path();
         Some(Restore {
             target: target.clone(),
             old: Some(kept),
@@ -337,13 +321,13 @@ impl Prepared {
 /// one where there was none. Dropped without [`Restore::undo`], the kept link is removed.
 struct Restore {
     target: PathBuf,
-    old: Option<TempFile>,
+    old: Option<TempPath>,
 }
 
 impl Restore {
     fn undo(self) -> io::Result<()> {
         match self.old {
-            Some(kept) => kept.persist(&self.target),
+            Some(kept) => kept.persist(&self.target).map_err(|e| e.error),
             None => std::fs::remove_file(&self.target),
         }
     }
@@ -532,7 +516,7 @@ fn write_unsynced(dir: &Path, name: &str, ext: &str, bytes: &[u8]) -> Result<(),
 fn replace_unsynced(target: &Path, bytes: &[u8]) -> Result<(), String> {
     let (dir, name) = split_target(target).map_err(|e| e.to_string())?;
     let (mut file, temp) =
-        TempFile::create(dir, name).map_err(|e| format!("cannot create a temporary file: {e}"))?;
+        temp_file(dir, name).map_err(|e| format!("cannot create a temporary file: {e}"))?;
     file.write_all(bytes)
         .map_err(|e| format!("cannot write: {e}"))?;
     drop(file);
@@ -620,11 +604,30 @@ mod tests {
     #[test]
     fn temp_names_are_unique() {
         let dir = tempfile::tempdir().unwrap();
-        let (_a, ta) = TempFile::create(dir.path(), OsStr::new("x")).unwrap();
-        let (_b, tb) = TempFile::create(dir.path(), OsStr::new("x")).unwrap();
-        assert_ne!(ta.path, tb.path);
+        let (_a, ta) = temp_file(dir.path(), OsStr::new("x")).unwrap();
+        let (_b, tb) = temp_file(dir.path(), OsStr::new("x")).unwrap();
+        assert_ne!(ta.to_path_buf(), tb.to_path_buf());
+        assert!(ta.file_name().unwrap().to_string_lossy().starts_with(".x."));
         drop((ta, tb));
         assert!(entries(dir.path()).is_empty());
+    }
+
+    /// The temporary is renamed into place, so its mode is the output's: the umask's, as for
+    /// any file the user creates, not the private 0600 of a temporary file.
+    #[cfg(unix)]
+    #[test]
+    fn outputs_get_the_mode_of_an_ordinary_new_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let plain = dir.path().join("plain");
+        File::create(&plain).unwrap();
+        let single = dir.path().join("single.json");
+        write_atomic(&single, b"{}").unwrap();
+        let failures = write_blobs(dir.path(), "dat", &[("batch", b"x")]).unwrap();
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(mode(&single), mode(&plain));
+        assert_eq!(mode(&dir.path().join("batch.dat")), mode(&plain));
     }
 
     #[test]

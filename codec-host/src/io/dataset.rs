@@ -276,7 +276,10 @@ mod tests {
         assert_eq!(s.features.names, ["00001", "00003"]);
         let shown: Vec<String> = s.failures.iter().map(|f| f.to_string()).collect();
         assert_eq!(shown.len(), 1, "{shown:?}");
-        assert!(shown[0].contains("00002.dat: value 1 is NaN"), "{shown:?}");
+        assert!(
+            shown[0].contains("00002.dat: value at index 1 is NaN"),
+            "{shown:?}"
+        );
     }
 
     #[test]

@@ -54,7 +54,13 @@ impl FeatureInput {
         let source = if meta.is_dir() {
             Source::Dat(DatDir::open(path, opts.dim, opts.prefer_dim)?)
         } else if meta.is_file() && is_npy(path) {
-            Source::Npy(NpyFile::open(path, opts)?)
+            let npy = NpyFile::open(path, opts)?;
+            // As for a directory without .dat files: a command given nothing to work on says
+            // so, rather than succeed with "0 codes" and no output.
+            if npy.rows() == 0 {
+                bail!("{}: the array has no rows: nothing to read", path.display());
+            }
+            Source::Npy(npy)
         } else {
             bail!(
                 "{}: not a directory of .dat files or a .npy file",
@@ -227,15 +233,15 @@ mod tests {
         assert_eq!(
             problems,
             [
-                "value 17 is NaN",
-                "value 3 is +inf (and 1 more non-finite value)",
-                "value 0 is -inf"
+                "value at index 17 is NaN",
+                "value at index 3 is +inf (and 1 more non-finite value)",
+                "value at index 0 is -inf"
             ]
         );
         assert!(
             l.failures[0]
                 .to_string()
-                .ends_with("1.dat: value 17 is NaN")
+                .ends_with("1.dat: value at index 17 is NaN")
         );
     }
 
@@ -257,7 +263,7 @@ mod tests {
         for _ in 0..3 {
             let err = read_features(dir.path(), &opts).unwrap_err();
             let msg = err.to_string();
-            assert!(msg.contains("07.dat: value 5 is NaN"), "{msg}");
+            assert!(msg.contains("07.dat: value at index 5 is NaN"), "{msg}");
             let input = err.downcast_ref::<InputError>().unwrap();
             assert!(input.path.ends_with("07.dat"));
         }

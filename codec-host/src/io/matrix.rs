@@ -149,9 +149,9 @@ pub(crate) fn check_finite(values: &[f32]) -> Result<(), String> {
         .filter(|v| !v.is_finite())
         .count();
     Err(match more {
-        0 => format!("value {first} is {what}"),
-        1 => format!("value {first} is {what} (and 1 more non-finite value)"),
-        _ => format!("value {first} is {what} (and {more} more non-finite values)"),
+        0 => format!("value at index {first} is {what}"),
+        1 => format!("value at index {first} is {what} (and 1 more non-finite value)"),
+        _ => format!("value at index {first} is {what} (and {more} more non-finite values)"),
     })
 }
 

@@ -188,8 +188,8 @@ mod tests {
     fn a_row_shows_its_index_and_a_name_that_says_more() {
         let npy = Path::new("v.npy");
         assert_eq!(
-            InputError::row(npy, 12, "012", "value 3 is NaN").to_string(),
-            "v.npy[row 12]: value 3 is NaN"
+            InputError::row(npy, 12, "012", "value at index 3 is NaN").to_string(),
+            "v.npy[row 12]: value at index 3 is NaN"
         );
         assert_eq!(
             InputError::row(npy, 0, "0", "x").to_string(),

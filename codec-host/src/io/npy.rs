@@ -147,9 +147,11 @@ pub(super) fn row_names(range: Range<usize>, total: usize) -> Vec<String> {
 /// Longest header we accept; numpy itself refuses headers over 10,000 bytes by default.
 const MAX_HEADER_LEN: u64 = 1 << 16;
 
-/// Checks that must happen before `npyz` sees the header: it allocates the declared header
-/// length before reading it and multiplies shape entries unchecked (a panic in debug builds),
-/// so a corrupt or hostile file has to be stopped here. `npyz` still does the real parsing.
+/// The one thing `npyz` (0.8) cannot do: read a hostile header safely. It allocates the declared
+/// header length (up to 4 GiB) before reading it, and multiplies the shape entries, and those of
+/// a structured dtype's sub-arrays, without overflow checks (a panic in debug builds, a wrong
+/// size in release). So this looks only at the length, the shape's entries and whether `descr`
+/// is a plain type string; `npyz` then parses the header for real.
 pub(super) fn precheck_header(r: &mut impl Read, file_len: u64) -> Result<(), String> {
     let mut pre = [0u8; 12];
     let short = |_| "file is too short for a .npy header".to_string();
@@ -324,7 +326,7 @@ impl NpyFile {
             );
         }
         if matches!(stored, Stored::F64 { .. }) && rows > 0 {
-            eprintln!(
+            crate::summary!(
                 "naicfc: note: {}: float64 values are converted to float32 as they are read",
                 path.display()
             );
@@ -559,7 +561,7 @@ impl NpyWriter {
             .iter()
             .position(|v| v.is_finite() && f16::from_f32(*v).is_infinite())?;
         Some(format!(
-            "value {col} is {}, beyond the float16 range (±65504)",
+            "value at index {col} is {}, beyond the float16 range (±65504)",
             values[col]
         ))
     }

@@ -20,13 +20,9 @@ use rayon::prelude::*;
 
 use crate::io::FeatureSet;
 
-/// Leading coefficients that get gains by default. Default kind-A set (trellis, slope 0.07 for
-/// mostly-zero classes; `naicfc train --gain-coeffs N` + `naicfc eval`), 16 B dr / ACC_reid:
-/// none 3.2687 / 0.5408, 16 coefficients 3.2620 / 0.5573, 24 3.2593 / 0.5587, 32 3.2571 /
-/// 0.5538; from 64 B on every count is within 0.0003 of none. With the slope 0.1, 24 against
-/// none: 16 B 3.2526 / 0.5509 against 3.2599 / 0.5359. Kind B (trellis, slope 0.1): 24 adds
-/// 0.1 / 0.4 / 0.2 points of ACC_reid at 16 / 32 / 64 B; with the slope 0.07, 64 coefficients
-/// have less ACC_reid than 24 at every budget (16 B 0.4527 against 0.4690).
+/// Leading coefficients that get gains by default: cosine ranking is dominated by the leading
+/// coefficients, and 24 gave the most ACC_reid at small budgets on both feature kinds (more
+/// lower dr a little but cost ranking; figures: `docs/decisions/0018-decoder-gains-and-low-slope.md`).
 pub const DEFAULT_COEFFS: u16 = 24;
 /// Training rows encoded per budget to fit the gains.
 pub const FIT_ROWS: usize = 2000;

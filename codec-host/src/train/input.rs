@@ -214,7 +214,7 @@ mod tests {
             let shown: Vec<String> = got.failures.iter().map(|f| f.to_string()).collect();
             assert_eq!(shown.len(), 1, "{shown:?}");
             assert!(
-                shown[0].contains("v.npy[row 7, r07]: value 2 is NaN"),
+                shown[0].contains("v.npy[row 7, r07]: value at index 2 is NaN"),
                 "{shown:?}"
             );
             let row = got.failures[0].row.as_ref().unwrap();

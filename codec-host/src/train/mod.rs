@@ -223,6 +223,7 @@ pub fn train_on_sample(
     let set = saturated.as_ref().unwrap_or(set);
 
     let rows = pca::subsample(set.len(), cfg.max_rows);
+    crate::progress::stage("training: transform (principal components)");
     let p = pca::pca(set, &m, &rows).context("PCA of the training set")?;
     let k = a.min(cfg.max_coeffs).clamp(1, MAX_COEFFS);
     let total_var: f64 = p.values.iter().sum();
@@ -351,6 +352,7 @@ pub fn train_on_sample(
         (Quantiser::Auto, Some(labels)) => {
             let trellis = build(true)?;
             let scalar = build(false)?;
+            crate::progress::stage("training: choosing the quantiser on a validation split");
             match choice::validate(set, labels, &cfg.budgets, &trellis, &scalar)? {
                 Some(v) if v.chosen == Quantiser::Scalar => (Quantiser::Scalar, scalar, Some(v)),
                 Some(v) => (Quantiser::Trellis, trellis, Some(v)),
@@ -365,7 +367,7 @@ pub fn train_on_sample(
     // every scalable code, which spans the trained budgets).
     if let Some(&b) = cfg.budgets.iter().find(|&&b| b < min_budget) {
         bail!(
-            "--budgets: {b} is below this model's minimum budget of {} bytes (the length of its \
+            "--budget: {b} is below this model's minimum budget of {} bytes (the length of its \
              coarsest code); train for budgets of at least {}",
             min_budget,
             min_budget
@@ -405,6 +407,8 @@ fn assemble(
     trellis: bool,
     cfg: &TrainConfig,
 ) -> Result<Vec<u8>> {
+    let kind = if trellis { "trellis" } else { "scalar" };
+    crate::progress::stage(&format!("training ({kind}): entropy tables and step grid"));
     let tables = build_tables(pool, &cfg.tables, trellis);
     let finest = if trellis {
         steps::FINEST_STEP / 2.0
@@ -426,6 +430,9 @@ fn assemble(
         })
         .collect();
 
+    crate::progress::stage(&format!(
+        "training ({kind}): step prior, coding the training rows"
+    ));
     let mut prior = steps::StepPrior::uniform(step_size.len(), basis.budgets.len());
     // Gains of 1 until they are fitted: they change what codes decode to, not the codes.
     let unit_gains = vec![1u16 << 15; class_tables.len() / if trellis { 2 } else { 1 }];
@@ -469,6 +476,7 @@ fn assemble(
         return Ok(bytes);
     }
     // The gains change what codes decode to, not the codes: the step prior stays valid.
+    crate::progress::stage(&format!("training ({kind}): decoder gains"));
     let gains = gains::fit(
         &bytes,
         set,
@@ -656,7 +664,7 @@ mod tests {
         // every budget it was trained for.
         let err = train(&data, None, &cfg(vec![1])).err().unwrap().to_string();
         assert!(
-            err.contains("--budgets: 1 is below this model's minimum budget"),
+            err.contains("--budget: 1 is below this model's minimum budget"),
             "{err}"
         );
         for budgets in [vec![2], vec![1, 16], vec![16, 64]] {

@@ -3,13 +3,9 @@
 //! Equal steps for all coefficients are MSE-optimal at high rate only. At the rates of small
 //! budgets most coefficients have a spread below the step and are coded mostly as zeros, and
 //! a coarser step pays off there: a rare non-zero then carries a larger value for its bits.
-//! [`spread_weights`] scales steps by `(spread / largest spread)^-exponent`. On the default
-//! sets, exponent 0.1 against equal steps (`naicfc train` + `naicfc eval`, trellis): kind A dr
-//! -0.9 / -1.6 / -1.8 / -1.5 / +0.1% at 16 / 32 / 64 / 128 / 256 B, ACC_reid +0.6, -0.3, 0.0,
-//! +0.1, 0.0 points; real kind-A features (`tests/real_data.rs`) -0.9 / -1.0 / -1.2 / -0.4 /
-//! +0.4%; kind B (one quantiser) -0.2% to +0.3%, ACC_reid within 0.4 point. Exponent 0.2
-//! gains more at 16-64 B (kind A -1.7 to -2.7%) and loses 2.2% at 256 B; 0.15 loses 0.9%
-//! there and 64 B retention falls to 97.0%.
+//! [`spread_weights`] scales steps by `(spread / largest spread)^-exponent`. The default
+//! exponent, 0.1, lowers dr at 16-128 B and costs nothing at 256 B; larger ones gain more at
+//! small budgets but lose at 256 B (figures: `docs/decisions/0006-rate-allocation-by-spread.md`).
 //!
 //! With identity labels, [`fisher_weights`] also spends more bits on the coefficients that
 //! separate identities. For each coefficient the Fisher ratio (between-identity over
@@ -39,13 +35,9 @@ pub const MAX_STEP_GROWTH: f64 = MAX_GROWTH_SLOPE as f64 / 256.0;
 /// of the moment: at 16 bytes most coefficients sit far below it, at 256 bytes few do. With
 /// the growth the step of a coefficient whose spread is below its step grows by `slope`
 /// octaves per octave of the gap, at whatever budget (see `codec_core::internals::StepGrowth`).
-/// Kind-A default set (`naicfc train` + `naicfc eval`, trellis, spread exponent 0.1), slope 0.5
-/// against none: dr -1.9 / -2.4 / -1.5 / -1.1 / -0.2% at 16 / 32 / 64 / 128 / 256 B, ACC_reid
-/// within 0.12 point. Slope 1: a little less dr at 16-64 B, 0.2-0.5 point less ACC_reid at
-/// 16-64 B. Growth from ratio 2 instead of 1 (slope 0.5): 0.4-0.7 point less ACC_reid at
-/// 16-64 B; from ratio 0.7 (slope 0.5) or 1/2 (slopes 1 and 2): more dr at every budget.
-/// Training gives it to trellis models only: on kind B the one-quantiser model lost with it
-/// (dr +0.1 to +1.4%, ACC_reid -2.2 and -1.1 points at 16 and 32 B).
+/// The default slope, 0.5, lowers dr at every budget without costing ACC_reid; steeper slopes
+/// cost ACC_reid at 16-64 B. Training gives it to trellis models only, because the
+/// one-quantiser model loses ACC_reid with it (figures: `docs/decisions/0014-step-growth.md`).
 pub fn step_growth(slope: f64) -> StepGrowth {
     StepGrowth {
         slope: (slope * 256.0)

@@ -5,9 +5,12 @@ model and inputs. Batches release the GIL and run on all cores (``threads=`` lim
 Ctrl-C interrupts a long batch. See docs/python.md for the whole API.
 """
 
-from typing import List, NamedTuple, Optional
+# Private names: `naicfc.` completes to the package's own API (`__all__`), not to its imports.
+from typing import List as _List
+from typing import NamedTuple as _NamedTuple
+from typing import Optional as _Optional
 
-import numpy as np
+import numpy as _np
 
 from ._errors import (
     BudgetError,
@@ -41,22 +44,22 @@ from ._native import (
 )
 
 
-class Split(NamedTuple):
+class Split(_NamedTuple):
     """One split of a dataset in the competition's layout (see `read_split`)."""
 
-    features: np.ndarray
+    features: _np.ndarray
     """float32 (N, D), rows sorted by name."""
-    names: List[str]
+    names: _List[str]
     """Row names: the feature files' stems."""
-    ids: Optional[np.ndarray]
+    ids: _Optional[_np.ndarray]
     """int64 identity per row, or None when the split has no list."""
-    cams: Optional[np.ndarray]
+    cams: _Optional[_np.ndarray]
     """int64 camera per row, or None when the list has no camera column."""
-    problems: List[str]
+    problems: _List[str]
     """One line per input left out (only with strict=False)."""
 
 
-def _check(problems: List[str], strict: bool, what: str) -> None:
+def _check(problems: _List[str], strict: bool, what: str) -> None:
     if strict and problems:
         shown = "\n  ".join(problems[:5])
         more = f"\n  ... and {len(problems) - 5} more" if len(problems) > 5 else ""
@@ -85,14 +88,14 @@ def read_features(path, strict: bool = True):
     return names, features
 
 
-class CodeArray(NamedTuple):
+class CodeArray(_NamedTuple):
     """A code array read by `read_codes` from a ``.nfcc`` file (or a ``.npy`` of uint8)."""
 
-    names: List[str]
+    names: _List[str]
     """Row names, in row order."""
-    codes: np.ndarray
+    codes: _np.ndarray
     """uint8 (N, budget), one code per row, zero-padded (``Model.decode`` takes it)."""
-    fingerprint: Optional[str]
+    fingerprint: _Optional[str]
     """The fingerprint of the model that made the codes (``Model.fingerprint``), or None for
     a ``.npy``, which does not record it."""
     budget: int

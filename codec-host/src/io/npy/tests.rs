@@ -116,7 +116,8 @@ fn f16_overflow_is_an_error() {
     set.data[6] = 1e6;
     let err = write_npy(&path, &set, NpyDtype::F16).unwrap_err();
     assert!(
-        err.to_string().contains("row 1: value 2 is 1000000"),
+        err.to_string()
+            .contains("row 1: value at index 2 is 1000000"),
         "{err}"
     );
     assert!(!path.exists());
@@ -213,20 +214,26 @@ fn batches_read_the_same_rows_as_the_whole_file() {
             let shown: Vec<String> = l.failures.iter().map(|f| f.to_string()).collect();
             assert_eq!(shown.len(), 1);
             assert!(
-                shown[0].ends_with("b.npy[row 30]: value 4 is NaN"),
+                shown[0].ends_with("b.npy[row 30]: value at index 4 is NaN"),
                 "{shown:?}"
             );
         }
         // Strict stops at the batch holding the bad row, naming it.
         let err = read_batched(&path, 7, true).unwrap_err().to_string();
-        assert!(err.ends_with("b.npy[row 30]: value 4 is NaN"), "{err}");
+        assert!(
+            err.ends_with("b.npy[row 30]: value at index 4 is NaN"),
+            "{err}"
+        );
     }
 
-    // An empty array is one empty batch that still tells the dimension.
+    // An empty array is refused as a whole, like a directory without .dat files.
     let path = dir.path().join("e.npy");
     write_npy(&path, &sample(0, 5), NpyDtype::F16).unwrap();
-    let (l, batches) = read_batched(&path, 4, false).unwrap();
-    assert_eq!((l.set.len(), l.set.dim, batches), (0, 5, 1));
+    let err = read_batched(&path, 4, false).unwrap_err().to_string();
+    assert!(
+        err.ends_with("e.npy: the array has no rows: nothing to read"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -278,7 +285,7 @@ fn writer_completes_the_header_when_fewer_rows_arrive_than_announced() {
     let mut huge = part(4..9);
     huge.data[7] = 1e6;
     let err = w.write(&huge).unwrap_err().to_string();
-    assert!(err.contains("row 5: value 1 is 1000000"), "{err}");
+    assert!(err.contains("row 5: value at index 1 is 1000000"), "{err}");
     w.write(&part(4..9)).unwrap();
     w.finish().unwrap();
     assert_eq!(read(&path).unwrap().set, set);
@@ -299,7 +306,7 @@ fn unwritable_rows_are_taken_out_one_by_one() {
     let shown: Vec<String> = failures.iter().map(|f| f.to_string()).collect();
     assert_eq!(shown.len(), 2, "{shown:?}");
     assert!(
-        shown[0].ends_with("1.dat: value 2 is 70000, beyond the float16 range (±65504)"),
+        shown[0].ends_with("1.dat: value at index 2 is 70000, beyond the float16 range (±65504)"),
         "{shown:?}"
     );
     assert!(shown[1].contains("contains a line break"), "{shown:?}");
@@ -409,11 +416,11 @@ fn non_finite_rows_are_reported_per_row() {
     assert_eq!(l.set.row(2), set.row(3));
     let shown: Vec<String> = l.failures.iter().map(|f| f.to_string()).collect();
     assert!(
-        shown[0].ends_with("n.npy[row 2]: value 0 is -inf"),
+        shown[0].ends_with("n.npy[row 2]: value at index 0 is -inf"),
         "{shown:?}"
     );
     assert!(
-        shown[1].ends_with("n.npy[row 12]: value 1 is NaN"),
+        shown[1].ends_with("n.npy[row 12]: value at index 1 is NaN"),
         "{shown:?}"
     );
 
@@ -423,7 +430,10 @@ fn non_finite_rows_are_reported_per_row() {
         prefer_dim: None,
     };
     let err = read_features(&path, &strict).unwrap_err().to_string();
-    assert!(err.ends_with("n.npy[row 2]: value 0 is -inf"), "{err}");
+    assert!(
+        err.ends_with("n.npy[row 2]: value at index 0 is -inf"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -523,8 +533,10 @@ fn hand_made_header_reads() {
     assert_eq!(l.set.names, ["0"]);
 }
 
+/// The reader itself opens an empty array (its dimension is known); the input dispatcher,
+/// which every command reads through, refuses it.
 #[test]
-fn empty_array_reads_as_no_rows() {
+fn empty_array_is_opened_but_refused_as_an_input() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("e.npy");
     let set = FeatureSet {
@@ -533,9 +545,10 @@ fn empty_array_reads_as_no_rows() {
         data: vec![],
     };
     write_npy(&path, &set, NpyDtype::F32).unwrap();
-    let l = read(&path).unwrap();
-    assert!(l.set.is_empty());
-    assert_eq!(l.set.dim, 5);
+    let npy = NpyFile::open(&path, &ReadOptions::default()).unwrap();
+    assert_eq!(npy.rows(), 0);
+    let err = read(&path).unwrap_err().to_string();
+    assert!(err.contains("e.npy: the array has no rows"), "{err}");
 }
 
 #[test]
