@@ -35,15 +35,15 @@ from naicfc import DimensionError, InputError, Model
 
 __all__ = ["encode_table", "decode_table", "main"]
 
-# Parsed models of this worker process, by broadcast id: a broadcast is read once per
+# Parsed models of this worker process, by fingerprint: a broadcast is read once per
 # process, not once per batch.
-_MODELS: Dict[int, Model] = {}
+_MODELS: Dict[str, Model] = {}
 
 
-def _model(broadcast: Any) -> Model:
-    model = _MODELS.get(broadcast.id)
+def _model(broadcast: Any, fingerprint: str) -> Model:
+    model = _MODELS.get(fingerprint)
     if model is None:
-        model = _MODELS[broadcast.id] = Model.from_bytes(broadcast.value)
+        model = _MODELS[fingerprint] = Model.from_bytes(broadcast.value)
     return model
 
 
@@ -138,10 +138,10 @@ def encode_table(df: Any, model: Model, budget: int, *, features: str = "feature
 
     if features not in df.columns:
         raise InputError(f"no column {features!r} (columns: {', '.join(df.columns)})")
-    bc = _broadcast(df, model)
+    bc, fingerprint = _broadcast(df, model), model.fingerprint
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:
-        m = _model(bc)
+        m = _model(bc, fingerprint)
         for batch in batches:
             x = _features(batch.column(features), m.dim)
             out = m.encode(x, budget, threads=threads) if len(x) else np.zeros((0, budget),
@@ -159,10 +159,10 @@ def decode_table(df: Any, model: Model, *, codes: str = "code", features: str = 
 
     if codes not in df.columns:
         raise InputError(f"no column {codes!r} (columns: {', '.join(df.columns)})")
-    bc = _broadcast(df, model)
+    bc, fingerprint = _broadcast(df, model), model.fingerprint
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:
-        m = _model(bc)
+        m = _model(bc, fingerprint)
         for batch in batches:
             c = _codes(batch.column(codes))
             x = m.decode(c, threads=threads) if len(c) else np.zeros((0, m.dim), np.float32)
