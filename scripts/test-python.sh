@@ -21,6 +21,12 @@ venv=$(cd "$venv" && pwd)
 # Minimum versions the package is tested with; pip picks the newest that satisfy them.
 "$venv/bin/pip" install --quiet --upgrade "pip>=23"
 "$venv/bin/pip" install --quiet "maturin>=1.7,<2" "numpy>=1.23" "pytest>=7"
+# The engines of tests/test_milvus.py and tests/test_spark.py, pinned: Milvus Lite runs
+# embedded (a local file), PySpark in local mode on the JVM already on the machine (Java 17).
+# Their tests run nothing from the network.
+"$venv/bin/pip" install --quiet "pymilvus==3.0.2" "milvus-lite==3.2.2" "pyspark==4.3.0" \
+    "pyarrow==26.0.1" "pandas==3.1.2"
+export NAICFC_REQUIRE_ENGINES=1
 
 echo "== pip install ./codec-py"
 "$venv/bin/pip" install --quiet ./codec-py

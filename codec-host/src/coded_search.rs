@@ -29,6 +29,8 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::Instant;
 
+pub mod vectors;
+
 /// Which side is coded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CodedSide {
@@ -62,15 +64,26 @@ pub(crate) fn coefficients(model: &Model<'_>, set: &FeatureSet, budget: usize) -
             let mut code = vec![0u8; budget];
             let len = codec_core::encode(model, set.row(i), budget, &mut code)
                 .map_err(|e| anyhow!("{}: {e}", set.names[i]))?;
-            let mut y = [0i32; MAX_COEFFS];
-            codec_core::internals::decode_coefficients(model, &code[..len], &mut y)
-                .map_err(|e| anyhow!("{}: {e}", set.names[i]))?;
-            for (o, &v) in row.iter_mut().zip(&y) {
-                *o = v as f32 * unit;
-            }
-            Ok(())
+            code_coefficients(model, &code[..len], unit, row)
+                .map_err(|e| anyhow!("{}: {e}", set.names[i]))
         })?;
     Ok(out)
+}
+
+/// One code's decoded coefficients into `row` (`K` values) in input units (`unit` is
+/// `2^-shift`); on an error `row` is left as it was.
+fn code_coefficients(
+    model: &Model<'_>,
+    code: &[u8],
+    unit: f32,
+    row: &mut [f32],
+) -> Result<(), codec_core::Error> {
+    let mut y = [0i32; MAX_COEFFS];
+    codec_core::internals::decode_coefficients(model, code, &mut y)?;
+    for (o, &v) in row.iter_mut().zip(&y) {
+        *o = v as f32 * unit;
+    }
+    Ok(())
 }
 
 /// 1 + the last coefficient index that is non-zero in any row.
@@ -304,7 +317,7 @@ impl<'m> CodedSearch<'m> {
         let rows = match self.side {
             CodedSide::Query => {
                 let t1 = Instant::now();
-                let rows = self.projected(part);
+                let rows = Self::projected(&self.t, &self.mean, &self.active, self.width, part);
                 self.stats.gallery_seconds += t1.elapsed().as_secs_f64();
                 rows
             }
@@ -313,7 +326,8 @@ impl<'m> CodedSearch<'m> {
                 let yg = coefficients(&self.model, part, self.budget)?;
                 self.stats.coding_seconds += t0.elapsed().as_secs_f64();
                 let t1 = Instant::now();
-                let rows = self.coded(&yg);
+                let kc = self.model.coeffs();
+                let rows = Self::coded(&self.t_mean, self.mean_sq, kc, self.used, self.width, &yg);
                 self.stats.gallery_seconds += t1.elapsed().as_secs_f64();
                 rows
             }
@@ -334,25 +348,30 @@ impl<'m> CodedSearch<'m> {
         (self.inner.finish(), self.stats)
     }
 
-    /// `[T g / |g|, mu . g / |g|]` for every original gallery row, one block product at a time.
-    fn projected(&self, part: &FeatureSet) -> Vec<f32> {
+    /// `[T g / |g|, mu . g / |g|]` for every original gallery row (`t.nrows()` coefficients
+    /// in rows of `width`, the rest zero), one block product at a time.
+    fn projected(
+        t: &Mat<f32>,
+        mean: &[f32],
+        active: &[usize],
+        width: usize,
+        part: &FeatureSet,
+    ) -> Vec<f32> {
         const BLOCK: usize = 4096;
-        let (used, width) = (self.used, self.width);
+        let used = t.nrows();
         let mut out = vec![0f32; part.len() * width];
         out.par_chunks_mut(BLOCK * width)
             .enumerate()
             .for_each(|(b, out)| {
                 let first = b * BLOCK;
                 let n = out.len() / width;
-                let ga = Mat::from_fn(n, self.active.len(), |i, j| {
-                    part.row(first + i)[self.active[j]]
-                });
+                let ga = Mat::from_fn(n, active.len(), |i, j| part.row(first + i)[active[j]]);
                 let mut h = Mat::<f32>::zeros(n, used);
                 faer::linalg::matmul::matmul(
                     h.as_mut(),
                     faer::Accum::Replace,
                     ga.as_ref(),
-                    self.t.as_ref().transpose(),
+                    t.as_ref().transpose(),
                     1.0,
                     faer::Par::Seq,
                 );
@@ -366,7 +385,7 @@ impl<'m> CodedSearch<'m> {
                     let inv = if norm > 0.0 { (1.0 / norm) as f32 } else { 0.0 };
                     let mg: f64 = g
                         .iter()
-                        .zip(&self.mean)
+                        .zip(mean)
                         .map(|(&a, &b)| f64::from(a) * f64::from(b))
                         .sum();
                     for (c, o) in row[..used].iter_mut().enumerate() {
@@ -378,14 +397,20 @@ impl<'m> CodedSearch<'m> {
         out
     }
 
-    /// `[y_g / n, c . y_g / n, 1 / n]` for every coded gallery row (`K` coefficients each).
-    fn coded(&self, yg: &[f32]) -> Vec<f32> {
-        let (used, width) = (self.used, self.width);
-        let kc = self.model.coeffs();
+    /// `[y_g / n, c . y_g / n, 1 / n]` for every coded gallery row (`kc` coefficients each, the
+    /// first `used` kept), with `n = |x_hat_g|`, `c = T mu` (`t_mean`), `mean_sq = |mu|^2`.
+    fn coded(
+        t_mean: &[f32],
+        mean_sq: f32,
+        kc: usize,
+        used: usize,
+        width: usize,
+        yg: &[f32],
+    ) -> Vec<f32> {
         let mut out = vec![0f32; yg.len() / kc.max(1) * width];
         for (row, y) in out.chunks_exact_mut(width).zip(yg.chunks_exact(kc)) {
-            let cy = dot(&self.t_mean, y);
-            let n2 = self.mean_sq + 2.0 * cy + dot(y, y);
+            let cy = dot(t_mean, y);
+            let n2 = mean_sq + 2.0 * cy + dot(y, y);
             let inv = if n2 > 0.0 { 1.0 / n2.sqrt() } else { 0.0 };
             for (o, v) in row[..used].iter_mut().zip(y) {
                 *o = v * inv;

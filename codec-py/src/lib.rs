@@ -12,6 +12,7 @@ mod errors;
 mod model;
 mod options;
 mod search;
+mod vectors;
 
 use pyo3::prelude::*;
 
@@ -34,5 +35,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(data::read_results, m)?)?;
     m.add_function(wrap_pyfunction!(data::synth, m)?)?;
     m.add_function(wrap_pyfunction!(data::is_npy, m)?)?;
+    m.add_function(wrap_pyfunction!(vectors::search_vectors, m)?)?;
     Ok(())
 }
