@@ -198,14 +198,14 @@ fn a_bad_image_is_reported_by_name_and_the_rest_extracted() {
         2048 * 4
     );
 
-    // --strict stops at the first; a .npy output carries the names.
+    // --strict stops at the first (the listing's); a .npy output carries the names.
     let o = extract(
         &test_data("reid.onnx"),
         &images,
         &dir.path().join("s"),
         &["--strict"],
     );
-    expect(&o, 3, &["broken.jpg"]);
+    expect(&o, 3, &["person.png: same stem as"]);
     let npy = dir.path().join("f.npy");
     let o = extract(&test_data("reid.onnx"), &images, &npy, &["--normalize"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -239,7 +239,9 @@ fn bad_models_and_outputs_are_refused_before_any_work() {
     // The output inside the image directory would mix features into the images.
     let o = extract(&test_data("reid.onnx"), &images, &images.join("f"), &[]);
     expect(&o, 3, &["is inside the input directory --images"]);
-    let o = extract(&test_data("reid.onnx"), dir.path(), &out, &[]);
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let o = extract(&test_data("reid.onnx"), &empty, &out, &[]);
     expect(&o, 3, &["no images"]);
     assert!(!out.exists());
 }

@@ -44,10 +44,10 @@ pub struct Args {
     #[arg(long, default_value_t = 1.0, value_parser = number_in(1e-6, 1e6))]
     pub pixel_max: f64,
     /// Per-channel mean, R,G,B, in --pixel-max units
-    #[arg(long, value_delimiter = ',', num_args = 3, default_value = "0.485,0.456,0.406", allow_hyphen_values = true, value_parser = number_in(-1e6, 1e6))]
+    #[arg(long, value_delimiter = ',', default_value = "0.485,0.456,0.406", allow_hyphen_values = true, value_parser = number_in(-1e6, 1e6))]
     pub mean: Vec<f64>,
     /// Per-channel standard deviation, R,G,B, in --pixel-max units
-    #[arg(long, value_delimiter = ',', num_args = 3, default_value = "0.229,0.224,0.225", value_parser = number_in(1e-6, 1e6))]
+    #[arg(long, value_delimiter = ',', default_value = "0.229,0.224,0.225", value_parser = number_in(1e-6, 1e6))]
     pub std: Vec<f64>,
     /// Feed the channels as B,G,R (models trained on OpenCV-loaded images); --mean and --std
     /// stay in R,G,B order
@@ -134,6 +134,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
     ];
     let outputs = Place::features("--out", &args.out);
     check_outputs(&outputs, &inputs)?;
+    for (flag, values) in [("--mean", &args.mean), ("--std", &args.std)] {
+        if values.len() != 3 {
+            bail!("{flag}: give 3 values, R,G,B (got {})", values.len());
+        }
+    }
     let (images, mut failures) = list_images(&args.images)?;
     if args.strict {
         if let Some(f) = failures.first() {
@@ -164,7 +169,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let mut extracted = 0usize;
     let job = crate::progress::job(images.len() as u64, "extract");
     for chunk in images.chunks(args.chunk.max(1)) {
-        let (set, bad) = extract_chunk(&extractor, chunk)?;
+        let (mut set, bad) = extract_chunk(&extractor, chunk)?;
         for f in bad {
             if args.strict {
                 bail!("{f}");
@@ -174,7 +179,6 @@ pub fn run(args: &Args) -> Result<Outcome> {
         }
         extracted += set.len();
         job.advance(chunk.len());
-        let mut set = set;
         match &mut npy {
             Some(npy) => {
                 let by_name: HashMap<&str, &Path> = chunk
@@ -182,7 +186,10 @@ pub fn run(args: &Args) -> Result<Outcome> {
                     .map(|(n, p)| (n.as_str(), p.as_path()))
                     .collect();
                 let source = |_, name: &str, p| {
-                    InputError::new(by_name.get(name).copied().unwrap_or(&args.images), p)
+                    InputError::new(
+                        by_name.get(name).copied().unwrap_or(args.images.as_path()),
+                        p,
+                    )
                 };
                 write_failures.extend(npy.take_unwritable(&mut set, source));
                 npy.write(&set)?;
