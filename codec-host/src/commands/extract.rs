@@ -236,10 +236,13 @@ pub fn run(args: &Args) -> Result<Outcome> {
     Ok(outcome)
 }
 
+/// An image to extract: its stem (the name of its features) and its path.
+type Image = (String, PathBuf);
+
 /// The images of `dir` as (stem, path), in name order. Two images with one stem (`a.png`,
 /// `a.jpg`) would write one feature file: the second is reported and skipped, as is a name that
 /// is not UTF-8 (it could not name its feature file faithfully).
-fn list_images(dir: &Path) -> Result<(Vec<(String, PathBuf)>, Vec<InputError>)> {
+fn list_images(dir: &Path) -> Result<(Vec<Image>, Vec<InputError>)> {
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("{}: cannot read the image directory", dir.display()))?;
     let mut paths = Vec::new();
