@@ -259,7 +259,8 @@ impl<'m> CodedSearch<'m> {
         };
         let t0 = Instant::now();
         // `projected` gives `[T x, mu . x] / |x|`; the middle (c . y) column is 0 for a query.
-        let projected = search.projected(query);
+        let projected =
+            Self::projected(&search.t, &search.mean, &search.active, search.width, query);
         let mut rows = vec![0f32; query.len() * (kc + 2)];
         for (row, p) in rows
             .chunks_exact_mut(kc + 2)
@@ -292,7 +293,15 @@ impl<'m> CodedSearch<'m> {
             );
         }
         let t1 = Instant::now();
-        let rows = self.coded(&part.data);
+        let kc = self.model.coeffs();
+        let rows = Self::coded(
+            &self.t_mean,
+            self.mean_sq,
+            kc,
+            self.used,
+            self.width,
+            &part.data,
+        );
         self.stats.gallery_seconds += t1.elapsed().as_secs_f64();
         let rows = FeatureSet {
             names: part.names.clone(),

@@ -22,6 +22,9 @@ struct Cli {
 enum Command {
     /// Generate a realistic synthetic re-ID dataset (train / query / gallery)
     Synth(commands::synth::Args),
+    /// Features from a directory of images with an ONNX re-ID model
+    #[cfg(feature = "extract")]
+    Extract(commands::extract::Args),
     /// Rank the gallery for every query (exact top-k) and write competition JSON
     Reid(commands::reid::Args),
     /// Score a re-ID result file: ACC_reid, AP@1, mAP@100, CMC, full mAP and mINP
@@ -84,6 +87,8 @@ fn main() -> ExitCode {
     }
     let result = match &cli.command {
         Command::Synth(a) => commands::synth::run(a),
+        #[cfg(feature = "extract")]
+        Command::Extract(a) => commands::extract::run(a),
         Command::Reid(a) => commands::reid::run(a),
         Command::Score(a) => commands::score::run(a),
         Command::Train(a) => commands::train::run(a),

@@ -6,6 +6,8 @@ pub mod demo;
 pub mod encode;
 pub mod eval;
 pub mod export_c;
+#[cfg(feature = "extract")]
+pub mod extract;
 pub mod index;
 pub mod info;
 pub mod pack;
