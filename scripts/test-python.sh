@@ -11,7 +11,9 @@ python=${PYTHON:-python3.11}
 venv=${VENV:-target/py-venv}
 
 echo "== command-line tool (the tests compare the package with it)"
-cargo build --release -p codec-host
+# Without `extract` (tract, image decoders): the Python tests do not use it, and this build
+# then shares its dependencies with the wheel's, which leaves codec-host's defaults off too.
+cargo build --release -p codec-host --no-default-features
 export NAICFC_CLI="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release/naicfc"
 
 echo "== fresh virtual environment in $venv"
