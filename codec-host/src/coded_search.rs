@@ -95,19 +95,49 @@ fn used(coeffs: &[f32], k: usize) -> usize {
         .unwrap_or(0)
 }
 
-/// The transform as floats (`K x A`) and the mean (all dims) in input units.
-pub(crate) fn transform(model: &Model<'_>) -> (Mat<f32>, Vec<f32>) {
-    let a = model.active_count();
-    let scale = 1.0 / (1u32 << TRANSFORM_BITS) as f32;
-    let t = Mat::from_fn(model.coeffs(), a, |k, j| {
-        let row = model.transform_row(k);
-        i16::from_le_bytes([row[2 * j], row[2 * j + 1]]) as f32 * scale
-    });
-    let unit = 2f32.powi(-model.shift());
-    let mean = (0..model.dim())
-        .map(|d| model.mean(d) as f32 * unit)
-        .collect();
-    (t, mean)
+/// The model in input units, as the coefficient domain needs it: the transform as floats
+/// (`t`, `K x A`), the mean (`mean`, all dims), the active dims, `c = T mu` (`t_mean`, one
+/// per coefficient) and `|mu|^2` (`mean_sq`), which put a reconstruction's norm and its dot
+/// product with a vector in terms of its coefficients.
+pub(crate) struct Geometry {
+    pub t: Mat<f32>,
+    pub mean: Vec<f32>,
+    pub active: Vec<usize>,
+    pub t_mean: Vec<f32>,
+    pub mean_sq: f32,
+}
+
+impl Geometry {
+    pub fn of(model: &Model<'_>) -> Self {
+        let a = model.active_count();
+        let scale = 1.0 / (1u32 << TRANSFORM_BITS) as f32;
+        let t = Mat::from_fn(model.coeffs(), a, |k, j| {
+            let row = model.transform_row(k);
+            i16::from_le_bytes([row[2 * j], row[2 * j + 1]]) as f32 * scale
+        });
+        let unit = 2f32.powi(-model.shift());
+        let mean: Vec<f32> = (0..model.dim())
+            .map(|d| model.mean(d) as f32 * unit)
+            .collect();
+        let active: Vec<usize> = (0..a).map(|i| model.active_index(i)).collect();
+        let t_mean = (0..model.coeffs())
+            .map(|r| {
+                active
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &d)| t[(r, j)] * mean[d])
+                    .sum()
+            })
+            .collect();
+        let mean_sq = mean.iter().map(|v| v * v).sum();
+        Geometry {
+            t,
+            mean,
+            active,
+            t_mean,
+            mean_sq,
+        }
+    }
 }
 
 /// A coefficient-domain search fed with the gallery part by part (as read from disk), so the
@@ -155,20 +185,13 @@ impl<'m> CodedSearch<'m> {
         let yq = coefficients(&model, query, budget)?;
         let coding_seconds = t0.elapsed().as_secs_f64();
         let used = used(&yq, kc).max(1);
-        let (t, mean) = transform(&model);
-        let active: Vec<usize> = (0..model.active_count())
-            .map(|i| model.active_index(i))
-            .collect();
-        let t_mean: Vec<f32> = (0..kc)
-            .map(|r| {
-                active
-                    .iter()
-                    .enumerate()
-                    .map(|(j, &d)| t[(r, j)] * mean[d])
-                    .sum()
-            })
-            .collect();
-        let mean_sq: f32 = mean.iter().map(|v| v * v).sum();
+        let Geometry {
+            t,
+            mean,
+            active,
+            t_mean,
+            mean_sq,
+        } = Geometry::of(&model);
         // Query rows: [y, 1] against [T g / |g|, mu . g / |g|] (original gallery), or
         // [y, 1, |mu|^2 + c . y] against [y_g / n, c . y_g / n, 1 / n] (coded gallery), where
         // n = |x_hat_g| and c = T mu; only the query's coefficients need to be in the product.
@@ -225,20 +248,13 @@ impl<'m> CodedSearch<'m> {
             );
         }
         let kc = model.coeffs();
-        let (t, mean) = transform(&model);
-        let active: Vec<usize> = (0..model.active_count())
-            .map(|i| model.active_index(i))
-            .collect();
-        let t_mean: Vec<f32> = (0..kc)
-            .map(|r| {
-                active
-                    .iter()
-                    .enumerate()
-                    .map(|(j, &d)| t[(r, j)] * mean[d])
-                    .sum()
-            })
-            .collect();
-        let mean_sq: f32 = mean.iter().map(|v| v * v).sum();
+        let Geometry {
+            t,
+            mean,
+            active,
+            t_mean,
+            mean_sq,
+        } = Geometry::of(&model);
         let mut search = CodedSearch {
             t,
             model,

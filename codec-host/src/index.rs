@@ -13,7 +13,7 @@
 //! search memory-maps it, so the gallery is paged in by the kernel, not read up front.
 
 use crate::codec::ModelFile;
-use crate::coded_search::{coefficients, transform};
+use crate::coded_search::{Geometry, coefficients};
 use crate::io::FeatureSet;
 use crate::io::atomic::AtomicFile;
 use crate::io::codes::{CodeArray, Identity};
@@ -109,20 +109,9 @@ pub fn build(
     }
     let k = model.coeffs();
     let unit = 2f32.powi(-model.shift());
-    let (t, mean) = transform(&model);
-    let active: Vec<usize> = (0..model.active_count())
-        .map(|i| model.active_index(i))
-        .collect();
-    let t_mean: Vec<f32> = (0..k)
-        .map(|r| {
-            active
-                .iter()
-                .enumerate()
-                .map(|(j, &d)| t[(r, j)] * mean[d])
-                .sum()
-        })
-        .collect();
-    let mean_sq: f32 = mean.iter().map(|v| v * v).sum();
+    let Geometry {
+        t_mean, mean_sq, ..
+    } = Geometry::of(&model);
     // Each row's `y / n` (all K coefficients) and `1 / n`.
     let rows: Vec<(Vec<f32>, f32)> = (0..codes.len())
         .into_par_iter()
@@ -380,20 +369,13 @@ fn prepare_queries(
 ) -> Result<(Vec<i16>, Vec<f32>)> {
     let model = model_file.model();
     let k = model.coeffs();
-    let (t, mean) = transform(&model);
-    let active: Vec<usize> = (0..model.active_count())
-        .map(|i| model.active_index(i))
-        .collect();
-    let t_mean: Vec<f32> = (0..k)
-        .map(|r| {
-            active
-                .iter()
-                .enumerate()
-                .map(|(j, &d)| t[(r, j)] * mean[d])
-                .sum()
-        })
-        .collect();
-    let mean_sq: f32 = mean.iter().map(|v| v * v).sum();
+    let Geometry {
+        t,
+        mean,
+        active,
+        t_mean,
+        mean_sq,
+    } = Geometry::of(&model);
     let coded = match budget {
         Some(b) => {
             model_file.check_budget(b)?;

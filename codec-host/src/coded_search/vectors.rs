@@ -12,7 +12,7 @@
 //! the reconstructed query and that gallery item (original or reconstructed), up to the
 //! decoder's clamping and its fixed-point transform: ranking by it is naicfc's exact search.
 
-use super::{CodedSearch, Model, ModelInternals, code_coefficients, dot, transform};
+use super::{CodedSearch, Geometry, Model, ModelInternals, code_coefficients, dot};
 use crate::codec::{CodeKind, encode_into};
 use crate::io::FeatureSet;
 use codec_core::Error;
@@ -34,20 +34,13 @@ pub struct SearchVectors<'m> {
 
 impl<'m> SearchVectors<'m> {
     pub fn new(model: Model<'m>) -> Self {
-        let (t, mean) = transform(&model);
-        let active: Vec<usize> = (0..model.active_count())
-            .map(|i| model.active_index(i))
-            .collect();
-        let t_mean = (0..model.coeffs())
-            .map(|r| {
-                active
-                    .iter()
-                    .enumerate()
-                    .map(|(j, &d)| t[(r, j)] * mean[d])
-                    .sum()
-            })
-            .collect();
-        let mean_sq = mean.iter().map(|v| v * v).sum();
+        let Geometry {
+            t,
+            mean,
+            active,
+            t_mean,
+            mean_sq,
+        } = Geometry::of(&model);
         SearchVectors {
             model,
             t,
