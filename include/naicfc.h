@@ -29,6 +29,9 @@
  * dimensions and `coeffs` coefficients (`naicfc info` prints both), as constant expressions
  * for static buffers: `naicfc_workspace_size` of such a model is never larger.
  * NAICFC_WORKSPACE_SIZE(dim) serves both operations for any model of dimension `dim`.
+ * NAICFC_ENCODE_SCALABLE_WORKSPACE_SIZE, NAICFC_DECODE_SCALABLE_WORKSPACE_SIZE and
+ * NAICFC_SCALABLE_WORKSPACE_SIZE(dim) are the same for `naicfc_encode_scalable_ws` and
+ * `naicfc_decode_scalable_ws`.
  */
 #define NAICFC_WS_WORDS_(n) (((size_t)(n) + 7u) / 8u)
 #define NAICFC_WS_MAX_(a, b) ((a) > (b) ? (a) : (b))
@@ -47,6 +50,24 @@
                                    NAICFC_WS_MIN_((size_t)(dim), 1024u)),              \
       NAICFC_DECODE_WORKSPACE_SIZE(NAICFC_WS_MIN_((size_t)(dim), 2048u),               \
                                    NAICFC_WS_MIN_((size_t)(dim), 1024u)))
+#define NAICFC_ENCODE_SCALABLE_WORKSPACE_SIZE(active, coeffs)                          \
+  (8u * (2u * NAICFC_WS_WORDS_(4u * (size_t)(coeffs)) +                                \
+         NAICFC_WS_WORDS_(2u * (size_t)(coeffs)) +                                     \
+         NAICFC_WS_MAX_(NAICFC_WS_WORDS_(4u * (size_t)(active)),                       \
+                        NAICFC_WS_WORDS_(4u * (size_t)(coeffs)) +                      \
+                            NAICFC_WS_WORDS_(2u * (size_t)(coeffs)) +                  \
+                            NAICFC_WS_WORDS_(coeffs) + 32u)) +                         \
+   7u)
+#define NAICFC_DECODE_SCALABLE_WORKSPACE_SIZE(active, coeffs)                          \
+  (8u * (NAICFC_WS_WORDS_(4u * (size_t)(coeffs)) +                                     \
+         NAICFC_WS_WORDS_(2u * (size_t)(coeffs)) + (size_t)(active)) +                 \
+   7u)
+#define NAICFC_SCALABLE_WORKSPACE_SIZE(dim)                                            \
+  NAICFC_WS_MAX_(                                                                      \
+      NAICFC_ENCODE_SCALABLE_WORKSPACE_SIZE(NAICFC_WS_MIN_((size_t)(dim), 2048u),      \
+                                            NAICFC_WS_MIN_((size_t)(dim), 1024u)),     \
+      NAICFC_DECODE_SCALABLE_WORKSPACE_SIZE(NAICFC_WS_MIN_((size_t)(dim), 2048u),      \
+                                            NAICFC_WS_MIN_((size_t)(dim), 1024u)))
 
 /**
  * Size of `naicfc_model` in machine words (`size_t`): 64 words, 256 bytes on a 32-bit
@@ -203,6 +224,14 @@ enum naicfc_op
    * `naicfc_decode_ws`.
    */
   NAICFC_OP_DECODE = 1,
+  /**
+   * `naicfc_encode_scalable_ws`.
+   */
+  NAICFC_OP_ENCODE_SCALABLE = 2,
+  /**
+   * `naicfc_decode_scalable_ws`.
+   */
+  NAICFC_OP_DECODE_SCALABLE = 3,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -348,12 +377,83 @@ naicfc_result naicfc_decode_ws(const struct naicfc_model *model,
                                size_t workspace_len);
 
 /**
- * Bytes of workspace `op` (`NAICFC_OP_ENCODE` or `NAICFC_OP_DECODE`) needs for `model`, sized
- * to the model (its active dimensions and coefficients): a buffer of at least this many
- * bytes, at any address, serves every `naicfc_encode_ws` or `naicfc_decode_ws` call with
- * this model. Returns 0 if `model` is NULL or not initialised, or `op` is not an operation.
- * It is never above `NAICFC_WORKSPACE_SIZE(naicfc_model_dim(model))`, the size for any
- * model of the dimension, which a static buffer can be declared with.
+ * Compresses one vector into a scalable code: layers cut at the model's budgets
+ * (`naicfc_model_budget`), whose every prefix ending at a budget decodes on its own with
+ * `naicfc_decode_scalable_ws`, so a link can drop the tail when it is congested. Encodes
+ * once at the largest budget; the working arrays are in the caller's `workspace`.
+ *
+ * - `model`, `x`, `x_len`: as for `naicfc_encode`.
+ * - `out`, `out_len`: where the code goes; `out_len` must be at least the model's largest
+ *   budget, `naicfc_model_budget(model, naicfc_model_budget_count(model) - 1)`.
+ * - `written`: receives the code's length, that largest budget (each layer is padded with
+ *   zero bytes to its budget).
+ * - `workspace`, `workspace_len`: scratch memory of at least
+ *   `naicfc_workspace_size(model, NAICFC_OP_ENCODE_SCALABLE)` bytes (or
+ *   `NAICFC_SCALABLE_WORKSPACE_SIZE(dim)` for any model of the dimension), at any
+ *   alignment, as for `naicfc_encode_ws`.
+ *
+ * On error neither `out` nor `*written` is written. The same model and vector give the same
+ * bytes on every platform. Stack: under 2 KiB (see `docs/c-api.md`). No heap.
+ *
+ * Returns `NAICFC_OK`, `NAICFC_NULL_POINTER`, `NAICFC_MISALIGNED_POINTER`,
+ * `NAICFC_MODEL_UNINITIALIZED`, `NAICFC_BAD_LENGTH`, `NAICFC_NON_FINITE`,
+ * `NAICFC_BAD_MODEL` (a model without budgets), `NAICFC_OUTPUT_TOO_SMALL`,
+ * `NAICFC_OVERLAPPING_BUFFERS` or `NAICFC_WORKSPACE_TOO_SMALL`.
+ *
+ * # Safety
+ * As for `naicfc_encode_ws`.
+ */
+naicfc_result naicfc_encode_scalable_ws(const struct naicfc_model *model,
+                                        const float *x,
+                                        size_t x_len,
+                                        uint8_t *out,
+                                        size_t out_len,
+                                        size_t *written,
+                                        uint8_t *workspace,
+                                        size_t workspace_len);
+
+/**
+ * Reconstructs a vector from a scalable code made by `naicfc_encode_scalable_ws` with the
+ * same model, or from any prefix of one that ends at one of the model's budgets (the layers
+ * that arrived). The working arrays are in the caller's `workspace`.
+ *
+ * - `model`, `out`, `out_len`: as for `naicfc_decode`.
+ * - `code`, `code_len`: the code or its prefix; `code_len` must be one of the model's
+ *   budgets, else `NAICFC_CORRUPT_STREAM`.
+ * - `workspace`, `workspace_len`: scratch memory of at least
+ *   `naicfc_workspace_size(model, NAICFC_OP_DECODE_SCALABLE)` bytes (or
+ *   `NAICFC_SCALABLE_WORKSPACE_SIZE(dim)`), at any alignment, as for `naicfc_encode_ws`.
+ * - `layers`: if not NULL, receives the number of layers decoded.
+ *
+ * On error `out` is not written. The same model and code give the same floats, bit for bit,
+ * on every platform. Stack: under 2 KiB (see `docs/c-api.md`). No heap.
+ *
+ * Returns `NAICFC_OK`, `NAICFC_NULL_POINTER`, `NAICFC_MISALIGNED_POINTER`,
+ * `NAICFC_BAD_LENGTH`, `NAICFC_MODEL_UNINITIALIZED`, `NAICFC_CORRUPT_STREAM`,
+ * `NAICFC_OUTPUT_TOO_SMALL`, `NAICFC_OVERLAPPING_BUFFERS` or `NAICFC_WORKSPACE_TOO_SMALL`.
+ *
+ * # Safety
+ * As for `naicfc_decode_ws`, and `layers`, if not NULL, must point to a writable `size_t`
+ * that overlaps no other argument.
+ */
+naicfc_result naicfc_decode_scalable_ws(const struct naicfc_model *model,
+                                        const uint8_t *code,
+                                        size_t code_len,
+                                        float *out,
+                                        size_t out_len,
+                                        uint8_t *workspace,
+                                        size_t workspace_len,
+                                        size_t *layers);
+
+/**
+ * Bytes of workspace `op` (a `naicfc_op`) needs for `model`, sized to the model (its active
+ * dimensions and coefficients): a buffer of at least this many bytes, at any address, serves
+ * every call of that operation (`naicfc_encode_ws`, `naicfc_decode_ws`,
+ * `naicfc_encode_scalable_ws` or `naicfc_decode_scalable_ws`) with this model. Returns 0 if
+ * `model` is NULL or not initialised, or `op` is not an operation. For the plain operations
+ * it is never above `NAICFC_WORKSPACE_SIZE(naicfc_model_dim(model))`, for the scalable ones
+ * never above `NAICFC_SCALABLE_WORKSPACE_SIZE(naicfc_model_dim(model))`: the sizes for any
+ * model of the dimension, which static buffers can be declared with.
  *
  * # Safety
  * `model`, if not NULL, must point to a readable `naicfc_model`.

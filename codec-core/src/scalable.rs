@@ -31,13 +31,40 @@ const CELL_SPREAD: i32 = 459;
 /// for the dead zones training picks.
 const ZERO_BIN_SPREAD: i32 = 303;
 
-/// Spread log of a coefficient's residual after a layer coded it with magnitude `m` at a step
-/// whose log is `step_log`.
-fn next_spread(prev: i32, m: u64, step_log: i32) -> i32 {
-    if m == 0 {
-        prev.min(step_log - ZERO_BIN_SPREAD)
+/// A residual's spread log, kept in 16 bits so that the scalable workspace of the default
+/// model fits 8 KiB: every spread is the coefficient's trained one or a step log less
+/// [`ZERO_BIN_SPREAD`] or [`CELL_SPREAD`], so the step index (below `MAX_STEPS` = 2^10) and
+/// which of the two says it exactly. [`TRAINED`] is the trained spread; otherwise bit 15 set
+/// is a cell, clear the zero bin, and the low bits the step index.
+type SpreadCode = u16;
+
+/// The coefficient's trained spread ([`ModelInternals::coef_spread_log`]).
+const TRAINED: SpreadCode = u16::MAX;
+/// Bit of a [`SpreadCode`] for a cell (after a non-zero magnitude).
+const CELL: SpreadCode = 1 << 15;
+
+/// The spread log `code` stands for, for coefficient `k`.
+fn spread_log(model: &Model<'_>, k: usize, code: SpreadCode) -> i32 {
+    match code {
+        TRAINED => model.coef_spread_log(k),
+        _ if code & CELL != 0 => model.step_log(usize::from(code & !CELL)) - CELL_SPREAD,
+        _ => model.step_log(usize::from(code)) - ZERO_BIN_SPREAD,
+    }
+}
+
+/// Spread of coefficient `k`'s residual after a layer coded it with magnitude `m` at step
+/// index `step`: a cell of the step after a non-zero, else the narrower of the previous
+/// spread `prev` and the step's zero bin.
+fn next_spread(model: &Model<'_>, k: usize, prev: SpreadCode, m: u64, step: usize) -> SpreadCode {
+    // Step indices are below MAX_STEPS = 2^10 (validated), so they fit beside the flag.
+    let j = (step & 0x3FF) as SpreadCode;
+    if m != 0 {
+        return CELL | j;
+    }
+    if spread_log(model, k, j) < spread_log(model, k, prev) {
+        j
     } else {
-        step_log - CELL_SPREAD
+        prev
     }
 }
 
@@ -59,10 +86,10 @@ pub fn scalable_len(model: &Model<'_>) -> usize {
 struct Layered<'a> {
     /// Reconstruction so far, per coefficient.
     coeffs: &'a mut [i32],
-    /// Spread log of each coefficient's residual. Cells, so that the coder reads the spreads
-    /// while the layer's values update them: coefficient `i` is read before it is updated, and
-    /// never after, so one array serves both.
-    spread: &'a [Cell<i32>],
+    /// Spread of each coefficient's residual ([`SpreadCode`]). Cells, so that the coder reads
+    /// the spreads while the layer's values update them: coefficient `i` is read before it is
+    /// updated, and never after, so one array serves both.
+    spread: &'a [Cell<SpreadCode>],
 }
 
 impl<'a> Layered<'a> {
@@ -70,10 +97,8 @@ impl<'a> Layered<'a> {
     fn new(model: &Model<'_>, carver: &mut Carver<'a>) -> Result<Self, Error> {
         let coeffs = carver.i32s(model.coeffs())?;
         coeffs.fill(0);
-        let spread = carver.i32s(model.coeffs())?;
-        for (k, s) in spread.iter_mut().enumerate() {
-            *s = model.coef_spread_log(k);
-        }
+        let spread = carver.u16s(model.coeffs())?;
+        spread.fill(TRAINED);
         Ok(Layered {
             coeffs,
             spread: Cell::from_mut(spread).as_slice_of_cells(),
@@ -81,8 +106,8 @@ impl<'a> Layered<'a> {
     }
 
     /// Spread log of coefficient `i`'s residual.
-    fn spread(&self, i: usize) -> i32 {
-        self.spread.get(i).map_or(0, Cell::get)
+    fn spread(&self, model: &Model<'_>, i: usize) -> i32 {
+        spread_log(model, i, self.spread.get(i).map_or(TRAINED, Cell::get))
     }
 
     /// Fold one decoded value of coefficient `k` (layer at step index `step`) into the state.
@@ -90,7 +115,7 @@ impl<'a> Layered<'a> {
         let limit = 2 * COEFF_LIMIT;
         if let (Some(c), Some(s)) = (self.coeffs.get_mut(k), self.spread.get(k)) {
             *c = c.saturating_add(value).max(-limit).min(limit);
-            s.set(next_spread(s.get(), m, model.step_log(step)));
+            s.set(next_spread(model, k, s.get(), m, step));
         }
     }
 }
@@ -154,7 +179,7 @@ pub fn encode_scalable_ws(
             *r = residual_of(target, &state, i);
         }
         let residual = &*residual;
-        let spread = |i: usize| state.spread(i);
+        let spread = |i: usize| state.spread(model, i);
         let hint = trellis_hint(model, residual, &spread, slot.len(), None);
         let paths = &mut search.paths;
         let coded = search_step(model, slot, hint, search.kept, |step, slope_scale, buf| {
@@ -166,7 +191,7 @@ pub fn encode_scalable_ws(
         quantise_values(
             model,
             residual,
-            |i: usize| spread.get(i).map_or(0, Cell::get),
+            |i: usize| spread_log(model, i, spread.get(i).map_or(TRAINED, Cell::get)),
             step,
             None,
             coded.slope_scale,
@@ -227,7 +252,7 @@ pub fn decode_scalable_ws(
             &mut dec,
             model,
             step,
-            |i| spread.get(i).map_or(0, Cell::get),
+            |i| spread_log(model, i, spread.get(i).map_or(TRAINED, Cell::get)),
             |i, m, v| state.absorb(model, i, step, m, v),
         )?;
         if !dec.consistent() {

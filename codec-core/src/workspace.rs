@@ -56,6 +56,7 @@ const fn max(a: usize, b: usize) -> usize {
 /// rate control) they share words.
 const fn op_words(op: Op, active: usize, coeffs: usize, trellis: bool) -> usize {
     let values = words(4 * coeffs);
+    let spreads = words(2 * coeffs);
     // The trellis's decisions and path, and rate control's copy of its best code.
     let search = if trellis {
         words(2 * coeffs) + words(coeffs)
@@ -67,17 +68,18 @@ const fn op_words(op: Op, active: usize, coeffs: usize, trellis: bool) -> usize 
         Op::Encode => values + max(words(4 * active), search),
         // Coefficients and the inverse transform's 64-bit sums.
         Op::Decode => values + active,
-        // Target, reconstruction and spread per coefficient; then the centred input, or one
-        // layer's residuals and rate control's scratch.
-        Op::EncodeScalable => 3 * values + max(words(4 * active), values + search),
+        // Target, reconstruction and (16-bit) spread per coefficient; then the centred input,
+        // or one layer's residuals and rate control's scratch.
+        Op::EncodeScalable => 2 * values + spreads + max(words(4 * active), values + search),
         // Reconstruction and spread per coefficient, and the 64-bit sums.
-        Op::DecodeScalable => 2 * values + active,
+        Op::DecodeScalable => values + spreads + active,
     }
 }
 
 /// Bytes of workspace `op` needs for `model`: a buffer of at least this many bytes, at any
 /// address, serves every call of `op` with this model. The default 2048-d trellis model (463
-/// active dimensions and coefficients) needs 3,719 bytes to encode and 5,567 to decode.
+/// active dimensions and coefficients) needs 3,719 bytes to encode and 5,567 to decode, and
+/// 8,151 and 6,495 for scalable codes.
 pub fn workspace_size(model: &Model<'_>, op: Op) -> usize {
     8 * op_words(op, model.active_count(), model.coeffs(), model.trellis()) + ALIGN_SLACK
 }

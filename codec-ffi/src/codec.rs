@@ -3,7 +3,7 @@
 use crate::guard::{Span, check, checked_range, ffi_boundary, input, output};
 use crate::model::{Loaded, naicfc_model, with_model};
 use crate::result::naicfc_result::{self, *};
-use codec_core::{Model, Op};
+use codec_core::{Model, Op, scalable_len};
 
 /// Fails with `NAICFC_OVERLAPPING_BUFFERS` when `out` shares a byte with any of `inputs`:
 /// Rust may not alias a `&mut` buffer with anything it reads, and a C caller decoding "in
@@ -299,6 +299,128 @@ unsafe fn decode_args<'a>(
     Ok((&loaded.model, code, out))
 }
 
+/// Compresses one vector into a scalable code: layers cut at the model's budgets
+/// (`naicfc_model_budget`), whose every prefix ending at a budget decodes on its own with
+/// `naicfc_decode_scalable_ws`, so a link can drop the tail when it is congested. Encodes
+/// once at the largest budget; the working arrays are in the caller's `workspace`.
+///
+/// - `model`, `x`, `x_len`: as for `naicfc_encode`.
+/// - `out`, `out_len`: where the code goes; `out_len` must be at least the model's largest
+///   budget, `naicfc_model_budget(model, naicfc_model_budget_count(model) - 1)`.
+/// - `written`: receives the code's length, that largest budget (each layer is padded with
+///   zero bytes to its budget).
+/// - `workspace`, `workspace_len`: scratch memory of at least
+///   `naicfc_workspace_size(model, NAICFC_OP_ENCODE_SCALABLE)` bytes (or
+///   `NAICFC_SCALABLE_WORKSPACE_SIZE(dim)` for any model of the dimension), at any
+///   alignment, as for `naicfc_encode_ws`.
+///
+/// On error neither `out` nor `*written` is written. The same model and vector give the same
+/// bytes on every platform. Stack: under 2 KiB (see `docs/c-api.md`). No heap.
+///
+/// Returns `NAICFC_OK`, `NAICFC_NULL_POINTER`, `NAICFC_MISALIGNED_POINTER`,
+/// `NAICFC_MODEL_UNINITIALIZED`, `NAICFC_BAD_LENGTH`, `NAICFC_NON_FINITE`,
+/// `NAICFC_BAD_MODEL` (a model without budgets), `NAICFC_OUTPUT_TOO_SMALL`,
+/// `NAICFC_OVERLAPPING_BUFFERS` or `NAICFC_WORKSPACE_TOO_SMALL`.
+///
+/// # Safety
+/// As for `naicfc_encode_ws`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn naicfc_encode_scalable_ws(
+    model: *const naicfc_model,
+    x: *const f32,
+    x_len: usize,
+    out: *mut u8,
+    out_len: usize,
+    written: *mut usize,
+    workspace: *mut u8,
+    workspace_len: usize,
+) -> naicfc_result {
+    ffi_boundary!({
+        let ws_span = check!(checked_range(workspace.cast_const(), workspace_len));
+        // SAFETY: documented caller obligation; checked by `Loaded::from_handle`.
+        let total = check!(unsafe { Loaded::from_handle(model) }.map(|l| scalable_len(&l.model)));
+        if total == 0 {
+            return NAICFC_BAD_MODEL;
+        }
+        // SAFETY: the caller's obligations are those of `encode_args`; the budget is the
+        // model's largest, so at least its minimum.
+        let args = check!(unsafe {
+            encode_args(model, x, x_len, total, out, out_len, written, &[ws_span])
+        });
+        // SAFETY: checked above; disjoint from every other argument (checked by
+        // `encode_args`).
+        let ws = check!(unsafe { output(workspace, workspace_len) });
+        let len = check!(
+            codec_core::encode_scalable_ws(args.model, args.x, args.out, ws)
+                .map_err(naicfc_result::from)
+        );
+        // SAFETY: `written` was checked by `encode_args`.
+        unsafe { finish_encode(args, total, len) }
+    })
+}
+
+/// Reconstructs a vector from a scalable code made by `naicfc_encode_scalable_ws` with the
+/// same model, or from any prefix of one that ends at one of the model's budgets (the layers
+/// that arrived). The working arrays are in the caller's `workspace`.
+///
+/// - `model`, `out`, `out_len`: as for `naicfc_decode`.
+/// - `code`, `code_len`: the code or its prefix; `code_len` must be one of the model's
+///   budgets, else `NAICFC_CORRUPT_STREAM`.
+/// - `workspace`, `workspace_len`: scratch memory of at least
+///   `naicfc_workspace_size(model, NAICFC_OP_DECODE_SCALABLE)` bytes (or
+///   `NAICFC_SCALABLE_WORKSPACE_SIZE(dim)`), at any alignment, as for `naicfc_encode_ws`.
+/// - `layers`: if not NULL, receives the number of layers decoded.
+///
+/// On error `out` is not written. The same model and code give the same floats, bit for bit,
+/// on every platform. Stack: under 2 KiB (see `docs/c-api.md`). No heap.
+///
+/// Returns `NAICFC_OK`, `NAICFC_NULL_POINTER`, `NAICFC_MISALIGNED_POINTER`,
+/// `NAICFC_BAD_LENGTH`, `NAICFC_MODEL_UNINITIALIZED`, `NAICFC_CORRUPT_STREAM`,
+/// `NAICFC_OUTPUT_TOO_SMALL`, `NAICFC_OVERLAPPING_BUFFERS` or `NAICFC_WORKSPACE_TOO_SMALL`.
+///
+/// # Safety
+/// As for `naicfc_decode_ws`, and `layers`, if not NULL, must point to a writable `size_t`
+/// that overlaps no other argument.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn naicfc_decode_scalable_ws(
+    model: *const naicfc_model,
+    code: *const u8,
+    code_len: usize,
+    out: *mut f32,
+    out_len: usize,
+    workspace: *mut u8,
+    workspace_len: usize,
+    layers: *mut usize,
+) -> naicfc_result {
+    ffi_boundary!({
+        let ws_span = check!(checked_range(workspace.cast_const(), workspace_len));
+        let mut more = [ws_span; 2];
+        let layers = if layers.is_null() {
+            None
+        } else {
+            let p = check!(non_null_aligned_mut(layers));
+            more[1] = check!(checked_range(p.cast_const(), 1));
+            check!(disjoint(more[1], &[ws_span]));
+            Some(p)
+        };
+        // SAFETY: the caller's obligations are those of `decode_args`.
+        let (m, code, out) =
+            check!(unsafe { decode_args(model, code, code_len, out, out_len, &more) });
+        // SAFETY: checked above; disjoint from every other argument (checked by
+        // `decode_args`).
+        let ws = check!(unsafe { output(workspace, workspace_len) });
+        let n =
+            check!(codec_core::decode_scalable_ws(m, code, out, ws).map_err(naicfc_result::from));
+        if let Some(p) = layers {
+            // SAFETY: non-NULL, aligned and disjoint from every other argument (checked).
+            unsafe { p.write(n) };
+        }
+        NAICFC_OK
+    })
+}
+
 /// What a workspace is for: the argument of `naicfc_workspace_size`. A `uint32_t` in C, like
 /// `naicfc_result`, so that its size is the same on every compiler.
 #[repr(u32)]
@@ -309,6 +431,10 @@ pub enum naicfc_op {
     NAICFC_OP_ENCODE = 0,
     /// `naicfc_decode_ws`.
     NAICFC_OP_DECODE = 1,
+    /// `naicfc_encode_scalable_ws`.
+    NAICFC_OP_ENCODE_SCALABLE = 2,
+    /// `naicfc_decode_scalable_ws`.
+    NAICFC_OP_DECODE_SCALABLE = 3,
 }
 
 /// The numeric value of a `naicfc_op`: a plain integer on the Rust side, because C may pass
@@ -317,12 +443,14 @@ pub enum naicfc_op {
 #[allow(non_camel_case_types)]
 pub type naicfc_op_value = u32;
 
-/// Bytes of workspace `op` (`NAICFC_OP_ENCODE` or `NAICFC_OP_DECODE`) needs for `model`, sized
-/// to the model (its active dimensions and coefficients): a buffer of at least this many
-/// bytes, at any address, serves every `naicfc_encode_ws` or `naicfc_decode_ws` call with
-/// this model. Returns 0 if `model` is NULL or not initialised, or `op` is not an operation.
-/// It is never above `NAICFC_WORKSPACE_SIZE(naicfc_model_dim(model))`, the size for any
-/// model of the dimension, which a static buffer can be declared with.
+/// Bytes of workspace `op` (a `naicfc_op`) needs for `model`, sized to the model (its active
+/// dimensions and coefficients): a buffer of at least this many bytes, at any address, serves
+/// every call of that operation (`naicfc_encode_ws`, `naicfc_decode_ws`,
+/// `naicfc_encode_scalable_ws` or `naicfc_decode_scalable_ws`) with this model. Returns 0 if
+/// `model` is NULL or not initialised, or `op` is not an operation. For the plain operations
+/// it is never above `NAICFC_WORKSPACE_SIZE(naicfc_model_dim(model))`, for the scalable ones
+/// never above `NAICFC_SCALABLE_WORKSPACE_SIZE(naicfc_model_dim(model))`: the sizes for any
+/// model of the dimension, which static buffers can be declared with.
 ///
 /// # Safety
 /// `model`, if not NULL, must point to a readable `naicfc_model`.
@@ -334,6 +462,8 @@ pub unsafe extern "C" fn naicfc_workspace_size(
     let op = match op {
         0 => Op::Encode,
         1 => Op::Decode,
+        2 => Op::EncodeScalable,
+        3 => Op::DecodeScalable,
         _ => return 0,
     };
     with_model(model, |m| codec_core::workspace_size(&m.model, op))
@@ -358,6 +488,27 @@ const fn header_workspace_size(dim: usize) -> usize {
     max(encode, decode)
 }
 
+/// `NAICFC_SCALABLE_WORKSPACE_SIZE(dim)` of the header, term for term.
+const fn header_scalable_workspace_size(dim: usize) -> usize {
+    const fn words(n: usize) -> usize {
+        n.div_ceil(8)
+    }
+    const fn min(a: usize, b: usize) -> usize {
+        if a < b { a } else { b }
+    }
+    let (active, coeffs) = (min(dim, 2048), min(dim, 1024));
+    let encode = 8
+        * (2 * words(4 * coeffs)
+            + words(2 * coeffs)
+            + max_of(
+                words(4 * active),
+                words(4 * coeffs) + words(2 * coeffs) + words(coeffs) + 32,
+            ))
+        + 7;
+    let decode = 8 * (words(4 * coeffs) + words(2 * coeffs) + active) + 7;
+    max_of(encode, decode)
+}
+
 // The header's macro must give at least what the codec needs, for every dimension; it gives
 // exactly the codec's bound for any model of the dimension, so it is no larger than needed.
 const _: () = {
@@ -370,6 +521,14 @@ const _: () = {
         assert!(
             header_workspace_size(dim) == bound,
             "NAICFC_WORKSPACE_SIZE differs from the codec's workspace sizes"
+        );
+        let scalable = max_of(
+            codec_core::max_workspace_size(Op::EncodeScalable, dim),
+            codec_core::max_workspace_size(Op::DecodeScalable, dim),
+        );
+        assert!(
+            header_scalable_workspace_size(dim) == scalable,
+            "NAICFC_SCALABLE_WORKSPACE_SIZE differs from the codec's workspace sizes"
         );
         dim += 1;
     }

@@ -30,8 +30,8 @@ mod strerror;
 mod version;
 
 pub use codec::{
-    naicfc_decode, naicfc_decode_ws, naicfc_encode, naicfc_encode_ws, naicfc_op, naicfc_op_value,
-    naicfc_workspace_size,
+    naicfc_decode, naicfc_decode_scalable_ws, naicfc_decode_ws, naicfc_encode,
+    naicfc_encode_scalable_ws, naicfc_encode_ws, naicfc_op, naicfc_op_value, naicfc_workspace_size,
 };
 pub use model::{
     NAICFC_MODEL_WORDS, naicfc_model, naicfc_model_budget, naicfc_model_budget_count,

@@ -202,7 +202,9 @@ impl From<Error> for naicfc_result {
             Error::BudgetTooLarge { .. } => NAICFC_BUDGET_TOO_LARGE,
             Error::OutputTooSmall { .. } => NAICFC_OUTPUT_TOO_SMALL,
             Error::WorkspaceTooSmall { .. } => NAICFC_WORKSPACE_TOO_SMALL,
-            // `Error` is non-exhaustive, and the C API codes nothing scalable or step-wise: a
+            // A scalable code of a model without budgets: the model cannot serve the call.
+            Error::NoLayers => NAICFC_BAD_MODEL,
+            // `Error` is non-exhaustive, and the C API codes nothing step-wise: a
             // variant without a code still yields an error, never success.
             _ => NAICFC_INTERNAL_ERROR,
         }
@@ -302,7 +304,7 @@ mod tests {
             ),
             (StreamError::BadEnd.into(), NAICFC_CORRUPT_STREAM),
             (StreamError::StepOutOfRange.into(), NAICFC_CORRUPT_STREAM),
-            (Error::NoLayers, NAICFC_INTERNAL_ERROR),
+            (Error::NoLayers, NAICFC_BAD_MODEL),
             (
                 Error::WorkspaceTooSmall {
                     needed: 9,

@@ -8,6 +8,8 @@
  * sized by NAICFC_WORKSPACE_SIZE, handed over at an odd address and exactly as long as
  * naicfc_workspace_size says); both must give the host's bytes and floats.
  *
+ * Scalable codes are checked the same way with the workspace calls (golden_scalable.h).
+ *
  * Also measured here, on the target: stack depth of each call (by painting the
  * stack) and instructions executed by the workspace calls (QEMU -icount makes virtual time count instructions; the
  * SysTick counter reads that time). Results go to the semihosting console, one fact a line,
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "golden.h"
+#include "golden_scalable.h"
 #include "naicfc.h"
 #include "naicfc_model.h"
 #include "semihost.h"
@@ -31,6 +34,9 @@ static uint8_t code[GOLDEN_MAX_BUDGET];
 /* One byte more than any model of the dimension needs, so that the calls can be handed an
  * unaligned workspace. */
 static uint8_t workspace[NAICFC_WORKSPACE_SIZE(GOLDEN_DIM) + 1];
+/* The same for the scalable pair. */
+static uint8_t scalable_workspace[NAICFC_SCALABLE_WORKSPACE_SIZE(GOLDEN_DIM) + 1];
+static uint8_t scalable_code[GOLDEN_SCALABLE_LEN];
 static uint32_t failures;
 static uint32_t checks;
 
@@ -149,7 +155,7 @@ int main(void) {
         0, 0);
   check(dec_ws_len > 0 && dec_ws_len <= NAICFC_WORKSPACE_SIZE(GOLDEN_DIM), "decode workspace size",
         0, 0);
-  check(naicfc_workspace_size(&model, 2) == 0, "unknown workspace operation", 0, 0);
+  check(naicfc_workspace_size(&model, 4) == 0, "unknown workspace operation", 0, 0);
   put_line_kv("workspace_encode_bytes", (uint32_t)enc_ws_len);
   put_line_kv("workspace_decode_bytes", (uint32_t)dec_ws_len);
   uint8_t *const ws = workspace + 1;
@@ -231,6 +237,65 @@ int main(void) {
       put_str("\n");
     }
   }
+  /* Scalable codes: encode once at the largest budget, decode the whole code and its first
+   * layer, with the workspace calls; both must give the host's bytes and floats. */
+  const size_t enc_sc_len = naicfc_workspace_size(&model, NAICFC_OP_ENCODE_SCALABLE);
+  const size_t dec_sc_len = naicfc_workspace_size(&model, NAICFC_OP_DECODE_SCALABLE);
+  check(enc_sc_len > 0 && enc_sc_len <= NAICFC_SCALABLE_WORKSPACE_SIZE(GOLDEN_DIM),
+        "scalable encode workspace size", 0, 0);
+  check(dec_sc_len > 0 && dec_sc_len <= NAICFC_SCALABLE_WORKSPACE_SIZE(GOLDEN_DIM),
+        "scalable decode workspace size", 0, 0);
+  put_line_kv("workspace_encode_scalable_bytes", (uint32_t)enc_sc_len);
+  put_line_kv("workspace_decode_scalable_bytes", (uint32_t)dec_sc_len);
+  uint8_t *const sws = scalable_workspace + 1;
+  uint32_t encode_scalable_stack = 0, decode_scalable_stack = 0;
+  uint32_t encode_scalable_insns = 0, decode_scalable_insns = 0;
+  for (uint32_t v = 0; v < GOLDEN_VECTORS; v++) {
+    memcpy(x, golden_x[v], sizeof x);
+    size_t written = 0;
+    memset(scalable_code, 0xA5, sizeof scalable_code);
+    paint_stack();
+    const uint32_t *top = current_sp();
+    t = ticks_now();
+    r = naicfc_encode_scalable_ws(&model, x, GOLDEN_DIM, scalable_code, sizeof scalable_code,
+                                  &written, sws, enc_sc_len);
+    uint32_t enc_ticks = ticks_since(t);
+    uint32_t enc_stack = stack_used_below(top);
+    check(r == NAICFC_OK, "encode_scalable_ws result", v, GOLDEN_SCALABLE_LEN);
+    check(written == GOLDEN_SCALABLE_LEN, "scalable code length", v, GOLDEN_SCALABLE_LEN);
+    check(memcmp(scalable_code, golden_scalable_code[v], GOLDEN_SCALABLE_LEN) == 0,
+          "scalable code bytes", v, GOLDEN_SCALABLE_LEN);
+
+    uint32_t dec_stack = 0;
+    for (uint32_t part = 0; part < 2; part++) {
+      const size_t len = part == 0 ? GOLDEN_SCALABLE_LEN : GOLDEN_SCALABLE_FIRST_LAYER;
+      size_t layers = 0;
+      memset(y, 0xA5, sizeof y);
+      paint_stack();
+      top = current_sp();
+      t = ticks_now();
+      r = naicfc_decode_scalable_ws(&model, golden_scalable_code[v], len, y, GOLDEN_DIM, sws,
+                                    dec_sc_len, &layers);
+      uint32_t dec_ticks = ticks_since(t);
+      uint32_t used = stack_used_below(top);
+      if (used > dec_stack) dec_stack = used;
+      if (part == 0) decode_scalable_insns += insns(dec_ticks);
+      check(r == NAICFC_OK, "decode_scalable_ws result", v, (uint32_t)len);
+      check(layers == (part == 0 ? GOLDEN_SCALABLE_LAYERS : 1u), "scalable layers", v,
+            (uint32_t)len);
+      check(memcmp(y, part == 0 ? golden_scalable_decoded[v] : golden_scalable_first[v],
+                   sizeof y) == 0,
+            "scalable decoded float bits", v, (uint32_t)len);
+    }
+    encode_scalable_insns += insns(enc_ticks);
+    if (enc_stack > encode_scalable_stack) encode_scalable_stack = enc_stack;
+    if (dec_stack > decode_scalable_stack) decode_scalable_stack = dec_stack;
+  }
+  put_line_kv("encode_scalable_stack_max", encode_scalable_stack);
+  put_line_kv("decode_scalable_stack_max", decode_scalable_stack);
+  put_line_kv("encode_scalable_insns_mean", encode_scalable_insns / GOLDEN_VECTORS);
+  put_line_kv("decode_scalable_insns_mean", decode_scalable_insns / GOLDEN_VECTORS);
+
   put_line_kv("encode_stack_max", encode_stack);
   put_line_kv("decode_stack_max", decode_stack);
   put_line_kv("encode_stack_nows_max", encode_stack_nows);

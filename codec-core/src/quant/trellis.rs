@@ -83,8 +83,11 @@ fn below(q: usize, t: u32) -> u32 {
 /// Cost of a path that cannot be taken.
 const UNREACHABLE: u64 = u64::MAX;
 
-/// Non-zero magnitudes, from 1, whose [`Level`] a [`Rates`] keeps per quantiser.
-const KNOWN_LEVELS: usize = 16;
+/// Non-zero magnitudes, from 1, whose [`Level`] a [`Rates`] keeps per quantiser. Eight: the
+/// cache is most of the trellis search's frame, the deepest of an encode (16 levels left a
+/// scalable encode no stack to spare under 2 KiB), and larger magnitudes are rare even at
+/// 256 bytes.
+const KNOWN_LEVELS: usize = 8;
 
 /// A non-zero magnitude in a class: its bits (Q8) and reconstruction offset, the same at
 /// every step, and at one step where it reconstructs and what its bits cost
