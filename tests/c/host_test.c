@@ -418,7 +418,9 @@ static void test_workspace(void) {
   const size_t dec_len = naicfc_workspace_size(&model, NAICFC_OP_DECODE);
   CHECK(enc_len > 0 && enc_len <= NAICFC_WORKSPACE_SIZE(GOLDEN_DIM));
   CHECK(dec_len > 0 && dec_len <= NAICFC_WORKSPACE_SIZE(GOLDEN_DIM));
-  CHECK(naicfc_workspace_size(&model, 2) == 0);
+  CHECK(naicfc_workspace_size(&model, NAICFC_OP_ENCODE_SCALABLE) > 0);
+  CHECK(naicfc_workspace_size(&model, NAICFC_OP_DECODE_SCALABLE) > 0);
+  CHECK(naicfc_workspace_size(&model, 4) == 0);
   CHECK(naicfc_workspace_size(&model, UINT32_MAX) == 0);
   CHECK(naicfc_workspace_size(NULL, NAICFC_OP_ENCODE) == 0);
   printf("workspace: encode %zu bytes, decode %zu bytes\n", enc_len, dec_len);
@@ -494,6 +496,54 @@ static void test_workspace(void) {
 /* Under valgrind every decode is ~50x slower, so the driver asks for a smaller corruption
  * sweep there; ASan runs the full one. */
 static int quick;
+
+/* The scalable pair in a workspace of exactly the size asked for (the firmware test checks its
+ * bytes against the host's; here the sanitizers watch the calls): the whole code and its first
+ * layer decode, and refusals write nothing. */
+static void test_scalable(void) {
+  const size_t enc_len = naicfc_workspace_size(&model, NAICFC_OP_ENCODE_SCALABLE);
+  const size_t dec_len = naicfc_workspace_size(&model, NAICFC_OP_DECODE_SCALABLE);
+  CHECK(enc_len <= NAICFC_SCALABLE_WORKSPACE_SIZE(GOLDEN_DIM));
+  CHECK(dec_len <= NAICFC_SCALABLE_WORKSPACE_SIZE(GOLDEN_DIM));
+  const size_t count = naicfc_model_budget_count(&model);
+  const size_t total = naicfc_model_budget(&model, count - 1);
+  uint8_t *ws = malloc(enc_len > dec_len ? enc_len : dec_len);
+  uint8_t *code = malloc(total);
+  float x[GOLDEN_DIM], y[GOLDEN_DIM];
+  load_x(0, x);
+  size_t written = 0, layers = 0;
+  CHECK_RESULT(
+      naicfc_encode_scalable_ws(&model, x, GOLDEN_DIM, code, total, &written, ws, enc_len),
+      NAICFC_OK);
+  CHECK(written == total);
+  CHECK_RESULT(naicfc_decode_scalable_ws(&model, code, total, y, GOLDEN_DIM, ws, dec_len, &layers),
+               NAICFC_OK);
+  CHECK(layers == count);
+  CHECK_RESULT(naicfc_decode_scalable_ws(&model, code, naicfc_model_budget(&model, 0), y,
+                                         GOLDEN_DIM, ws, dec_len, NULL),
+               NAICFC_OK);
+  written = 777;
+  memset(y, 0xA5, sizeof y);
+  CHECK_RESULT(
+      naicfc_encode_scalable_ws(&model, x, GOLDEN_DIM, code, total, &written, NULL, enc_len),
+      NAICFC_NULL_POINTER);
+  CHECK_RESULT(
+      naicfc_encode_scalable_ws(&model, x, GOLDEN_DIM, code, total, &written, ws, enc_len - 1),
+      NAICFC_WORKSPACE_TOO_SMALL);
+  CHECK_RESULT(naicfc_encode_scalable_ws(&model, x, GOLDEN_DIM - 1, code, total, &written, ws,
+                                         enc_len),
+               NAICFC_BAD_LENGTH);
+  CHECK(written == 777);
+  CHECK_RESULT(naicfc_decode_scalable_ws(&model, code, total - 1, y, GOLDEN_DIM, ws, dec_len,
+                                         &layers),
+               NAICFC_CORRUPT_STREAM);
+  CHECK_RESULT(naicfc_decode_scalable_ws(&model, code, total, y, GOLDEN_DIM, ws, dec_len,
+                                         (size_t *)(void *)ws),
+               NAICFC_OVERLAPPING_BUFFERS);
+  CHECK(all_bytes((const uint8_t *)y, sizeof y, 0xA5));
+  free(code);
+  free(ws);
+}
 
 static void test_decode_errors(void) {
   float y[GOLDEN_DIM];
@@ -614,6 +664,7 @@ int main(int argc, char **argv) {
   test_any_budget();
   test_encode_errors();
   test_workspace();
+  test_scalable();
   test_decode_errors();
   test_threads();
   printf("host_test: %u checks passed, %u failed\n", checks - failures, failures);

@@ -330,6 +330,39 @@ int main(void) {
   check(r == NAICFC_WORKSPACE_TOO_SMALL && ((const uint8_t *)y)[0] == 0xA5,
         "decode workspace too small", 0, 0);
 
+  /* The scalable calls refuse a short workspace or output, a workspace that overlaps the
+   * output and a prefix that does not end at a layer, writing nothing; the layer count is
+   * optional. */
+  memcpy(x, golden_x[0], sizeof x);
+  written = 0;
+  memset(scalable_code, 0xA5, sizeof scalable_code);
+  r = naicfc_encode_scalable_ws(&model, x, GOLDEN_DIM, scalable_code, sizeof scalable_code,
+                                &written, sws, enc_sc_len - 1);
+  check(r == NAICFC_WORKSPACE_TOO_SMALL && scalable_code[0] == 0xA5 && written == 0,
+        "scalable encode workspace too small", 0, 0);
+  r = naicfc_encode_scalable_ws(&model, x, GOLDEN_DIM, scalable_code, GOLDEN_SCALABLE_LEN - 1,
+                                &written, sws, enc_sc_len);
+  check(r == NAICFC_OUTPUT_TOO_SMALL && scalable_code[0] == 0xA5 && written == 0,
+        "scalable output too small", 0, 0);
+  r = naicfc_encode_scalable_ws(&model, x, GOLDEN_DIM, sws, GOLDEN_SCALABLE_LEN, &written, sws,
+                                enc_sc_len);
+  check(r == NAICFC_OVERLAPPING_BUFFERS && written == 0, "scalable workspace overlaps output", 0,
+        0);
+  size_t layers = 99;
+  memset(y, 0xA5, sizeof y);
+  r = naicfc_decode_scalable_ws(&model, golden_scalable_code[0], GOLDEN_SCALABLE_FIRST_LAYER + 1,
+                                y, GOLDEN_DIM, sws, dec_sc_len, &layers);
+  check(r == NAICFC_CORRUPT_STREAM && ((const uint8_t *)y)[0] == 0xA5 && layers == 99,
+        "scalable prefix off a layer boundary", 0, 0);
+  r = naicfc_decode_scalable_ws(&model, golden_scalable_code[0], GOLDEN_SCALABLE_LEN, y,
+                                GOLDEN_DIM, sws, dec_sc_len - 1, &layers);
+  check(r == NAICFC_WORKSPACE_TOO_SMALL && ((const uint8_t *)y)[0] == 0xA5 && layers == 99,
+        "scalable decode workspace too small", 0, 0);
+  r = naicfc_decode_scalable_ws(&model, golden_scalable_code[0], GOLDEN_SCALABLE_LEN, y,
+                                GOLDEN_DIM, sws, dec_sc_len, NULL);
+  check(r == NAICFC_OK && memcmp(y, golden_scalable_decoded[0], sizeof y) == 0,
+        "scalable decode without a layer count", 0, 0);
+
   put_str("firmware: ");
   put_u32(checks - failures);
   put_str(" checks passed, ");
