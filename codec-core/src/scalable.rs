@@ -270,3 +270,39 @@ pub fn decode_scalable_ws(
     inverse(model, state.coeffs, acc, out);
     Ok(decoded)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The 16-bit spread codes stand for exactly the logs the 32-bit spreads held before
+    /// (`prev.min(step_log - ZERO_BIN_SPREAD)` after a zero, `step_log - CELL_SPREAD` after a
+    /// non-zero), over random layer sequences at every step of a trained model.
+    #[test]
+    fn spread_codes_give_the_logs_of_the_plain_spreads() {
+        let bytes = include_bytes!("../tests/golden/model-v1.nfcm");
+        let model = Model::parse(bytes).unwrap();
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n as u64) as usize
+        };
+        for k in 0..model.coeffs() {
+            let (mut code, mut plain) = (TRAINED, model.coef_spread_log(k));
+            for _ in 0..12 {
+                let step = next(model.steps());
+                let m = if next(2) == 0 { 0 } else { 1 + next(5) as u64 };
+                let step_log = model.step_log(step);
+                plain = if m == 0 {
+                    plain.min(step_log - ZERO_BIN_SPREAD)
+                } else {
+                    step_log - CELL_SPREAD
+                };
+                code = next_spread(&model, k, code, m, step);
+                assert_eq!(spread_log(&model, k, code), plain, "coefficient {k}");
+            }
+        }
+    }
+}
