@@ -11,13 +11,15 @@ resize to 256 x 128 bilinear, ImageNet mean/std, model, batches of 16):
     thread and with one per core.
 The model defaults to the committed test model (codec-extract/tests/data/reid.onnx). Needs
 numpy, pillow and onnxruntime (bench/extract_throughput.sh installs them into target/pyenv and
-builds the CLI). Prints a Markdown table.
+builds the CLI). Prints a Markdown table: images per second of wall time, and of CPU time
+for the one-thread runs (which other jobs on a shared machine do not change), with the load.
 """
 
 import argparse
 import datetime
 import json
 import os
+import resource
 import subprocess
 import time
 from pathlib import Path
@@ -47,22 +49,30 @@ def write_images(directory: Path, n: int, seed: int = 1) -> None:
         Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(directory / f"{i:06d}.jpg", quality=90)
 
 
-def naicfc_rate(cli: Path, model: Path, images: Path, out: Path, threads: int | None) -> float:
+def naicfc_rate(cli: Path, model: Path, images: Path, out: Path,
+                threads: int | None) -> tuple[float, float]:
+    """Images per second of wall time (the command's own figure) and per CPU second."""
     args = [str(cli)] + (["-j", str(threads)] if threads else []) + [
         "extract", "--model", str(model), "--images", str(images), "--out", str(out),
         "--overwrite", "--json", "--quiet"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(args, check=True, capture_output=True, text=True)
-    return json.loads(done.stdout)["images_per_second"]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    summary = json.loads(done.stdout)
+    return summary["images_per_second"], summary["written"] / max(cpu, 1e-9)
 
 
-def onnxruntime_rate(model: Path, images: Path, threads: int, batch: int = 16) -> float:
+def onnxruntime_rate(model: Path, images: Path, threads: int, batch: int = 16) -> tuple[float, float]:
+    """Images per second of wall time and per CPU second (this process, onnxruntime's
+    threads included)."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     files = sorted(images.iterdir())
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for first in range(0, len(files), batch):
         x = np.stack([
             ((np.asarray(Image.open(f).convert("RGB").resize((128, 256), Image.BILINEAR), np.float32)
@@ -70,7 +80,8 @@ def onnxruntime_rate(model: Path, images: Path, threads: int, batch: int = 16) -
             for f in files[first:first + batch]
         ])
         session.run(None, {name: x})
-    return len(files) / (time.perf_counter() - start)
+    cpu = time.process_time() - cpu_start
+    return len(files) / (time.perf_counter() - start), len(files) / max(cpu, 1e-9)
 
 
 def main():
@@ -93,12 +104,16 @@ def main():
         ("onnxruntime, Python (PIL + numpy)", onnxruntime_rate(args.model, images, 1),
          onnxruntime_rate(args.model, images, cores)),
     ]
+    load = os.getloadavg()[0]
     print(f"{datetime.date.today()}, {args.images} JPEG images ~128x64 to 300x150, model "
-          f"{args.model.name}, input 256 x 128, batches of 16, {cores} cores; images/s, files to features:\n")
-    print(f"| runtime | 1 core | all cores ({cores}) |")
-    print("|---|---:|---:|")
-    for name, one, all_ in rows:
-        print(f"| {name} | {one:,.0f} | {all_:,.0f} |")
+          f"{args.model.name}, input 256 x 128, batches of 16, {cores} cores, load average "
+          f"{load:.1f}; images/s, files to features:\n")
+    # Wall-clock rates fall with other jobs on the machine; images per CPU second of the
+    # one-thread runs do not, so they compare the runtimes on a shared machine too.
+    print(f"| runtime | 1 core | all cores ({cores}) | per CPU second, 1 thread |")
+    print("|---|---:|---:|---:|")
+    for name, (one, one_cpu), (all_, _) in rows:
+        print(f"| {name} | {one:,.0f} | {all_:,.0f} | {one_cpu:,.0f} |")
 
 
 if __name__ == "__main__":

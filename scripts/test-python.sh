@@ -20,13 +20,16 @@ echo "== fresh virtual environment in $venv"
 rm -rf "$venv"
 "$python" -m venv "$venv"
 venv=$(cd "$venv" && pwd)
-# Minimum versions the package is tested with; pip picks the newest that satisfy them.
+# Minimum versions the package is tested with; pip picks the newest that satisfy them and,
+# with --prefer-binary, one that has a wheel over a newer one that would build from source.
+# pyspark has no wheel on PyPI (any version): its sdist builds a wheel once, which pip caches
+# (~/.cache/pip), so only a machine with an empty cache pays for it.
 "$venv/bin/pip" install --quiet --upgrade "pip>=23"
-"$venv/bin/pip" install --quiet "maturin>=1.7,<2" "numpy>=1.23" "pytest>=7"
+"$venv/bin/pip" install --quiet --prefer-binary "maturin>=1.7,<2" "numpy>=1.23" "pytest>=7"
 # The engines of tests/test_milvus.py and tests/test_spark.py, pinned: Milvus Lite runs
 # embedded (a local file), PySpark in local mode on the JVM already on the machine (Java 17).
 # Their tests run nothing from the network.
-"$venv/bin/pip" install --quiet "pymilvus==3.0.2" "milvus-lite==3.2.2" "pyspark==4.3.0" \
+"$venv/bin/pip" install --quiet --prefer-binary "pymilvus==3.0.2" "milvus-lite==3.2.2" "pyspark==4.3.0" \
     "pyarrow==26.0.1" "pandas==3.1.2"
 export NAICFC_REQUIRE_ENGINES=1
 

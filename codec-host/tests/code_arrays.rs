@@ -6,25 +6,10 @@ mod support;
 
 use codec_host::io::codes::read_code_array;
 use std::path::Path;
-use support::{Fixture, naicfc, ok, p, stderr};
+use support::{Fixture, naicfc, ok, p, stderr, values, write_npy};
 
 fn fixture() -> Fixture {
-    Fixture::new(&[
-        "--dim",
-        "64",
-        "--identities",
-        "40",
-        "--images-per-identity",
-        "10",
-        "--test-identities",
-        "20",
-        "--queries",
-        "40",
-        "--gallery",
-        "200",
-        "--seed",
-        "5",
-    ])
+    Fixture::small("5")
 }
 
 fn encode(f: &Fixture, input: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
@@ -47,26 +32,6 @@ fn fingerprint(model: &Path) -> String {
     let o = ok(&["info", "--json", p(model)]);
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     json["fingerprint"].as_str().unwrap().to_string()
-}
-
-/// A `.npy` float32 array of `rows` x `dim` values (a simple deterministic pattern).
-fn write_npy(path: &Path, rows: usize, dim: usize) {
-    let mut header =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {dim}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    for r in 0..rows {
-        for d in 0..dim {
-            let v = ((r * 7 + d * 13) % 29) as f32 / 29.0 - 0.5;
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
-    }
-    std::fs::write(path, bytes).unwrap();
 }
 
 #[test]
@@ -166,22 +131,9 @@ fn another_model_and_another_budget_are_refused_naming_both() {
     let f = fixture();
     let arr = f.path("g.nfcc");
     assert!(encode(&f, &f.gallery(), &arr, &[]).status.success());
-    let other = f.path("other.nfcm");
-    let data = f.path("other-data");
-    support::synth(
-        &data,
-        &[
-            "--dim",
-            "64",
-            "--identities",
-            "40",
-            "--images-per-identity",
-            "10",
-            "--seed",
-            "9",
-        ],
-    );
-    ok(&["train", "--data", p(&data), "--out", p(&other)]);
+    // A model of the same dimension trained on other data.
+    let other_fixture = Fixture::small("9");
+    let other = other_fixture.model.clone();
     let (mine, theirs) = (fingerprint(&f.model), fingerprint(&other));
     assert_ne!(mine, theirs);
     for args in [
@@ -277,7 +229,7 @@ fn killing_the_writer_mid_append_keeps_the_rows_already_there() {
     assert!(encode(&f, &f.gallery(), &arr, &[]).status.success());
     let before = read_code_array(&arr).unwrap();
     let big = f.path("big.npy");
-    write_npy(&big, 200_000, 64);
+    write_npy(&big, &values(200_000, 64, 1), 64, false);
     let start_len = std::fs::metadata(&arr).unwrap().len();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_naicfc"))
         .args([
@@ -328,7 +280,7 @@ fn killing_the_writer_mid_append_keeps_the_rows_already_there() {
     ok(&["validate", "-b", "16", "-m", p(&f.model), "-i", p(&arr)]);
     // Appending again goes on from the committed rows.
     let small = f.path("small.npy");
-    write_npy(&small, 3, 64);
+    write_npy(&small, &values(3, 64, 2), 64, false);
     std::fs::write(f.path("small.names.txt"), "s0\ns1\ns2\n").unwrap();
     assert!(encode(&f, &small, &arr, &["--append"]).status.success());
     assert_eq!(read_code_array(&arr).unwrap().len(), after.len() + 3);

@@ -11,22 +11,7 @@ mod support;
 use support::{Fixture, dat_files, expect, naicfc, p, stderr, synth};
 
 fn fixture() -> Fixture {
-    Fixture::new(&[
-        "--dim",
-        "64",
-        "--identities",
-        "40",
-        "--images-per-identity",
-        "10",
-        "--test-identities",
-        "20",
-        "--queries",
-        "40",
-        "--gallery",
-        "200",
-        "--seed",
-        "2",
-    ])
+    Fixture::small("2")
 }
 
 #[test]

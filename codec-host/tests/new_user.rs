@@ -3,53 +3,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use support::*;
-
-/// `rows` vectors of `dim` pseudo-random values in [-1, 1], row-major.
-fn values(rows: usize, dim: usize, seed: u32) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..rows * dim)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x % 2001) as f32 / 1000.0 - 1.0
-        })
-        .collect()
-}
-
-/// A 2-D little-endian `.npy` of `rows x dim` values, float64 (`<f8`) or float32 (`<f4`).
-fn write_npy(path: &Path, data: &[f32], rows: usize, dim: usize, f64_values: bool) {
-    let descr = if f64_values { "<f8" } else { "<f4" };
-    let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {dim}), }}")
-            .into_bytes();
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(b' ');
-    }
-    header.push(b'\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(&header);
-    for v in data {
-        if f64_values {
-            bytes.extend_from_slice(&f64::from(*v).to_le_bytes());
-        } else {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
-    }
-    std::fs::write(path, bytes).unwrap();
-}
-
-/// A model of 16-d vectors trained on 200 random ones, at `dir/m.nfcm`.
-fn small_model(dir: &Path) -> PathBuf {
-    let train = dir.join("train.npy");
-    write_npy(&train, &values(200, 16, 1), 200, 16, false);
-    let model = dir.join("m.nfcm");
-    ok(&["-q", "train", "-i", p(&train), "-o", p(&model)]);
-    model
-}
 
 /// `info` takes its model as the other commands do (`-m/--model`) as well as positionally.
 #[test]
@@ -80,7 +34,7 @@ fn b_means_budget_everywhere() {
     }
     let dir = tempfile::tempdir().unwrap();
     let train = dir.path().join("train.npy");
-    write_npy(&train, &values(200, 16, 1), 200, 16, false);
+    write_npy(&train, &values(200, 16, 1), 16, false);
     let model = dir.path().join("m.nfcm");
     ok(&[
         "-q",
@@ -112,7 +66,7 @@ fn b_means_budget_everywhere() {
 fn quiet_silences_the_train_summary_and_the_float64_note() {
     let dir = tempfile::tempdir().unwrap();
     let train = dir.path().join("t64.npy");
-    write_npy(&train, &values(200, 16, 3), 200, 16, true);
+    write_npy(&train, &values(200, 16, 3), 16, true);
     let model = dir.path().join("m.nfcm");
     let loud = ok(&["train", "-i", p(&train), "-o", p(&model)]);
     let said = stderr(&loud);
@@ -142,7 +96,7 @@ fn an_empty_npy_is_refused_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let model = small_model(dir.path());
     let empty = dir.path().join("empty.npy");
-    write_npy(&empty, &[], 0, 16, false);
+    write_npy(&empty, &[], 16, false);
     let out = dir.path().join("codes");
     let o = naicfc(&[
         "encode",
@@ -181,7 +135,7 @@ fn decaying(rows: usize, dim: usize, seed: u32) -> Vec<f32> {
 fn scalable_codes_decoded_as_plain_ones_are_recognised() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("f.npy");
-    write_npy(&input, &decaying(300, 256, 11), 300, 256, false);
+    write_npy(&input, &decaying(300, 256, 11), 256, false);
     let model = dir.path().join("m.nfcm");
     ok(&["-q", "train", "-i", p(&input), "-o", p(&model)]);
     let scalable = dir.path().join("scalable");
@@ -267,7 +221,7 @@ fn scalable_codes_cut_between_layers_are_named_as_cut() {
     let dir = tempfile::tempdir().unwrap();
     let model = small_model(dir.path());
     let input = dir.path().join("in.npy");
-    write_npy(&input, &values(20, 16, 12), 20, 16, false);
+    write_npy(&input, &values(20, 16, 12), 16, false);
     let scalable = dir.path().join("scalable");
     ok(&[
         "-q",
@@ -344,7 +298,7 @@ fn making_commands_report_in_json() {
     );
 
     let train = dir.path().join("train.npy");
-    write_npy(&train, &values(200, 16, 1), 200, 16, false);
+    write_npy(&train, &values(200, 16, 1), 16, false);
     let model = dir.path().join("m.nfcm");
     let v = json(&["-q", "train", "-i", p(&train), "-o", p(&model), "--json"]);
     assert_eq!(

@@ -4,7 +4,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use support::*;
 
@@ -39,44 +39,6 @@ fn a_closed_pipe_ends_a_command_quietly() {
     assert_ne!(o.status.code(), Some(101), "{err}");
 }
 
-/// `rows` vectors of `dim` pseudo-random values, row-major.
-fn values(rows: usize, dim: usize, seed: u32) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..rows * dim)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x % 2001) as f32 / 1000.0 - 1.0
-        })
-        .collect()
-}
-
-/// A 2-D little-endian float `.npy` (`<f4` or `<f8`) of `data`, `dim` values a row.
-fn write_npy(path: &Path, data: &[f32], dim: usize, f64_values: bool) {
-    let descr = if f64_values { "<f8" } else { "<f4" };
-    let dict = format!(
-        "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}, {dim}), }}",
-        data.len() / dim
-    );
-    let mut header = dict.into_bytes();
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(b' ');
-    }
-    header.push(b'\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(&header);
-    for v in data {
-        if f64_values {
-            bytes.extend_from_slice(&f64::from(*v).to_le_bytes());
-        } else {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
-    }
-    std::fs::write(path, bytes).unwrap();
-}
-
 /// The float32 rows of a `.npy` that `naicfc decode` wrote.
 fn read_npy_f32(path: &Path) -> Vec<f32> {
     let bytes = std::fs::read(path).unwrap();
@@ -85,15 +47,6 @@ fn read_npy_f32(path: &Path) -> Vec<f32> {
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect()
-}
-
-/// A small model of 16-d vectors trained on `dir/train`, at `dir/m.nfcm`.
-fn small_model(dir: &Path) -> PathBuf {
-    let train = dir.join("train.npy");
-    write_npy(&train, &values(200, 16, 1), 16, false);
-    let model = dir.join("m.nfcm");
-    ok(&["train", "--features", p(&train), "--out", p(&model)]);
-    model
 }
 
 /// Finding 1: rows named out of name order come back from `decode` in their input order.

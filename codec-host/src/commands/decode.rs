@@ -6,7 +6,7 @@ use crate::io::codes::CodesInput;
 use crate::io::npy::{NpyDtype, NpyWriter};
 use crate::io::order::write_order;
 use crate::io::outputs::{Place, check_file_outputs, check_outputs, prepare_output_dir};
-use crate::io::{FeatureSet, is_npy};
+use crate::io::{FeatureSet, InputError, is_npy};
 use anyhow::{Result, bail};
 use codec_core::{MAX_CODE_LEN, Model, decode_scalable};
 use std::path::{Path, PathBuf};
@@ -43,14 +43,14 @@ pub struct Args {
     pub json: bool,
 }
 
-/// What `naicfc decode --json` prints.
+/// What `naicfc decode --json` prints (and `naicfc extract --json`, with its rate).
 #[derive(Debug, serde::Serialize)]
-struct Summary {
-    written: usize,
-    dim: usize,
-    rejected: usize,
-    unwritten: usize,
-    seconds: f64,
+pub(crate) struct Summary {
+    pub written: usize,
+    pub dim: usize,
+    pub rejected: usize,
+    pub unwritten: usize,
+    pub seconds: f64,
 }
 
 /// Run `naicfc decode`.
@@ -60,13 +60,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         Place::new("--in", &args.input),
         Place::new("--model", &args.model),
     ];
-    let outputs = Place::features("--out", &args.out);
-    check_outputs(&outputs, &inputs)?;
-    if is_npy(&args.out) {
-        check_file_outputs(&outputs)?;
-    } else {
-        prepare_output_dir(&args.out, "--out", args.overwrite)?;
-    }
+    check_features_out(&args.out, &inputs, args.overwrite)?;
     let model = ModelFile::read(&args.model)?;
     let m = model.model();
     let mut codes = CodesInput::read(&args.input, MAX_CODE_LEN)?;
@@ -96,18 +90,8 @@ pub fn run(args: &Args) -> Result<Outcome> {
         eprintln!("{f}");
     }
     let dim = m.dim();
-    let is_npy = is_npy(&args.out);
     let step = args.batch.batch_rows.max(1);
-    let mut npy = if is_npy {
-        Some(NpyWriter::create(
-            &args.out,
-            NpyDtype::F32,
-            dim,
-            blobs.names.len(),
-        )?)
-    } else {
-        None
-    };
+    let mut out = FeaturesOut::create(&args.out, dim, blobs.names.len())?;
     let mut write_failures = Vec::new();
     let mut decoded = 0usize;
     let mut order = Vec::new();
@@ -161,18 +145,10 @@ pub fn run(args: &Args) -> Result<Outcome> {
         }
         decoded += set.len();
         job.advance(names.len());
-        match &mut npy {
-            Some(npy) => {
-                let source =
-                    |i: usize, name: &str, p| codes.problem(&args.input, set_index[i], name, p);
-                write_failures.extend(npy.take_unwritable(&mut set, source));
-                npy.write(&set)?;
-            }
-            None if set.is_empty() => {}
-            None => {
-                write_failures.extend(crate::io::atomic::write_rows_dat(&args.out, &set)?);
-                order.extend(set.names.iter().cloned());
-            }
+        let source = |i: usize, name: &str, p| codes.problem(&args.input, set_index[i], name, p);
+        write_failures.extend(out.write(&mut set, source)?);
+        if !out.is_npy() {
+            order.extend(set.names.iter().cloned());
         }
     }
     drop(job);
@@ -186,7 +162,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         start.elapsed().as_secs_f64()
     );
     let mut order_failed = 0;
-    if npy.is_none() && !order.is_empty() {
+    if !out.is_npy() && !order.is_empty() {
         // Without it the vectors are still good, in name order: reported, not a failure.
         if let Err(e) = write_order(&args.out, &order) {
             eprintln!("{e:#} (the vectors will be read back in name order)");
@@ -216,10 +192,72 @@ pub fn run(args: &Args) -> Result<Outcome> {
         decoded - write_failures.len(),
     )?;
     // Only now, so that a batch that was refused whole leaves no array behind.
-    if let Some(npy) = npy {
-        npy.finish()?;
-    }
+    out.finish()?;
     Ok(outcome)
+}
+
+/// Checks a features `--out` (of `decode` and `extract`) against the inputs and readies it:
+/// a `.npy` (with its names file) that may be replaced, or a directory that is empty (emptied
+/// of its `.dat` files first with `overwrite`). Done before any work, so a bad output costs
+/// nothing.
+pub(crate) fn check_features_out(out: &Path, inputs: &[Place], overwrite: bool) -> Result<()> {
+    let outputs = Place::features("--out", out);
+    check_outputs(&outputs, inputs)?;
+    if is_npy(out) {
+        check_file_outputs(&outputs)
+    } else {
+        prepare_output_dir(out, "--out", overwrite)
+    }
+}
+
+/// Features written batch by batch, as `decode` and `extract` write them: into one `.npy` of
+/// `rows` rows (completed by [`FeaturesOut::finish`]) or as `<name>.dat` files in a directory.
+pub(crate) struct FeaturesOut<'a> {
+    dir: &'a Path,
+    npy: Option<NpyWriter>,
+}
+
+impl<'a> FeaturesOut<'a> {
+    /// The writer for `out` (checked by [`check_features_out`]) of `rows` rows of `dim` values.
+    pub(crate) fn create(out: &'a Path, dim: usize, rows: usize) -> Result<Self> {
+        let npy = if is_npy(out) {
+            Some(NpyWriter::create(out, NpyDtype::F32, dim, rows)?)
+        } else {
+            None
+        };
+        Ok(FeaturesOut { dir: out, npy })
+    }
+
+    pub(crate) fn is_npy(&self) -> bool {
+        self.npy.is_some()
+    }
+
+    /// Writes the rows of `set` and returns those that could not be written, each named by
+    /// `source(row of set, name, problem)`; an array takes the others, so `set` loses them.
+    pub(crate) fn write(
+        &mut self,
+        set: &mut FeatureSet,
+        source: impl Fn(usize, &str, String) -> InputError,
+    ) -> Result<Vec<InputError>> {
+        match &mut self.npy {
+            Some(npy) => {
+                let failures = npy.take_unwritable(set, source);
+                npy.write(set)?;
+                Ok(failures)
+            }
+            None if set.is_empty() => Ok(Vec::new()),
+            None => crate::io::atomic::write_rows_dat(self.dir, set),
+        }
+    }
+
+    /// Completes an array (a directory is complete file by file). Called last, so that a run
+    /// refused whole leaves no array behind.
+    pub(crate) fn finish(self) -> Result<()> {
+        match self.npy {
+            Some(npy) => npy.finish(),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Codes made with another model or of the other kind must not pass for this model's codes:

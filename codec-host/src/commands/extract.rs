@@ -1,10 +1,10 @@
 //! `naicfc extract`: re-ID features from a directory of images with an ONNX model.
 
+use crate::commands::decode::{self, FeaturesOut, check_features_out};
 use crate::commands::{at_least_one, number_in};
 use crate::exit::{Outcome, batch_outcome};
-use crate::io::npy::{NpyDtype, NpyWriter};
-use crate::io::outputs::{Place, check_file_outputs, check_outputs, prepare_output_dir};
-use crate::io::{FeatureSet, InputError, is_npy};
+use crate::io::outputs::Place;
+use crate::io::{FeatureSet, InputError};
 use anyhow::{Context, Result, bail};
 use codec_extract::{Extractor, Filter, Options, is_image_name, read_image};
 use rayon::prelude::*;
@@ -117,11 +117,8 @@ impl Args {
 /// What `naicfc extract --json` prints.
 #[derive(Debug, serde::Serialize)]
 struct Summary {
-    written: usize,
-    dim: usize,
-    rejected: usize,
-    unwritten: usize,
-    seconds: f64,
+    #[serde(flatten)]
+    features: decode::Summary,
     images_per_second: f64,
 }
 
@@ -132,8 +129,6 @@ pub fn run(args: &Args) -> Result<Outcome> {
         Place::new("--images", &args.images),
         Place::new("--model", &args.model),
     ];
-    let outputs = Place::features("--out", &args.out);
-    check_outputs(&outputs, &inputs)?;
     for (flag, values) in [("--mean", &args.mean), ("--std", &args.std)] {
         if values.len() != 3 {
             bail!("{flag}: give 3 values, R,G,B (got {})", values.len());
@@ -148,23 +143,10 @@ pub fn run(args: &Args) -> Result<Outcome> {
     for f in &failures {
         eprintln!("{f}");
     }
-    if is_npy(&args.out) {
-        check_file_outputs(&outputs)?;
-    } else {
-        prepare_output_dir(&args.out, "--out", args.overwrite)?;
-    }
+    check_features_out(&args.out, &inputs, args.overwrite)?;
     let extractor = Extractor::load(&args.model, &args.options())?;
     let dim = extractor.dim();
-    let mut npy = if is_npy(&args.out) {
-        Some(NpyWriter::create(
-            &args.out,
-            NpyDtype::F32,
-            dim,
-            images.len(),
-        )?)
-    } else {
-        None
-    };
+    let mut out = FeaturesOut::create(&args.out, dim, images.len())?;
     let mut write_failures = Vec::new();
     let mut extracted = 0usize;
     let job = crate::progress::job(images.len() as u64, "extract");
@@ -179,24 +161,17 @@ pub fn run(args: &Args) -> Result<Outcome> {
         }
         extracted += set.len();
         job.advance(chunk.len());
-        match &mut npy {
-            Some(npy) => {
-                let by_name: HashMap<&str, &Path> = chunk
-                    .iter()
-                    .map(|(n, p)| (n.as_str(), p.as_path()))
-                    .collect();
-                let source = |_, name: &str, p| {
-                    InputError::new(
-                        by_name.get(name).copied().unwrap_or(args.images.as_path()),
-                        p,
-                    )
-                };
-                write_failures.extend(npy.take_unwritable(&mut set, source));
-                npy.write(&set)?;
-            }
-            None if set.is_empty() => {}
-            None => write_failures.extend(crate::io::atomic::write_rows_dat(&args.out, &set)?),
-        }
+        let by_name: HashMap<&str, &Path> = chunk
+            .iter()
+            .map(|(n, p)| (n.as_str(), p.as_path()))
+            .collect();
+        let source = |_, name: &str, p| {
+            InputError::new(
+                by_name.get(name).copied().unwrap_or(args.images.as_path()),
+                p,
+            )
+        };
+        write_failures.extend(out.write(&mut set, source)?);
     }
     drop(job);
     for f in &write_failures {
@@ -214,11 +189,13 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let (rejected, unwritten) = (failures.len(), write_failures.len());
     if args.json {
         let summary = Summary {
-            written,
-            dim,
-            rejected,
-            unwritten,
-            seconds,
+            features: decode::Summary {
+                written,
+                dim,
+                rejected,
+                unwritten,
+                seconds,
+            },
             images_per_second: extracted as f64 / seconds.max(1e-9),
         };
         println!("{}", serde_json::to_string(&summary)?);
@@ -230,9 +207,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     }
     let outcome = batch_outcome(&args.out, rejected, unwritten, written)?;
     // Only now, so that a run that was refused whole leaves no array behind.
-    if let Some(npy) = npy {
-        npy.finish()?;
-    }
+    out.finish()?;
     Ok(outcome)
 }
 

@@ -59,6 +59,26 @@ pub struct Fixture {
 }
 
 impl Fixture {
+    /// A small 64-d dataset (40 training identities of 10 images, 40 queries, 200 gallery
+    /// items) from `seed`, and its model: enough for the fault and code-array tests.
+    pub fn small(seed: &str) -> Fixture {
+        Fixture::new(&[
+            "--dim",
+            "64",
+            "--identities",
+            "40",
+            "--images-per-identity",
+            "10",
+            "--test-identities",
+            "20",
+            "--queries",
+            "40",
+            "--gallery",
+            "200",
+            "--seed",
+            seed,
+        ])
+    }
     /// The dataset `naicfc synth` makes with `synth_flags`, and its model.
     pub fn new(synth_flags: &[&str]) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
@@ -149,4 +169,51 @@ pub fn dat_files(dir: impl AsRef<Path>) -> usize {
                 .is_some_and(|x| x == "dat")
         })
         .count()
+}
+
+/// `rows` vectors of `dim` pseudo-random values in [-1, 1], row-major.
+pub fn values(rows: usize, dim: usize, seed: u32) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..rows * dim)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x % 2001) as f32 / 1000.0 - 1.0
+        })
+        .collect()
+}
+
+/// A 2-D little-endian float `.npy` (`<f4` or `<f8`) of `data`, `dim` values a row.
+pub fn write_npy(path: &Path, data: &[f32], dim: usize, f64_values: bool) {
+    let descr = if f64_values { "<f8" } else { "<f4" };
+    let dict = format!(
+        "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}, {dim}), }}",
+        data.len() / dim
+    );
+    let mut header = dict.into_bytes();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(b' ');
+    }
+    header.push(b'\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(&header);
+    for v in data {
+        if f64_values {
+            bytes.extend_from_slice(&f64::from(*v).to_le_bytes());
+        } else {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A model of 16-d vectors trained on 200 random ones (`dir/train.npy`), at `dir/m.nfcm`.
+pub fn small_model(dir: &Path) -> PathBuf {
+    let train = dir.join("train.npy");
+    write_npy(&train, &values(200, 16, 1), 16, false);
+    let model = dir.join("m.nfcm");
+    ok(&["-q", "train", "-i", p(&train), "-o", p(&model)]);
+    model
 }
