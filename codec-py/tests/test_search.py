@@ -8,13 +8,14 @@ import pytest
 
 import naicfc
 
-ROWS, DIM = 50_000, 1024  # 205 MB as float32
-ANCHORS = [0, 7, 12_345, 49_999]  # the only non-zero rows
+ROWS, DIM = 60_000, 1024  # 246 MB as float32
+ANCHORS = [0, 7, 12_345, 59_999]  # the only non-zero rows
 
 # The child caps its private memory (RLIMIT_DATA: heap and anonymous maps, not the read-only
-# file map of the gallery) at what it uses after the imports plus 120 MB: room for the
-# search's working memory and a converted block, not for a float32 copy of the whole gallery,
-# whose allocation would then fail (MemoryError, or an abort in Rust).
+# file map of the gallery) at what it uses after the imports plus 160 MB: room for the
+# search's working memory (the GEMM's per-thread workspace alone is 96 MB, a block of scores)
+# and a converted 16 MB block, not for a float32 copy of the whole gallery, whose allocation
+# would then fail (MemoryError, or an abort in Rust).
 _CHILD = """
 import resource
 import sys
@@ -27,7 +28,7 @@ g = np.memmap(path, dtype=dtype, mode="r", shape=(rows, dim))
 q = np.asarray(g[anchors], dtype=np.float32)
 with open("/proc/self/status") as f:
     used = next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmData:"))
-limit = used + (120 << 20)
+limit = used + (160 << 20)
 resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 scores, idx = naicfc.search(q, g, k=3, threads=1)
 assert idx[:, 0].tolist() == anchors, idx
