@@ -49,27 +49,44 @@ fn rows_of<'py, T: Element>(
             None,
         ));
     }
-    let ndim: usize = arr.getattr("ndim")?.extract()?;
-    let single = match ndim {
-        1 => true,
-        2 => false,
-        n => {
-            return Err(raise(
-                py,
-                Kind::Dimension,
-                format!("{what}: expected a 1-D or 2-D array, got {n} dimensions"),
-                None,
-            ));
-        }
-    };
-    let arr = if single {
-        arr.call_method1("reshape", ((1, -1),))?
-    } else {
-        arr
-    };
+    let (arr, single) = two_d(what, arr)?;
     let arr = np.call_method1("ascontiguousarray", (arr, target))?;
     let array = arr.downcast_into::<PyArray2<T>>()?;
     Ok(Rows { array, single })
+}
+
+/// A 1-D or 2-D array as 2-D (one row for 1-D: a view, not a copy), and whether it was 1-D.
+fn two_d<'py>(what: &str, arr: Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, bool)> {
+    let ndim: usize = arr.getattr("ndim")?.extract()?;
+    match ndim {
+        1 => Ok((arr.call_method1("reshape", ((1, -1),))?, true)),
+        2 => Ok((arr, false)),
+        n => Err(raise(
+            arr.py(),
+            Kind::Dimension,
+            format!("{what}: expected a 1-D or 2-D array, got {n} dimensions"),
+            None,
+        )),
+    }
+}
+
+/// `x` as a 2-D numpy array of floats (float16, float32 or float64), as it is: neither
+/// converted nor copied, for callers that read it a block at a time.
+pub fn float_matrix<'py>(what: &str, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = x.py();
+    let arr = py.import("numpy")?.call_method1("asarray", (x,))?;
+    let dtype = arr.getattr("dtype")?;
+    let kind: String = dtype.getattr("kind")?.extract()?;
+    if kind != "f" {
+        let name: String = dtype.getattr("name")?.extract()?;
+        return Err(raise(
+            py,
+            Kind::DType,
+            format!("{what}: dtype {name} is not accepted (expected float32-compatible values)"),
+            None,
+        ));
+    }
+    Ok(two_d(what, arr)?.0)
 }
 
 /// Feature rows: float16, float32 or float64 in, float32 rows out.
@@ -176,6 +193,45 @@ fn shared_pool() -> Result<Arc<ThreadPool>, rayon::ThreadPoolBuildError> {
 /// Run `f` on `pool` without the GIL: the work of one chunk of a batch.
 pub fn run<R: Send>(py: Python<'_>, pool: &ThreadPool, f: impl FnOnce() -> R + Send) -> R {
     py.allow_threads(|| pool.install(f))
+}
+
+/// Run `f` on `pool` on a thread of its own, without the GIL, checking for Ctrl-C every tenth
+/// of a second: for one long call that has no chunks to check between (training). On
+/// KeyboardInterrupt the call returns at once and the work is left to finish in the
+/// background, its result dropped: the host library has no way to stop it midway, and the
+/// caller gets no partial result.
+pub fn run_interruptible<R: Send + 'static>(
+    py: Python<'_>,
+    pool: Arc<ThreadPool>,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> PyResult<R> {
+    use std::sync::mpsc::{RecvTimeoutError, channel};
+    let (done, mut result) = channel();
+    std::thread::Builder::new()
+        .name("naicfc-train".into())
+        .spawn(move || {
+            // The receiver is gone when the caller was interrupted: nobody wants the result.
+            let _ = done.send(pool.install(f));
+        })
+        .map_err(|e| raise(py, Kind::Input, format!("cannot start a thread: {e}"), None))?;
+    loop {
+        // The receiver is not `Sync`: it crosses into the GIL-free closure and back by value.
+        let (got, back) = py.allow_threads(move || {
+            let got = result.recv_timeout(std::time::Duration::from_millis(100));
+            (got, result)
+        });
+        result = back;
+        match got {
+            Ok(r) => return Ok(r),
+            Err(RecvTimeoutError::Timeout) => py.check_signals()?,
+            Err(RecvTimeoutError::Disconnected) => {
+                // Only a panic in the host library ends the thread without a result.
+                return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                    "naicfc internal error: the training thread stopped without a result",
+                ));
+            }
+        }
+    }
 }
 
 /// Rows handed to the workers between two checks for Ctrl-C: a tenth of a second or so of

@@ -1,6 +1,6 @@
 //! `naicfc.Model`: a trained model, and batch encode and decode with it.
 
-use crate::arrays::{CHUNK_ROWS, byte_rows, float_rows, pool, run, to_array};
+use crate::arrays::{CHUNK_ROWS, byte_rows, float_rows, pool, run, run_interruptible, to_array};
 use crate::errors::{self, Kind, raise};
 use codec_core::MAX_CODE_LEN;
 use codec_core::Model;
@@ -148,7 +148,8 @@ impl PyModel {
     /// `options` are `naicfc train`'s options with underscores: `max_coeffs`, `reid_weight`,
     /// `spread_exponent`, `step_growth`, `no_clamp`, `centroid_weight`,
     /// `quantiser`, `trellis_lambda`, `trellis_lambda_low`, `gain_coeffs`, `max_rows`. The
-    /// same rows and options give the same model bytes as the command line.
+    /// same rows and options give the same model bytes as the command line. Ctrl-C raises
+    /// `KeyboardInterrupt` within a tenth of a second, and no model.
     #[staticmethod]
     #[pyo3(signature = (x, labels=None, budgets=vec![16, 32, 64, 128, 256], *, threads=None, **options))]
     fn train(
@@ -194,7 +195,7 @@ impl PyModel {
             ));
         }
         let pool = pool(py, threads)?;
-        let trained = run(py, &pool, || {
+        let trained = run_interruptible(py, pool, move || {
             let input = from_memory(&set, labels.as_deref(), cfg.max_rows)?;
             train_on_sample(
                 &input.sample,
@@ -203,7 +204,7 @@ impl PyModel {
                 input.rows,
                 &cfg,
             )
-        })
+        })?
         .map_err(|e| errors::host(py, Kind::Training, &e))?;
         Self::from_vec(py, trained.model)
     }

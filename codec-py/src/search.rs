@@ -1,11 +1,11 @@
 //! `naicfc.search` and `naicfc.score`: exact nearest neighbours and the competition's metrics.
 
-use crate::arrays::{float_rows, int_rows, int_vector, pool, run, to_array};
+use crate::arrays::{float_matrix, float_rows, int_rows, int_vector, pool, run, to_array};
 use crate::errors::{self, Kind, raise};
 use codec_host::io::FeatureSet;
 use codec_host::metrics::{Label, ScoreOptions, score_ranking};
-use codec_host::search::{Metric, SearchOptions, search_with};
-use numpy::PyArrayMethods;
+use codec_host::search::{Metric, SearchOptions, StreamingSearch};
+use numpy::{PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -32,10 +32,44 @@ fn metric_of(py: Python<'_>, name: &str) -> PyResult<Metric> {
     }
 }
 
+/// Gallery values (16 MB of float32) searched between two checks for Ctrl-C, and
+/// converted at once when the gallery is not float32 already.
+const GALLERY_PART_VALUES: usize = 4 << 20;
+
+/// The first non-finite value of `rows` (`dim` values each) as an error naming its row, counted
+/// from `first`. A NaN scores as nothing and ranks silently wrong; the CLI's reid rejects such
+/// rows too.
+fn check_finite(
+    py: Python<'_>,
+    what: &str,
+    rows: &[f32],
+    dim: usize,
+    first: usize,
+) -> PyResult<()> {
+    match rows.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => {
+            let row = first + i / dim.max(1);
+            Err(raise(
+                py,
+                Kind::NonFinite,
+                format!(
+                    "{what} row {row}: value at index {} is not finite (NaN or infinity)",
+                    i % dim.max(1)
+                ),
+                Some(row),
+            ))
+        }
+    }
+}
+
 /// The best `k` rows of the gallery `g` for every query row of `q`, exactly (every pair is
 /// scored), on all cores. Returns `(scores, indices)` of shape (Nq, min(k, Ng)), best first:
 /// float32 cosine similarities or inner products (decreasing) or squared Euclidean distances
 /// (increasing), and int64 gallery rows. Ties rank the lower row first.
+///
+/// A float32 C-contiguous gallery (a `np.memmap` included) is read in place, never copied;
+/// any other is converted to float32 a block of rows at a time.
 #[pyfunction]
 #[pyo3(signature = (q, g, k=100, metric="cosine", *, threads=None))]
 pub fn search<'py>(
@@ -55,71 +89,94 @@ pub fn search<'py>(
             None,
         ));
     };
-    let (q, g) = (float_rows("q", q)?, float_rows("g", g)?);
-    if q.width() != g.width() {
+    let q = float_rows("q", q)?;
+    let g = float_matrix("g", g)?;
+    let (g_rows, g_width): (usize, usize) = g.getattr("shape")?.extract()?;
+    if q.width() != g_width {
         return Err(raise(
             py,
             Kind::Dimension,
             format!(
-                "queries have {} values per vector, the gallery {}",
+                "queries have {} values per vector, the gallery {g_width}",
                 q.width(),
-                g.width()
             ),
             None,
         ));
     }
     let dim = q.width();
-    // A NaN scores as nothing and ranks silently wrong; the CLI's reid rejects such rows too.
-    for (what, rows) in [("q", &q), ("g", &g)] {
-        let values = rows.array.readonly();
-        if let Some(i) = values.as_slice()?.iter().position(|v| !v.is_finite()) {
-            let row = i / dim.max(1);
-            return Err(raise(
-                py,
-                Kind::NonFinite,
-                format!(
-                    "{what} row {row}: value at index {} is not finite (NaN or infinity)",
-                    i % dim.max(1)
-                ),
-                Some(row),
-            ));
-        }
-    }
-    let gallery = FeatureSet {
-        names: vec![String::new(); g.len()],
-        dim,
-        data: g.array.readonly().as_slice()?.to_vec(),
-    };
     let queries = q.array.readonly();
     let queries = queries.as_slice()?;
-    let kept = k.min(g.len());
+    check_finite(py, "q", queries, dim, 0)?;
     let pool = pool(py, threads)?;
     let opts = SearchOptions::default();
-    let (mut scores, mut rows) = (
+    // One search per part of the queries, each fed the gallery block by block: every step
+    // (one part against one block) is short enough to check for Ctrl-C after it, and the
+    // host's search gives every score from its two vectors alone, so the parts rank exactly
+    // as one pass would. The parts are prepared on the call's pool too: rayon's global pool
+    // is neither the caller's `threads=` nor usable in a forked child.
+    let nq = q.len();
+    let mut parts = run(py, &pool, || {
+        queries
+            .chunks((QUERY_PART * dim).max(1))
+            .take(nq.div_ceil(QUERY_PART))
+            .map(|part| {
+                let part = FeatureSet {
+                    names: vec![String::new(); part.len() / dim.max(1)],
+                    dim,
+                    data: part.to_vec(),
+                };
+                StreamingSearch::new(&part, k, metric, &opts)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+    })
+    .map_err(|e| errors::host(py, Kind::Input, &e))?;
+    let block = (GALLERY_PART_VALUES / dim.max(1)).max(1);
+    let in_place = g.is_instance_of::<PyArray2<f32>>()
+        && g.getattr("flags")?
+            .get_item("C_CONTIGUOUS")?
+            .extract::<bool>()?;
+    let np = py.import("numpy")?;
+    for first in (0..g_rows).step_by(block) {
+        let rows = block.min(g_rows - first);
+        let part = g.get_item(pyo3::types::PySlice::new(
+            py,
+            first as isize,
+            (first + rows) as isize,
+            1,
+        ))?;
+        // A slice of rows of a C-contiguous float32 array is a view of its memory; anything
+        // else becomes one float32 block here.
+        let part = if in_place {
+            part
+        } else {
+            np.call_method1("ascontiguousarray", (part, "float32"))?
+        };
+        let part = part.downcast_into::<PyArray2<f32>>()?;
+        let values = part.readonly();
+        let values = values.as_slice()?;
+        check_finite(py, "g", values, dim, first)?;
+        for search in &mut parts {
+            run(py, &pool, || search.add_rows(values, rows))
+                .map_err(|e| errors::host(py, Kind::Input, &e))?;
+            py.check_signals()?;
+        }
+    }
+    let kept = k.min(g_rows);
+    let (mut scores, mut indices) = (
         Vec::with_capacity(q.len() * kept),
         Vec::with_capacity(q.len() * kept),
     );
-    for part in queries
-        .chunks((QUERY_PART * dim).max(1))
-        .take(q.len().div_ceil(QUERY_PART))
-    {
-        let part = FeatureSet {
-            names: vec![String::new(); part.len() / dim.max(1)],
-            dim,
-            data: part.to_vec(),
-        };
-        let ranking = run(py, &pool, || search_with(&part, &gallery, k, metric, &opts))
-            .map_err(|e| errors::host(py, Kind::Input, &e))?;
+    for search in parts {
+        let ranking = search.finish();
         for i in 0..ranking.len() {
             scores.extend_from_slice(ranking.scores(i));
-            rows.extend(ranking.rows(i).iter().map(|&r| i64::from(r)));
+            indices.extend(ranking.rows(i).iter().map(|&r| i64::from(r)));
         }
-        py.check_signals()?;
     }
     let n = q.len();
     Ok((
         to_array(py, scores, n, kept, q.single)?,
-        to_array(py, rows, n, kept, q.single)?,
+        to_array(py, indices, n, kept, q.single)?,
     ))
 }
 

@@ -125,3 +125,21 @@ def test_the_namespace_is_the_api():
     }
     assert public == set(naicfc.__all__) - {"__version__"}, public ^ set(naicfc.__all__)
     assert not hasattr(naicfc, "np") and not hasattr(naicfc, "List")
+
+
+def test_the_type_stub_names_what_the_native_module_has():
+    import ast
+    from pathlib import Path
+
+    from naicfc import _native
+
+    stub = ast.parse((Path(naicfc.__file__).parent / "_native.pyi").read_text())
+    top = {n.name for n in stub.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    top |= {t.id for n in stub.body if isinstance(n, ast.AnnAssign) for t in [n.target]}
+    top = {n for n in top if not n.startswith("_")}
+    native = {n for n in dir(_native) if not n.startswith("_")}
+    assert top == native, top ^ native
+    (model,) = [n for n in stub.body if isinstance(n, ast.ClassDef) and n.name == "Model"]
+    methods = {n.name for n in model.body if isinstance(n, ast.FunctionDef)}
+    public = {n for n in dir(_native.Model) if not n.startswith("_")}
+    assert public <= methods, public - methods

@@ -191,3 +191,35 @@ def test_search_ranks_like_brute_force(rng):
     assert idx.shape == (7, 50)
     _, one = naicfc.search(q[2], g, k=3)
     assert one.shape == (3,)
+
+
+def test_codes_of_the_wrong_shape_and_type(model):
+    with pytest.raises(naicfc.DimensionError):
+        model.decode(np.zeros((2, 3, 32), np.uint8))
+    with pytest.raises(TypeError):
+        model.decode([1, 2, 3])
+    with pytest.raises(TypeError):
+        model.decode(None)
+
+
+def test_training_refuses_infinity_and_wrong_shapes(train):
+    x = train.features[:100].copy()
+    x[9, 3] = -np.inf
+    with pytest.raises(naicfc.NonFiniteError, match="row 9"):
+        naicfc.Model.train(x)
+    with pytest.raises(naicfc.DimensionError):
+        naicfc.Model.train(np.zeros((2, 3, 4), np.float32))
+    with pytest.raises(naicfc.DTypeError):
+        naicfc.Model.train(np.zeros((100, 8), np.int64))
+
+
+def test_search_of_empty_sides(rng):
+    q = rng.normal(size=(3, 8)).astype(np.float32)
+    scores, idx = naicfc.search(q, np.zeros((0, 8), np.float32), k=5)
+    assert scores.shape == idx.shape == (3, 0)
+    scores, idx = naicfc.search(np.zeros((0, 8), np.float32), q, k=5)
+    assert scores.shape == idx.shape == (0, 3)
+    with pytest.raises(naicfc.DTypeError):
+        naicfc.search(q, np.zeros((4, 8), np.int32))
+    with pytest.raises(naicfc.DimensionError):
+        naicfc.search(q, np.zeros((2, 4, 8), np.float32))

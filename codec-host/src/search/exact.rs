@@ -1,6 +1,6 @@
 //! The blocked exhaustive scan: gallery blocks outside, query blocks inside, GEMM in between.
 
-use super::prepare::{Layout, active_dims, dims_of, gather_rows, shared_dims};
+use super::prepare::{Layout, RowsRef, active_dims, dims_of, gather_rows, shared_dims};
 use super::topk::TopK;
 use super::{Metric, Ranking, SearchOptions};
 use crate::io::FeatureSet;
@@ -134,7 +134,12 @@ impl Searcher {
     }
 
     /// Score the next gallery rows (numbered after those already fed).
-    pub(super) fn add(&mut self, gallery: &FeatureSet, progress: Option<&indicatif::ProgressBar>) {
+    pub(super) fn add<'a>(
+        &mut self,
+        gallery: impl Into<RowsRef<'a>>,
+        progress: Option<&indicatif::ProgressBar>,
+    ) {
+        let gallery = gallery.into();
         let width = self.queries.width;
         let gdims = dims_of(&active_dims(gallery));
         let layout = Layout {
@@ -143,12 +148,12 @@ impl Searcher {
             width,
             metric: self.metric,
         };
-        let capacity = self.gallery_block.min(gallery.len()).max(MIN_ROWS);
+        let capacity = self.gallery_block.min(gallery.rows).max(MIN_ROWS);
         let mut gmat = vec![0.0; capacity * width];
         let mut gnorms = vec![0.0; capacity];
         if !self.tops.is_empty() && self.tops.first().is_some_and(|t| t.capacity() > 0) {
-            for first in (0..gallery.len()).step_by(self.gallery_block) {
-                let rows = self.gallery_block.min(gallery.len() - first);
+            for first in (0..gallery.rows).step_by(self.gallery_block) {
+                let rows = self.gallery_block.min(gallery.rows - first);
                 let padded = rows.max(MIN_ROWS);
                 gather_rows(
                     gallery,
@@ -178,7 +183,7 @@ impl Searcher {
                 }
             }
         }
-        self.next += gallery.len() as u64;
+        self.next += gallery.rows as u64;
     }
 
     /// The ranking of every query, best first.

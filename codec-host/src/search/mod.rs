@@ -205,6 +205,29 @@ impl StreamingSearch {
         Ok(())
     }
 
+    /// [`StreamingSearch::add`] for `rows` gallery rows held in the caller's buffer (row after
+    /// row, the queries' dimension), read in place: a gallery in a memory map or a numpy array
+    /// is searched without a copy.
+    pub fn add_rows(&mut self, data: &[f32], rows: usize) -> Result<()> {
+        if rows.checked_mul(self.dim) != Some(data.len()) {
+            bail!(
+                "gallery features: {} values for {rows} rows of {} dimensions",
+                data.len(),
+                self.dim
+            );
+        }
+        if self.inner.rows_seen() + rows as u64 > u64::from(u32::MAX) {
+            bail!("the gallery has more than {} rows", u32::MAX);
+        }
+        let part = prepare::RowsRef {
+            data,
+            dim: self.dim,
+            rows,
+        };
+        self.inner.add(part, self.progress.as_ref());
+        Ok(())
+    }
+
     /// The ranking of every query (at most as many results as gallery rows fed).
     pub fn finish(self) -> Ranking {
         self.inner.finish()

@@ -8,9 +8,37 @@ use rayon::prelude::*;
 /// mask is noise next to the data it summarises.
 const MASK_ROWS_PER_TASK: usize = 1024;
 
+/// Feature rows wherever they are held: a [`FeatureSet`], or a caller's buffer (a numpy array,
+/// a memory map) that is read in place rather than copied into one.
+#[derive(Clone, Copy)]
+pub(crate) struct RowsRef<'a> {
+    /// `rows * dim` values, row after row.
+    pub(crate) data: &'a [f32],
+    pub(crate) dim: usize,
+    /// Given, not derived: a set of zero-length rows still has a row count.
+    pub(crate) rows: usize,
+}
+
+impl RowsRef<'_> {
+    fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.dim..(i + 1) * self.dim]
+    }
+}
+
+impl<'a> From<&'a FeatureSet> for RowsRef<'a> {
+    fn from(set: &'a FeatureSet) -> Self {
+        RowsRef {
+            data: &set.data,
+            dim: set.dim,
+            rows: set.len(),
+        }
+    }
+}
+
 /// For each dimension, whether any row of `set` is non-zero there (NaN counts as non-zero, so it
 /// still poisons the scores it touches instead of silently vanishing).
-pub(crate) fn active_dims(set: &FeatureSet) -> Vec<bool> {
+pub(crate) fn active_dims<'a>(set: impl Into<RowsRef<'a>>) -> Vec<bool> {
+    let set = set.into();
     let dim = set.dim;
     if dim == 0 {
         return Vec::new();
@@ -68,13 +96,14 @@ pub(crate) struct Layout<'a> {
 /// everything). Euclidean rows are copied as they are and their squared norms written to
 /// `out_norms`: a dimension dropped because the other side is zero there still counts in the
 /// distance.
-pub(crate) fn gather_rows(
-    set: &FeatureSet,
+pub(crate) fn gather_rows<'a>(
+    set: impl Into<RowsRef<'a>>,
     first: usize,
     layout: &Layout<'_>,
     out: &mut [f32],
     out_norms: &mut [f32],
 ) {
+    let set = set.into();
     let width = layout.width;
     debug_assert!(layout.shared.len() <= width && out.len() == out_norms.len() * width);
     out.par_chunks_mut(width.max(1))

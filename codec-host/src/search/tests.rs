@@ -280,3 +280,21 @@ fn streaming_in_parts_equals_one_pass() {
         }
     }
 }
+
+#[test]
+fn rows_read_in_place_rank_as_a_feature_set_and_wrong_lengths_fail() {
+    let query = random(9, 16, 7);
+    let gallery = random(100, 16, 8);
+    let whole = search_with(&query, &gallery, 10, Metric::Cosine, &opts(32, 4)).unwrap();
+    let mut s = StreamingSearch::new(&query, 10, Metric::Cosine, &opts(32, 4)).unwrap();
+    s.add_rows(&gallery.data[..40 * 16], 40).unwrap();
+    s.add_rows(&gallery.data[40 * 16..], 60).unwrap();
+    let streamed = s.finish();
+    for q in 0..query.len() {
+        assert_eq!(streamed.rows(q), whole.rows(q), "query {q}");
+        assert_eq!(streamed.scores(q), whole.scores(q), "query {q}");
+    }
+    let mut s = StreamingSearch::new(&query, 10, Metric::Cosine, &opts(32, 4)).unwrap();
+    assert!(s.add_rows(&gallery.data[..16 * 3 - 1], 3).is_err());
+    assert!(s.add_rows(&gallery.data[..16 * 3], usize::MAX).is_err());
+}
