@@ -14,7 +14,7 @@ budget long); decoding gives ``array<float>`` rows. Every column other than the 
     df = spark.read.parquet("features.parquet")              # name, feature: array<float>
     ns.encode_table(df, model, 64).write.parquet("codes.parquet")   # name, code: binary
 
-As a job (local mode, or a cluster through ``spark-submit``; see README.md)::
+As a job (local mode, or a cluster through ``spark-submit``; see docs/scale-out.md, "Running the Spark job")::
 
     python -m naicfc.spark encode --model model.nfcm --budget 64 --in features.parquet \\
         --out codes.parquet
