@@ -154,18 +154,18 @@ fn the_options_refuse_what_they_cannot_do() {
     let run = |extra: &[&str]| naicfc(&[&base[..], extra].concat());
     expect(
         &run(&["--rerank", "-m", p(&f.model), "-b", "16"]),
-        1,
+        3,
         &["--rerank ranks features"],
     );
     expect(
         &run(&["--rerank", "--metric", "ip"]),
-        1,
+        3,
         &["needs a distance"],
     );
     expect(&run(&["--learn", p(&g)]), 2, &["--model"]);
     expect(
         &run(&["-m", p(&f.model), "--learn", p(&g)]),
-        1,
+        3,
         &["--learn-list", "--alpha"],
     );
     expect(&run(&["--alpha", "0.3"]), 2, &["--learn"]);
