@@ -120,7 +120,7 @@ fn learned_metric_runs_on_training_features_only() {
         "fixed.json",
         &["-m", p(&f.model), "--learn", p(&feats), "--alpha", "0.25"],
     );
-    assert!(err.contains("alpha 0.25, centred"), "{err}");
+    assert!(err.contains("alpha 0.25, uncentred"), "{err}");
     assert!(fixed > 0.3, "{fixed}");
     // Re-ranking composes with the learned metric.
     reid_and_score(

@@ -125,7 +125,8 @@ pub struct LearnArgs {
     /// centring are chosen on a held-out split of them
     #[arg(long, requires = "learn")]
     pub learn_list: Option<PathBuf>,
-    /// Fixed exponent of the learned metric (centred coefficients), instead of choosing it
+    /// Fixed exponent of the learned metric (uncentred coefficients: 0 is plain cosine),
+    /// instead of choosing it on --learn-list
     #[arg(long, requires = "learn", value_parser = crate::commands::number_in(0.0, 2.0))]
     pub alpha: Option<f64>,
 }

@@ -68,8 +68,8 @@ pub(crate) struct Learned {
 
 impl Learned {
     /// Learn the metric from the training features at `train` (with identities from `list`
-    /// when given). `alpha` fixes the exponent (centred coefficients); without it the list is
-    /// needed to choose it.
+    /// when given). `alpha` fixes the exponent (uncentred coefficients, so that 0 is plain
+    /// cosine); without it the list is needed to choose it.
     pub(crate) fn learn(
         model: &Model<'_>,
         train: &Path,
@@ -97,7 +97,17 @@ impl Learned {
         for f in &input.failures {
             eprintln!("{f}");
         }
-        let set = input.sample;
+        Self::from_training(model, &input.sample, input.labels.as_deref(), alpha, train)
+    }
+
+    /// [`Learned::learn`] from training features in memory (`labels` one per row).
+    fn from_training(
+        model: &Model<'_>,
+        set: &FeatureSet,
+        labels: Option<&[i64]>,
+        alpha: Option<f64>,
+        train: &Path,
+    ) -> Result<Self> {
         if set.len() < 2 {
             bail!("{}: fewer than 2 usable training features", train.display());
         }
@@ -114,17 +124,17 @@ impl Learned {
             active: g.active,
             mean: g.mean,
             alpha: alpha.unwrap_or(0.0),
-            centred: true,
+            centred: false,
             scale: Vec::new(),
             rows: set.len(),
             fit: None,
         };
-        let (alpha, centred, fit) = match (alpha, input.labels) {
-            (Some(a), _) => (a, true, None),
-            (None, Some(labels)) => base.choose(&set, &labels)?,
-            (None, None) => unreachable!("checked above"),
+        let (alpha, centred, fit) = match (alpha, labels) {
+            (Some(a), _) => (a, false, None),
+            (None, Some(labels)) => base.choose(set, labels)?,
+            (None, None) => bail!("choosing the exponent needs identity labels"),
         };
-        let var = base.variances(&set);
+        let var = base.variances(set);
         Ok(Learned {
             scale: scales(&var, alpha),
             alpha,
@@ -304,6 +314,50 @@ fn scales(var: &[f64], alpha: f64) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{gaussian, tiny_model};
+
+    fn cosines(set: &FeatureSet) -> Vec<f64> {
+        let norm = |r: &[f32]| r.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
+        let mut out = Vec::new();
+        for i in 0..set.len() {
+            for j in 0..set.len() {
+                let (a, b) = (set.row(i), set.row(j));
+                let dot: f64 = a
+                    .iter()
+                    .zip(b)
+                    .map(|(&x, &y)| f64::from(x) * f64::from(y))
+                    .sum();
+                out.push(dot / (norm(a) * norm(b)));
+            }
+        }
+        out
+    }
+
+    /// With a full set of coefficients the transform is a rotation, so exponent 0 without
+    /// centring compares vectors as plain cosine does (up to the transform's Q15 rounding).
+    #[test]
+    fn exponent_zero_uncentred_is_plain_cosine() {
+        let file = tiny_model(6);
+        let model = file.model();
+        let train = gaussian(50, 6, 1);
+        let l = Learned::from_training(&model, &train, None, Some(0.0), Path::new("t")).unwrap();
+        assert!(!l.centred);
+        let test = gaussian(12, 6, 2);
+        let mapped = l.apply(&test);
+        assert_eq!(mapped.dim, model.coeffs());
+        for (a, b) in cosines(&test).iter().zip(cosines(&mapped)) {
+            assert!((a - b).abs() < 1e-3, "{a} {b}");
+        }
+    }
+
+    /// Labels let the exponent be chosen; none and no exponent is an error, not a default.
+    #[test]
+    fn choosing_needs_labels() {
+        let file = tiny_model(6);
+        let train = gaussian(50, 6, 1);
+        let err = Learned::from_training(&file.model(), &train, None, None, Path::new("t"));
+        assert!(err.is_err());
+    }
 
     #[test]
     fn scales_flatten_the_variances_more_with_a_larger_exponent() {
