@@ -57,7 +57,8 @@ pub struct Args {
     #[arg(long)]
     pub strict: bool,
     /// Search in the codec's coefficient domain with this model (needs --budget, unless the
-    /// gallery is a code array: its codes must be this model's)
+    /// gallery is a code array: its codes must be this model's); with --learn, the model whose
+    /// coefficients the learned metric weighs
     #[arg(short, long)]
     pub model: Option<PathBuf>,
     /// Byte budget at which the queries (and with --coded both, the gallery) are coded; with a
