@@ -61,6 +61,8 @@ pub fn run(args: &Args) -> Result<Outcome> {
         budget: None,
         coded: crate::coded_search::CodedSide::Query,
         batch_rows: 65_536,
+        rerank: Default::default(),
+        learn: Default::default(),
     })? == Outcome::Partial;
 
     let model_path = args.dir.join("model.nfcm");

@@ -9,15 +9,20 @@ use crate::io::outputs::{Place, check_file_outputs, check_outputs};
 use crate::io::{FeatureSet, InputError, ReadOptions, read_features, read_in_batches};
 use crate::listed::restrict_to_list;
 use crate::metrics::results::results_json;
-use crate::search::{Metric, SearchOptions, StreamingSearch};
+use crate::search::{
+    Metric, Ranking, RerankOptions, Reranker, SearchOptions, StreamingSearch, active_dims,
+};
 use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+mod learned;
+use learned::Learned;
+
 /// Arguments of `naicfc reid`.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  naicfc reid --query data-a/query_feature --gallery data-a/gallery_feature -o results.json\n  naicfc reid --query q.npy --gallery g.npy -o - | head\n  naicfc reid --query q.npy --gallery gallery.nfcc -m model.nfcm -o results.json\n  naicfc reid --query q.npy --gallery gallery.nfcc -m model.nfcm -b 64 -o results.json"
+    after_help = "Examples:\n  naicfc reid --query data-a/query_feature --gallery data-a/gallery_feature -o results.json\n  naicfc reid --query q.npy --gallery g.npy -o - | head\n  naicfc reid --query q.npy --gallery gallery.nfcc -m model.nfcm -o results.json\n  naicfc reid --query q.npy --gallery gallery.nfcc -m model.nfcm -b 64 -o results.json\n  naicfc reid --query q.npy --gallery g.npy --rerank -o results.json\n  naicfc reid --query q.npy --gallery g.npy -m model.nfcm --learn data-a/train/train_feature --learn-list data-a/train/train_list.txt -o results.json"
 )]
 pub struct Args {
     /// Directory of query features (.dat) or a .npy file
@@ -52,7 +57,8 @@ pub struct Args {
     #[arg(long)]
     pub strict: bool,
     /// Search in the codec's coefficient domain with this model (needs --budget, unless the
-    /// gallery is a code array: its codes must be this model's)
+    /// gallery is a code array: its codes must be this model's); with --learn, the model whose
+    /// coefficients the learned metric weighs
     #[arg(short, long)]
     pub model: Option<PathBuf>,
     /// Byte budget at which the queries (and with --coded both, the gallery) are coded; with a
@@ -65,6 +71,65 @@ pub struct Args {
     /// Gallery vectors read and scored at a time by the exact search (bounds memory)
     #[arg(long, default_value_t = 65_536)]
     pub batch_rows: usize,
+    #[command(flatten)]
+    pub rerank: RerankArgs,
+    #[command(flatten)]
+    pub learn: LearnArgs,
+}
+
+/// `reid --rerank` and its parameters (the defaults are Zhong et al.'s).
+#[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Re-ranking")]
+pub struct RerankArgs {
+    /// Re-rank each query's best --rerank-pool gallery items by k-reciprocal encoding (Zhong
+    /// et al. 2017): reads the gallery twice; features only (not with --budget or codes)
+    #[arg(long)]
+    pub rerank: bool,
+    /// Re-ranking: neighbours in the k-reciprocal sets (k1)
+    #[arg(long, default_value_t = 20, value_parser = crate::commands::at_least_one)]
+    pub rerank_k1: usize,
+    /// Re-ranking: neighbours averaged by the query expansion (k2; 1 = none)
+    #[arg(long, default_value_t = 6, value_parser = crate::commands::at_least_one)]
+    pub rerank_k2: usize,
+    /// Re-ranking: weight of the original distance against the Jaccard distance (lambda)
+    #[arg(long, default_value_t = 0.3, value_parser = crate::commands::number_in(0.0, 1.0))]
+    pub rerank_lambda: f64,
+    /// Re-ranking: candidates per query that are re-ranked (at least --top; more cost
+    /// quadratically)
+    #[arg(long, default_value_t = 100, value_parser = crate::commands::at_least_one)]
+    pub rerank_pool: usize,
+}
+
+impl Default for RerankArgs {
+    fn default() -> Self {
+        let d = RerankOptions::default();
+        RerankArgs {
+            rerank: false,
+            rerank_k1: d.k1,
+            rerank_k2: d.k2,
+            rerank_lambda: f64::from(d.lambda),
+            rerank_pool: d.pool,
+        }
+    }
+}
+
+/// `reid --learn`: a metric learned from training features.
+#[derive(clap::Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Learned metric")]
+pub struct LearnArgs {
+    /// Rank by a metric learned from these training features (.dat directory or .npy): the
+    /// --model's coefficients, each weighted by its training variance to the power -alpha,
+    /// compared by cosine (needs --model, without --budget)
+    #[arg(long, requires = "model", conflicts_with = "budget")]
+    pub learn: Option<PathBuf>,
+    /// Identities of the --learn features (`<name> <identity> [camera]`): alpha and the
+    /// centring are chosen on a held-out split of them
+    #[arg(long, requires = "learn")]
+    pub learn_list: Option<PathBuf>,
+    /// Fixed exponent of the learned metric (uncentred coefficients: 0 is plain cosine),
+    /// instead of choosing it on --learn-list
+    #[arg(long, requires = "learn", value_parser = crate::commands::number_in(0.0, 2.0))]
+    pub alpha: Option<f64>,
 }
 
 /// The queries, ready to go.
@@ -94,8 +159,19 @@ pub fn run(args: &Args) -> Result<Outcome> {
     if let (Some(model), Some(budget)) = (&model, args.budget) {
         model.check_budget(budget)?;
     }
+    if (args.rerank.rerank || args.learn.learn.is_some())
+        && (is_index(&args.gallery) || (model.is_some() && is_code_array(&args.gallery)))
+    {
+        bail!("--rerank and --learn rank features: decode a coded gallery first (naicfc decode)");
+    }
+    if args.rerank.rerank && args.budget.is_some() {
+        bail!(
+            "--rerank ranks features, not the coefficient-domain search of --budget: decode \
+             the queries (naicfc encode + decode) and re-rank those"
+        );
+    }
     let coded_gallery = match (&model, args.model.as_deref()) {
-        _ if is_index(&args.gallery) => None,
+        _ if is_index(&args.gallery) || args.learn.learn.is_some() => None,
         (Some(model), Some(model_path)) if is_code_array(&args.gallery) => {
             Some(open_coded_gallery(&args.gallery, model, model_path)?)
         }
@@ -111,6 +187,21 @@ pub fn run(args: &Args) -> Result<Outcome> {
     if is_index(&args.gallery) {
         return search_index(args, model.as_ref(), &query, start);
     }
+    let learned = match (&model, &args.learn.learn) {
+        (Some(m), Some(train)) => {
+            let t0 = Instant::now();
+            let l = Learned::learn(
+                &m.model(),
+                train,
+                args.learn.learn_list.as_deref(),
+                args.learn.alpha,
+                &read,
+                args.batch_rows,
+            )?;
+            Some((l, t0.elapsed().as_secs_f64()))
+        }
+        _ => None,
+    };
 
     let searching = Instant::now();
     let bar = crate::progress::bar(0, "reid");
@@ -128,7 +219,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
                 None => CodedSearch::original_queries(model, &query.set, args.top, &opts)?,
             };
             let m = model.model();
-            let gallery = stream_gallery(args, &read, &bar, Some((&m, codes)), |part| {
+            let gallery = stream_gallery(args, &read, &bar, Some((&m, codes)), true, |part| {
                 search.add_coefficients(part)
             })?;
             let (ranking, stats) = search.finish();
@@ -149,7 +240,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         (Some(model), Some(budget)) => {
             let mut search =
                 CodedSearch::new(model, &query.set, budget, args.coded, args.top, &opts)?;
-            let gallery = stream_gallery(args, &read, &bar, None, |part| search.add(part))?;
+            let gallery = stream_gallery(args, &read, &bar, None, true, |part| search.add(part))?;
             let (ranking, stats) = search.finish();
             let how = format!(
                 "coefficient domain at {budget} bytes ({:?} coded, {} dims: coding {:.2} s, gallery {:.2} s, search {:.2} s)",
@@ -161,18 +252,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
             );
             (ranking, gallery, how)
         }
-        _ => {
-            let mut search = StreamingSearch::new(&query.set, args.top, args.metric, &opts)?;
-            let gallery = stream_gallery(args, &read, &bar, None, |part| search.add(part))?;
-            let ranking = search.finish();
-            let how = format!(
-                "{}-d ({} used), {}",
-                query.set.dim,
-                ranking.dims_used(),
-                args.metric.name()
-            );
-            (ranking, gallery, how)
-        }
+        _ => feature_search(args, &read, &bar, &query.set, learned.as_ref(), &opts)?,
     };
     let search_secs = searching.elapsed().as_secs_f64();
     let json = results_json(&ranking, &query.names, &gallery.names);
@@ -196,6 +276,103 @@ pub fn run(args: &Args) -> Result<Outcome> {
         return Ok(Outcome::Partial);
     }
     Ok(Outcome::Success)
+}
+
+/// The search of features (the default path): exact, then re-ranked with `--rerank`; with
+/// `--learn`, queries and gallery are first mapped into the learned metric's space.
+fn feature_search(
+    args: &Args,
+    read: &ReadOptions,
+    bar: &indicatif::ProgressBar,
+    query: &FeatureSet,
+    learned: Option<&(Learned, f64)>,
+    opts: &SearchOptions,
+) -> Result<(Ranking, Gallery, String)> {
+    let map = |set: &FeatureSet| learned.map(|(l, _)| l.apply(set));
+    let mapped = map(query);
+    let qset = mapped.as_ref().unwrap_or(query);
+    let metric = if learned.is_some() {
+        Metric::Cosine
+    } else {
+        args.metric
+    };
+    if args.rerank.rerank && metric == Metric::InnerProduct {
+        bail!("--rerank needs a distance: use --metric cosine or euclidean");
+    }
+    // The first stage keeps each query's whole pool when re-ranking.
+    let k = if args.rerank.rerank {
+        args.top.max(args.rerank.rerank_pool)
+    } else {
+        args.top
+    };
+    let first = Instant::now();
+    let mut search = StreamingSearch::new(qset, k, metric, opts)?;
+    let mut mask = active_dims(qset);
+    let gallery = stream_gallery(args, read, bar, None, true, |part| {
+        let mapped = map(part);
+        let part = mapped.as_ref().unwrap_or(part);
+        if args.rerank.rerank {
+            for (m, a) in mask.iter_mut().zip(active_dims(part)) {
+                *m |= a;
+            }
+        }
+        search.add(part)
+    })?;
+    let mut ranking = search.finish();
+    let search_secs = first.elapsed().as_secs_f64();
+    let mut how = format!(
+        "{}-d ({} used), {}",
+        qset.dim,
+        ranking.dims_used(),
+        metric.name()
+    );
+    if let Some((l, secs)) = learned {
+        how = format!(
+            "learned metric ({}, {}{}; learned from {} training vectors in {secs:.2} s) over {}",
+            format_args!("alpha {:.2}", l.alpha),
+            if l.centred { "centred" } else { "uncentred" },
+            l.fit.as_ref().map_or(String::new(), |f| format!(
+                "; held-out ACC_reid {:.4} against {:.4} by cosine, {} queries x {} gallery",
+                f.acc, f.acc_cosine, f.queries, f.gallery
+            )),
+            l.rows,
+            how
+        );
+    }
+    if args.rerank.rerank {
+        let t0 = Instant::now();
+        let mut rr = Reranker::new(ranking, metric, &mask)?;
+        let hidden = indicatif::ProgressBar::hidden();
+        let again = stream_gallery(args, read, &hidden, None, false, |part| {
+            let mapped = map(part);
+            rr.add(mapped.as_ref().unwrap_or(part));
+            Ok(())
+        })?;
+        if again.names != gallery.names {
+            bail!(
+                "{}: the gallery changed while it was read",
+                args.gallery.display()
+            );
+        }
+        let candidates = rr.candidates();
+        let ro = RerankOptions {
+            k1: args.rerank.rerank_k1,
+            k2: args.rerank.rerank_k2,
+            lambda: args.rerank.rerank_lambda as f32,
+            pool: k,
+        };
+        ranking = rr.finish(qset, args.top, &ro);
+        let secs = t0.elapsed().as_secs_f64();
+        how = format!(
+            "{how}, re-ranked (k1 {}, k2 {}, lambda {}, pool {k}, {candidates} candidate rows): \
+             search {search_secs:.2} s + re-ranking {secs:.2} s = {:.2}x",
+            ro.k1,
+            ro.k2,
+            ro.lambda,
+            (search_secs + secs) / search_secs.max(1e-9)
+        );
+    }
+    Ok((ranking, gallery, how))
 }
 
 /// Whether the gallery is an int8 index (`naicfc index`), by its extension.
@@ -319,6 +496,7 @@ fn stream_gallery(
     read: &ReadOptions,
     bar: &indicatif::ProgressBar,
     coded: Option<(&codec_core::Model<'_>, &CodeArray)>,
+    report: bool,
     mut add: impl FnMut(&FeatureSet) -> Result<()>,
 ) -> Result<Gallery> {
     let list = match &args.gallery_list {
@@ -333,8 +511,10 @@ fn stream_gallery(
         if let (true, Some(first)) = (read.strict, loaded.failures.first()) {
             bail!("{first}");
         }
-        for f in &loaded.failures {
-            eprintln!("{f}");
+        if report {
+            for f in &loaded.failures {
+                eprintln!("{f}");
+            }
         }
         bar.inc_length(loaded.set.len() as u64);
         let part = match &list {
@@ -387,10 +567,12 @@ fn stream_gallery(
             if read.strict {
                 bail!("{m}");
             }
-            eprintln!("{m}");
+            if report {
+                eprintln!("{m}");
+            }
             rejected += 1;
         }
-        if unlisted > 0 {
+        if unlisted > 0 && report {
             eprintln!(
                 "naicfc reid: note: {unlisted} gallery feature files are not in {} and were left out",
                 path.display()

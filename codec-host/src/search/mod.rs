@@ -11,7 +11,11 @@
 
 mod exact;
 mod prepare;
+mod rerank;
 pub(crate) mod topk;
+
+pub(crate) use prepare::active_dims;
+pub use rerank::{RerankOptions, Reranker};
 
 use crate::io::FeatureSet;
 use anyhow::{Result, bail};

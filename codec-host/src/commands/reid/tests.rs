@@ -68,6 +68,8 @@ impl Fixture {
             budget: None,
             coded: crate::coded_search::CodedSide::Query,
             batch_rows: 65_536,
+            rerank: Default::default(),
+            learn: Default::default(),
         }
     }
 
