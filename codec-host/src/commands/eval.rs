@@ -6,7 +6,7 @@ use crate::exit::Outcome;
 use crate::io::ReadOptions;
 use crate::io::atomic::create_output_dir;
 use crate::io::dataset::{Dataset, Split};
-use crate::io::outputs::{Place, check_outputs, prepare_files_dir};
+use crate::io::outputs::{Place, check_outputs, prepare_files_dir, refuse_stdout};
 use crate::metrics::ScoreOptions;
 use crate::search::Metric;
 use anyhow::{Result, bail};
@@ -196,8 +196,9 @@ fn note_budgets_without_prefix(args: &Args, m: &codec_core::Model<'_>) {
 /// Make sure the report can be written before the sweep, which can take long: neither the
 /// directory nor the two files it gets (which may be links) may be an input or lie inside the
 /// dataset, and the directory is created now, so that a path that is a file (or under one)
-/// fails at once, by name.
+/// fails at once, by name; one that holds other files is refused unless `--overwrite`.
 fn prepare_report_dir(dir: &std::path::Path, args: &Args) -> Result<()> {
+    refuse_stdout(dir, "--report", "a directory of files", "a directory")?;
     let mut inputs = vec![Place::new("--model", &args.model)];
     if let Some(root) = &args.data {
         let data = Dataset::new(root);
@@ -218,8 +219,9 @@ fn prepare_report_dir(dir: &std::path::Path, args: &Args) -> Result<()> {
         Place::new("--report", dir.join(RATE_SVG)),
     ];
     check_outputs(&outputs, &inputs)?;
-    prepare_files_dir(dir, "--report", args.overwrite, &[REPORT_JSON, RATE_SVG])?;
-    create_output_dir(dir)
+    // Created first, so that a path that is a file (or under one) fails as uncreatable.
+    create_output_dir(dir)?;
+    prepare_files_dir(dir, "--report", args.overwrite, &[REPORT_JSON, RATE_SVG])
 }
 
 /// The files `--report` writes.

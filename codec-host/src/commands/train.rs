@@ -56,7 +56,8 @@ pub struct Args {
         value_parser = crate::commands::count_in(1..=MAX_COEFFS as u64)
     )]
     pub max_coeffs: usize,
-    /// With labels: how strongly to favour identity-discriminative coefficients (0 = pure MSE)
+    /// With identity labels: how much to favour the coefficients that tell identities apart
+    /// over a small reconstruction error (0 = reconstruction error only)
     #[arg(
         long,
         default_value_t = 0.0,
@@ -64,8 +65,8 @@ pub struct Args {
         help_heading = "Advanced"
     )]
     pub reid_weight: f64,
-    /// Rate allocation: steps grow as (spread / largest spread)^-exponent, so coefficients
-    /// coded mostly as zeros get coarser steps (0 = one step for all; 0.1 lowers dr by 1-2% at
+    /// How much coarser the model codes the coefficients that vary less: steps grow as
+    /// (spread / largest spread)^-this (0 = the same step for all; 0.1 lowers dr by 1-2% at
     /// 16-128 bytes on kind-A features)
     #[arg(
         long,
@@ -90,8 +91,8 @@ pub struct Args {
     /// for 0.9-4.6% more dr
     #[arg(long, help_heading = "Advanced")]
     pub no_clamp: bool,
-    /// Reconstruction points: 1 = cell centroids (least reconstruction error), 0 = cell
-    /// middles (best re-ID ranking), or anything between
+    /// Where a value is put back inside its quantiser cell: 1 = at the cell's mean (least
+    /// reconstruction error), 0 = at its middle (best re-ID ranking), or anything between
     #[arg(
         long,
         default_value_t = crate::train::tables::DEFAULT_CENTROID_WEIGHT,
@@ -106,8 +107,8 @@ pub struct Args {
     // The values are described above: their own docs are written for rustdoc, not for --help.
     #[arg(long, value_enum, default_value_t = Quantiser::Auto, hide_possible_values = true)]
     pub quantiser: Quantiser,
-    /// Trellis search's trade of error against bits for finely coded coefficients; larger
-    /// favours fewer bits, lowering dr at high budgets
+    /// Trellis models: how much the search gives up in error for fewer bits on the finely
+    /// coded coefficients; larger lowers dr at high budgets
     #[arg(
         long,
         default_value_t = crate::train::tables::DEFAULT_TRELLIS_LAMBDA,
@@ -115,8 +116,8 @@ pub struct Args {
         help_heading = "Advanced"
     )]
     pub trellis_lambda: f64,
-    /// The slope for coefficients coded with mostly zeros (the small budgets); smaller keeps
-    /// more coefficients, raising ACC_reid there at some cost in dr
+    /// The same for the coefficients coded mostly as zeros (the small budgets); smaller keeps
+    /// more of them, raising ACC_reid there at some cost in dr
     #[arg(
         long,
         default_value_t = crate::train::tables::DEFAULT_TRELLIS_LAMBDA_LOW,
