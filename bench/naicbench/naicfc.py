@@ -93,6 +93,7 @@ class Naicfc:
         self.run(
             "eval", "--model", str(model), "--data", str(data),
             "--budgets", _csv(budgets), "--report", str(report_dir),
+            "--overwrite",  # the directory is this script's: a rerun with --workdir replaces it
         )  # fmt: skip
         path = report_dir / "report.json"
         try:

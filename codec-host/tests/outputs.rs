@@ -96,7 +96,7 @@ fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
         (
             vec!["train", "--features", p(&train), "--out", p(&first_train)],
             &train,
-            "--out is inside the input directory --features",
+            "--out is inside the input directory --in",
         ),
         (
             vec!["pack", "--in", p(&q), "--out", p(&packed)],

@@ -18,7 +18,12 @@ pub struct Args {
     #[arg(short, long)]
     pub model: Option<PathBuf>,
     /// Features to read and code (directory of .dat or .npy)
-    #[arg(short = 'i', long = "in", visible_alias = "features")]
+    #[arg(
+        short = 'i',
+        long = "in",
+        visible_alias = "features",
+        value_name = "INPUT"
+    )]
     pub features: PathBuf,
     /// Vectors coded per measurement (the first ones read)
     #[arg(long, default_value_t = 2000, value_parser = crate::commands::at_least_one)]
@@ -31,6 +36,8 @@ pub struct Args {
     /// Print one JSON object instead of a table
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub strict: crate::commands::Strict,
 }
 
 /// How fast a directory was read.
@@ -110,7 +117,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         &args.features,
         &ReadOptions {
             dim: None,
-            strict: false,
+            strict: args.strict.strict,
             prefer_dim: model.as_ref().map(Model::dim),
         },
     )?;
@@ -240,6 +247,7 @@ mod tests {
             sweep: crate::commands::Budgets { budgets: vec![16] },
             seconds: 0.01,
             json: true,
+            strict: Default::default(),
         };
         let err = run(&args).unwrap_err().to_string();
         assert!(err.contains("the features have 8 values"), "{err}");

@@ -6,7 +6,7 @@ use crate::exit::Outcome;
 use crate::io::ReadOptions;
 use crate::io::atomic::create_output_dir;
 use crate::io::dataset::{Dataset, Split};
-use crate::io::outputs::{Place, check_outputs};
+use crate::io::outputs::{Place, check_outputs, prepare_files_dir, refuse_stdout};
 use crate::metrics::ScoreOptions;
 use crate::search::Metric;
 use anyhow::{Result, bail};
@@ -33,9 +33,14 @@ pub struct Args {
     pub train: Option<PathBuf>,
     #[command(flatten)]
     pub sweep: crate::commands::Budgets,
-    /// Directory for report.json and rate.svg (created, with its parents, before the sweep)
+    /// Directory for report.json and rate.svg (created, with its parents, before the sweep);
+    /// it must be new or empty
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Delete report.json and rate.svg already in --report first, instead of refusing a
+    /// directory that is not empty
+    #[arg(long, requires = "report")]
+    pub overwrite: bool,
     /// Also compress the gallery and score compressed against compressed
     #[arg(long)]
     pub symmetric: bool,
@@ -51,6 +56,8 @@ pub struct Args {
     /// Print the report as JSON (what --report writes to report.json) instead of the table
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub strict: crate::commands::Strict,
 }
 
 /// The `--help` epilogue: examples, then what the table's columns mean.
@@ -74,7 +81,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     }
     let read = ReadOptions {
         dim: Some(m.dim()),
-        strict: false,
+        strict: args.strict.strict,
         prefer_dim: None,
     };
     let data = match (&args.data, &args.test) {
@@ -87,6 +94,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
         }
         (None, None) => bail!("give --data or --test"),
     };
+    // Loading stops at the first unreadable file when strict; list mismatches come back as
+    // failures, and stop the run here.
+    if let (true, Some(first)) = (args.strict.strict, data.failures.first()) {
+        bail!("{first}");
+    }
     for f in &data.failures {
         eprintln!("{f}");
     }
@@ -184,8 +196,9 @@ fn note_budgets_without_prefix(args: &Args, m: &codec_core::Model<'_>) {
 /// Make sure the report can be written before the sweep, which can take long: neither the
 /// directory nor the two files it gets (which may be links) may be an input or lie inside the
 /// dataset, and the directory is created now, so that a path that is a file (or under one)
-/// fails at once, by name.
+/// fails at once, by name; one that holds other files is refused unless `--overwrite`.
 fn prepare_report_dir(dir: &std::path::Path, args: &Args) -> Result<()> {
+    refuse_stdout(dir, "--report", "a directory of files", "a directory")?;
     let mut inputs = vec![Place::new("--model", &args.model)];
     if let Some(root) = &args.data {
         let data = Dataset::new(root);
@@ -206,7 +219,9 @@ fn prepare_report_dir(dir: &std::path::Path, args: &Args) -> Result<()> {
         Place::new("--report", dir.join(RATE_SVG)),
     ];
     check_outputs(&outputs, &inputs)?;
-    create_output_dir(dir)
+    // Created first, so that a path that is a file (or under one) fails as uncreatable.
+    create_output_dir(dir)?;
+    prepare_files_dir(dir, "--report", args.overwrite, &[REPORT_JSON, RATE_SVG])
 }
 
 /// The files `--report` writes.

@@ -24,7 +24,7 @@ pub struct Args {
     #[arg(short, long)]
     pub model: PathBuf,
     /// Directory of images (.jpg, .jpeg, .png, .bmp; other files are ignored)
-    #[arg(short, long)]
+    #[arg(short, long, visible_alias = "in")]
     pub images: PathBuf,
     /// Output: a directory of `<image stem>.dat` features, or a `.npy` file (rows in image
     /// name order, the names in `<stem>.names.txt` beside it)

@@ -3,7 +3,7 @@
 use crate::codec::ModelFile;
 use crate::exit::Outcome;
 use crate::io::codes::read_code_array;
-use crate::io::outputs::{Place, check_file_outputs, check_outputs};
+use crate::io::outputs::{Place, check_file_outputs, check_outputs, refuse_stdout};
 use anyhow::Result;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -31,6 +31,8 @@ pub struct Args {
 /// Run `naicfc index`.
 pub fn run(args: &Args) -> Result<Outcome> {
     let start = Instant::now();
+    // The index is written with seeks and later mapped from its file: no stream can hold it.
+    refuse_stdout(&args.out, "--out", "an index", "a .nfci file")?;
     let outputs = [Place::new("--out", &args.out)];
     let mut inputs = Place::features("--gallery", &args.gallery);
     inputs.push(Place::new("--model", &args.model));

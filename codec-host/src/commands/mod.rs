@@ -44,10 +44,19 @@ pub struct Batch {
     /// Vectors held in memory at once (bounds memory on large inputs)
     #[arg(long, default_value_t = 65_536, value_parser = at_least_one)]
     pub batch_rows: usize,
-    /// Stop at the first bad input instead of reporting it and going on
-    #[arg(long)]
+    #[arg(long, help = STRICT_HELP)]
     pub strict: bool,
 }
+
+/// `--strict` alone, for the commands that read their input in one go.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Strict {
+    #[arg(long, help = STRICT_HELP)]
+    pub strict: bool,
+}
+
+/// What `--strict` does, the same words on every command.
+const STRICT_HELP: &str = "Stop at the first bad input instead of reporting it and going on";
 use std::ops::RangeBounds;
 
 /// The parser of a count flag that must lie in `range`: clap then rejects anything else as a

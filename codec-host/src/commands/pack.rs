@@ -3,7 +3,7 @@
 use crate::exit::Outcome;
 use crate::io::npy::{NpyDtype, NpyWriter};
 use crate::io::npy_names::names_path;
-use crate::io::outputs::{Place, check_file_outputs, check_outputs};
+use crate::io::outputs::{Place, check_file_outputs, check_outputs, refuse_stdout};
 use crate::io::{FeatureInput, ReadOptions, is_npy, row_error};
 use anyhow::{Result, bail};
 use std::path::PathBuf;
@@ -47,6 +47,13 @@ struct Summary {
 /// Run `naicfc pack`.
 pub fn run(args: &Args) -> Result<Outcome> {
     let start = Instant::now();
+    // The array's header is completed by seeking back, and its names go to a second file.
+    refuse_stdout(
+        &args.out,
+        "--out",
+        "a .npy array and its names file",
+        "a .npy file",
+    )?;
     if !is_npy(&args.out) {
         bail!("{}: the output must be a .npy file", args.out.display());
     }

@@ -11,7 +11,12 @@ use std::path::PathBuf;
 #[command(after_help = "Example:\n  naicfc stats -i data-a/train/train_feature")]
 pub struct Args {
     /// Directory of .dat features or a .npy file
-    #[arg(short = 'i', long = "in", visible_alias = "features")]
+    #[arg(
+        short = 'i',
+        long = "in",
+        visible_alias = "features",
+        value_name = "INPUT"
+    )]
     pub features: PathBuf,
     /// Expected dimension (inferred when absent)
     #[arg(long)]
@@ -19,6 +24,8 @@ pub struct Args {
     /// Print one JSON object instead of a table
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub strict: crate::commands::Strict,
 }
 
 /// Run `naicfc stats`.
@@ -27,7 +34,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         &args.features,
         &ReadOptions {
             dim: args.dim,
-            strict: false,
+            strict: args.strict.strict,
             prefer_dim: None,
         },
     )?;

@@ -2,7 +2,7 @@
 
 use crate::commands::count_in;
 use crate::exit::Outcome;
-use crate::io::outputs::require_empty_dir;
+use crate::io::outputs::{refuse_stdout, require_empty_dir};
 use crate::synth::dataset::{MAX_CAMERAS, MAX_SPLIT};
 use crate::synth::{Kind, SynthConfig, write_dataset};
 use anyhow::Result;
@@ -44,22 +44,22 @@ pub struct Args {
     /// Preset sizes; the flags below override single sizes
     #[arg(long, value_enum, default_value_t = Scale::Default)]
     pub scale: Scale,
-    /// Identities in the training split
+    /// Identities in the training split (default: from --scale)
     #[arg(long, value_parser = count_in(1..=MAX_SPLIT as u64))]
     pub identities: Option<usize>,
-    /// Training images per identity (sets the training size to identities x this)
+    /// Training images per identity (sets the training size to identities x this) (default: from --scale)
     #[arg(long, value_parser = count_in(1..=MAX_SPLIT as u64))]
     pub images_per_identity: Option<usize>,
-    /// Identities in the query/gallery split (disjoint from training identities)
+    /// Identities in the query/gallery split (disjoint from training identities) (default: from --scale)
     #[arg(long, value_parser = count_in(1..=MAX_SPLIT as u64))]
     pub test_identities: Option<usize>,
-    /// Number of queries
+    /// Number of queries (default: from --scale)
     #[arg(long, value_parser = count_in(0..=MAX_SPLIT as u64))]
     pub queries: Option<usize>,
-    /// Gallery size
+    /// Gallery size (default: from --scale)
     #[arg(long, value_parser = count_in(0..=MAX_SPLIT as u64))]
     pub gallery: Option<usize>,
-    /// Number of cameras
+    /// Number of cameras (default: from --scale)
     #[arg(long, value_parser = count_in(1..=MAX_CAMERAS as u64))]
     pub cameras: Option<usize>,
     /// Print the summary as one JSON object on stdout (vectors per split, dimension)
@@ -113,6 +113,7 @@ impl Args {
 /// Run `naicfc synth`.
 pub fn run(args: &Args) -> Result<Outcome> {
     let cfg = args.config();
+    refuse_stdout(&args.out, "--out", "a dataset directory", "a directory")?;
     require_empty_dir(&args.out, "--out")?;
     let start = Instant::now();
     let summary = write_dataset(&args.out, &cfg)?;

@@ -24,9 +24,14 @@ pub struct Args {
     #[arg(long, conflicts_with = "features")]
     pub data: Option<PathBuf>,
     /// Directory of training .dat files, or a .npy file
-    #[arg(short = 'i', long = "in", visible_alias = "features")]
+    #[arg(
+        short = 'i',
+        long = "in",
+        visible_alias = "features",
+        value_name = "INPUT"
+    )]
     pub features: Option<PathBuf>,
-    /// Identity list for --features (`<name> <identity> [camera]`)
+    /// Identity list for --in (`<name> <identity> [camera]`)
     #[arg(long, requires = "features")]
     pub labels: Option<PathBuf>,
     /// Output model file (`-` for standard output)
@@ -51,7 +56,8 @@ pub struct Args {
         value_parser = crate::commands::count_in(1..=MAX_COEFFS as u64)
     )]
     pub max_coeffs: usize,
-    /// With labels: how strongly to favour identity-discriminative coefficients (0 = pure MSE)
+    /// With identity labels: how much to favour the coefficients that tell identities apart
+    /// over a small reconstruction error (0 = reconstruction error only)
     #[arg(
         long,
         default_value_t = 0.0,
@@ -59,8 +65,8 @@ pub struct Args {
         help_heading = "Advanced"
     )]
     pub reid_weight: f64,
-    /// Rate allocation: steps grow as (spread / largest spread)^-exponent, so coefficients
-    /// coded mostly as zeros get coarser steps (0 = one step for all; 0.1 lowers dr by 1-2% at
+    /// How much coarser the model codes the coefficients that vary less: steps grow as
+    /// (spread / largest spread)^-this (0 = the same step for all; 0.1 lowers dr by 1-2% at
     /// 16-128 bytes on kind-A features)
     #[arg(
         long,
@@ -69,23 +75,24 @@ pub struct Args {
         help_heading = "Advanced"
     )]
     pub spread_exponent: f64,
-    /// Low-rate step growth (trellis models): a coefficient whose spread is below its step
-    /// gets a step this many octaves coarser per octave of the gap, at every budget (0 = none;
-    /// 0.5 lowers dr by 1-2.4% at 16-128 bytes on kind-A features)
+    /// Trellis models: how much coarser the model codes the weak coefficients, the ones that
+    /// vary less than one quantiser step (0 = not at all; the default lowers dr by 1-2.4% at
+    /// 16-128 bytes on kind-A features)
     #[arg(
         long,
         default_value_t = crate::train::weights::DEFAULT_STEP_GROWTH,
-        value_parser = number_in(0.0, crate::train::weights::MAX_STEP_GROWTH)
+        value_parser = number_in(0.0, crate::train::weights::MAX_STEP_GROWTH),
+        help_heading = "Advanced"
     )]
     pub step_growth: f64,
-    /// Do not clamp reconstructions to the training range. Clamping lowers the reconstruction
-    /// error and keeps non-negative features non-negative, but the values it cuts would have
-    /// helped the ranking: on kind-B (non-negative) features, no clamping gives 0.35-0.7
-    /// points more ACC_reid for 0.9-4.6% more dr
-    #[arg(long)]
+    /// Let reconstructed values leave the range seen in training. Keeping them inside (the
+    /// default) gives a smaller reconstruction error and keeps non-negative features
+    /// non-negative; letting them out gave 0.35-0.7 points more ACC_reid on kind-B features
+    /// for 0.9-4.6% more dr
+    #[arg(long, help_heading = "Advanced")]
     pub no_clamp: bool,
-    /// Reconstruction points: 1 = cell centroids (least reconstruction error), 0 = cell
-    /// middles (best re-ID ranking), or anything between
+    /// Where a value is put back inside its quantiser cell: 1 = at the cell's mean (least
+    /// reconstruction error), 0 = at its middle (best re-ID ranking), or anything between
     #[arg(
         long,
         default_value_t = crate::train::tables::DEFAULT_CENTROID_WEIGHT,
@@ -100,8 +107,8 @@ pub struct Args {
     // The values are described above: their own docs are written for rustdoc, not for --help.
     #[arg(long, value_enum, default_value_t = Quantiser::Auto, hide_possible_values = true)]
     pub quantiser: Quantiser,
-    /// Trellis search's trade of error against bits for finely coded coefficients; larger
-    /// favours fewer bits, lowering dr at high budgets
+    /// Trellis models: how much the search gives up in error for fewer bits on the finely
+    /// coded coefficients; larger lowers dr at high budgets
     #[arg(
         long,
         default_value_t = crate::train::tables::DEFAULT_TRELLIS_LAMBDA,
@@ -109,8 +116,8 @@ pub struct Args {
         help_heading = "Advanced"
     )]
     pub trellis_lambda: f64,
-    /// The slope for coefficients coded with mostly zeros (the small budgets); smaller keeps
-    /// more coefficients, raising ACC_reid there at some cost in dr
+    /// The same for the coefficients coded mostly as zeros (the small budgets); smaller keeps
+    /// more of them, raising ACC_reid there at some cost in dr
     #[arg(
         long,
         default_value_t = crate::train::tables::DEFAULT_TRELLIS_LAMBDA_LOW,
@@ -118,13 +125,14 @@ pub struct Args {
         help_heading = "Advanced"
     )]
     pub trellis_lambda_low: f64,
-    /// Decoder gains: how many leading coefficients (at most the model's) the decoder scales
-    /// back by a gain per spread/step class, fitted on round trips of training vectors (0 =
-    /// none)
+    /// How many of the strongest coefficients the decoder shrinks a little towards zero,
+    /// by amounts learned from coding training vectors, which lowers the reconstruction
+    /// error (0 = none)
     #[arg(
         long,
         default_value_t = crate::train::gains::DEFAULT_COEFFS,
-        value_parser = clap::value_parser!(u16).range(0..=MAX_COEFFS as i64)
+        value_parser = clap::value_parser!(u16).range(0..=MAX_COEFFS as i64),
+        help_heading = "Advanced"
     )]
     pub gain_coeffs: u16,
     /// Most training vectors held in memory: a larger set is read once for its mean and range,
@@ -134,7 +142,8 @@ pub struct Args {
     /// Vectors read at a time
     #[arg(long, default_value_t = 65_536)]
     pub batch_rows: usize,
-    /// Expected feature dimension
+    /// Values per vector; when omitted, a .npy's row length or, for a directory, the most
+    /// common file size (files of another size are then reported and left out)
     #[arg(long)]
     pub dim: Option<usize>,
     /// Stop at the first bad input
@@ -176,7 +185,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let (features, list) = sources(args)?;
     let (features_flag, labels_flag) = match args.data {
         Some(_) => ("--data", "--data"),
-        None => ("--features", "--labels"),
+        None => ("--in", "--labels"),
     };
     let mut inputs = Place::features(features_flag, &features);
     inputs.extend(Place::optional(labels_flag, list.as_deref()));

@@ -160,39 +160,82 @@ fn refuse_non_empty(dir: &Path, flag: &str, remedy: &str) -> Result<()> {
     Ok(())
 }
 
+/// Refuse `-` for an output that is more than one stream of bytes (a directory, a file with a
+/// names file beside it): `-` means standard output only where one file is written, and a
+/// file or directory named `-` would be a surprise nobody asked for. `what` says what the
+/// command writes there, `instead` what to give.
+pub fn refuse_stdout(path: &Path, flag: &str, what: &str, instead: &str) -> Result<()> {
+    if super::atomic::is_stdout(path) {
+        bail!("{flag} -: {what} cannot go to standard output; name {instead}");
+    }
+    Ok(())
+}
+
 /// Make ready an output directory of one file per vector (`encode`, `decode`): new or empty,
 /// since codes or features of an earlier run left beside the new ones would be read with them
 /// as if this run had written them. With `overwrite`, the `.dat` files and the order file
 /// ([`super::order`]) already there are deleted first; other files stay (no command reads
 /// them as vectors).
 pub fn prepare_output_dir(dir: &Path, flag: &str, overwrite: bool) -> Result<()> {
-    // `-` means standard output only where one file is written; a directory named `-` would
-    // be a surprise nobody asked for.
-    if super::atomic::is_stdout(dir) {
-        bail!(
-            "{flag} -: standard output takes one file, and this writes one file per vector; name \
-             a directory (or a .npy file where one is accepted)"
-        );
-    }
-    if overwrite && dir.is_dir() {
-        let cannot = || format!("{}: cannot clear {flag}", dir.display());
-        for entry in std::fs::read_dir(dir).with_context(cannot)? {
-            let entry = entry.with_context(cannot)?;
-            let name = entry.file_name();
-            let ours = Path::new(&name).extension().is_some_and(|e| e == "dat")
-                || name == super::order::ORDER_FILE;
-            if ours && !entry.file_type().with_context(cannot)?.is_dir() {
-                std::fs::remove_file(entry.path()).with_context(cannot)?;
-            }
-        }
-        return Ok(());
-    }
-    refuse_non_empty(
+    refuse_stdout(
         dir,
         flag,
+        "one file per vector",
+        "a directory (or a .npy file where one is accepted)",
+    )?;
+    let ours = |name: &std::ffi::OsStr| {
+        Path::new(name).extension().is_some_and(|e| e == "dat") || name == super::order::ORDER_FILE
+    };
+    prepare_dir(
+        dir,
+        flag,
+        overwrite.then_some(&ours as &dyn Fn(&std::ffi::OsStr) -> bool),
         "give a new or empty directory, or add --overwrite to replace the .dat files there \
          (files of an earlier run would be read with the new ones)",
     )
+}
+
+/// Make ready a directory that gets the fixed set of `files` (`eval --report`): new or empty,
+/// so that a report is never mixed into a directory of other things, nor an old report's
+/// files taken for this run's. With `overwrite`, those of `files` already there are deleted
+/// first (a run that then fails leaves no earlier report behind) and other files stay.
+pub fn prepare_files_dir(dir: &Path, flag: &str, overwrite: bool, files: &[&str]) -> Result<()> {
+    refuse_stdout(dir, flag, "a directory of files", "a directory")?;
+    let ours = |name: &std::ffi::OsStr| files.iter().any(|f| name == *f);
+    prepare_dir(
+        dir,
+        flag,
+        overwrite.then_some(&ours as &dyn Fn(&std::ffi::OsStr) -> bool),
+        &format!(
+            "give a new or empty directory, or add --overwrite to replace {} there",
+            files.join(" and ")
+        ),
+    )
+}
+
+/// Refuse `dir` unless it is new or empty, saying `remedy`; with `clear`, delete instead the
+/// files (not directories) in it whose names it accepts, and keep the rest.
+fn prepare_dir(
+    dir: &Path,
+    flag: &str,
+    clear: Option<&dyn Fn(&std::ffi::OsStr) -> bool>,
+    remedy: &str,
+) -> Result<()> {
+    let Some(ours) = clear else {
+        return refuse_non_empty(dir, flag, remedy);
+    };
+    if !dir.is_dir() {
+        // New, or not a directory at all: creating it says which, by name.
+        return refuse_non_empty(dir, flag, remedy);
+    }
+    let cannot = || format!("{}: cannot clear {flag}", dir.display());
+    for entry in std::fs::read_dir(dir).with_context(cannot)? {
+        let entry = entry.with_context(cannot)?;
+        if ours(&entry.file_name()) && !entry.file_type().with_context(cannot)?.is_dir() {
+            std::fs::remove_file(entry.path()).with_context(cannot)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -296,9 +339,37 @@ mod tests {
     fn standard_output_is_no_output_directory() {
         for overwrite in [false, true] {
             let err = prepare_output_dir(Path::new("-"), "--out", overwrite).unwrap_err();
-            assert!(format!("{err:#}").contains("standard output"), "{err:#}");
+            let err = format!("{err:#}");
+            assert!(err.contains("cannot go to standard output"), "{err}");
         }
         assert!(!Path::new("-").exists());
+    }
+
+    #[test]
+    fn a_report_directory_is_refused_unless_empty_or_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let rep = dir.path().join("rep");
+        let files = ["report.json", "rate.svg"];
+        prepare_files_dir(&rep, "--report", false, &files).unwrap();
+        std::fs::create_dir(&rep).unwrap();
+        prepare_files_dir(&rep, "--report", false, &files).unwrap();
+        for f in ["report.json", "notes.md"] {
+            std::fs::write(rep.join(f), b"x").unwrap();
+        }
+        let err = prepare_files_dir(&rep, "--report", false, &files)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--report is not empty"), "{err}");
+        assert!(err.contains("--overwrite"), "{err}");
+        assert!(rep.join("report.json").exists());
+        prepare_files_dir(&rep, "--report", true, &files).unwrap();
+        assert!(!rep.join("report.json").exists());
+        assert!(rep.join("notes.md").exists());
+        let err = prepare_files_dir(Path::new("-"), "--report", true, &files).unwrap_err();
+        assert!(
+            err.to_string().contains("cannot go to standard output"),
+            "{err}"
+        );
     }
 
     #[test]
