@@ -1,16 +1,20 @@
 //! How well a trained model carries over to vectors it was not trained on: few training vectors,
 //! another split of the real sample, another synthetic seed. Prints one table per case: the
 //! model's size and coefficients, and dr per budget. The before/after tables come from
-//! this program run on both sides of a change.
+//! this program run on both sides of a change. Synthetic cases have identities: they also print
+//! ACC_reid of the reconstructed queries against the original gallery.
 //!
 //! Usage: `cargo run --release -p codec-host --example generalise [-- CASE ...]`, cases
 //! `real-parity`, `real-halves`, `b512-108`, `a-seeds`, `b-seeds` (all by default). The real
-//! cases read `../shared/data/naic-a-sample` and are skipped without it.
+//! cases read `../shared/data/naic-a-sample` and are skipped without it. Synthetic sets are
+//! written once under `target/naicfc-generalise`.
 
 use anyhow::Result;
 use codec_host::codec::{ModelFile, round_trip};
-use codec_host::eval::ErrorStats;
+use codec_host::eval::{ErrorStats, EvalData};
 use codec_host::io::{FeatureSet, ReadOptions, read_features};
+use codec_host::metrics::{ScoreOptions, evaluate};
+use codec_host::search::Metric;
 use codec_host::synth::{Kind, SynthConfig, write_dataset};
 use codec_host::train::{TrainConfig, train};
 use std::path::{Path, PathBuf};
@@ -26,8 +30,14 @@ fn rows(set: &FeatureSet, keep: impl Fn(usize) -> bool) -> FeatureSet {
     }
 }
 
-/// Train on `train`, code `test` at every budget; prints a row and returns the drs.
-fn measure(label: &str, train_set: &FeatureSet, test: &FeatureSet) -> Result<Vec<f64>> {
+/// Train on `train`, code `test` at every budget; prints a row and returns the drs. With a
+/// gallery and labels (`reid`), also prints ACC_reid per budget and uncompressed.
+fn measure(
+    label: &str,
+    train_set: &FeatureSet,
+    test: &FeatureSet,
+    reid: Option<&EvalData>,
+) -> Result<Vec<f64>> {
     let mut cfg = TrainConfig::default();
     if let Some(k) = std::env::var("GENERALISE_MAX_COEFFS")
         .ok()
@@ -55,17 +65,49 @@ fn measure(label: &str, train_set: &FeatureSet, test: &FeatureSet) -> Result<Vec
         })
         .sum::<f64>()
         / test.len() as f64;
+    let acc = |queries: &FeatureSet| -> Result<Option<f64>> {
+        Ok(match reid {
+            Some(EvalData {
+                gallery,
+                labels: Some((ql, gl)),
+                ..
+            }) => Some(
+                evaluate(
+                    queries,
+                    gallery,
+                    ql,
+                    gl,
+                    Metric::Cosine,
+                    &ScoreOptions::default(),
+                )?
+                .acc_reid,
+            ),
+            _ => None,
+        })
+    };
     let mut drs = Vec::new();
     let mut line = format!("{label:<34} {size:>8} {coeffs:>5} {zero_rate:>7.3}");
+    let mut acc_line = format!("{:<34} {:>8} {:>5}", "  ACC_reid (uncompressed)", "", "");
+    if let Some(a) = acc(test)? {
+        acc_line += &format!(" {a:>7.4}");
+    }
     for b in BUDGETS {
         let dr = match round_trip(&model, test, b) {
-            Ok((rec, ..)) => ErrorStats::between(test, &rec).dr,
+            Ok((rec, ..)) => {
+                if let Some(a) = acc(&rec)? {
+                    acc_line += &format!(" {a:>7.4}");
+                }
+                ErrorStats::between(test, &rec).dr
+            }
             Err(_) => f64::NAN,
         };
         line += &format!(" {dr:>7.3}");
         drs.push(dr);
     }
     println!("{line}");
+    if reid.is_some() {
+        println!("{acc_line}");
+    }
     Ok(drs)
 }
 
@@ -96,7 +138,7 @@ fn read(dir: &Path) -> Result<FeatureSet> {
 fn main() -> Result<()> {
     let cases: Vec<String> = std::env::args().skip(1).collect();
     let want = |c: &str| cases.is_empty() || cases.iter().any(|x| x == c);
-    let scratch = std::env::temp_dir().join("naicfc-generalise");
+    let scratch = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/naicfc-generalise");
     std::fs::create_dir_all(&scratch)?;
     let real = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/naic-a-sample");
 
@@ -110,21 +152,22 @@ fn main() -> Result<()> {
                 "even -> odd",
                 &rows(&all, |i| i % 2 == 0),
                 &rows(&all, |i| i % 2 == 1),
+                None,
             )?;
         }
         if want("real-halves") {
             header("real kind A, 268 / 268 (first and last half by name)");
             let (lo, hi) = (rows(&all, |i| i < n / 2), rows(&all, |i| i >= n / 2));
-            measure("first -> last", &lo, &hi)?;
-            measure("last -> first", &hi, &lo)?;
+            measure("first -> last", &lo, &hi, None)?;
+            measure("last -> first", &hi, &lo, None)?;
         }
     }
     if want("b512-108") {
         header("kind B 512-d, 108 training vectors (post-ReLU), 2,000 queries");
         let root = synth(Kind::B, 512, 3, 108, &scratch)?;
         let tr = read(&root.join("train/train_feature"))?;
-        let te = read(&root.join("query_feature"))?;
-        measure("108 train -> queries", &tr, &te)?;
+        let te = codec_host::eval::load(&root, &ReadOptions::default())?;
+        measure("108 train -> queries", &tr, &te.query, Some(&te))?;
     }
     for (case, kind, dim) in [("a-seeds", Kind::A, 2048), ("b-seeds", Kind::B, 512)] {
         if !want(case) {
@@ -139,9 +182,9 @@ fn main() -> Result<()> {
             read(&s1.join("train/train_feature"))?,
             read(&s2.join("train/train_feature"))?,
         );
-        let q2 = read(&s2.join("query_feature"))?;
-        measure("seed 2 -> seed 2 (own source)", &t2, &q2)?;
-        measure("seed 1 -> seed 2 (other source)", &t1, &q2)?;
+        let q2 = codec_host::eval::load(&s2, &ReadOptions::default())?;
+        measure("seed 2 -> seed 2 (own source)", &t2, &q2.query, Some(&q2))?;
+        measure("seed 1 -> seed 2 (other source)", &t1, &q2.query, Some(&q2))?;
     }
     Ok(())
 }

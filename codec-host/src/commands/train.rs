@@ -164,6 +164,7 @@ struct Summary {
     dim: usize,
     active_dims: usize,
     coefficients: usize,
+    supported_coefficients: Option<usize>,
     explained_variance: f64,
     shrinkage: f64,
     quantiser: &'static str,
@@ -234,6 +235,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
             dim: s.dim,
             active_dims: s.active_dims,
             coefficients: s.coeffs,
+            supported_coefficients: s.supported_coeffs,
             explained_variance: s.explained_variance,
             shrinkage: s.shrinkage,
             quantiser: s.quantiser.name(),
@@ -289,6 +291,13 @@ pub fn run(args: &Args) -> Result<Outcome> {
             ""
         }
     );
+    if let Some(n) = s.supported_coeffs {
+        crate::summary!(
+            "coefficients: the expected spectrum gives bits to {n} at the largest trained budget; \
+             {} kept",
+            s.coeffs
+        );
+    }
     crate::summary!("{}", quantiser_line(s, args.quantiser));
     crate::summary!(
         "model format {}{}",

@@ -113,6 +113,9 @@ pub struct TrainSummary {
     pub dropped: Option<(usize, f64)>,
     /// Transform coefficients.
     pub coeffs: usize,
+    /// With few vectors per active dim, the coefficients the expected spectrum gives bits at
+    /// the largest trained budget (`coeffs` is at most this; `None`: not capped).
+    pub supported_coeffs: Option<usize>,
     /// Fraction of the training variance the coefficients span.
     pub explained_variance: f64,
     /// Input fixed-point shift.
@@ -225,7 +228,12 @@ pub fn train_on_sample(
     let rows = pca::subsample(set.len(), cfg.max_rows);
     crate::progress::stage("training: transform (principal components)");
     let p = pca::pca(set, &m, &rows).context("PCA of the training set")?;
-    let k = a.min(cfg.max_coeffs).clamp(1, MAX_COEFFS);
+    let most = a.min(cfg.max_coeffs).clamp(1, MAX_COEFFS);
+    let top_bits = 8.0 * cfg.budgets.iter().copied().max().unwrap_or(0) as f64;
+    // A small set caps the coefficients at those its expected spectrum gives bits at the
+    // largest trained budget (see `supported_coeffs`); large sets keep every one.
+    let supported = (p.shrinkage > 0.0).then(|| supported_coeffs(&p.expected, top_bits));
+    let k = supported.map_or(most, |s| most.min(s));
     let total_var: f64 = p.values.iter().sum();
     let explained = p.values[..k].iter().sum::<f64>() / total_var.max(1e-300);
 
@@ -381,6 +389,7 @@ pub fn train_on_sample(
             active_dims: a,
             dropped,
             coeffs: k,
+            supported_coeffs: supported,
             explained_variance: explained,
             shift,
             steps: parsed.steps(),
@@ -536,6 +545,21 @@ fn write_model(parts: &ModelParts<'_>) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// How many leading coefficients a Gaussian source of variances `expected` gives bits at
+/// `bits` bits (reverse water-filling, [`pca::water_level`]), counting those down to
+/// [`SUPPORT_MARGIN`] times the level: the others are coded as zero at every budget up to
+/// that one, so their transform rows only add to the model. At least 1.
+fn supported_coeffs(expected: &[f64], bits: f64) -> usize {
+    let theta = pca::water_level(expected, bits);
+    expected
+        .iter()
+        .rposition(|&v| v > theta * SUPPORT_MARGIN)
+        .map_or(1, |j| j + 1)
+}
+
+/// Coefficients down to this fraction of the water level are kept (see `supported_coeffs`).
+const SUPPORT_MARGIN: f64 = 0.25;
+
 fn dim_variances(set: &FeatureSet, m: &pca::Moments) -> Vec<f64> {
     let mut var = vec![0f64; set.dim];
     for row in set.rows() {
@@ -672,6 +696,35 @@ mod tests {
             let min = codec_core::min_budget(&codec_core::Model::parse(&model).unwrap()).unwrap();
             assert!(budgets.iter().all(|&b| b >= min), "{budgets:?}: {min}");
         }
+    }
+
+    #[test]
+    fn coefficients_are_capped_where_the_spectrum_gives_no_bits() {
+        // Variances 2^-j: at 20 bits water-filling codes the leading ones only; a flat
+        // spectrum gives every coefficient bits.
+        let steep: Vec<f64> = (0..64).map(|j| 0.5f64.powi(j)).collect();
+        let capped = supported_coeffs(&steep, 20.0);
+        assert!((4..16).contains(&capped), "{capped}");
+        assert!(supported_coeffs(&steep, 2000.0) == 64);
+        assert_eq!(supported_coeffs(&[1.0; 64], 20.0), 64);
+        assert_eq!(supported_coeffs(&[0.0; 8], 100.0), 1);
+    }
+
+    #[test]
+    fn small_sets_report_the_coefficients_they_support_and_large_ones_keep_all() {
+        let cfg = TrainConfig {
+            budgets: vec![8],
+            quantiser: Quantiser::Scalar,
+            gain_coeffs: 0,
+            ..TrainConfig::default()
+        };
+        // 40 vectors of 32 dims (fewer than 10 per dim) shrink and keep at most the
+        // coefficients their spectrum supports; 400 keep the sample covariance and all 32.
+        let few = train(&set(40, 32, 1.0), None, &cfg).unwrap().summary;
+        assert!(few.supported_coeffs.is_some());
+        assert!(few.coeffs <= few.supported_coeffs.unwrap());
+        let many = train(&set(400, 32, 1.0), None, &cfg).unwrap().summary;
+        assert_eq!((many.supported_coeffs, many.coeffs), (None, 32));
     }
 
     #[test]

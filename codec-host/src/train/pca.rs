@@ -217,6 +217,36 @@ fn held_out_spectrum(set: &FeatureSet, m: &Moments, rows: &[usize]) -> Result<Ve
         .collect())
 }
 
+/// The reverse water-filling level `theta` of a Gaussian source with variances `eigenvalues`
+/// coded in `bits` bits: `sum_i max(0, log2(lambda_i / theta) / 2) = bits`. Components below it
+/// get no bits; with no bits (or no positive variance) it is the largest variance.
+pub fn water_level(eigenvalues: &[f64], bits: f64) -> f64 {
+    let positive: Vec<f64> = eigenvalues.iter().copied().filter(|&v| v > 0.0).collect();
+    let top = positive.iter().copied().fold(0.0, f64::max);
+    if positive.is_empty() || bits <= 0.0 {
+        return top;
+    }
+    let rate = |theta: f64| -> f64 {
+        positive
+            .iter()
+            .filter(|&&l| l > theta)
+            .map(|&l| 0.5 * (l / theta).log2())
+            .sum()
+    };
+    // Rate decreases in theta: bisect log(theta).
+    let mut hi = top.ln();
+    let mut lo = hi - 200.0;
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if rate(mid.exp()) > bits {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi.exp()
+}
+
 /// Evenly spaced row indices, at most `cap` of them.
 pub fn subsample(n: usize, cap: usize) -> Vec<usize> {
     if n <= cap {
