@@ -10,7 +10,8 @@
 //! byte 32 rows. A score is compared with its query's shortlist threshold in the same
 //! registers; only the rare row that beats it is written out. The portable kernel computes
 //! the same integers and the same float operations in the same order, so both give
-//! bit-identical keys and therefore the same shortlists.
+//! bit-identical keys and therefore the same shortlists. The AVX-512 kernel needs Rust 1.89;
+//! `build.rs` leaves it out of builds by older compilers.
 
 use crate::search::topk::TopK;
 
@@ -124,7 +125,7 @@ impl Group {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kernel {
     /// AVX-512 with VNNI (`vpdpbusd`).
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", naicfc_avx512))]
     Vnni,
     /// Plain Rust, any CPU.
     Portable,
@@ -132,8 +133,9 @@ pub(super) enum Kernel {
 
 impl Kernel {
     /// The fastest kernel this CPU runs.
+    #[allow(clippy::incompatible_msrv)] // the AVX-512 test needs Rust 1.89 (`build.rs`)
     pub(super) fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_arch = "x86_64", naicfc_avx512))]
         if std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bw")
             && std::arch::is_x86_feature_detected!("avx512vnni")
@@ -163,14 +165,15 @@ struct Gate {
 /// missing queries are never read). Rows arrive at each list in increasing order.
 pub(super) fn scan(kernel: Kernel, packed: &Packed, groups: &[Group], tops: &mut [TopK]) {
     match kernel {
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_arch = "x86_64", naicfc_avx512))]
         // SAFETY: `Kernel::Vnni` is only made after checking these CPU features.
         Kernel::Vnni => unsafe { scan_vnni(packed, groups, tops) },
         Kernel::Portable => scan_with(packed, groups, tops, tile_portable),
     }
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", naicfc_avx512))]
+#[allow(clippy::incompatible_msrv)] // compiled only by Rust 1.89 or later (`build.rs`)
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 fn scan_vnni(packed: &Packed, groups: &[Group], tops: &mut [TopK]) {
     // The closure inherits this function's target features, so the kernel inlines into it.
@@ -283,7 +286,8 @@ fn tile_portable(packed: &Packed, group: &Group, first: usize, gate: &Gate, out:
     }
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", naicfc_avx512))]
+#[allow(clippy::incompatible_msrv)] // compiled only by Rust 1.89 or later (`build.rs`)
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 #[inline]
 fn tile_vnni(packed: &Packed, group: &Group, first: usize, gate: &Gate, out: &mut Tile) {
@@ -309,34 +313,34 @@ fn tile_vnni(packed: &Packed, group: &Group, first: usize, gate: &Gate, out: &mu
             acc[1] = _mm512_dpbusd_epi32(acc[1], a1, b);
         }
     }
-    for half in 0..2 {
-        let start = first + half * PANEL;
-        // SAFETY: `scale` and `inv_norm` are padded to whole panel pairs.
-        let (scale, inv) = unsafe {
-            (
-                _mm512_loadu_ps(packed.scale.as_ptr().add(start)),
-                _mm512_loadu_ps(packed.inv_norm.as_ptr().add(start)),
-            )
-        };
-        for j in 0..GROUP {
-            let d = _mm512_sub_epi32(acc[j][half], _mm512_set1_epi32(group.offset[j]));
+    // SAFETY: `scale` and `inv_norm` are padded to whole panel pairs.
+    let (scale, inv) = unsafe {
+        let (s, v) = (
+            packed.scale.as_ptr().add(first),
+            packed.inv_norm.as_ptr().add(first),
+        );
+        (
+            [_mm512_loadu_ps(s), _mm512_loadu_ps(s.add(PANEL))],
+            [_mm512_loadu_ps(v), _mm512_loadu_ps(v.add(PANEL))],
+        )
+    };
+    for (j, (acc, keys)) in acc.iter().zip(out.keys.iter_mut()).enumerate() {
+        let offset = _mm512_set1_epi32(group.offset[j]);
+        let bias = _mm512_set1_ps(group.bias[j]);
+        let threshold = _mm512_set1_ps(gate.threshold[j]);
+        let mut mask = gate.open[j];
+        for (half, &sum) in acc.iter().enumerate() {
+            let d = _mm512_sub_epi32(sum, offset);
             let k = _mm512_add_ps(
-                _mm512_mul_ps(scale, _mm512_cvtepi32_ps(d)),
-                _mm512_mul_ps(_mm512_set1_ps(group.bias[j]), inv),
+                _mm512_mul_ps(scale[half], _mm512_cvtepi32_ps(d)),
+                _mm512_mul_ps(bias, inv[half]),
             );
-            let m = u32::from(_mm512_cmp_ps_mask::<_CMP_GT_OQ>(
-                k,
-                _mm512_set1_ps(gate.threshold[j]),
-            )) << (half * PANEL);
-            if half == 0 {
-                out.masks[j] = m | gate.open[j];
-            } else {
-                out.masks[j] |= m;
-            }
-            if out.masks[j] >> (half * PANEL) & 0xFFFF != 0 {
-                // SAFETY: `keys[j]` has room for 32 values; this half writes 16 of them.
-                unsafe { _mm512_storeu_ps(out.keys[j].as_mut_ptr().add(half * PANEL), k) };
+            mask |= u32::from(_mm512_cmp_ps_mask::<_CMP_GT_OQ>(k, threshold)) << (half * PANEL);
+            if mask >> (half * PANEL) & 0xFFFF != 0 {
+                // SAFETY: `keys` has room for 32 values; this half writes 16 of them.
+                unsafe { _mm512_storeu_ps(keys.as_mut_ptr().add(half * PANEL), k) };
             }
         }
+        out.masks[j] = mask;
     }
 }
