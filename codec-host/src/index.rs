@@ -11,7 +11,7 @@
 //! values only (PCA order puts most of a score there) against int8 queries, with AVX-512 VNNI
 //! where the CPU has it, and keeps the best [`SHORTLIST`] rows of each query; the second scores
 //! those rows over all their values against int16 queries and keeps the best `k`. The first
-//! pass is most of the work and a quarter or less of a full int8 scan.
+//! pass is most of the work and reads 128 of each row's values.
 //!
 //! The file format (`docs/container.md`, "Search index") is versioned and checksummed; the
 //! search memory-maps it, so the gallery is paged in by the kernel, not read up front.

@@ -252,7 +252,7 @@ fn a_shortlist_of_the_whole_gallery_is_a_full_int8_search() {
             assert_eq!(fast.rows(i), &want[..], "query {i}");
             same += usize::from(short.rows(i) == &want[..]);
         }
-        // A 40-row shortlist from 64 leading values loses little of the top 10.
+        // A 40-row shortlist from the leading values loses little of the top 10.
         assert!(
             same * 10 >= q.len() * 9,
             "{kernel:?}: {same} of {} equal",
