@@ -28,7 +28,7 @@ use codec_core::internals::{MAX_COEFFS, ModelInternals};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
 use rayon::prelude::*;
-use scan::{Group, Kernel, Packed};
+use scan::{Group, Kernel, Packed, Shortlist};
 use std::io::Write;
 use std::path::Path;
 
@@ -374,8 +374,8 @@ impl Index {
                     .zip(prefix_bias.chunks(scan::GROUP))
                     .map(|(q, bias)| Group::new(q, bias, depth))
                     .collect();
-                let mut short: Vec<TopK> = (0..prefix_bias.len())
-                    .map(|_| TopK::new(shortlist))
+                let mut short: Vec<Shortlist> = (0..prefix_bias.len())
+                    .map(|_| Shortlist::new(shortlist))
                     .collect();
                 scan::scan(kernel, &packed, &groups, &mut short);
                 let first = b * QUERY_BLOCK;

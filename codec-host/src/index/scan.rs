@@ -13,7 +13,75 @@
 //! bit-identical keys and therefore the same shortlists. The AVX-512 kernel needs Rust 1.89;
 //! `build.rs` leaves it out of builds by older compilers.
 
-use crate::search::topk::TopK;
+use std::cmp::Ordering;
+
+/// The best `k` `(key, row)` pairs of a query, where a larger key ranks first and, between
+/// equal keys, the lower row: as [`crate::search::topk::TopK`] keeps them, but cheaper to feed.
+/// A candidate that beats the threshold is only pushed; when `2k` are held, one selection
+/// cuts them back to the best `k` and raises the threshold to the worst of those. A heap
+/// instead costs a sift per candidate, and the first pass offers thousands per query.
+pub(super) struct Shortlist {
+    k: usize,
+    held: Vec<(f32, u32)>,
+    /// Once `k` are held, a key must exceed this to enter (the worst kept after a cut).
+    floor: f32,
+}
+
+/// `Less` when `a` ranks before `b`. Keys are never NaN (NaN enters as −∞).
+fn rank(a: &(f32, u32), b: &(f32, u32)) -> Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+}
+
+impl Shortlist {
+    /// An empty list that keeps at most `k` pairs.
+    pub(super) fn new(k: usize) -> Self {
+        Shortlist {
+            k,
+            held: Vec::with_capacity(2 * k),
+            floor: f32::NEG_INFINITY,
+        }
+    }
+
+    /// The key a candidate must exceed, or `None` while fewer than `k` are held (every row
+    /// enters). Rows arrive in increasing order, so a later row equal to the floor ranks below
+    /// every kept pair and is rightly refused.
+    pub(super) fn threshold(&self) -> Option<f32> {
+        if self.k == 0 {
+            Some(f32::INFINITY)
+        } else if self.held.len() < self.k {
+            None
+        } else {
+            Some(self.floor)
+        }
+    }
+
+    /// Offer row `row` with `key` (rows in increasing order over all calls).
+    pub(super) fn offer(&mut self, row: u32, key: f32) {
+        if self.k == 0 {
+            return;
+        }
+        let key = if key.is_nan() { f32::NEG_INFINITY } else { key };
+        self.held.push((key, row));
+        if self.held.len() >= 2 * self.k {
+            self.cut();
+        }
+    }
+
+    fn cut(&mut self) {
+        self.held.select_nth_unstable_by(self.k - 1, rank);
+        self.held.truncate(self.k);
+        self.floor = self.held.iter().map(|e| e.0).fold(f32::INFINITY, f32::min);
+    }
+
+    /// The kept pairs, best first.
+    pub(super) fn into_sorted(mut self) -> Vec<(f32, u32)> {
+        if self.held.len() > self.k {
+            self.cut();
+        }
+        self.held.sort_unstable_by(rank);
+        self.held
+    }
+}
 
 /// Leading int8 values per row scored by the first pass (fewer when the rows are shorter).
 ///
@@ -157,7 +225,7 @@ struct Tile {
 }
 
 /// Per query of a group: the threshold to beat and the rows offered regardless (all of them
-/// while the shortlist is not full, so that it fills exactly as [`TopK`] would).
+/// while the shortlist is not full, so that it fills exactly as a brute-force sort would).
 struct Gate {
     threshold: [f32; GROUP],
     open: [u32; GROUP],
@@ -166,7 +234,7 @@ struct Gate {
 /// Score `groups` (consecutive query groups of one block) against every row of `packed`,
 /// offering each query's keys to its list in `tops` (`GROUP` lists per group; the lists of
 /// missing queries are never read). Rows arrive at each list in increasing order.
-pub(super) fn scan(kernel: Kernel, packed: &Packed, groups: &[Group], tops: &mut [TopK]) {
+pub(super) fn scan(kernel: Kernel, packed: &Packed, groups: &[Group], tops: &mut [Shortlist]) {
     match kernel {
         #[cfg(all(target_arch = "x86_64", naicfc_avx512))]
         // SAFETY: `Kernel::Vnni` is only made after checking these CPU features.
@@ -178,7 +246,7 @@ pub(super) fn scan(kernel: Kernel, packed: &Packed, groups: &[Group], tops: &mut
 #[cfg(all(target_arch = "x86_64", naicfc_avx512))]
 #[allow(clippy::incompatible_msrv)] // compiled only by Rust 1.89 or later (`build.rs`)
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn scan_vnni(packed: &Packed, groups: &[Group], tops: &mut [TopK]) {
+fn scan_vnni(packed: &Packed, groups: &[Group], tops: &mut [Shortlist]) {
     // The closure inherits this function's target features, so the kernel inlines into it.
     scan_with(packed, groups, tops, |p, g, first, gate, tile| {
         tile_vnni(p, g, first, gate, tile)
@@ -191,7 +259,7 @@ fn scan_vnni(packed: &Packed, groups: &[Group], tops: &mut [TopK]) {
 fn scan_with(
     packed: &Packed,
     groups: &[Group],
-    tops: &mut [TopK],
+    tops: &mut [Shortlist],
     mut tile: impl FnMut(&Packed, &Group, usize, &Gate, &mut Tile),
 ) {
     let mut out = Tile {
@@ -225,9 +293,7 @@ fn scan_with(
                     while m != 0 {
                         let r = m.trailing_zeros() as usize;
                         m &= m - 1;
-                        let key = out.keys[j][r];
-                        let key = if key.is_nan() { f32::NEG_INFINITY } else { key };
-                        top.offer((first + r) as u32, std::iter::once(key));
+                        top.offer((first + r) as u32, out.keys[j][r]);
                     }
                     if out.masks[j] & valid != 0 {
                         (gate.threshold[j], gate.open[j]) = match top.threshold() {

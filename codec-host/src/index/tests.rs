@@ -167,7 +167,11 @@ fn shortlists(p: &Pass, kernel: scan::Kernel) -> Vec<Vec<(u32, u32)>> {
         .zip(p.bias.chunks(scan::GROUP))
         .map(|(q, b)| scan::Group::new(q, b, p.depth))
         .collect();
-    let mut tops: Vec<TopK> = p.bias.iter().map(|_| TopK::new(p.shortlist)).collect();
+    let mut tops: Vec<scan::Shortlist> = p
+        .bias
+        .iter()
+        .map(|_| scan::Shortlist::new(p.shortlist))
+        .collect();
     scan::scan(kernel, &packed, &groups, &mut tops);
     tops.into_iter()
         .map(|t| {
