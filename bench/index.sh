@@ -2,7 +2,7 @@
 # Search over a coded gallery: naicfc's int8 index against exact search and FAISS IVF-Flat /
 # IVF-PQ at matched ACC_reid, in one run (see bench/index.py). Not part of CI.
 #
-#   bench/index.sh [--queries 2000] [--gallery 50000] [--budget 64] [--threads 2]
+#   bench/index.sh [--queries 5000] [--gallery 30000] [--budget 64] [--threads 1] [--no-faiss]
 #
 # Creates a venv under target/ (numpy and faiss-cpu, pinned as in requirements.txt), builds
 # naicfc in release, and works in target/index-bench.

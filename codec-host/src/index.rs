@@ -5,9 +5,13 @@
 //! an original query `x` gives `q' = T x`, `b_q = mu . x`, and a query coded to `y_q` gives
 //! `q' = y_q + T mu`, `b_q = |mu|^2 + (T mu) . y_q`. The index stores each `y_g / n_g` as int8
 //! with a per-row scale (only the leading coefficients any gallery row uses, padded to a
-//! multiple of 32) and `1 / n_g`; the queries are int16 at search time. A product is then a
-//! dot product of small integers, which the compiler vectorises (with AVX2 where the CPU has
-//! it, chosen at run time), over a few hundred bytes per row instead of 2048 floats.
+//! multiple of 32) and `1 / n_g`.
+//!
+//! A search makes two passes. The first scores every row over its leading [`scan::PREFIX`]
+//! values only (PCA order puts most of a score there) against int8 queries, with AVX-512 VNNI
+//! where the CPU has it, and keeps the best [`SHORTLIST`] rows of each query; the second scores
+//! those rows over all their values against int16 queries and keeps the best `k`. The first
+//! pass is most of the work and reads 128 of each row's values.
 //!
 //! The file format (`docs/container.md`, "Search index") is versioned and checksummed; the
 //! search memory-maps it, so the gallery is paged in by the kernel, not read up front.
@@ -21,7 +25,10 @@ use crate::search::Ranking;
 use crate::search::topk::TopK;
 use anyhow::{Context, Result, bail};
 use codec_core::internals::{MAX_COEFFS, ModelInternals};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, Par};
 use rayon::prelude::*;
+use scan::{Group, Kernel, Packed, Shortlist};
 use std::io::Write;
 use std::path::Path;
 
@@ -32,10 +39,6 @@ pub const FORMAT_VERSION: u16 = 1;
 const HEADER_LEN: usize = 64;
 /// Rows of int8 values are padded to a multiple of this many bytes (one AVX2 register).
 const LANES: usize = 32;
-/// Queries scored together against each gallery row, which is then read once per group.
-const QUERY_GROUP: usize = 8;
-/// Gallery rows scanned per task: a block stays in cache across the query groups.
-const GALLERY_BLOCK: usize = 2048;
 
 /// Where each part of an index file lies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,12 +307,36 @@ impl Index {
 
     /// The best `k` rows for every query, by cosine with the reconstructed gallery: the queries
     /// coded at `budget` first, or the original queries when `budget` is `None`.
+    ///
+    /// Two passes: the leading [`scan::PREFIX`] int8 values of every row against int8 queries
+    /// keep a shortlist of [`SHORTLIST`] rows (at least `k`) per query, and those rows are
+    /// scored again over all their values against int16 queries.
     pub fn search(
         &self,
         model_file: &ModelFile,
         query: &FeatureSet,
         budget: Option<usize>,
         k: usize,
+    ) -> Result<Ranking> {
+        self.search_with(
+            model_file,
+            query,
+            budget,
+            k,
+            SHORTLIST.max(k),
+            Kernel::detect(),
+        )
+    }
+
+    /// [`Index::search`] with a chosen shortlist length and first-pass kernel.
+    fn search_with(
+        &self,
+        model_file: &ModelFile,
+        query: &FeatureSet,
+        budget: Option<usize>,
+        k: usize,
+        shortlist: usize,
+        kernel: Kernel,
     ) -> Result<Ranking> {
         let model = model_file.model();
         if query.dim != model.dim() {
@@ -326,47 +353,99 @@ impl Index {
                 model.coeffs()
             );
         }
-        let (q, bias) = prepare_queries(model_file, query, budget, self.layout.dims)?;
+        let dims = self.layout.dims;
+        let rows = self.layout.rows;
+        let depth = scan::PREFIX.min(dims);
+        let queries = prepare_queries(model_file, query, budget, dims, depth)?;
         let scales = self.f32s(self.layout.scales());
         let inv_norms = self.f32s(self.layout.inv_norms());
         let values = self.values();
-        let dims = self.layout.dims;
-        let rows = self.layout.rows;
+        let packed = Packed::new(values, dims, depth, &scales, &inv_norms);
         let k = k.min(rows);
-        let tops: Vec<TopK> = q
-            .par_chunks(QUERY_GROUP * dims)
-            .zip(bias.par_chunks(QUERY_GROUP))
-            .flat_map_iter(|(group, bias)| {
-                let n = bias.len();
-                let mut tops: Vec<TopK> = (0..n).map(|_| TopK::new(k)).collect();
-                let mut dots = vec![0i32; GALLERY_BLOCK * QUERY_GROUP];
-                for first in (0..rows).step_by(GALLERY_BLOCK) {
-                    let end = (first + GALLERY_BLOCK).min(rows);
-                    dot_block(group, n, &values[first * dims..end * dims], dims, &mut dots);
-                    for (j, top) in tops.iter_mut().enumerate() {
-                        let keys = (first..end).map(|r| {
-                            let d = dots[(r - first) * QUERY_GROUP + j];
-                            let key = scales[r] * d as f32 + bias[j] * inv_norms[r];
-                            if key.is_nan() { f32::NEG_INFINITY } else { key }
-                        });
-                        top.offer(first as u32, keys);
-                    }
-                }
-                tops
+        let shortlist = shortlist.max(k).min(rows);
+        let tops: Vec<TopK> = queries
+            .prefix
+            .par_chunks(QUERY_BLOCK * depth)
+            .zip(queries.prefix_bias.par_chunks(QUERY_BLOCK))
+            .enumerate()
+            .flat_map_iter(|(b, (prefix, prefix_bias))| {
+                let groups: Vec<Group> = prefix
+                    .chunks(scan::GROUP * depth)
+                    .zip(prefix_bias.chunks(scan::GROUP))
+                    .map(|(q, bias)| Group::new(q, bias, depth))
+                    .collect();
+                let mut short: Vec<Shortlist> = (0..prefix_bias.len())
+                    .map(|_| Shortlist::new(shortlist))
+                    .collect();
+                scan::scan(kernel, &packed, &groups, &mut short);
+                let first = b * QUERY_BLOCK;
+                short
+                    .into_iter()
+                    .enumerate()
+                    .map(|(j, short)| {
+                        let i = first + j;
+                        let mut candidates: Vec<u32> =
+                            short.into_sorted().into_iter().map(|(_, r)| r).collect();
+                        // `TopK` takes rows in increasing order.
+                        candidates.sort_unstable();
+                        let q = &queries.full[i * dims..(i + 1) * dims];
+                        let bias = queries.full_bias[i];
+                        let mut top = TopK::new(k);
+                        for r in candidates {
+                            let r = r as usize;
+                            let d = dot_row(q, &values[r * dims..(r + 1) * dims]);
+                            let key = scales[r] * d as f32 + bias * inv_norms[r];
+                            let key = if key.is_nan() { f32::NEG_INFINITY } else { key };
+                            top.offer(r as u32, std::iter::once(key));
+                        }
+                        top
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
         Ok(Ranking::from_tops(tops, rows, dims))
     }
 }
 
-/// Each query's `q'` as int16 (`dims` per row; the scale divided out) and its bias term
-/// `b_q` in the same units (see the module documentation).
+/// Rows kept per query by the first pass for re-scoring (`k` when larger). Measured on kind-A
+/// sets (docs/results.md): fewer lose ACC_reid, more only cost time.
+pub const SHORTLIST: usize = 400;
+/// Queries per parallel task: the gallery prefix is streamed once per block, so a larger
+/// block reads less memory but leaves fewer tasks for the threads.
+const QUERY_BLOCK: usize = 64;
+
+/// The queries in both forms the passes use (see the module documentation).
+struct Queries {
+    /// Per query, `dims` int16 values of `q'` (its scale divided out).
+    full: Vec<i16>,
+    /// Per query, `b_q` in the units of `full`.
+    full_bias: Vec<f32>,
+    /// Per query, the first `depth` values of `q'` as int8, scaled on their own.
+    prefix: Vec<i8>,
+    /// Per query, `b_q` in the units of `prefix`.
+    prefix_bias: Vec<f32>,
+}
+
+/// Round `v / scale` to integers of magnitude at most `max` (a scale fitted to the largest
+/// value of `v`), returning the scale.
+fn quantise<T: TryFrom<i32> + Default + Copy>(v: &[f32], max: f32, out: &mut [T]) -> f32 {
+    let top = v.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let scale = if top > 0.0 { top / max } else { 1.0 };
+    for (o, x) in out.iter_mut().zip(v) {
+        *o = T::try_from((x / scale).round().clamp(-max, max) as i32).unwrap_or_default();
+    }
+    scale
+}
+
+/// Each query's `q'` and bias term `b_q` (see the module documentation), in int16 over `dims`
+/// values and in int8 over the first `depth`.
 fn prepare_queries(
     model_file: &ModelFile,
     query: &FeatureSet,
     budget: Option<usize>,
     dims: usize,
-) -> Result<(Vec<i16>, Vec<f32>)> {
+    depth: usize,
+) -> Result<Queries> {
     let model = model_file.model();
     let k = model.coeffs();
     let Geometry {
@@ -376,85 +455,83 @@ fn prepare_queries(
         t_mean,
         mean_sq,
     } = Geometry::of(&model);
-    let coded = match budget {
+    let kd = dims.min(k);
+    let n = query.len();
+    // `q'` for every query, `n x kd`, and `b_q`.
+    let (qf, bias): (Vec<f32>, Vec<f32>) = match budget {
         Some(b) => {
             model_file.check_budget(b)?;
-            Some(coefficients(&model, query, b)?)
-        }
-        None => None,
-    };
-    let kd = dims.min(k);
-    let prepared: Vec<(Vec<i16>, f32)> = (0..query.len())
-        .into_par_iter()
-        .map(|i| {
-            let x = query.row(i);
-            let (qf, b): (Vec<f32>, f32) = match &coded {
-                Some(y) => {
-                    let y = &y[i * k..(i + 1) * k];
-                    let cy: f32 = t_mean.iter().zip(y).map(|(a, b)| a * b).sum();
-                    ((0..kd).map(|r| y[r] + t_mean[r]).collect(), mean_sq + cy)
+            let y = coefficients(&model, query, b)?;
+            let mut qf = vec![0f32; n * kd];
+            let mut bias = vec![0f32; n];
+            for ((row, y), b) in qf
+                .chunks_exact_mut(kd)
+                .zip(y.chunks_exact(k))
+                .zip(&mut bias)
+            {
+                for ((o, y), c) in row.iter_mut().zip(y).zip(&t_mean) {
+                    *o = y + c;
                 }
-                None => {
-                    let tx = (0..kd)
-                        .map(|r| {
-                            active
-                                .iter()
-                                .enumerate()
-                                .map(|(j, &d)| t[(r, j)] * x[d])
-                                .sum()
-                        })
-                        .collect();
-                    (tx, x.iter().zip(&mean).map(|(a, b)| a * b).sum())
-                }
-            };
-            let max = qf.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let scale = if max > 0.0 { max / 32767.0 } else { 1.0 };
-            let mut q = vec![0i16; dims];
-            for (o, v) in q.iter_mut().zip(&qf) {
-                *o = (v / scale).round().clamp(-32767.0, 32767.0) as i16;
+                *b = mean_sq + t_mean.iter().zip(y).map(|(a, b)| a * b).sum::<f32>();
             }
-            (q, b / scale)
-        })
-        .collect();
-    let mut q = Vec::with_capacity(query.len() * dims);
-    let mut bias = Vec::with_capacity(query.len());
-    for (row, b) in prepared {
-        q.extend(row);
-        bias.push(b);
-    }
-    Ok((q, bias))
+            (qf, bias)
+        }
+        None => {
+            // One product `X_active T^T` for all queries (a GEMM, not a loop per query).
+            let x = Mat::from_fn(n, active.len(), |i, j| query.row(i)[active[j]]);
+            let mut h = Mat::<f32>::zeros(n, kd);
+            matmul(
+                h.as_mut(),
+                Accum::Replace,
+                x.as_ref(),
+                t.as_ref().subrows(0, kd).transpose(),
+                1.0,
+                Par::rayon(0),
+            );
+            let mut qf = vec![0f32; n * kd];
+            for (i, row) in qf.chunks_exact_mut(kd).enumerate() {
+                for (c, o) in row.iter_mut().enumerate() {
+                    *o = h[(i, c)];
+                }
+            }
+            let bias = (0..n)
+                .map(|i| query.row(i).iter().zip(&mean).map(|(a, b)| a * b).sum())
+                .collect();
+            (qf, bias)
+        }
+    };
+    let mut out = Queries {
+        full: vec![0; n * dims],
+        full_bias: bias.clone(),
+        prefix: vec![0; n * depth],
+        prefix_bias: bias,
+    };
+    out.full
+        .par_chunks_mut(dims)
+        .zip(out.prefix.par_chunks_mut(depth))
+        .zip(qf.par_chunks(kd))
+        .zip(out.full_bias.par_iter_mut().zip(&mut out.prefix_bias))
+        .for_each(|(((full, prefix), qf), (fb, pb))| {
+            *fb /= quantise(qf, 32767.0, full);
+            *pb /= quantise(&qf[..depth.min(kd)], 127.0, prefix);
+        });
+    Ok(out)
 }
 
-/// `dots[r * QUERY_GROUP + j] = group[j] . block[r]` for the `n` queries of `group` and every
-/// row of `block` (`dims` values each), on the widest integer SIMD the CPU has.
-fn dot_block(group: &[i16], n: usize, block: &[i8], dims: usize, dots: &mut [i32]) {
+/// `q . row` over int16 and int8 values, on AVX2 where the CPU has it.
+fn dot_row(q: &[i16], row: &[i8]) -> i32 {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above), the only requirement of the call.
-        unsafe { dot_block_avx2(group, n, block, dims, dots) };
-        return;
+        return unsafe { dot_avx2(q, row) };
     }
-    dot_block_portable(group, n, block, dims, dots);
+    dot(q, row)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn dot_block_avx2(group: &[i16], n: usize, block: &[i8], dims: usize, dots: &mut [i32]) {
-    dot_block_portable(group, n, block, dims, dots);
-}
-
-/// The loops the compiler vectorises; inlined into each caller so that the AVX2 copy is
-/// compiled with AVX2.
-#[inline(always)]
-fn dot_block_portable(group: &[i16], n: usize, block: &[i8], dims: usize, dots: &mut [i32]) {
-    for (row, out) in block
-        .chunks_exact(dims)
-        .zip(dots.chunks_exact_mut(QUERY_GROUP))
-    {
-        for (q, o) in group.chunks_exact(dims).take(n).zip(out.iter_mut()) {
-            *o = dot(q, row);
-        }
-    }
+fn dot_avx2(q: &[i16], row: &[i8]) -> i32 {
+    dot(q, row)
 }
 
 /// One dot product into 32 independent lanes over fixed-size chunks, summed at the end: a
@@ -476,5 +553,6 @@ fn dot(q: &[i16], row: &[i8]) -> i32 {
     acc.iter().sum()
 }
 
+mod scan;
 #[cfg(test)]
 mod tests;
