@@ -110,12 +110,25 @@ impl Scratch {
         }
         let lhs = MatRef::from_column_major_slice(&self.lhs, width, rows);
         let dst = MatMut::from_column_major_slice_mut(&mut self.sums, out_width, rows);
-        let t = if forward {
-            proj.matrix()
-        } else {
-            proj.matrix().transpose()
-        };
-        matmul(dst, Accum::Replace, t, lhs, 1.0, Par::Seq);
+        if forward {
+            matmul(dst, Accum::Replace, proj.matrix(), lhs, 1.0, Par::Seq);
+            return;
+        }
+        // Small codes quantise the trailing (small-spread) coefficients to zero: only the
+        // coefficients up to the block's last non-zero one take part, as the core skips zeros.
+        let used = (0..rows)
+            .filter_map(|r| {
+                let column = &self.lhs[r * width..(r + 1) * width];
+                column.iter().rposition(|&v| v != 0.0).map(|k| k + 1)
+            })
+            .max()
+            .unwrap_or(0);
+        if used == 0 {
+            self.sums.fill(0.0);
+            return;
+        }
+        let t = proj.matrix().subrows(0, used).transpose();
+        matmul(dst, Accum::Replace, t, lhs.subrows(0, used), 1.0, Par::Seq);
     }
 
     /// Mark vector `r` exact or not from its integers, and copy them to `lhs` when exact.
