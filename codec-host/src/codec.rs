@@ -116,8 +116,8 @@ fn encode_one(
     }
 }
 
-/// Fewest vectors handed to the batch path ([`crate::batch`]): preparing its transform costs
-/// about as much as coding two vectors one at a time.
+/// Fewest vectors handed to the batch path ([`crate::batch`]): preparing its transform (a
+/// pass over the model's entries and a copy in `f64`) is not worth it for one or two.
 const MIN_BATCH: usize = 8;
 
 /// Whether `rows` vectors coded as `kind` take the batch path: plain codes of at least a
