@@ -18,4 +18,4 @@ pub use crate::quant::{
     FULL_SLOPE, START, candidate, level, level_magnitude, max_magnitude, next_state, quantise,
     quantiser, reconstruct, reconstruct_level,
 };
-pub use crate::transform::{centre, forward, inverse};
+pub use crate::transform::{centre, coefficient, finish_inverse, forward, inverse};

@@ -37,10 +37,18 @@ pub fn centre(model: &Model<'_>, x: &[f32], centred: &mut [i32]) -> Result<(), E
 pub fn forward(model: &Model<'_>, centred: &[i32], coeffs: &mut [i32]) {
     let centred = centred.get(..model.active_count()).unwrap_or(centred);
     for (k, y) in coeffs.iter_mut().enumerate().take(model.coeffs()) {
-        let acc = dot(model.transform_row(k), centred);
-        let v = (acc + (1 << (TRANSFORM_BITS - 1))) >> TRANSFORM_BITS;
-        *y = v.clamp(-i64::from(COEFF_LIMIT), i64::from(COEFF_LIMIT)) as i32;
+        *y = coefficient(dot(model.transform_row(k), centred));
     }
+}
+
+/// A coefficient from its sum `sum_j T[k][j] * centred[j]`: `round(sum / 2^15)` (halves up),
+/// clamped to `COEFF_LIMIT`. Apart so that a host computing the sums of many vectors at once
+/// (`codec-host`'s batch encoding) rounds them exactly as [`forward`] does.
+#[inline]
+pub fn coefficient(sum: i64) -> i32 {
+    // `(sum + 2^14) >> 15` without overflowing on any `sum`, as in `finish_inverse`.
+    let v = ((sum >> (TRANSFORM_BITS - 1)) + 1) >> 1;
+    v.clamp(-i64::from(COEFF_LIMIT), i64::from(COEFF_LIMIT)) as i32
 }
 
 /// `sum_j row[j] * centred[j]`, `row` holding as many little-endian i16 as `centred` has values.
@@ -136,14 +144,23 @@ pub fn inverse(model: &Model<'_>, coeffs: &[i32], acc: &mut [i64], out: &mut [f3
         }
         axpy(model.transform_row(k), i64::from(y), acc);
     }
+    finish_inverse(model, acc, out);
+}
+
+/// The end of [`inverse`]: from the sums `acc[i] = sum_k T[k][i] * coeffs[k]` (one per active
+/// dimension) to the whole vector. Apart so that a host computing the sums of many vectors at
+/// once (`codec-host`'s batch decoding) finishes each exactly as [`inverse`] does.
+pub fn finish_inverse(model: &Model<'_>, acc: &[i64], out: &mut [f32]) {
     let shift = model.shift();
     for (d, o) in out.iter_mut().enumerate().take(model.dim()) {
         *o = fixed_to_f32(i64::from(model.mean(d)), shift);
     }
-    for (i, &a) in acc.iter().enumerate() {
+    for (i, &a) in acc.iter().enumerate().take(model.active_count()) {
         let d = model.active_index(i);
-        let mut v =
-            i64::from(model.mean(d)) + ((a + (1 << (TRANSFORM_BITS - 1))) >> TRANSFORM_BITS);
+        // `(a + 2^14) >> 15`, rounded the same way without overflowing on any `a`: the sums
+        // now come from outside too.
+        let rounded = ((a >> (TRANSFORM_BITS - 1)) + 1) >> 1;
+        let mut v = i64::from(model.mean(d)) + rounded;
         v = if model.clamps() {
             let (lo, hi) = model.clamp_range(i);
             // max/min, not clamp, which panics on crossed bounds (validation rules them out).
@@ -160,6 +177,19 @@ pub fn inverse(model: &Model<'_>, coeffs: &[i32], acc: &mut [i64], out: &mut [f3
 #[cfg(test)]
 mod tests {
     use super::{axpy, axpy_blocks, axpy_plain, dot, dot_blocks, dot_plain};
+
+    #[test]
+    fn the_overflow_free_rounding_of_finish_inverse_is_the_plain_one() {
+        let near = |c: i64| (-40_000..40_000).map(move |d| c + d);
+        let values = near(0)
+            .chain(near(1 << 40))
+            .chain(near(-(1 << 40)))
+            .chain(near(12_345_678_901));
+        for a in values {
+            assert_eq!(((a >> 14) + 1) >> 1, (a + (1 << 14)) >> 15, "{a}");
+        }
+        assert_eq!(((i64::MAX >> 14) + 1) >> 1, 1 << 48);
+    }
 
     #[test]
     fn dot_and_axpy_match_the_plain_sums_at_every_length_and_at_the_extremes() {

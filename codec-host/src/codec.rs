@@ -1,5 +1,6 @@
 //! The codec core driven from the host: batch encode and decode in parallel.
 
+use crate::batch::{BLOCK, Projection, encode_rows};
 use crate::io::FeatureSet;
 use anyhow::{Context, Result, bail};
 use codec_core::MAX_CODE_LEN;
@@ -115,12 +116,42 @@ fn encode_one(
     }
 }
 
-/// Encode every row of `set`: one code (or error) per row, in row order.
+/// Fewest vectors handed to the batch path ([`crate::batch`]): preparing its transform (a
+/// pass over the model's entries and a copy in `f64`) is not worth it for one or two.
+const MIN_BATCH: usize = 8;
+
+/// Whether `rows` vectors coded as `kind` take the batch path: plain codes of at least a
+/// byte (a scalable code's layers re-run rate control on residuals, one vector at a time).
+fn batched(kind: CodeKind, rows: usize) -> Option<usize> {
+    match kind {
+        CodeKind::Budget(b) if b > 0 && rows >= MIN_BATCH => Some(b),
+        _ => None,
+    }
+}
+
+/// Encode every row of `set`: one code (or error) per row, in row order. Plain codes go
+/// through [`crate::batch`] a block of rows per task, which gives the same codes.
 pub fn encode_all(
     model: &Model<'_>,
     set: &FeatureSet,
     kind: CodeKind,
 ) -> Vec<Result<Vec<u8>, Error>> {
+    if let Some(budget) = batched(kind, set.len()).filter(|_| set.dim == model.dim()) {
+        let proj = Projection::new(model);
+        let blocks: Vec<Vec<Result<Vec<u8>, Error>>> = set
+            .data
+            .par_chunks(BLOCK * set.dim.max(1))
+            .map(|rows| {
+                let mut out = vec![0u8; rows.len() / set.dim.max(1) * budget];
+                let lens = encode_rows(model, &proj, rows, budget, &mut out);
+                lens.into_iter()
+                    .zip(out.chunks(budget))
+                    .map(|(n, code)| n.map(|n| code[..n].to_vec()))
+                    .collect()
+            })
+            .collect();
+        return blocks.into_iter().flatten().collect();
+    }
     let len = code_len(model, kind);
     (0..set.len())
         .into_par_iter()
@@ -144,6 +175,15 @@ pub fn encode_into(
     out: &mut [u8],
 ) -> Result<Vec<usize>, (usize, Error)> {
     let (dim, len) = (model.dim().max(1), code_len(model, kind).max(1));
+    if let Some(budget) = batched(kind, data.len() / dim) {
+        let proj = Projection::new(model);
+        let blocks: Vec<Vec<Result<usize, Error>>> = data
+            .par_chunks(BLOCK * dim)
+            .zip(out.par_chunks_mut(BLOCK * budget))
+            .map(|(rows, slots)| encode_rows(model, &proj, rows, budget, slots))
+            .collect();
+        return first_error(blocks.into_iter().flatten().collect());
+    }
     let results: Vec<Result<usize, Error>> = data
         .par_chunks(dim)
         .zip(out.par_chunks_mut(len))
@@ -195,7 +235,17 @@ fn decode_rows(
     scalable: bool,
     out: &mut [f32],
 ) -> Vec<Result<(), Error>> {
-    out.par_chunks_mut(model.dim().max(1))
+    let dim = model.dim().max(1);
+    if !scalable && codes.len() >= MIN_BATCH {
+        let proj = Projection::new(model);
+        let blocks: Vec<Vec<Result<(), Error>>> = out
+            .par_chunks_mut(BLOCK * dim)
+            .zip(codes.par_chunks(BLOCK))
+            .map(|(rows, codes)| crate::batch::decode_rows(model, &proj, codes, rows))
+            .collect();
+        return blocks.into_iter().flatten().collect();
+    }
+    out.par_chunks_mut(dim)
         .zip(codes.par_iter())
         .map(|(row, code)| {
             if scalable {

@@ -3,6 +3,7 @@
 //! The binary (`src/main.rs`) only parses arguments and maps results to exit codes; each
 //! subcommand lives in [`commands`], and the work itself in the modules below.
 
+pub mod batch;
 pub mod codec;
 pub mod coded_search;
 pub mod commands;

@@ -1,7 +1,9 @@
 //! `naicfc bench`: how fast features are read (all cores) and, given a model, encode and
-//! decode throughput on one thread per budget.
+//! decode throughput per budget: the batch path on one thread and on all cores, and one
+//! vector per call.
 
-use crate::codec::ModelFile;
+use crate::batch::{Projection, decode_rows, encode_rows};
+use crate::codec::{CodeKind, ModelFile, decode_into, encode_into};
 use crate::exit::Outcome;
 use crate::io::{ReadOptions, read_features};
 use anyhow::{Result, bail};
@@ -67,10 +69,20 @@ pub struct BenchReport {
 pub struct Throughput {
     /// Budget in bytes.
     pub budget: usize,
-    /// Vectors encoded per second on one thread.
+    /// Vectors encoded per second on one thread, all rows in one batch call.
     pub encode_per_sec: f64,
-    /// Vectors decoded per second on one thread.
+    /// Vectors decoded per second on one thread, all codes in one batch call.
     pub decode_per_sec: f64,
+    /// Vectors encoded per second on one thread, one vector per call (`codec_core::encode`).
+    pub encode_per_sec_single: f64,
+    /// Vectors decoded per second on one thread, one code per call (`codec_core::decode`).
+    pub decode_per_sec_single: f64,
+    /// Vectors encoded per second on all cores (batches in parallel).
+    pub encode_per_sec_all: f64,
+    /// Vectors decoded per second on all cores.
+    pub decode_per_sec_all: f64,
+    /// Threads of the all-core figures.
+    pub threads: usize,
     /// Mean code length.
     pub bytes_mean: f64,
 }
@@ -99,6 +111,21 @@ fn rate(min: Duration, n: usize, mut f: impl FnMut(usize)) -> f64 {
         calls += n;
     }
     calls as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Repeat `f` (one call codes `n` vectors) until at least `min` has passed; vectors per
+/// second (0 when there is nothing to code).
+fn batch_rate(min: Duration, n: usize, mut f: impl FnMut()) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
+    let start = Instant::now();
+    let mut calls = 0usize;
+    while calls == 0 || start.elapsed() < min {
+        f();
+        calls += 1;
+    }
+    (calls * n) as f64 / start.elapsed().as_secs_f64()
 }
 
 /// Run `naicfc bench`.
@@ -164,19 +191,26 @@ pub fn run(args: &Args) -> Result<Outcome> {
             r.files, r.seconds, r.files_per_sec, r.mb_per_sec
         );
         if let (Some(m), Some(file)) = (&model, &model_file) {
+            let threads = report.codec.first().map_or(1, |r| r.threads);
             println!(
-                "one thread, {rows} vectors of {} values, model {} bytes",
+                "{rows} vectors of {} values, model {} bytes; vectors/s encode / decode: one \
+                 thread in batches, one thread one vector per call, {threads} threads in batches",
                 m.dim(),
                 file.bytes().len()
             );
             println!(
-                "{:>6} {:>14} {:>14} {:>8}",
-                "budget", "encode vec/s", "decode vec/s", "bytes"
+                "{:>6} {:>20} {:>20} {:>20} {:>8}",
+                "budget", "batch, 1 thread", "per vector", "batch, all cores", "bytes"
             );
+            let pair = |e: f64, d: f64| format!("{e:.0} / {d:.0}");
             for r in &report.codec {
                 println!(
-                    "{:>6} {:>14.0} {:>14.0} {:>8.1}",
-                    r.budget, r.encode_per_sec, r.decode_per_sec, r.bytes_mean
+                    "{:>6} {:>20} {:>20} {:>20} {:>8.1}",
+                    r.budget,
+                    pair(r.encode_per_sec, r.decode_per_sec),
+                    pair(r.encode_per_sec_single, r.decode_per_sec_single),
+                    pair(r.encode_per_sec_all, r.decode_per_sec_all),
+                    r.bytes_mean
                 );
             }
         }
@@ -192,16 +226,20 @@ pub fn run(args: &Args) -> Result<Outcome> {
     })
 }
 
-/// One-thread encode and decode throughput per budget over the rows of `set`.
+/// Encode and decode throughput per budget over the rows of `set`: the batch path on one
+/// thread and on all cores, and one vector per call. The batch codes and values are checked
+/// against the per-vector ones, so every figure is for the same output.
 fn coding(m: &Model<'_>, set: &crate::io::FeatureSet, args: &Args) -> Result<Vec<Throughput>> {
     let min = Duration::from_secs_f64(args.seconds.max(0.01));
+    let n = set.len();
+    let proj = Projection::new(m);
     let mut results = Vec::new();
     let mut out = vec![0f32; m.dim()];
     for &budget in &args.sweep.budgets {
-        let mut codes: Vec<Vec<u8>> = vec![Vec::new(); set.len()];
+        let mut codes: Vec<Vec<u8>> = vec![Vec::new(); n];
         let mut buf = vec![0u8; budget];
         let mut failure = None;
-        let encode_per_sec = rate(min, set.len(), |i| {
+        let encode_per_sec_single = rate(min, n, |i| {
             match codec_core::encode(m, set.row(i), budget, &mut buf) {
                 Ok(len) => codes[i] = buf[..len].to_vec(),
                 Err(e) => failure = Some(e),
@@ -210,19 +248,54 @@ fn coding(m: &Model<'_>, set: &crate::io::FeatureSet, args: &Args) -> Result<Vec
         if let Some(e) = failure {
             bail!("encoding at {budget} bytes: {e}");
         }
-        let decode_per_sec = rate(min, set.len(), |i| {
+        let mut singles = vec![0f32; n * m.dim()];
+        let decode_per_sec_single = rate(min, n, |i| {
             if let Err(e) = codec_core::decode(m, &codes[i], &mut out) {
                 failure = Some(e);
             }
+            singles[i * m.dim()..(i + 1) * m.dim()].copy_from_slice(&out);
         });
         if let Some(e) = failure {
             bail!("decoding at {budget} bytes: {e}");
         }
+
+        let mut slots = vec![0u8; n * budget];
+        let mut lens = Vec::new();
+        let encode_per_sec = batch_rate(min, n, || {
+            lens = encode_rows(m, &proj, &set.data, budget, &mut slots);
+        });
+        for (i, (len, slot)) in lens.iter().zip(slots.chunks(budget)).enumerate() {
+            if len.as_ref().ok().map(|&l| &slot[..l]) != Some(&codes[i][..]) {
+                bail!("at {budget} bytes the batch code of row {i} differs from its own code");
+            }
+        }
+        let refs: Vec<&[u8]> = codes.iter().map(Vec::as_slice).collect();
+        let mut batch = vec![0f32; n * m.dim()];
+        let mut decoded = Vec::new();
+        let decode_per_sec = batch_rate(min, n, || {
+            decoded = decode_rows(m, &proj, &refs, &mut batch);
+        });
+        let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+        if decoded.iter().any(Result::is_err) || !same(&batch, &singles) {
+            bail!("at {budget} bytes the batch decode differs from the per-vector one");
+        }
+
+        let encode_per_sec_all = batch_rate(min, n, || {
+            let _ = encode_into(m, &set.data, CodeKind::Budget(budget), &mut slots);
+        });
+        let decode_per_sec_all = batch_rate(min, n, || {
+            let _ = decode_into(m, &refs, false, &mut batch);
+        });
         results.push(Throughput {
             budget,
             encode_per_sec,
             decode_per_sec,
-            bytes_mean: codes.iter().map(Vec::len).sum::<usize>() as f64 / set.len() as f64,
+            encode_per_sec_single,
+            decode_per_sec_single,
+            encode_per_sec_all,
+            decode_per_sec_all,
+            threads: rayon::current_num_threads(),
+            bytes_mean: codes.iter().map(Vec::len).sum::<usize>() as f64 / n as f64,
         });
     }
     Ok(results)
