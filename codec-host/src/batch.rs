@@ -261,25 +261,19 @@ pub fn decode_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::ModelFile;
     use crate::rng::Rng;
-    use crate::test_support::{gaussian, tiny_model};
-    use crate::train::{Quantiser, TrainConfig, train};
     use proptest::prelude::*;
-    use std::sync::LazyLock;
 
-    /// Models of 40 values and 24 coefficients, one per quantiser.
-    static MODELS: LazyLock<[ModelFile; 2]> = LazyLock::new(|| {
-        [Quantiser::Trellis, Quantiser::Scalar].map(|quantiser| {
-            let cfg = TrainConfig {
-                max_coeffs: 24,
-                quantiser,
-                ..TrainConfig::default()
-            };
-            let set = gaussian(300, 40, 11);
-            ModelFile::from_bytes(train(&set, None, &cfg).unwrap().model).unwrap()
-        })
-    });
+    /// The core's golden models (48 values, 16 coefficients), one per quantiser: committed
+    /// files rather than trained ones, so these tests import nothing above this module.
+    const MODELS: [&[u8]; 2] = [
+        include_bytes!("../../codec-core/tests/golden/model-v1.nfcm"),
+        include_bytes!("../../codec-core/tests/golden/model-v1-scalar.nfcm"),
+    ];
+
+    fn model(which: usize) -> Model<'static> {
+        Model::parse(MODELS[which]).unwrap()
+    }
 
     /// `rows` vectors of `dim` values: Gaussian at several scales, with zeros, values past
     /// the fixed-point range and (when `bad`) a non-finite value here and there.
@@ -360,7 +354,7 @@ mod tests {
             seed: u64,
             bad: bool,
         ) {
-            let model = MODELS[which].model();
+            let model = model(which);
             let proj = Projection::new(&model);
             let minimum = codec_core::min_budget(&model).unwrap();
             let budget = [(minimum - 1).max(1), minimum, minimum + 1, 16, 64, 256][budget_pick];
@@ -373,7 +367,7 @@ mod tests {
 
     #[test]
     fn vectors_past_the_exactness_bound_take_the_core_path_with_the_same_results() {
-        let model = MODELS[0].model();
+        let model = model(0);
         let mut proj = Projection::new(&model);
         let data = vectors(2 * BLOCK + 3, model.dim(), 3, true);
         let fast = check(&model, &proj, &data, 32);
@@ -384,7 +378,7 @@ mod tests {
 
     #[test]
     fn budgets_over_the_maximum_and_slots_too_small_are_the_cores_errors() {
-        let model = MODELS[0].model();
+        let model = model(0);
         let proj = Projection::new(&model);
         let data = vectors(3, model.dim(), 1, false);
         let big = MAX_CODE_LEN + 1;
@@ -405,7 +399,7 @@ mod tests {
 
     #[test]
     fn the_exactness_bound_is_the_sum_of_absolute_products() {
-        let proj = Projection::new(&tiny_model(12).model());
+        let proj = Projection::new(&model(0));
         assert!(proj.max_entry > 0 && proj.max_entry <= 1 << 15);
         let per = u128::from(i32::MIN.unsigned_abs()) * proj.max_entry;
         let n = (EXACT / per) as usize;
