@@ -220,8 +220,8 @@ def render_markdown(run: Run) -> str:
             "",
             format_markdown(throughput_rows(run)),
             "",
-            "Throughput: one thread. naicfc: `naicfc bench` (one vector per call). FAISS and the "
-            "neural VQ: one call over the whole query batch (favours them), including the "
+            "Throughput: one thread. naicfc: `naicfc bench` (its batch path, 64 vectors per "
+            "call). FAISS and the neural VQ: one call over the whole query batch, including the "
             "gather of active dimensions and the scatter back to full length.",
         ]
     parts += ["", "Settings:", "", *[f"- {line}" for line in settings_notes(run)]]
