@@ -169,6 +169,19 @@ fn scalable_codes_decoded_as_plain_ones_are_recognised() {
         }
     }
     assert!(kept > 0, "no scalable code decodes as a plain one");
+    // With the identity file `encode` wrote beside them, decode knows they are scalable.
+    let known = dir.path().join("known.npy");
+    ok(&[
+        "decode",
+        "-m",
+        p(&model),
+        "-i",
+        p(&scalable),
+        "-o",
+        p(&known),
+    ]);
+    // Copied by hand without it, the bulk check has to recognise them.
+    std::fs::remove_file(scalable.join("codes.id")).unwrap();
     let rec = dir.path().join("rec.npy");
     let o = naicfc(&["decode", "-m", p(&model), "-i", p(&scalable), "-o", p(&rec)]);
     expect(&o, 3, &["look like scalable codes", "pass --scalable"]);

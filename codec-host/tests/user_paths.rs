@@ -110,7 +110,7 @@ fn an_output_directory_with_other_files_is_refused_unless_overwritten() {
     let o = encode(&["--overwrite"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!codes.join("stale.dat").exists());
-    assert_eq!(std::fs::read_dir(&codes).unwrap().count(), 5); // 4 codes + names.txt
+    assert_eq!(std::fs::read_dir(&codes).unwrap().count(), 6); // 4 codes, names.txt, codes.id
 
     let rec = dir.path().join("rec");
     std::fs::create_dir(&rec).unwrap();
@@ -197,15 +197,35 @@ fn codes_of_another_model_or_kind_are_refused_with_a_hint() {
     write_npy(&input, &values(40, 64, 5), 64, false);
     let codes = dir.path().join("codes");
     encode(&wide, &input, &codes, Some("64"));
+    let rec = dir.path().join("r.npy");
+    let decode_small = |codes: &Path, extra: &[&str]| {
+        let mut args = vec!["decode", "-m", p(&small), "-i", p(codes), "-o", p(&rec)];
+        args.extend_from_slice(extra);
+        naicfc(&args)
+    };
+    // The directory's identity file names the model: a certain refusal, naming both.
+    let o = decode_small(&codes, &[]);
+    expect(
+        &o,
+        3,
+        &["made with the model of fingerprint", "wrong vectors"],
+    );
+    assert!(!dir.path().join("r.npy").exists());
+    // Plain codes are not read as scalable ones either.
     let o = naicfc(&[
         "decode",
         "-m",
-        p(&small),
+        p(&wide),
         "-i",
         p(&codes),
         "-o",
-        p(&dir.path().join("r.npy")),
+        p(&dir.path().join("w_rec.npy")),
+        "--scalable",
     ]);
+    expect(&o, 3, &["not scalable ones: drop --scalable"]);
+    // Codes copied without it: the bulk check still catches this mix-up.
+    std::fs::remove_file(codes.join("codes.id")).unwrap();
+    let o = decode_small(&codes, &[]);
     expect(&o, 3, &["do not decode with this model", "another model"]);
     assert!(!dir.path().join("r.npy").exists());
 
@@ -213,6 +233,17 @@ fn codes_of_another_model_or_kind_are_refused_with_a_hint() {
     write_npy(&input, &values(40, 16, 6), 16, false);
     let scalable = dir.path().join("scalable");
     encode(&small, &input, &scalable, None);
+    // The identity file says the codes are scalable: no flag needed.
+    ok(&[
+        "decode",
+        "-m",
+        p(&small),
+        "-i",
+        p(&scalable),
+        "-o",
+        p(&dir.path().join("s_whole.npy")),
+    ]);
+    std::fs::remove_file(scalable.join("codes.id")).unwrap();
     // Cut every code to its first layer, as a stream would be truncated.
     for e in std::fs::read_dir(&scalable).unwrap() {
         let path = e.unwrap().path();

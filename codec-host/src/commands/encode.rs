@@ -3,7 +3,9 @@
 
 use crate::codec::{CodeKind, ModelFile, code_len, encode_all};
 use crate::exit::{Outcome, batch_outcome};
-use crate::io::codes::{Appender, ContainerWriter, Identity, create_empty, is_container};
+use crate::io::codes::{
+    Appender, ContainerWriter, Identity, create_empty, is_container, write_dir_identity,
+};
 use crate::io::order::write_order;
 use crate::io::outputs::{Place, check_outputs, prepare_output_dir};
 use crate::io::{FeatureInput, ReadOptions, row_error};
@@ -48,8 +50,8 @@ pub struct Args {
     pub append: bool,
     #[command(flatten)]
     pub batch: crate::commands::Batch,
-    /// Delete the .dat files (and names.txt) already in the output directory first, instead of
-    /// refusing a directory that is not empty
+    /// Delete the .dat files (and names.txt, codes.id) already in the output directory first,
+    /// instead of refusing a directory that is not empty
     #[arg(long)]
     pub overwrite: bool,
     /// Print the summary as one JSON object on stdout (codes written, rejected, bytes, speed)
@@ -101,9 +103,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let mut sink = if !array {
         Sink::Dir
     } else if args.append {
-        Sink::Append(open_for_append(args, identity)?)
+        Sink::Append(open_for_append(args, identity.clone())?)
     } else {
-        Sink::New(ContainerWriter::create(&args.out, identity)?)
+        Sink::New(ContainerWriter::create(&args.out, identity.clone())?)
     };
     // The dimension comes from the input, preferring the model's: files of another size are
     // then rejected one by one even where they are most of the directory, while a directory
@@ -195,6 +197,10 @@ pub fn run(args: &Args) -> Result<Outcome> {
         Sink::Dir if written > 0 => {
             if let Err(e) = write_order(&args.out, &order) {
                 eprintln!("{e:#} (the codes will be read back in name order)");
+                unwritten += 1;
+            }
+            if let Err(e) = write_dir_identity(&args.out, &identity) {
+                eprintln!("{e:#} (decode cannot then check the model of these codes)");
                 unwritten += 1;
             }
         }

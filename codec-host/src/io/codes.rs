@@ -10,7 +10,7 @@
 //! were. A 2-D `.npy` array of uint8 (one code per row) is read too; it carries no identity.
 
 use super::InputError;
-use super::atomic::{AtomicFile, InPlaceFile};
+use super::atomic::{AtomicFile, InPlaceFile, write_atomic};
 use super::blobs::{Blobs, read_blobs};
 use super::has_line_break;
 use super::npy::{precheck_header, row_names};
@@ -584,19 +584,86 @@ fn read_names_only(
     Ok(seen)
 }
 
+/// The file beside a directory of `.dat` codes that names the model and kind that made them
+/// (`docs/container.md`): a bare code carries no model identity, so without it a directory of
+/// codes decoded with another model gives wrong vectors, often without any error.
+pub const IDENTITY_FILE: &str = "codes.id";
+
+/// The first line of an identity file: its format and version.
+const IDENTITY_MAGIC: &str = "naicfc codes 1";
+
+impl Identity {
+    /// The identity file's text: four `key value` lines.
+    fn to_text(&self) -> String {
+        format!(
+            "{IDENTITY_MAGIC}\nfingerprint {}\nbytes {}\nscalable {}\n",
+            self.fingerprint_hex(),
+            self.row_len,
+            self.scalable
+        )
+    }
+
+    /// Parse an identity file's text; the error names what is wrong.
+    fn from_text(text: &str) -> std::result::Result<Self, String> {
+        let mut lines = text.lines();
+        if lines.next() != Some(IDENTITY_MAGIC) {
+            return Err(format!("does not start with {IDENTITY_MAGIC:?}"));
+        }
+        let mut field = |key: &str| -> std::result::Result<String, String> {
+            let line = lines.next().unwrap_or_default();
+            line.strip_prefix(key)
+                .and_then(|rest| rest.strip_prefix(' '))
+                .map(str::to_string)
+                .ok_or_else(|| format!("expected a line \"{key} ...\", found {line:?}"))
+        };
+        let hex = field("fingerprint")?;
+        let bytes = field("bytes")?;
+        let scalable = field("scalable")?;
+        let row_len = bytes
+            .parse()
+            .map_err(|_| format!("bytes {bytes:?} is not a number"))?;
+        let scalable = match scalable.as_str() {
+            "true" => true,
+            "false" => false,
+            other => return Err(format!("scalable {other:?} is neither true nor false")),
+        };
+        Identity::new(&hex, row_len, scalable).map_err(|e| format!("{e:#}"))
+    }
+}
+
+/// Write the identity file of the codes in directory `dir`, replacing any earlier one.
+pub fn write_dir_identity(dir: &Path, identity: &Identity) -> Result<()> {
+    write_atomic(&dir.join(IDENTITY_FILE), identity.to_text().as_bytes())
+}
+
+/// The identity of the codes in directory `dir`, from its identity file (`None` without one:
+/// codes copied by hand, or made before the file existed).
+pub fn read_dir_identity(dir: &Path) -> Result<Option<Identity>> {
+    let path = dir.join(IDENTITY_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
+    };
+    Identity::from_text(&text)
+        .map(Some)
+        .map_err(|problem| anyhow::anyhow!("{}: {problem}", path.display()))
+}
+
 /// Create an empty container at `path` (atomically), for a first append.
 pub fn create_empty(path: &Path, identity: Identity) -> Result<()> {
     write_container(path, identity, &[], &[])
 }
 
 /// Codes as `decode` and `validate` take them: a directory of `<name>.dat` codes, or a code
-/// array. The identity is the array's (`None` for a directory or a `.npy`).
+/// array. The identity is the array's or the directory's identity file's (`None` for a `.npy`
+/// or a directory without one).
 pub struct CodesInput {
     /// The codes, in input order; a code array's rows keep their padding.
     pub blobs: Blobs,
     /// Files of a directory that could not be read.
     pub failures: Vec<InputError>,
-    /// The model and kind of a container's codes.
+    /// The model and kind of the codes, when the input says.
     pub identity: Option<Identity>,
     /// Whether the codes came from one array (problems are then named by row).
     pub array: bool,
@@ -607,10 +674,15 @@ impl CodesInput {
     pub fn read(path: &Path, max_len: usize) -> Result<Self> {
         if !is_code_array(path) && path.extension().is_none_or(|e| e != "npy") {
             let (blobs, failures) = read_blobs(path, max_len)?;
+            let identity = if path.is_dir() {
+                read_dir_identity(path)?
+            } else {
+                None
+            };
             return Ok(CodesInput {
                 blobs,
                 failures,
-                identity: None,
+                identity,
                 array: false,
             });
         }

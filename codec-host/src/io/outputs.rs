@@ -184,7 +184,9 @@ pub fn prepare_output_dir(dir: &Path, flag: &str, overwrite: bool) -> Result<()>
         "a directory (or a .npy file where one is accepted)",
     )?;
     let ours = |name: &std::ffi::OsStr| {
-        Path::new(name).extension().is_some_and(|e| e == "dat") || name == super::order::ORDER_FILE
+        Path::new(name).extension().is_some_and(|e| e == "dat")
+            || name == super::order::ORDER_FILE
+            || name == super::codes::IDENTITY_FILE
     };
     prepare_dir(
         dir,

@@ -219,3 +219,50 @@ fn a_uint8_npy_is_read_with_its_names_and_a_float_one_is_not_codes() {
     let e = read_code_array(&f).unwrap_err().to_string();
     assert!(e.contains("f.npy") && e.contains("uint8"), "{e}");
 }
+
+#[test]
+fn the_identity_file_is_pinned_and_reads_back() {
+    let id = Identity::new("00112233445566778899aabbccddeeff", 64, false).unwrap();
+    // The format of docs/container.md, byte for byte: changing it needs a new version line.
+    assert_eq!(
+        id.to_text(),
+        "naicfc codes 1\nfingerprint 00112233445566778899aabbccddeeff\nbytes 64\nscalable false\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(read_dir_identity(dir.path()).unwrap(), None);
+    write_dir_identity(dir.path(), &id).unwrap();
+    assert_eq!(read_dir_identity(dir.path()).unwrap(), Some(id));
+    let scalable = Identity::new("ffeeddccbbaa99887766554433221100", 256, true).unwrap();
+    assert_eq!(Identity::from_text(&scalable.to_text()), Ok(scalable));
+}
+
+#[test]
+fn a_damaged_identity_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for (text, says) in [
+        ("naicfc codes 2\n", "does not start with"),
+        (
+            "naicfc codes 1\nfingerprint 0011\nbytes 64\nscalable false\n",
+            "32 hex digits",
+        ),
+        (
+            "naicfc codes 1\nfingerprint 00112233445566778899aabbccddeeff\nbytes x\nscalable false\n",
+            "not a number",
+        ),
+        (
+            "naicfc codes 1\nfingerprint 00112233445566778899aabbccddeeff\nbytes 64\n",
+            "expected a line",
+        ),
+        (
+            "naicfc codes 1\nfingerprint 00112233445566778899aabbccddeeff\nbytes 64\nscalable 1\n",
+            "neither true nor false",
+        ),
+    ] {
+        std::fs::write(dir.path().join(IDENTITY_FILE), text).unwrap();
+        let e = format!("{:#}", read_dir_identity(dir.path()).unwrap_err());
+        assert!(
+            e.contains(IDENTITY_FILE) && e.contains(says),
+            "{text:?}: {e}"
+        );
+    }
+}
