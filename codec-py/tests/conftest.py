@@ -12,6 +12,14 @@ import naicfc
 REPO = Path(__file__).resolve().parents[2]
 
 
+def pytest_collection_modifyitems(items):
+    """Run the Spark tests first. Spark starts its JVM with fork + exec from this process; once
+    the Milvus tests have run, gRPC's threads live here too, and a fork taken while they hold
+    their locks once let the JVM die before it started (JAVA_GATEWAY_EXITED, in a full run
+    only). Before any gRPC thread exists the fork is safe."""
+    items.sort(key=lambda item: item.module.__name__ != "test_spark")
+
+
 @pytest.fixture(scope="session")
 def dataset(tmp_path_factory):
     """A kind-A dataset in the competition's layout: 1,000 train, 100 query, 1,000 gallery."""
