@@ -13,10 +13,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def pytest_collection_modifyitems(items):
-    """Run the Spark tests first. Spark starts its JVM with fork + exec from this process; once
-    the Milvus tests have run, gRPC's threads live here too, and a fork taken while they hold
-    their locks once let the JVM die before it started (JAVA_GATEWAY_EXITED, in a full run
-    only). Before any gRPC thread exists the fork is safe."""
+    """Run the Spark tests first. Spark starts its JVM with fork + exec from this process, and
+    once the Milvus tests have run gRPC's threads live here too: in one full run the JVM died
+    before it started (JAVA_GATEWAY_EXITED) right after gRPC logged that it skipped its fork
+    handlers because other threads were in it. Forking before any gRPC thread exists avoids
+    that state altogether."""
     items.sort(key=lambda item: item.module.__name__ != "test_spark")
 
 
